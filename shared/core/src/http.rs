@@ -1,0 +1,499 @@
+//! The HTTP side of a function: API Gateway HTTP API payload v2 in, v2 response out.
+//!
+//! [`public_route`] and [`protected_route`] wrap a handler into a [`Function`]. The wrapper
+//! owns what every route must do the same way: decode the event, authenticate and check the
+//! route's declared [`Access`], turn every [`Problem`] into problem+json, add security and
+//! correlation headers, and log. A handler cannot forget the role check: a protected
+//! handler is only reachable through [`protected_route`], which receives the [`Principal`].
+
+use crate::auth::{AuthError, Principal, bearer_token};
+use crate::function::{BoxFuture, FunctionError, InvokeContext, SharedFunction};
+use crate::problem::{FieldError, PROBLEM_JSON, Problem};
+use crate::route::{Access, RouteSpec};
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::query_map::QueryMap;
+use base64::{Engine, engine::general_purpose::STANDARD as B64};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::Value;
+use std::{collections::HashMap, future::Future, sync::Arc, time::Instant};
+use tracing::Instrument;
+
+/// Default cap for JSON request bodies; handlers that take more say so explicitly.
+pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
+
+/// Verifies a bearer token. Async so an implementation may consult revocation state.
+pub trait Authenticator: Send + Sync + 'static {
+    fn authenticate(&self, token: &str) -> BoxFuture<Result<Principal, AuthError>>;
+}
+
+impl Authenticator for crate::auth::Verifier {
+    fn authenticate(&self, token: &str) -> BoxFuture<Result<Principal, AuthError>> {
+        let result = self.verify(token);
+        Box::pin(async move { result })
+    }
+}
+
+/// A parsed HTTP request.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    pub path: String,
+    pub route_key: String,
+    pub path_params: HashMap<String, String>,
+    pub query: QueryMap,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    pub request_id: String,
+    pub correlation_id: String,
+    pub source_ip: Option<String>,
+}
+
+impl Request {
+    /// Build from an API Gateway v2 event. Only a body that is not valid base64 can fail.
+    pub fn from_event(ev: ApiGatewayV2httpRequest) -> Result<Self, Problem> {
+        let ctx = ev.request_context;
+        let body = match ev.body {
+            None => Vec::new(),
+            Some(b) if ev.is_base64_encoded => B64
+                .decode(b.as_bytes())
+                .map_err(|_| Problem::bad_request("malformed_body", "body is not valid base64"))?,
+            Some(b) => b.into_bytes(),
+        };
+        let request_id = ctx.request_id.unwrap_or_else(|| ulid::Ulid::new().to_string());
+        let correlation_id = ev
+            .headers
+            .get("x-correlation-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| valid_correlation_id(v))
+            .map(str::to_owned)
+            .unwrap_or_else(|| request_id.clone());
+        Ok(Self {
+            method: ctx.http.method,
+            path: ev.raw_path.or(ctx.http.path).unwrap_or_default(),
+            route_key: ev.route_key.or(ctx.route_key).unwrap_or_default(),
+            path_params: ev.path_parameters,
+            query: ev.query_string_parameters,
+            headers: ev.headers,
+            body,
+            request_id,
+            correlation_id,
+            source_ip: ctx.http.source_ip,
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// A path parameter the route declares; absent only if the route and template disagree.
+    pub fn path_param(&self, name: &str) -> Result<&str, Problem> {
+        self.path_params
+            .get(name)
+            .map(String::as_str)
+            .ok_or_else(|| Problem::bad_request("missing_path_parameter", format!("path parameter {name} is missing")))
+    }
+
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query.first(name)
+    }
+
+    /// Parse the body as JSON with the default size limit.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Problem> {
+        self.json_limited(DEFAULT_BODY_LIMIT)
+    }
+
+    /// Parse the body as JSON: 413 over `limit`, 415 for a non-JSON content type, 400 for
+    /// bytes that are not JSON, 422 naming the field for JSON of the wrong shape.
+    pub fn json_limited<T: DeserializeOwned>(&self, limit: usize) -> Result<T, Problem> {
+        if self.body.len() > limit {
+            return Err(Problem::payload_too_large(limit));
+        }
+        if let Some(ct) = self.header("content-type") {
+            if !is_json_media_type(ct) {
+                return Err(Problem::unsupported_media_type(format!("expected application/json, got {ct}")));
+            }
+        }
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Err(Problem::bad_request("body_required", "a JSON request body is required"));
+        }
+        parse_json(&self.body)
+    }
+
+    /// The `Idempotency-Key` header, validated.
+    pub fn idempotency_key(&self) -> Result<Option<crate::idempotency::IdempotencyKey>, Problem> {
+        self.header("idempotency-key").map(crate::idempotency::IdempotencyKey::parse).transpose()
+    }
+}
+
+fn valid_correlation_id(v: &str) -> bool {
+    !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+}
+
+fn is_json_media_type(ct: &str) -> bool {
+    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Parse JSON bytes into `T`, classifying failures as 400 (not JSON) or 422 (wrong shape).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(v) => v,
+        Err(e) => {
+            let path = e.path().to_string();
+            return Err(json_problem(&path, e.into_inner()));
+        }
+    };
+    de.end().map_err(|e| json_problem(".", e))?;
+    Ok(value)
+}
+
+fn json_problem(path: &str, e: serde_json::Error) -> Problem {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Syntax | Category::Eof | Category::Io => Problem::bad_request(
+            "malformed_json",
+            format!("request body is not valid JSON (line {}, column {})", e.line(), e.column()),
+        ),
+        Category::Data => {
+            let full = e.to_string();
+            let message = full.split(" at line ").next().unwrap_or(&full).to_owned();
+            let named = message.split('`').nth(1).map(str::to_owned);
+            let (rule, field) = if message.starts_with("missing field") {
+                ("required", join_path(path, named.as_deref()))
+            } else if message.starts_with("unknown field") {
+                ("unknown_field", join_path(path, named.as_deref()))
+            } else if message.starts_with("invalid type") {
+                ("type", join_path(path, None))
+            } else if message.starts_with("unknown variant") {
+                ("one_of", join_path(path, None))
+            } else {
+                ("invalid", join_path(path, None))
+            };
+            Problem::validation(vec![FieldError::field(field, rule, message)])
+        }
+    }
+}
+
+fn join_path(path: &str, leaf: Option<&str>) -> String {
+    let base = if path == "." { "" } else { path };
+    match (base, leaf) {
+        ("", Some(l)) => l.to_owned(),
+        (b, Some(l)) if !b.ends_with(l) => format!("{b}.{l}"),
+        ("", None) => "$".to_owned(),
+        (b, _) => b.to_owned(),
+    }
+}
+
+/// A response before it becomes a v2 event.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn new(status: u16) -> Self {
+        Self { status, headers: HeaderMap::new(), body: Vec::new() }
+    }
+
+    pub fn json<T: Serialize + ?Sized>(status: u16, value: &T) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(body) => Self::new(status).with_header(header::CONTENT_TYPE, "application/json").with_body(body),
+            Err(e) => {
+                tracing::error!(error = %e, "response serialization failed");
+                Self::problem(&Problem::internal())
+            }
+        }
+    }
+
+    pub fn ok<T: Serialize + ?Sized>(value: &T) -> Self {
+        Self::json(200, value)
+    }
+
+    /// 201 with `Location`.
+    pub fn created<T: Serialize + ?Sized>(location: &str, value: &T) -> Self {
+        Self::json(201, value).with_header(header::LOCATION, location)
+    }
+
+    pub fn problem(p: &Problem) -> Self {
+        let mut r = Self::new(p.status).with_header(header::CONTENT_TYPE, PROBLEM_JSON).with_body(p.to_json());
+        if let Some(secs) = p.retry_after {
+            r = r.with_header(header::RETRY_AFTER, &secs.to_string());
+        }
+        if let Some(allow) = &p.allow {
+            r = r.with_header(header::ALLOW, allow);
+        }
+        r
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: &str) -> Self {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            self.headers.insert(name, v);
+        }
+        self
+    }
+
+    pub fn with_body(mut self, body: Vec<u8>) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// Convert to the v2 payload. Text bodies stay text; anything else goes base64.
+    pub fn into_event(self) -> ApiGatewayV2httpResponse {
+        let mut out = ApiGatewayV2httpResponse::default();
+        out.status_code = i64::from(self.status);
+        out.headers = self.headers;
+        let is_text = out
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.contains("json") || ct.starts_with("text/") || ct.contains("yaml") || ct.contains("csv"));
+        if self.body.is_empty() {
+            out.body = None;
+        } else if is_text {
+            match String::from_utf8(self.body) {
+                Ok(s) => out.body = Some(Body::Text(s)),
+                Err(e) => {
+                    out.body = Some(Body::Text(B64.encode(e.as_bytes())));
+                    out.is_base64_encoded = true;
+                }
+            }
+        } else {
+            out.body = Some(Body::Text(B64.encode(&self.body)));
+            out.is_base64_encoded = true;
+        }
+        out
+    }
+}
+
+impl From<Problem> for Response {
+    fn from(p: Problem) -> Self {
+        Response::problem(&p)
+    }
+}
+
+const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::STRICT_TRANSPORT_SECURITY, "max-age=63072000; includeSubDomains"),
+    (header::REFERRER_POLICY, "no-referrer"),
+];
+
+fn finish(mut resp: Response, req_id: &str, correlation_id: &str, authenticated: bool) -> Value {
+    for (name, value) in SECURITY_HEADERS {
+        resp.headers.insert(name, HeaderValue::from_static(value));
+    }
+    if authenticated {
+        resp.headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if let Ok(v) = HeaderValue::from_str(req_id) {
+        resp.headers.insert(HeaderName::from_static("x-request-id"), v);
+    }
+    if let Ok(v) = HeaderValue::from_str(correlation_id) {
+        resp.headers.insert(HeaderName::from_static("x-correlation-id"), v);
+    }
+    serde_json::to_value(resp.into_event()).unwrap_or(Value::Null)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RouteError {
+    #[error("route {handler} is declared {access:?} but registered as {registered}")]
+    AccessMismatch { handler: &'static str, access: Access, registered: &'static str },
+}
+
+/// Wrap a handler for a route that needs no token.
+pub fn public_route<S, H, Fut>(spec: &'static RouteSpec, state: Arc<S>, handler: H) -> Result<SharedFunction, RouteError>
+where
+    S: Send + Sync + 'static,
+    H: Fn(Arc<S>, Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response, Problem>> + Send + 'static,
+{
+    if spec.access != Access::Public {
+        return Err(RouteError::AccessMismatch { handler: spec.handler, access: spec.access, registered: "public" });
+    }
+    let handler = Arc::new(handler);
+    let f = move |event: Value, _ctx: InvokeContext| {
+        let (state, handler) = (state.clone(), handler.clone());
+        serve(spec, event, false, move |req| async move { handler(state, req).await.unwrap_or_else(Response::from) })
+    };
+    Ok(Arc::new(f))
+}
+
+/// Wrap a handler for a route that needs a valid token with the route's declared access.
+pub fn protected_route<S, H, Fut>(
+    spec: &'static RouteSpec,
+    state: Arc<S>,
+    auth: Arc<dyn Authenticator>,
+    handler: H,
+) -> Result<SharedFunction, RouteError>
+where
+    S: Send + Sync + 'static,
+    H: Fn(Arc<S>, Request, Principal) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response, Problem>> + Send + 'static,
+{
+    if spec.access == Access::Public {
+        return Err(RouteError::AccessMismatch { handler: spec.handler, access: spec.access, registered: "protected" });
+    }
+    let handler = Arc::new(handler);
+    let f = move |event: Value, _ctx: InvokeContext| {
+        let (state, handler, auth) = (state.clone(), handler.clone(), auth.clone());
+        serve(spec, event, true, move |req| async move {
+            match authorize(spec.access, auth.as_ref(), &req).await {
+                Ok(principal) => {
+                    tracing::Span::current().record("lab", principal.lab_id.as_str());
+                    handler(state, req, principal).await.unwrap_or_else(Response::from)
+                }
+                Err(p) => Response::problem(&p),
+            }
+        })
+    };
+    Ok(Arc::new(f))
+}
+
+/// The part every route shares: decode, run inside a request span, log, finish headers.
+async fn serve<F, Fut>(spec: &'static RouteSpec, event: Value, authenticated: bool, run: F) -> Result<Value, FunctionError>
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    let ev: ApiGatewayV2httpRequest = serde_json::from_value(event).map_err(FunctionError::invalid_event)?;
+    let req = match Request::from_event(ev) {
+        Ok(req) => req,
+        Err(p) => {
+            let id = ulid::Ulid::new().to_string();
+            return Ok(finish(Response::problem(&p), &id, &id, authenticated));
+        }
+    };
+    let (id, corr) = (req.request_id.clone(), req.correlation_id.clone());
+    let span = request_span(spec, &req);
+    let started = Instant::now();
+    let resp = run(req).instrument(span).await;
+    log_outcome(spec, resp.status, started);
+    Ok(finish(resp, &id, &corr, authenticated))
+}
+
+/// Check the token and the route's access rule.
+pub async fn authorize(access: Access, auth: &dyn Authenticator, req: &Request) -> Result<Principal, Problem> {
+    let token = bearer_token(req.header("authorization"))?;
+    let principal = auth.authenticate(token).await?;
+    let allowed = match access {
+        Access::Public => true,
+        Access::Role(min) => principal.role.includes(min),
+        Access::Operator => principal.operator,
+    };
+    if !allowed {
+        return Err(Problem::forbidden("your role does not allow this action"));
+    }
+    Ok(principal)
+}
+
+fn request_span(spec: &RouteSpec, req: &Request) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        request_id = %req.request_id,
+        correlation_id = %req.correlation_id,
+        route = spec.handler,
+        lab = tracing::field::Empty,
+    )
+}
+
+fn log_outcome(spec: &RouteSpec, status: u16, started: Instant) {
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::error!(status, elapsed_ms, route = spec.handler, "request failed");
+    } else {
+        tracing::debug!(status, elapsed_ms, route = spec.handler, "request done");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Input {
+        name: String,
+        count: u32,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        flag: bool,
+    }
+
+    fn req(body: &str, ct: Option<&str>) -> Request {
+        let mut headers = HeaderMap::new();
+        if let Some(ct) = ct {
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(ct).unwrap());
+        }
+        Request {
+            method: Method::POST,
+            path: "/x".into(),
+            route_key: "POST /x".into(),
+            path_params: HashMap::new(),
+            query: QueryMap::default(),
+            headers,
+            body: body.as_bytes().to_vec(),
+            request_id: "r".into(),
+            correlation_id: "r".into(),
+            source_ip: None,
+        }
+    }
+
+    fn problem(body: &str) -> Problem {
+        req(body, Some("application/json")).json::<Input>().unwrap_err()
+    }
+
+    #[test]
+    fn json_errors_are_classified() {
+        assert_eq!(problem("{\"name\":").code, "malformed_json");
+        assert_eq!(problem("{not json}").status, 400);
+        assert_eq!(problem("{} trailing").status, 422);
+        assert_eq!(problem("").code, "body_required");
+
+        let p = problem(r#"{"name":"a"}"#);
+        assert_eq!((p.status, p.errors[0].field.as_deref(), p.errors[0].rule.as_str()), (422, Some("count"), "required"));
+        let p = problem(r#"{"name":"a","count":"3"}"#);
+        assert_eq!((p.errors[0].field.as_deref(), p.errors[0].rule.as_str()), (Some("count"), "type"));
+        let p = problem(r#"{"name":"a","count":3,"extra":1}"#);
+        assert_eq!(p.errors[0].rule, "unknown_field");
+        let p = problem(r#"{"name":"a","count":3,"inner":{"flag":1}}"#);
+        assert_eq!(p.errors[0].field.as_deref(), Some("inner.flag"));
+        let p = problem(r#"{"name":"a","count":-1}"#);
+        assert_eq!(p.errors[0].field.as_deref(), Some("count"));
+    }
+
+    #[test]
+    fn size_and_media_type_limits() {
+        let big = format!(r#"{{"name":"{}","count":1}}"#, "a".repeat(DEFAULT_BODY_LIMIT));
+        assert_eq!(req(&big, None).json::<Input>().unwrap_err().status, 413);
+        assert_eq!(req(r#"{"name":"a","count":1}"#, Some("text/plain")).json::<Input>().unwrap_err().status, 415);
+        assert!(req(r#"{"name":"a","count":1}"#, Some("application/merge-patch+json; charset=utf-8")).json::<Input>().is_ok());
+        assert!(req(r#"{"name":"a","count":1}"#, None).json::<Input>().is_ok());
+    }
+
+    #[test]
+    fn binary_responses_are_base64() {
+        let ev = Response::new(200).with_header(header::CONTENT_TYPE, "application/octet-stream").with_body(vec![0, 159]).into_event();
+        assert!(ev.is_base64_encoded);
+        let ev = Response::ok(&serde_json::json!({"a": 1})).into_event();
+        assert!(!ev.is_base64_encoded);
+    }
+
+    #[test]
+    fn correlation_ids_are_sanitized() {
+        assert!(valid_correlation_id("abc-123_x.y:z"));
+        assert!(!valid_correlation_id("a b"));
+        assert!(!valid_correlation_id(&"a".repeat(129)));
+    }
+}

@@ -1,0 +1,101 @@
+//! The OpenAPI 3.1 document, generated from the same [`RouteSpec`]s that the handlers are
+//! registered with and that template.yaml is checked against.
+
+use crate::problem::Problem;
+use crate::route::{Access, Method, RouteSpec};
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref, Required};
+use utoipa::{PartialSchema, ToSchema};
+
+fn http_method(m: Method) -> HttpMethod {
+    match m {
+        Method::Get => HttpMethod::Get,
+        Method::Post => HttpMethod::Post,
+        Method::Put => HttpMethod::Put,
+        Method::Patch => HttpMethod::Patch,
+        Method::Delete => HttpMethod::Delete,
+    }
+}
+
+fn problem_response(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(crate::problem::PROBLEM_JSON, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+        .build()
+}
+
+/// Build the document for `routes`.
+pub fn document(title: &str, version: &str, routes: &[RouteSpec]) -> OpenApi {
+    let mut schemas = Vec::new();
+    Problem::schemas(&mut schemas);
+    schemas.push(("Problem".to_owned(), Problem::schema()));
+    let mut paths = PathsBuilder::new();
+    for r in routes {
+        let mut op = OperationBuilder::new().operation_id(Some(r.handler)).summary(Some(r.summary)).tag(r.tag);
+        for name in r.path_params() {
+            op = op.parameter(
+                ParameterBuilder::new().name(name).parameter_in(ParameterIn::Path).required(Required::True).schema(Some(String::schema())),
+            );
+        }
+        for (name, description) in r.query {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name(*name)
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .description(Some(*description))
+                    .schema(Some(String::schema())),
+            );
+        }
+        if let Some(req) = r.request {
+            (req.schemas)(&mut schemas);
+            schemas.push(((req.name)().into_owned(), (req.schema)()));
+            let content = ContentBuilder::new().schema(Some(Ref::from_schema_name((req.name)()))).build();
+            op = op.request_body(Some(RequestBodyBuilder::new().content("application/json", content).required(Some(Required::True)).build()));
+        }
+        for resp in r.responses {
+            let mut b = ResponseBuilder::new().description(resp.description);
+            if let Some(s) = resp.schema {
+                (s.schemas)(&mut schemas);
+                schemas.push(((s.name)().into_owned(), (s.schema)()));
+                b = b.content(resp.media_type, ContentBuilder::new().schema(Some(Ref::from_schema_name((s.name)()))).build());
+            } else if resp.media_type != "application/json" {
+                b = b.content(resp.media_type, ContentBuilder::new().build());
+            }
+            op = op.response(resp.status.to_string(), b.build());
+        }
+        if r.request.is_some() {
+            op = op
+                .response("400", problem_response("Malformed JSON"))
+                .response("413", problem_response("Body too large"))
+                .response("415", problem_response("Not JSON"))
+                .response("422", problem_response("Validation failed"));
+        }
+        if r.access != Access::Public {
+            op = op
+                .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+                .response("401", problem_response("Missing or invalid token"))
+                .response("403", problem_response("Role does not allow this route"));
+        }
+        op = op.response("500", problem_response("Unexpected error"));
+        let role = match r.access {
+            Access::Public => "public".to_owned(),
+            Access::Operator => "platform operator".to_owned(),
+            Access::Role(role) => format!("{} or higher", role.as_str()),
+        };
+        op = op.description(Some(format!("Access: {role}.")));
+        paths = paths.path(r.path, PathItem::new(http_method(r.method), op.build()));
+    }
+    let components = ComponentsBuilder::new()
+        .schemas_from_iter(schemas)
+        .security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()))
+        .build();
+    OpenApiBuilder::new()
+        .info(InfoBuilder::new().title(title).version(version).build())
+        .paths(paths.build())
+        .components(Some(components))
+        .build()
+}

@@ -1,0 +1,144 @@
+//! Route declarations. Each HTTP function declares its method, path and minimum access in
+//! code; a test holds template.yaml and the OpenAPI document to exactly these.
+
+use crate::auth::Role;
+use std::borrow::Cow;
+use utoipa::openapi::{RefOr, schema::Schema};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_uppercase().as_str() {
+            "GET" => Some(Method::Get),
+            "POST" => Some(Method::Post),
+            "PUT" => Some(Method::Put),
+            "PATCH" => Some(Method::Patch),
+            "DELETE" => Some(Method::Delete),
+            _ => None,
+        }
+    }
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No token needed (health, version, login, JWKS).
+    Public,
+    /// A valid token whose role is at least this one.
+    Role(Role),
+    /// The platform-operator flag (creates labs, lists backups).
+    Operator,
+}
+
+/// A schema for the OpenAPI document, taken from a `utoipa::ToSchema` type.
+#[derive(Clone, Copy)]
+pub struct SchemaRef {
+    pub name: fn() -> Cow<'static, str>,
+    pub schemas: fn(&mut Vec<(String, RefOr<Schema>)>),
+    pub schema: fn() -> RefOr<Schema>,
+}
+
+impl std::fmt::Debug for SchemaRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SchemaRef({})", (self.name)())
+    }
+}
+
+impl SchemaRef {
+    pub const fn of<T: utoipa::ToSchema>() -> Self {
+        fn name<T: utoipa::ToSchema>() -> Cow<'static, str> {
+            T::name()
+        }
+        fn schemas<T: utoipa::ToSchema>(out: &mut Vec<(String, RefOr<Schema>)>) {
+            T::schemas(out)
+        }
+        fn schema<T: utoipa::ToSchema>() -> RefOr<Schema> {
+            <T as utoipa::PartialSchema>::schema()
+        }
+        Self { name: name::<T>, schemas: schemas::<T>, schema: schema::<T> }
+    }
+}
+
+/// One documented response of a route.
+#[derive(Debug, Clone, Copy)]
+pub struct ResponseSpec {
+    pub status: u16,
+    pub description: &'static str,
+    pub schema: Option<SchemaRef>,
+    /// Media type of the body (`application/json` unless stated).
+    pub media_type: &'static str,
+}
+
+impl ResponseSpec {
+    pub const fn json(status: u16, description: &'static str, schema: SchemaRef) -> Self {
+        Self { status, description, schema: Some(schema), media_type: "application/json" }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    /// The `Handler` property of the function in template.yaml (`_HANDLER` in Lambda).
+    pub handler: &'static str,
+    pub method: Method,
+    /// API Gateway syntax: `/api/samples/{id}`.
+    pub path: &'static str,
+    pub access: Access,
+    pub summary: &'static str,
+    pub tag: &'static str,
+    pub request: Option<SchemaRef>,
+    pub responses: &'static [ResponseSpec],
+    /// Query parameters the route reads (name, description).
+    pub query: &'static [(&'static str, &'static str)],
+}
+
+impl RouteSpec {
+    /// Path parameter names, in order: `/a/{id}/b/{n}` → `["id", "n"]`.
+    pub fn path_params(&self) -> Vec<&'static str> {
+        self.path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|s| s.trim_end_matches('+'))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_params_are_extracted_in_order() {
+        let spec = RouteSpec {
+            handler: "h",
+            method: Method::Get,
+            path: "/api/a/{id}/b/{n}",
+            access: Access::Public,
+            summary: "",
+            tag: "",
+            request: None,
+            responses: &[],
+            query: &[],
+        };
+        assert_eq!(spec.path_params(), ["id", "n"]);
+        assert_eq!(Method::parse("patch"), Some(Method::Patch));
+        assert_eq!(Method::parse("TRACE"), None);
+    }
+}

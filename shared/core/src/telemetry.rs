@@ -1,0 +1,142 @@
+//! JSON logs and CloudWatch Embedded Metric Format (EMF) metrics.
+//!
+//! Logs go to stdout as one JSON object per line (what Lambda's JSON log format expects);
+//! request spans add `request_id`, `correlation_id`, `route` and `lab` to every line. Secrets
+//! and contact details never reach a log: handlers log ids, and [`mask_json`] masks known
+//! sensitive fields wherever a payload must be logged.
+
+use serde_json::{Map, Value, json};
+use std::time::{SystemTime, UNIX_EPOCH};
+use tracing_subscriber::EnvFilter;
+
+/// Install the JSON subscriber once; later calls are no-ops. `RUST_LOG` overrides `default`.
+pub fn init(default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(true)
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout)
+        .try_init();
+}
+
+const SENSITIVE: [&str; 9] =
+    ["password", "token", "secret", "authorization", "cookie", "email", "phone", "hash", "api_key"];
+
+/// Replace the values of sensitive keys (any key containing one of [`SENSITIVE`]).
+pub fn mask_json(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                let key = k.to_ascii_lowercase();
+                if SENSITIVE.iter().any(|s| key.contains(s)) {
+                    *v = Value::String("***".into());
+                } else {
+                    mask_json(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(mask_json),
+        _ => {}
+    }
+}
+
+/// `alice@lab.org` → `a***@lab.org`, for the rare log line that must say whose account.
+pub fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((user, domain)) => format!("{}***@{domain}", user.chars().next().unwrap_or('*')),
+        None => "***".into(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    Milliseconds,
+    Bytes,
+}
+
+impl Unit {
+    fn as_str(self) -> &'static str {
+        match self {
+            Unit::Count => "Count",
+            Unit::Milliseconds => "Milliseconds",
+            Unit::Bytes => "Bytes",
+        }
+    }
+}
+
+/// One EMF record: CloudWatch turns the printed line into metrics, no API call needed.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    namespace: String,
+    dimensions: Vec<(String, String)>,
+    values: Vec<(String, f64, Unit)>,
+}
+
+impl Metrics {
+    pub fn new(namespace: &str) -> Self {
+        Self { namespace: namespace.to_owned(), dimensions: Vec::new(), values: Vec::new() }
+    }
+
+    pub fn dimension(mut self, name: &str, value: &str) -> Self {
+        self.dimensions.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn put(&mut self, name: &str, value: f64, unit: Unit) -> &mut Self {
+        self.values.push((name.to_owned(), value, unit));
+        self
+    }
+
+    pub fn to_json(&self) -> Value {
+        let millis = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        let mut root = Map::new();
+        let dims: Vec<&str> = self.dimensions.iter().map(|(k, _)| k.as_str()).collect();
+        let defs: Vec<Value> = self.values.iter().map(|(n, _, u)| json!({"Name": n, "Unit": u.as_str()})).collect();
+        root.insert(
+            "_aws".into(),
+            json!({"Timestamp": millis, "CloudWatchMetrics": [{"Namespace": self.namespace, "Dimensions": [dims], "Metrics": defs}]}),
+        );
+        for (k, v) in &self.dimensions {
+            root.insert(k.clone(), Value::String(v.clone()));
+        }
+        for (n, v, _) in &self.values {
+            root.insert(n.clone(), json!(v));
+        }
+        Value::Object(root)
+    }
+
+    /// Print the record on its own stdout line.
+    pub fn emit(&self) {
+        println!("{}", self.to_json());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_nested_sensitive_fields() {
+        let mut v = json!({"email": "a@b", "user": {"password_hash": "x", "name": "n"}, "list": [{"refresh_token": "t"}]});
+        mask_json(&mut v);
+        assert_eq!(v, json!({"email": "***", "user": {"password_hash": "***", "name": "n"}, "list": [{"refresh_token": "***"}]}));
+        assert_eq!(mask_email("alice@lab.org"), "a***@lab.org");
+    }
+
+    #[test]
+    fn emf_record_shape() {
+        let mut m = Metrics::new("TracSeq").dimension("Function", "health");
+        m.put("Latency", 3.5, Unit::Milliseconds).put("Errors", 0.0, Unit::Count);
+        let v = m.to_json();
+        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "TracSeq");
+        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0], "Function");
+        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Metrics"][1]["Name"], "Errors");
+        assert_eq!(v["Latency"], 3.5);
+        assert_eq!(v["Function"], "health");
+    }
+}
