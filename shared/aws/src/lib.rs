@@ -1,1 +1,21 @@
+//! TracSeq's AWS adapters: everything that talks to DynamoDB, SQS or S3 on behalf of a
+//! handler, plus the Lambda entry point that builds a function once per container.
+//!
+//! - [`lambda`]: [`FunctionDef`](lambda::FunctionDef), the per-service function catalogue,
+//!   and `main`, the `bootstrap` that picks a function from `_HANDLER`.
+//! - [`clients`]: SDK clients built once from one `SdkConfig`.
+//! - [`keys`]: key builders with the lab id leading every lab partition.
+//! - [`store`]: conditional writes, optimistic locking, transactions with guard items,
+//!   queries with cursors, and SDK errors mapped to [`StoreError`](store::StoreError).
+//! - [`outbox`], [`idempotency`]: the transactional outbox and `Idempotency-Key` records.
 
+pub mod clients;
+pub mod idempotency;
+pub mod keys;
+pub mod lambda;
+pub mod outbox;
+pub mod store;
+
+pub use clients::Clients;
+pub use lambda::{FunctionDef, Init, InitError};
+pub use store::{StoreError, Table};

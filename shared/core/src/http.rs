@@ -14,7 +14,7 @@ use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::query_map::QueryMap;
 use base64::{Engine, engine::general_purpose::STANDARD as B64};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
+pub use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 use std::{collections::HashMap, future::Future, sync::Arc, time::Instant};

@@ -1,0 +1,55 @@
+# TracSeq: the two commands are `make dev` (run everything locally) and `make test`.
+# Both install what they need: Python venvs for moto/cfn-lint/cargo-lambda and SAM CLI.
+
+PYTHON   ?= python3
+VENV     := .venv
+SAM_VENV := .venv-sam
+CARGO    ?= cargo
+# cargo-lambda finds zig in the venv.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export TRACSEQ_VENV := $(CURDIR)/$(VENV)
+export TRACSEQ_SAM_VENV := $(CURDIR)/$(SAM_VENV)
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: dev test venv build bench routes lint check clean
+
+$(VENV)/.stamp: infra/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+	touch $@
+
+$(SAM_VENV)/.stamp: infra/requirements-sam.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-sam.txt
+	touch $@
+
+venv: $(VENV)/.stamp $(SAM_VENV)/.stamp
+
+## Start moto, the HTTP API on :3000 and the AWS edge on :4566, seeded; Ctrl-C stops all.
+dev: $(VENV)/.stamp
+	$(CARGO) run -p tracseq-runner --bin tracseq-local -- serve
+
+## Every test: unit, integration against moto through the runner, end to end over HTTP.
+test: venv
+	$(CARGO) test --workspace
+
+## List the routes template.yaml exposes and check them against the code.
+routes:
+	$(CARGO) run -q -p tracseq-runner --bin tracseq-local -- routes
+
+## Release Lambda artifacts (arm64) with cargo-lambda.
+build: $(VENV)/.stamp
+	$(VENV)/bin/cargo-lambda lambda build --release --arm64 --workspace
+
+## Benchmarks: criterion hot paths, then a load test against a release-built runner.
+bench: $(VENV)/.stamp
+	$(CARGO) bench -p tracseq-core --bench hot_paths
+	infra/scripts/load-bench.sh
+
+lint: venv
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) target

@@ -1,0 +1,77 @@
+//! Function catalogue and the Lambda entry point.
+//!
+//! Each service crate lists its functions as [`FunctionDef`]s. In AWS, the crate's one
+//! `bootstrap` binary calls [`main`], which builds the function named by `_HANDLER` (the
+//! template's `Handler` property) once per container. The local runner builds the same
+//! definitions in-process with each function's environment from template.yaml.
+
+use crate::clients::Clients;
+use aws_config::SdkConfig;
+use std::sync::Arc;
+use tracseq_core::config::{ConfigError, Env};
+use tracseq_core::function::{BoxFuture, SharedFunction};
+use tracseq_core::http::RouteError;
+use tracseq_core::route::RouteSpec;
+
+/// What a function is built from: its environment and shared SDK clients.
+#[derive(Debug, Clone)]
+pub struct Init {
+    pub env: Env,
+    pub aws: SdkConfig,
+    pub clients: Clients,
+}
+
+impl Init {
+    pub fn new(env: Env, aws: SdkConfig) -> Self {
+        let clients = Clients::new(&aws);
+        Self { env, aws, clients }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Route(#[from] RouteError),
+    #[error("no function is registered for handler {0:?}")]
+    UnknownHandler(String),
+    #[error("initialisation failed: {0}")]
+    Other(String),
+}
+
+/// What the Lambda runtime accepts as a fatal init error.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub type Build = fn(Arc<Init>) -> BoxFuture<Result<SharedFunction, InitError>>;
+
+/// One function of a service.
+#[derive(Clone, Copy)]
+pub struct FunctionDef {
+    /// The template's `Handler` property.
+    pub handler: &'static str,
+    /// The HTTP route, for functions behind the API.
+    pub route: Option<&'static RouteSpec>,
+    pub build: Build,
+}
+
+impl std::fmt::Debug for FunctionDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FunctionDef").field("handler", &self.handler).field("route", &self.route.map(|r| r.path)).finish()
+    }
+}
+
+pub fn find<'a>(defs: &'a [FunctionDef], handler: &str) -> Result<&'a FunctionDef, InitError> {
+    defs.iter().find(|d| d.handler == handler).ok_or_else(|| InitError::UnknownHandler(handler.to_owned()))
+}
+
+/// The `bootstrap` of a service crate.
+pub async fn main(defs: &[FunctionDef]) -> Result<(), BoxError> {
+    tracseq_core::telemetry::init("info");
+    let env = Env::from_process();
+    let handler = env.require("_HANDLER")?.to_owned();
+    let def = find(defs, &handler)?;
+    let aws = crate::clients::from_env().await;
+    let function = (def.build)(Arc::new(Init::new(env, aws))).await?;
+    tracseq_core::bootstrap::run(function).await
+}

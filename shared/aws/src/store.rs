@@ -1,0 +1,345 @@
+//! DynamoDB access for handlers: typed items, conditional writes, optimistic locking,
+//! transactions with guard items, cursor queries, and SDK errors mapped to [`StoreError`].
+
+pub use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
+use serde::{Serialize, de::DeserializeOwned};
+use std::collections::HashMap;
+use tracseq_core::Problem;
+use tracseq_core::pagination::{Cursor, Page, PageRequest};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1: &str = "GSI1";
+pub const GSI2: &str = "GSI2";
+/// TTL attribute (epoch seconds). DynamoDB deletes late and moto never: readers check it.
+pub const EXPIRES_AT: &str = "expires_at";
+/// Most items a single `TransactWriteItems` accepts.
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write lost: stale version, duplicate guard, missing item.
+    #[error("condition failed")]
+    ConditionFailed,
+    /// A transaction was cancelled; `reasons[i]` is the code for action `i` (`None` = fine).
+    #[error("transaction cancelled: {reasons:?}")]
+    TransactionCancelled { reasons: Vec<Option<String>> },
+    /// Another transaction touched the same items at the same time; safe to retry.
+    #[error("transaction conflict")]
+    TransactionConflict,
+    #[error("throttled by DynamoDB")]
+    Throttled,
+    #[error("DynamoDB unavailable: {0}")]
+    Unavailable(String),
+    #[error("request rejected by DynamoDB: {0}")]
+    Invalid(String),
+    #[error("item does not match its type: {0}")]
+    Serde(String),
+}
+
+impl StoreError {
+    /// Index of the first action that failed its condition, if this is a cancelled transaction.
+    pub fn failed_action(&self) -> Option<usize> {
+        match self {
+            StoreError::TransactionCancelled { reasons } => {
+                reasons.iter().position(|r| r.as_deref() == Some("ConditionalCheckFailed"))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether a condition (guard, version) decided the outcome, rather than a failure.
+    pub fn is_condition_failure(&self) -> bool {
+        matches!(self, StoreError::ConditionFailed) || self.failed_action().is_some()
+    }
+
+    pub fn from_sdk<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(err: SdkError<E, R>) -> Self {
+        match &err {
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
+                return StoreError::Unavailable(format!("{err:?}").chars().take(300).collect());
+            }
+            _ => {}
+        }
+        match err.code() {
+            Some("ConditionalCheckFailedException") => StoreError::ConditionFailed,
+            Some("TransactionConflictException") => StoreError::TransactionConflict,
+            Some("ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded") => {
+                StoreError::Throttled
+            }
+            Some("ResourceNotFoundException" | "InternalServerError" | "ServiceUnavailable") => {
+                StoreError::Unavailable(err.message().unwrap_or("dependency error").to_owned())
+            }
+            _ => StoreError::Invalid(format!("{:?}: {}", err.code(), err.message().unwrap_or(""))),
+        }
+    }
+
+    fn from_transact<R: std::fmt::Debug>(err: SdkError<TransactWriteItemsError, R>) -> Self {
+        if let SdkError::ServiceError(se) = &err {
+            if let TransactWriteItemsError::TransactionCanceledException(e) = se.err() {
+                let reasons = e
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().filter(|c| *c != "None").map(str::to_owned))
+                    .collect::<Vec<_>>();
+                if reasons.iter().any(|r| r.as_deref() == Some("TransactionConflict")) {
+                    return StoreError::TransactionConflict;
+                }
+                return StoreError::TransactionCancelled { reasons };
+            }
+        }
+        Self::from_sdk(err)
+    }
+}
+
+impl From<StoreError> for Problem {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::ConditionFailed | StoreError::TransactionCancelled { .. } => {
+                Problem::conflict("conflict", "the resource changed or already exists; reload and retry")
+            }
+            StoreError::TransactionConflict => {
+                let mut p = Problem::conflict("concurrent_update", "another request changed the same data; retry");
+                p.retry_after = Some(1);
+                p
+            }
+            StoreError::Throttled => Problem::unavailable("the data store is busy; retry shortly"),
+            StoreError::Unavailable(detail) => {
+                tracing::error!(%detail, "data store unavailable");
+                Problem::unavailable("the data store is unavailable; retry shortly")
+            }
+            StoreError::Invalid(detail) | StoreError::Serde(detail) => {
+                tracing::error!(%detail, "data store rejected a request");
+                Problem::internal()
+            }
+        }
+    }
+}
+
+pub fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(value).map_err(|e| StoreError::Serde(e.to_string()))
+}
+
+pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Serde(e.to_string()))
+}
+
+pub fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub fn now_epoch() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Whether an item's TTL has passed (DynamoDB may not have deleted it yet; moto never does).
+pub fn is_expired(item: &Item, now: i64) -> bool {
+    match item.get(EXPIRES_AT) {
+        Some(AttributeValue::N(v)) => v.parse::<i64>().is_ok_and(|t| t <= now),
+        _ => false,
+    }
+}
+
+/// The single table.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub client: aws_sdk_dynamodb::Client,
+    pub name: String,
+}
+
+impl Table {
+    pub fn new(client: aws_sdk_dynamodb::Client, name: impl Into<String>) -> Self {
+        Self { client, name: name.into() }
+    }
+
+    fn key(pk: &str, sk: &str) -> Item {
+        HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
+    }
+
+    /// Strongly consistent read; an expired item reads as absent.
+    pub async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(out.item.filter(|i| !is_expired(i, now_epoch())))
+    }
+
+    pub async fn get_as<T: DeserializeOwned>(&self, pk: &str, sk: &str) -> Result<Option<T>, StoreError> {
+        self.get(pk, sk).await?.map(from_item).transpose()
+    }
+
+    /// Put an item that must not exist yet.
+    pub async fn put_new(&self, item: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Set attributes on an existing item if its `version` is `expected`; returns the new version.
+    pub async fn update_versioned(
+        &self,
+        pk: &str,
+        sk: &str,
+        expected: u64,
+        sets: &[(&str, AttributeValue)],
+    ) -> Result<u64, StoreError> {
+        let mut expr = String::from("SET #version = :next");
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(pk, sk)))
+            .condition_expression("attribute_exists(PK) AND #version = :expected")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":expected", n(expected))
+            .expression_attribute_values(":next", n(expected + 1));
+        for (i, (name, value)) in sets.iter().enumerate() {
+            expr.push_str(&format!(", #a{i} = :v{i}"));
+            req = req.expression_attribute_names(format!("#a{i}"), *name).expression_attribute_values(format!(":v{i}"), value.clone());
+        }
+        req.update_expression(expr).send().await.map_err(StoreError::from_sdk)?;
+        Ok(expected + 1)
+    }
+
+    /// Run a write transaction (at most [`MAX_TRANSACTION_ITEMS`] actions).
+    pub async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        if actions.is_empty() || actions.len() > MAX_TRANSACTION_ITEMS {
+            return Err(StoreError::Invalid(format!("a transaction takes 1 to 100 actions, not {}", actions.len())));
+        }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await
+            .map_err(StoreError::from_transact)?;
+        Ok(())
+    }
+
+    /// A transaction action: put an item that must not exist (a record or a guard).
+    pub fn put_new_op(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// A guard item that makes `(pk, sk)` unique (email, barcode, occupied position).
+    pub fn guard_op(&self, pk: &str, sk: &str, owner: &str) -> Result<TransactWriteItem, StoreError> {
+        let mut item = Self::key(pk, sk);
+        item.insert("entity".into(), s("guard"));
+        item.insert("owner".into(), s(owner));
+        self.put_new_op(item)
+    }
+
+    /// A transaction action: replace an item whose `version` must be `expected`.
+    pub fn put_versioned_op(&self, item: Item, expected: u64) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("#version = :expected")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":expected", n(expected))
+            .build()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// A transaction action: delete an item (a released guard), which must exist.
+    pub fn delete_op(&self, pk: &str, sk: &str) -> Result<TransactWriteItem, StoreError> {
+        let del = Delete::builder()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(pk, sk)))
+            .condition_expression("attribute_exists(PK)")
+            .build()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        Ok(TransactWriteItem::builder().delete(del).build())
+    }
+
+    /// A transaction action: require that an item exists with `version` = `expected`.
+    pub fn check_version_op(&self, pk: &str, sk: &str, expected: u64) -> Result<TransactWriteItem, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(pk, sk)))
+            .condition_expression("#version = :expected")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":expected", n(expected))
+            .build()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    /// One page of a partition (of the table or of `index`), optionally limited to a sort-key
+    /// prefix, skipping expired items. The cursor is pinned to the partition.
+    pub async fn query_page(&self, q: &PageQuery<'_>, page: &PageRequest) -> Result<Page<Item>, Problem> {
+        let (pk_attr, sk_attr) = match q.index {
+            None => (PK, SK),
+            Some(GSI1) => ("GSI1PK", "GSI1SK"),
+            Some(GSI2) => ("GSI2PK", "GSI2SK"),
+            Some(other) => return Err(StoreError::Invalid(format!("unknown index {other}")).into()),
+        };
+        let start = match page.cursor.as_deref() {
+            Some(raw) => Some(Cursor::decode(raw, &[(pk_attr, q.partition)])?),
+            None => None,
+        };
+        let mut req = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .set_index_name(q.index.map(str::to_owned))
+            .limit(page.limit as i32)
+            .scan_index_forward(q.forward)
+            .expression_attribute_names("#pk", pk_attr)
+            .expression_attribute_values(":pk", s(q.partition))
+            .expression_attribute_names("#ttl", EXPIRES_AT)
+            .expression_attribute_values(":now", n(now_epoch()))
+            .filter_expression("attribute_not_exists(#ttl) OR #ttl > :now");
+        req = match q.sk_prefix {
+            Some(prefix) => req
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#sk", sk_attr)
+                .expression_attribute_values(":prefix", s(prefix)),
+            None => req.key_condition_expression("#pk = :pk"),
+        };
+        if let Some(c) = start {
+            req = req.set_exclusive_start_key(Some(c.0.into_iter().map(|(k, v)| (k, s(v))).collect()));
+        }
+        let out = req.send().await.map_err(StoreError::from_sdk)?;
+        let next_cursor = out.last_evaluated_key.map(|key| {
+            let strings = key.into_iter().filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone()))).collect();
+            Cursor(strings).encode()
+        });
+        Ok(Page { items: out.items.unwrap_or_default(), next_cursor })
+    }
+}
+
+/// What [`Table::query_page`] reads.
+#[derive(Debug, Clone, Copy)]
+pub struct PageQuery<'a> {
+    pub index: Option<&'a str>,
+    pub partition: &'a str,
+    pub sk_prefix: Option<&'a str>,
+    /// Ascending sort key order; ids are ULIDs, so `false` is newest first.
+    pub forward: bool,
+}
