@@ -1,1 +1,9 @@
+//! End-to-end tests of the platform against the local stack: real moto, the real runner,
+//! real HTTP and the real AWS SDK. One stack is shared by the binary (see the harness).
 
+mod events;
+mod health;
+mod http_api;
+mod invoke;
+mod store;
+mod template;

@@ -1,1 +1,148 @@
+//! Test harness: one local stack (moto + runner, in this process) shared by every test of
+//! the binary, started on its own runtime thread so it outlives each test's runtime.
+//! Tests reach it only the way clients do: HTTP to the API and edge, the AWS SDK to moto.
 
+pub mod fixtures;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use tracseq_runner::{Config, LocalStack};
+
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn venv() -> PathBuf {
+    std::env::var_os("TRACSEQ_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv"))
+}
+
+pub fn sam_venv() -> PathBuf {
+    std::env::var_os("TRACSEQ_SAM_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv-sam"))
+}
+
+/// Where a running stack can be reached, and its physical resource names.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub api: String,
+    pub edge: String,
+    pub moto: String,
+    pub table: String,
+    pub fixture_table: String,
+    pub queues: std::collections::HashMap<String, String>,
+    pub seeded_lab: Option<String>,
+    pub function_prefix: String,
+}
+
+impl Endpoints {
+    /// Fresh SDK configuration for moto, bound to the calling test's runtime.
+    pub async fn sdk(&self) -> aws_config::SdkConfig {
+        tracseq_aws::clients::local(&self.moto, "us-east-1").await
+    }
+
+    pub fn http(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap_or_default()
+    }
+
+    pub fn function(&self, logical_id: &str) -> String {
+        format!("{}-{logical_id}", self.function_prefix)
+    }
+}
+
+pub fn config(prefix: &str) -> Config {
+    let root = workspace();
+    Config {
+        templates: vec![root.join("template.yaml"), root.join("tests/fixtures/template.yaml")],
+        api_port: 0,
+        edge_port: 0,
+        moto_port: 0,
+        venv: venv(),
+        prefix: prefix.to_owned(),
+        ..Config::default()
+    }
+}
+
+pub fn catalog() -> Vec<tracseq_aws::FunctionDef> {
+    let mut c = tracseq_system::catalog();
+    c.extend_from_slice(fixtures::FUNCTIONS);
+    c
+}
+
+fn endpoints(stack: &LocalStack, prefix: &str) -> Endpoints {
+    Endpoints {
+        api: stack.api_url.clone(),
+        edge: stack.edge_url.clone(),
+        moto: stack.moto_url.clone(),
+        table: stack.tables["Table"].clone(),
+        fixture_table: stack.tables["FixtureTable"].clone(),
+        queues: stack.queues.clone(),
+        seeded_lab: stack.seeded_lab.clone(),
+        function_prefix: prefix.to_owned(),
+    }
+}
+
+/// The stack shared by all tests of this binary.
+pub fn shared() -> &'static Endpoints {
+    static SHARED: OnceLock<Endpoints> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("test runtime");
+            rt.block_on(async move {
+                match LocalStack::start(config("tracseq"), catalog()).await {
+                    Ok(stack) => {
+                        let _ = tx.send(Ok(endpoints(&stack, "tracseq")));
+                        // Keep the stack (and moto) alive for the life of the test process.
+                        std::future::pending::<()>().await;
+                        drop(stack);
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e.to_string()));
+                    }
+                }
+            });
+        });
+        match rx.recv() {
+            Ok(Ok(e)) => e,
+            Ok(Err(e)) => panic!("local stack failed to start: {e}"),
+            Err(_) => panic!("local stack thread died"),
+        }
+    })
+}
+
+/// A stack of its own, for tests that break it (stop moto) or change its settings.
+pub async fn isolated(mut config: Config) -> (LocalStack, Endpoints) {
+    config.seed = false;
+    let prefix = config.prefix.clone();
+    let stack = LocalStack::start(config, catalog())
+        .await
+        .expect("isolated stack starts");
+    let e = endpoints(&stack, &prefix);
+    (stack, e)
+}
+
+/// Poll `check` until it returns `Some` or `secs` pass.
+pub async fn eventually<T, F, Fut>(secs: u64, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if let Some(v) = check().await {
+            return Some(v);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    None
+}

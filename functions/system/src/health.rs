@@ -44,7 +44,11 @@ pub static ROUTE: RouteSpec = RouteSpec {
     query: &[],
 };
 
-pub const FUNCTION: FunctionDef = FunctionDef { handler: "health", route: Some(&ROUTE), build: |init| Box::pin(build(init)) };
+pub const FUNCTION: FunctionDef = FunctionDef {
+    handler: "health",
+    route: Some(&ROUTE),
+    build: |init| Box::pin(build(init)),
+};
 
 struct State {
     clients: Clients,
@@ -77,13 +81,27 @@ fn code_of<E: tracseq_aws::store::ProvideErrorMetadata, R>(e: &tracseq_aws::stor
     }
 }
 
-async fn timed(name: String, timeout: Duration, check: impl std::future::Future<Output = CheckResult>) -> (String, Check) {
+async fn timed(
+    name: String,
+    timeout: Duration,
+    check: impl std::future::Future<Output = CheckResult>,
+) -> (String, Check) {
     let started = Instant::now();
-    let outcome = tokio::time::timeout(timeout, check).await.unwrap_or_else(|_| Err("timeout".into()));
+    let outcome = tokio::time::timeout(timeout, check)
+        .await
+        .unwrap_or_else(|_| Err("timeout".into()));
     let latency_ms = started.elapsed().as_millis() as u64;
     let check = match outcome {
-        Ok(()) => Check { status: "ok", latency_ms, error: None },
-        Err(e) => Check { status: "unavailable", latency_ms, error: Some(e) },
+        Ok(()) => Check {
+            status: "ok",
+            latency_ms,
+            error: None,
+        },
+        Err(e) => Check {
+            status: "unavailable",
+            latency_ms,
+            error: Some(e),
+        },
     };
     (name, check)
 }
@@ -91,8 +109,16 @@ async fn timed(name: String, timeout: Duration, check: impl std::future::Future<
 async fn handle(state: Arc<State>, _req: Request) -> Result<Response, Problem> {
     let st = state.as_ref();
     let mut checks = vec![Box::pin(timed("table".into(), st.timeout, async {
-        st.clients.dynamodb.describe_table().table_name(&st.table).send().await.map(drop).map_err(|e| code_of(&e))
-    })) as std::pin::Pin<Box<dyn std::future::Future<Output = (String, Check)> + Send>>];
+        st.clients
+            .dynamodb
+            .describe_table()
+            .table_name(&st.table)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| code_of(&e))
+    }))
+        as std::pin::Pin<Box<dyn std::future::Future<Output = (String, Check)> + Send>>];
     for url in &st.queues {
         let name = format!("queue:{}", url.rsplit('/').next().unwrap_or(url));
         checks.push(Box::pin(timed(name, st.timeout, async move {
@@ -109,12 +135,22 @@ async fn handle(state: Arc<State>, _req: Request) -> Result<Response, Problem> {
     }
     if let Some(bucket) = &st.bucket {
         checks.push(Box::pin(timed("bucket".into(), st.timeout, async move {
-            st.clients.s3.head_bucket().bucket(bucket).send().await.map(drop).map_err(|e| code_of(&e))
+            st.clients
+                .s3
+                .head_bucket()
+                .bucket(bucket)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| code_of(&e))
         })));
     }
     let checks: BTreeMap<String, Check> = join_all(checks).await.into_iter().collect();
     let healthy = checks.values().all(|c| c.status == "ok");
-    let report = HealthReport { status: if healthy { "ok" } else { "unavailable" }, checks };
+    let report = HealthReport {
+        status: if healthy { "ok" } else { "unavailable" },
+        checks,
+    };
     if !healthy {
         tracing::warn!(report = ?report.checks, "health check failed");
     }

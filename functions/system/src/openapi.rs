@@ -15,11 +15,20 @@ pub static ROUTE: RouteSpec = RouteSpec {
     summary: "This API's OpenAPI 3.1 document",
     tag: "system",
     request: None,
-    responses: &[ResponseSpec { status: 200, description: "OpenAPI 3.1 document", schema: None, media_type: "application/json" }],
+    responses: &[ResponseSpec {
+        status: 200,
+        description: "OpenAPI 3.1 document",
+        schema: None,
+        media_type: "application/json",
+    }],
     query: &[],
 };
 
-pub const FUNCTION: FunctionDef = FunctionDef { handler: "openapi", route: Some(&ROUTE), build: |init| Box::pin(build(init)) };
+pub const FUNCTION: FunctionDef = FunctionDef {
+    handler: "openapi",
+    route: Some(&ROUTE),
+    build: |init| Box::pin(build(init)),
+};
 
 /// The document for the whole catalogue.
 pub fn document() -> utoipa::openapi::OpenApi {
@@ -32,5 +41,7 @@ async fn build(_init: Arc<Init>) -> Result<tracseq_core::function::SharedFunctio
 }
 
 async fn handle(body: Arc<Vec<u8>>, _req: Request) -> Result<Response, Problem> {
-    Ok(Response::new(200).with_header(header::CONTENT_TYPE, "application/json").with_body(body.as_ref().clone()))
+    Ok(Response::new(200)
+        .with_header(header::CONTENT_TYPE, "application/json")
+        .with_body(body.as_ref().clone()))
 }

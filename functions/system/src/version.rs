@@ -24,11 +24,19 @@ pub static ROUTE: RouteSpec = RouteSpec {
     summary: "Deployed version",
     tag: "system",
     request: None,
-    responses: &[ResponseSpec::json(200, "Version of the deployed API", SchemaRef::of::<VersionInfo>())],
+    responses: &[ResponseSpec::json(
+        200,
+        "Version of the deployed API",
+        SchemaRef::of::<VersionInfo>(),
+    )],
     query: &[],
 };
 
-pub const FUNCTION: FunctionDef = FunctionDef { handler: "version", route: Some(&ROUTE), build: |init| Box::pin(build(init)) };
+pub const FUNCTION: FunctionDef = FunctionDef {
+    handler: "version",
+    route: Some(&ROUTE),
+    build: |init| Box::pin(build(init)),
+};
 
 async fn build(init: Arc<Init>) -> Result<tracseq_core::function::SharedFunction, InitError> {
     let info = Arc::new(VersionInfo {
@@ -43,5 +51,7 @@ async fn build(init: Arc<Init>) -> Result<tracseq_core::function::SharedFunction
 }
 
 async fn handle(body: Arc<Vec<u8>>, _req: Request) -> Result<Response, Problem> {
-    Ok(Response::new(200).with_header(header::CONTENT_TYPE, "application/json").with_body(body.as_ref().clone()))
+    Ok(Response::new(200)
+        .with_header(header::CONTENT_TYPE, "application/json")
+        .with_body(body.as_ref().clone()))
 }

@@ -45,7 +45,12 @@ pub struct TokenBucket {
 
 impl TokenBucket {
     pub fn new(rate: f64, burst: f64) -> Self {
-        Self { rate, burst, tokens: burst, last: Instant::now() }
+        Self {
+            rate,
+            burst,
+            tokens: burst,
+            last: Instant::now(),
+        }
     }
 
     pub fn take(&mut self) -> bool {
@@ -76,7 +81,9 @@ impl Api {
     pub fn new(model: &Model, functions: &Functions, throttle: bool) -> Result<Self, String> {
         let mut by_path: HashMap<String, Vec<Route>> = HashMap::new();
         for r in &model.routes {
-            let f = functions.get(&r.function).ok_or_else(|| format!("route {} {} has no function", r.method, r.path))?;
+            let f = functions
+                .get(&r.function)
+                .ok_or_else(|| format!("route {} {} has no function", r.method, r.path))?;
             by_path.entry(r.path.clone()).or_default().push(Route {
                 method: r.method.clone(),
                 route_key: format!("{} {}", r.method, r.path),
@@ -85,55 +92,98 @@ impl Api {
         }
         let mut router = matchit::Router::new();
         for (path, routes) in by_path {
-            router.insert(matchit_path(&path), routes).map_err(|e| format!("route {path}: {e}"))?;
+            router
+                .insert(matchit_path(&path), routes)
+                .map_err(|e| format!("route {path}: {e}"))?;
         }
-        let throttle = if throttle { model.throttle.map(|(rate, burst)| Mutex::new(TokenBucket::new(rate, burst))) } else { None };
-        Ok(Self { router, cors: model.cors.clone(), throttle })
+        let throttle = if throttle {
+            model
+                .throttle
+                .map(|(rate, burst)| Mutex::new(TokenBucket::new(rate, burst)))
+        } else {
+            None
+        };
+        Ok(Self {
+            router,
+            cors: model.cors.clone(),
+            throttle,
+        })
     }
 
-    pub async fn handle(self: Arc<Self>, req: hyper::Request<Incoming>, remote: SocketAddr) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    pub async fn handle(
+        self: Arc<Self>,
+        req: hyper::Request<Incoming>,
+        remote: SocketAddr,
+    ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
         let origin = req.headers().get(header::ORIGIN).cloned();
         let mut resp = self.route(req, remote).await;
-        if let (Some(cors), Some(origin)) = (&self.cors, origin) {
-            if let Some(allowed) = allowed_origin(cors, &origin) {
-                let h = resp.headers_mut();
-                h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allowed);
-                if !cors.expose_headers.is_empty() {
-                    if let Ok(v) = HeaderValue::from_str(&cors.expose_headers.join(",")) {
-                        h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v);
-                    }
-                }
+        if let (Some(cors), Some(origin)) = (&self.cors, origin)
+            && let Some(allowed) = allowed_origin(cors, &origin)
+        {
+            let h = resp.headers_mut();
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allowed);
+            if !cors.expose_headers.is_empty()
+                && let Ok(v) = HeaderValue::from_str(&cors.expose_headers.join(","))
+            {
+                h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v);
             }
         }
         Ok(resp)
     }
 
     async fn route(&self, req: hyper::Request<Incoming>, remote: SocketAddr) -> hyper::Response<Full<Bytes>> {
-        if req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
-            if let Some(cors) = &self.cors {
-                return preflight(cors, req.headers());
-            }
+        if req.method() == Method::OPTIONS
+            && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+            && let Some(cors) = &self.cors
+        {
+            return preflight(cors, req.headers());
         }
         if let Some(bucket) = &self.throttle {
             let ok = bucket.lock().map(|mut b| b.take()).unwrap_or(true);
             if !ok {
-                return problem(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", "rate limit exceeded, retry later", &[("retry-after", "1")]);
+                return problem(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_requests",
+                    "rate limit exceeded, retry later",
+                    &[("retry-after", "1")],
+                );
             }
         }
         let path = req.uri().path().to_owned();
         let Ok(matched) = self.router.at(&path) else {
-            return problem(StatusCode::NOT_FOUND, "route_not_found", &format!("no route for {path}"), &[]);
+            return problem(
+                StatusCode::NOT_FOUND,
+                "route_not_found",
+                &format!("no route for {path}"),
+                &[],
+            );
         };
         let method = req.method().as_str().to_owned();
         let Some(route) = matched.value.iter().find(|r| r.method == method || r.method == "ANY") else {
             let allow: Vec<&str> = matched.value.iter().map(|r| r.method.as_str()).collect();
-            return problem(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", &format!("{method} is not allowed on {path}"), &[("allow", &allow.join(", "))]);
+            return problem(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                &format!("{method} is not allowed on {path}"),
+                &[("allow", &allow.join(", "))],
+            );
         };
-        let params: HashMap<String, String> = matched.params.iter().map(|(k, v)| (k.to_owned(), percent_decode(v))).collect();
+        let params: HashMap<String, String> = matched
+            .params
+            .iter()
+            .map(|(k, v)| (k.to_owned(), percent_decode(v)))
+            .collect();
         let (parts, body) = req.into_parts();
         let body = match Limited::new(body, MAX_BODY).collect().await {
             Ok(b) => b.to_bytes(),
-            Err(_) => return problem(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body exceeds 10 MB", &[]),
+            Err(_) => {
+                return problem(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "request body exceeds 10 MB",
+                    &[],
+                );
+            }
         };
         let event = build_event(&parts, body, params, &route.route_key, remote);
         let event = match serde_json::to_value(&event) {
@@ -156,7 +206,10 @@ fn allowed_origin(cors: &Cors, origin: &HeaderValue) -> Option<HeaderValue> {
         return Some(HeaderValue::from_static("*"));
     }
     let o = origin.to_str().ok()?;
-    cors.allow_origins.iter().any(|a| a.eq_ignore_ascii_case(o)).then(|| origin.clone())
+    cors.allow_origins
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(o))
+        .then(|| origin.clone())
 }
 
 fn preflight(cors: &Cors, headers: &HeaderMap) -> hyper::Response<Full<Bytes>> {
@@ -175,7 +228,9 @@ fn preflight(cors: &Cors, headers: &HeaderMap) -> hyper::Response<Full<Bytes>> {
 
 fn problem(status: StatusCode, code: &str, detail: &str, extra: &[(&str, &str)]) -> hyper::Response<Full<Bytes>> {
     let p = tracseq_core::Problem::new(status.as_u16(), code, detail);
-    let mut b = hyper::Response::builder().status(status).header(header::CONTENT_TYPE, tracseq_core::problem::PROBLEM_JSON);
+    let mut b = hyper::Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, tracseq_core::problem::PROBLEM_JSON);
     for (k, v) in extra {
         b = b.header(*k, *v);
     }
@@ -184,7 +239,11 @@ fn problem(status: StatusCode, code: &str, detail: &str, extra: &[(&str, &str)])
 
 /// What API Gateway answers when the integration fails: no detail leaks.
 fn gateway_error(status: StatusCode) -> hyper::Response<Full<Bytes>> {
-    let msg = if status == StatusCode::SERVICE_UNAVAILABLE { "Service Unavailable" } else { "Internal Server Error" };
+    let msg = if status == StatusCode::SERVICE_UNAVAILABLE {
+        "Service Unavailable"
+    } else {
+        "Internal Server Error"
+    };
     hyper::Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")
@@ -193,22 +252,51 @@ fn gateway_error(status: StatusCode) -> hyper::Response<Full<Bytes>> {
 }
 
 fn percent_decode(s: &str) -> String {
-    form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+    form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
 }
 
 fn is_text(content_type: Option<&HeaderValue>) -> bool {
-    let ct = content_type.and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
-    ct.is_empty() || ct.starts_with("text/") || ct.contains("json") || ct.contains("xml") || ct.contains("x-www-form-urlencoded") || ct.contains("yaml") || ct.contains("csv")
+    let ct = content_type
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    ct.is_empty()
+        || ct.starts_with("text/")
+        || ct.contains("json")
+        || ct.contains("xml")
+        || ct.contains("x-www-form-urlencoded")
+        || ct.contains("yaml")
+        || ct.contains("csv")
 }
 
-fn build_event(parts: &http::request::Parts, body: Bytes, params: HashMap<String, String>, route_key: &str, remote: SocketAddr) -> ApiGatewayV2httpRequest {
+fn build_event(
+    parts: &http::request::Parts,
+    body: Bytes,
+    params: HashMap<String, String>,
+    route_key: &str,
+    remote: SocketAddr,
+) -> ApiGatewayV2httpRequest {
     let now = OffsetDateTime::now_utc();
     let mut headers = HeaderMap::new();
     let mut cookies = Vec::new();
     for name in parts.headers.keys() {
-        let values: Vec<&str> = parts.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+        let values: Vec<&str> = parts
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
         if name == header::COOKIE {
-            cookies.extend(values.iter().flat_map(|v| v.split(';')).map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()));
+            cookies.extend(
+                values
+                    .iter()
+                    .flat_map(|v| v.split(';'))
+                    .map(|c| c.trim().to_owned())
+                    .filter(|c| !c.is_empty()),
+            );
             continue;
         }
         if let Ok(v) = HeaderValue::from_str(&values.join(",")) {
@@ -236,14 +324,22 @@ fn build_event(parts: &http::request::Parts, body: Bytes, params: HashMap<String
     http_desc.path = Some(parts.uri.path().to_owned());
     http_desc.protocol = Some("HTTP/1.1".into());
     http_desc.source_ip = Some(remote.ip().to_string());
-    http_desc.user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    http_desc.user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let mut ctx = ApiGatewayV2httpRequestContext::default();
     ctx.route_key = Some(route_key.to_owned());
     ctx.account_id = Some(crate::template::ACCOUNT.into());
     ctx.stage = Some("$default".into());
     ctx.request_id = Some(ulid::Ulid::new().to_string());
     ctx.apiid = Some("local".into());
-    ctx.domain_name = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    ctx.domain_name = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     ctx.time_epoch = (now.unix_timestamp_nanos() / 1_000_000) as i64;
     ctx.http = http_desc;
     let mut ev = ApiGatewayV2httpRequest::default();
@@ -254,7 +350,11 @@ fn build_event(parts: &http::request::Parts, body: Bytes, params: HashMap<String
     ev.cookies = (!cookies.is_empty()).then_some(cookies);
     ev.headers = headers;
     // v2 joins repeated query parameters with commas.
-    ev.query_string_parameters = query.into_iter().map(|(k, v)| (k, v.join(","))).collect::<HashMap<_, _>>().into();
+    ev.query_string_parameters = query
+        .into_iter()
+        .map(|(k, v)| (k, v.join(",")))
+        .collect::<HashMap<_, _>>()
+        .into();
     ev.path_parameters = params;
     ev.request_context = ctx;
     ev.body = body;
@@ -275,7 +375,10 @@ fn into_http(value: Value) -> hyper::Response<Full<Bytes>> {
     let Ok(r) = serde_json::from_value::<ApiGatewayV2httpResponse>(value) else {
         return gateway_error(StatusCode::INTERNAL_SERVER_ERROR);
     };
-    let status = u16::try_from(r.status_code).ok().and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = u16::try_from(r.status_code)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = match r.body {
         None | Some(Body::Empty) => Bytes::new(),
         Some(Body::Text(t)) if r.is_base64_encoded => B64.decode(t.as_bytes()).map(Bytes::from).unwrap_or_default(),

@@ -29,7 +29,10 @@ impl InvokeError {
     pub fn payload(&self) -> Value {
         let (t, m) = match self {
             InvokeError::Function(e) => (e.error_type.clone(), e.error_message.clone()),
-            InvokeError::Timeout(s) => ("Sandbox.Timedout".into(), format!("Task timed out after {s}.00 seconds")),
+            InvokeError::Timeout(s) => (
+                "Sandbox.Timedout".into(),
+                format!("Task timed out after {s}.00 seconds"),
+            ),
             InvokeError::Crashed(m) => ("Runtime.ExitError".into(), m.clone()),
             InvokeError::NotFound(n) => ("ResourceNotFoundException".into(), format!("Function not found: {n}")),
         };
@@ -53,7 +56,10 @@ pub enum LoadError {
     #[error("template and code disagree:\n  {}", .0.join("\n  "))]
     Inconsistent(Vec<String>),
     #[error("building function {function} failed: {source}")]
-    Build { function: String, source: tracseq_aws::InitError },
+    Build {
+        function: String,
+        source: tracseq_aws::InitError,
+    },
 }
 
 /// Every way template.yaml and the code's catalogue can disagree, as readable lines.
@@ -62,24 +68,41 @@ pub fn check_consistency(model: &Model, catalog: &[FunctionDef]) -> Vec<String> 
     let defs: HashMap<&str, &FunctionDef> = catalog.iter().map(|d| (d.handler, d)).collect();
     for f in model.functions.values() {
         if !defs.contains_key(f.handler.as_str()) {
-            problems.push(format!("function {} names handler {:?}, which no service registers", f.logical_id, f.handler));
+            problems.push(format!(
+                "function {} names handler {:?}, which no service registers",
+                f.logical_id, f.handler
+            ));
         }
     }
     let mut routed: HashMap<&str, Vec<(String, String)>> = HashMap::new();
     for r in &model.routes {
         let Some(f) = model.functions.get(&r.function) else {
-            problems.push(format!("route {} {} targets {}, which is not a function", r.method, r.path, r.function));
+            problems.push(format!(
+                "route {} {} targets {}, which is not a function",
+                r.method, r.path, r.function
+            ));
             continue;
         };
         match defs.get(f.handler.as_str()).map(|d| d.route) {
             Some(Some(spec)) if spec.method.as_str() == r.method && spec.path == r.path => {
-                routed.entry(spec.handler).or_default().push((r.method.clone(), r.path.clone()));
+                routed
+                    .entry(spec.handler)
+                    .or_default()
+                    .push((r.method.clone(), r.path.clone()));
             }
             Some(Some(spec)) => problems.push(format!(
                 "route {} {} (function {}) but handler {:?} declares {} {}",
-                r.method, r.path, r.function, f.handler, spec.method.as_str(), spec.path
+                r.method,
+                r.path,
+                r.function,
+                f.handler,
+                spec.method.as_str(),
+                spec.path
             )),
-            Some(None) => problems.push(format!("route {} {} targets handler {:?}, which declares no route", r.method, r.path, f.handler)),
+            Some(None) => problems.push(format!(
+                "route {} {} targets handler {:?}, which declares no route",
+                r.method, r.path, f.handler
+            )),
             None => {}
         }
     }
@@ -87,10 +110,20 @@ pub fn check_consistency(model: &Model, catalog: &[FunctionDef]) -> Vec<String> 
         if let Some(spec) = d.route {
             let in_template = model.functions.values().any(|f| f.handler == d.handler);
             if in_template && !routed.contains_key(d.handler) {
-                problems.push(format!("handler {:?} declares {} {} but the template gives it no route", d.handler, spec.method.as_str(), spec.path));
+                problems.push(format!(
+                    "handler {:?} declares {} {} but the template gives it no route",
+                    d.handler,
+                    spec.method.as_str(),
+                    spec.path
+                ));
             }
             if !in_template {
-                problems.push(format!("handler {:?} ({} {}) has no function in the template", d.handler, spec.method.as_str(), spec.path));
+                problems.push(format!(
+                    "handler {:?} ({} {}) has no function in the template",
+                    d.handler,
+                    spec.method.as_str(),
+                    spec.path
+                ));
             }
         }
     }
@@ -99,22 +132,39 @@ pub fn check_consistency(model: &Model, catalog: &[FunctionDef]) -> Vec<String> 
 
 impl Functions {
     /// Build every template function. `extra_env` is added to each (region, endpoints).
-    pub async fn load(model: &Model, catalog: &[FunctionDef], sdk: &SdkConfig, extra_env: &HashMap<String, String>) -> Result<Self, LoadError> {
+    pub async fn load(
+        model: &Model,
+        catalog: &[FunctionDef],
+        sdk: &SdkConfig,
+        extra_env: &HashMap<String, String>,
+    ) -> Result<Self, LoadError> {
         let problems = check_consistency(model, catalog);
         if !problems.is_empty() {
             return Err(LoadError::Inconsistent(problems));
         }
         let mut out = Functions::default();
         for spec in model.functions.values() {
-            let def = tracseq_aws::lambda::find(catalog, &spec.handler).map_err(|source| LoadError::Build { function: spec.logical_id.clone(), source })?;
+            let def = tracseq_aws::lambda::find(catalog, &spec.handler).map_err(|source| LoadError::Build {
+                function: spec.logical_id.clone(),
+                source,
+            })?;
             let mut env: HashMap<String, String> = extra_env.clone();
             env.extend(spec.env.clone());
             env.insert("_HANDLER".into(), spec.handler.clone());
             env.insert("AWS_LAMBDA_FUNCTION_NAME".into(), spec.name.clone());
             let init = Arc::new(Init::new(Env::from_map(env), sdk.clone()));
-            let function = (def.build)(init).await.map_err(|source| LoadError::Build { function: spec.logical_id.clone(), source })?;
+            let function = (def.build)(init).await.map_err(|source| LoadError::Build {
+                function: spec.logical_id.clone(),
+                source,
+            })?;
             out.logical_to_name.insert(spec.logical_id.clone(), spec.name.clone());
-            out.by_name.insert(spec.name.clone(), Arc::new(Loaded { spec: spec.clone(), function }));
+            out.by_name.insert(
+                spec.name.clone(),
+                Arc::new(Loaded {
+                    spec: spec.clone(),
+                    function,
+                }),
+            );
         }
         Ok(out)
     }
@@ -131,7 +181,9 @@ impl Functions {
     }
 
     pub async fn invoke(&self, name_or_arn: &str, event: Value) -> Result<Value, InvokeError> {
-        let f = self.get(name_or_arn).ok_or_else(|| InvokeError::NotFound(name_or_arn.to_owned()))?;
+        let f = self
+            .get(name_or_arn)
+            .ok_or_else(|| InvokeError::NotFound(name_or_arn.to_owned()))?;
         invoke(&f, event).await
     }
 }
@@ -147,7 +199,11 @@ pub async fn invoke(f: &Loaded, event: Value) -> Result<Value, InvokeError> {
             task.abort();
             Err(InvokeError::Timeout(secs))
         }
-        Ok(Err(join)) => Err(InvokeError::Crashed(if join.is_panic() { "the function panicked".into() } else { "cancelled".into() })),
+        Ok(Err(join)) => Err(InvokeError::Crashed(if join.is_panic() {
+            "the function panicked".into()
+        } else {
+            "cancelled".into()
+        })),
         Ok(Ok(result)) => Ok(result?),
     }
 }

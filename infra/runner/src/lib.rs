@@ -42,6 +42,8 @@ pub struct Config {
     /// Apply the template's API throttling (on by default, as in AWS).
     pub throttle: bool,
     pub seed: bool,
+    /// Override the template's API throttling (rate per second, burst); tests use it.
+    pub throttle_limits: Option<(f64, f64)>,
     /// Root template parameter values (`Stage=local` by default).
     pub parameters: HashMap<String, String>,
 }
@@ -58,6 +60,7 @@ impl Default for Config {
             region: "us-east-1".into(),
             throttle: true,
             seed: true,
+            throttle_limits: None,
             parameters: HashMap::from([("Stage".to_owned(), "local".to_owned())]),
         }
     }
@@ -83,7 +86,11 @@ pub enum RunnerError {
 
 /// Load and merge the configured templates into one model.
 pub fn load_model(config: &Config, moto_url: &str) -> Result<template::Model, RunnerError> {
-    let naming = template::Naming { prefix: config.prefix.clone(), region: config.region.clone(), sqs_base: moto_url.to_owned() };
+    let naming = template::Naming {
+        prefix: config.prefix.clone(),
+        region: config.region.clone(),
+        sqs_base: moto_url.to_owned(),
+    };
     let mut model = template::Model::default();
     for path in &config.templates {
         let m = template::model(&template::Stack::load(path, "")?, &naming, &config.parameters)?;
@@ -117,15 +124,23 @@ pub struct LocalStack {
 
 async fn bind(port: u16) -> Result<(TcpListener, u16), RunnerError> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let l = TcpListener::bind(addr).await.map_err(|source| RunnerError::Bind { addr, source })?;
-    let port = l.local_addr().map_err(|source| RunnerError::Bind { addr, source })?.port();
+    let l = TcpListener::bind(addr)
+        .await
+        .map_err(|source| RunnerError::Bind { addr, source })?;
+    let port = l
+        .local_addr()
+        .map_err(|source| RunnerError::Bind { addr, source })?
+        .port();
     Ok((l, port))
 }
 
 fn serve<F, Fut>(listener: TcpListener, mut stop: watch::Receiver<bool>, handler: F)
 where
     F: Fn(hyper::Request<hyper::body::Incoming>, SocketAddr) -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<hyper::Response<http_body_util::Full<bytes::Bytes>>, std::convert::Infallible>> + Send + 'static,
+    Fut: std::future::Future<
+            Output = Result<hyper::Response<http_body_util::Full<bytes::Bytes>>, std::convert::Infallible>,
+        > + Send
+        + 'static,
 {
     tokio::spawn(async move {
         loop {
@@ -137,7 +152,10 @@ where
             let handler = handler.clone();
             tokio::spawn(async move {
                 let svc = service_fn(move |req| handler(req, remote));
-                let _ = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), svc).await;
+                let _ = http1::Builder::new()
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
             });
         }
     });
@@ -148,14 +166,26 @@ impl LocalStack {
     pub async fn start(config: Config, catalog: Vec<FunctionDef>) -> Result<Self, RunnerError> {
         let (api_listener, api_port) = bind(config.api_port).await?;
         let (edge_listener, edge_port) = bind(config.edge_port).await?;
-        let moto_port = if config.moto_port == 0 { free_port()? } else { config.moto_port };
+        let moto_port = if config.moto_port == 0 {
+            free_port()?
+        } else {
+            config.moto_port
+        };
         let moto = moto::Moto::start(&config.venv, moto_port, edge_port).await?;
         let moto_url = moto.url();
         let sdk = tracseq_aws::clients::local(&moto_url, &config.region).await;
-        let model = load_model(&config, &moto_url)?;
+        let mut model = load_model(&config, &moto_url)?;
+        if config.throttle_limits.is_some() {
+            model.throttle = config.throttle_limits;
+        }
         let queues = resources::create_all(&sdk, &model).await?;
         let physical = |kind: &str| -> HashMap<String, String> {
-            model.resources.iter().filter(|r| r.kind == kind).map(|r| (r.logical_id.clone(), r.physical.clone())).collect()
+            model
+                .resources
+                .iter()
+                .filter(|r| r.kind == kind)
+                .map(|r| (r.logical_id.clone(), r.physical.clone()))
+                .collect()
         };
         let (tables, buckets) = (physical("AWS::DynamoDB::Table"), physical("AWS::S3::Bucket"));
         let extra_env = HashMap::from([
@@ -166,19 +196,27 @@ impl LocalStack {
         let functions = Arc::new(functions::Functions::load(&model, &catalog, &sdk, &extra_env).await?);
         let (stop, stop_rx) = watch::channel(false);
         let api = Arc::new(api::Api::new(&model, &functions, config.throttle).map_err(RunnerError::Api)?);
-        serve(api_listener, stop_rx.clone(), move |req, remote| api.clone().handle(req, remote));
-        let schedules = Arc::new(schedule::Schedules { region: config.region.clone() });
-        let edge = Arc::new(edge::Edge { functions: functions.clone(), moto_url: moto_url.clone(), schedules: schedules.clone() });
+        serve(api_listener, stop_rx.clone(), move |req, remote| {
+            api.clone().handle(req, remote)
+        });
+        let schedules = Arc::new(schedule::Schedules {
+            region: config.region.clone(),
+        });
+        let edge = Arc::new(edge::Edge {
+            functions: functions.clone(),
+            moto_url: moto_url.clone(),
+            schedules: schedules.clone(),
+        });
         serve(edge_listener, stop_rx.clone(), move |req, _| edge.clone().handle(req));
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         pollers::start_all(&functions, &sqs, &queues, &tables, &moto_url, &config.region, &stop_rx);
         schedules.start(&functions, &stop_rx);
         let mut seeded_lab = None;
-        if config.seed {
-            if let Some(table) = tables.get("Table") {
-                let t = tracseq_aws::Table::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone());
-                seeded_lab = seed::seed(&t).await?;
-            }
+        if config.seed
+            && let Some(table) = tables.get("Table")
+        {
+            let t = tracseq_aws::Table::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone());
+            seeded_lab = seed::seed(&t).await?;
         }
         Ok(Self {
             api_url: format!("http://127.0.0.1:{api_port}"),
@@ -210,5 +248,7 @@ impl LocalStack {
 fn free_port() -> Result<u16, RunnerError> {
     let addr = SocketAddr::from(([127, 0, 0, 1], 0));
     let l = std::net::TcpListener::bind(addr).map_err(|source| RunnerError::Bind { addr, source })?;
-    l.local_addr().map(|a| a.port()).map_err(|source| RunnerError::Bind { addr, source })
+    l.local_addr()
+        .map(|a| a.port())
+        .map_err(|source| RunnerError::Bind { addr, source })
 }

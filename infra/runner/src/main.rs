@@ -48,7 +48,13 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     if !templates.is_empty() {
         config.templates = templates;
     }
-    Ok(Args { command, positional, config, event, endpoint })
+    Ok(Args {
+        command,
+        positional,
+        config,
+        event,
+        endpoint,
+    })
 }
 
 #[tokio::main]
@@ -77,12 +83,21 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
-    let stack = LocalStack::start(config, tracseq_system::catalog()).await.map_err(|e| e.to_string())?;
+    let stack = LocalStack::start(config, tracseq_system::catalog())
+        .await
+        .map_err(|e| e.to_string())?;
     println!("TracSeq local stack is up");
     println!("  HTTP API   {}/api/health", stack.api_url);
     println!("  OpenAPI    {}/api/openapi.json", stack.api_url);
-    println!("  AWS edge   {} (Lambda Invoke API; everything else proxied to moto at {})", stack.edge_url, stack.moto_url);
-    println!("  local admin {} / {} (local only)", seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD);
+    println!(
+        "  AWS edge   {} (Lambda Invoke API; everything else proxied to moto at {})",
+        stack.edge_url, stack.moto_url
+    );
+    println!(
+        "  local admin {} / {} (local only)",
+        seed::ADMIN_EMAIL,
+        seed::ADMIN_PASSWORD
+    );
     println!("Ctrl-C stops everything.");
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
     println!("stopping...");
@@ -97,22 +112,40 @@ fn routes(config: &Config) -> Result<(), String> {
     rows.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
     for r in rows {
         let f = &model.functions[&r.function];
-        let access = catalog.iter().find(|d| d.handler == f.handler).and_then(|d| d.route).map(|s| format!("{:?}", s.access)).unwrap_or_default();
-        println!("{:<7} {:<40} {:<24} handler={:<16} access={access}", r.method, r.path, r.function, f.handler);
+        let access = catalog
+            .iter()
+            .find(|d| d.handler == f.handler)
+            .and_then(|d| d.route)
+            .map(|s| format!("{:?}", s.access))
+            .unwrap_or_default();
+        println!(
+            "{:<7} {:<40} {:<24} handler={:<16} access={access}",
+            r.method, r.path, r.function, f.handler
+        );
     }
     let problems = functions::check_consistency(&model, &catalog);
-    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
 }
 
 async fn invoke(args: &Args) -> Result<(), String> {
     let id = args.positional.first().ok_or("invoke needs a function logical id")?;
     let path = args.event.as_ref().ok_or("invoke needs --event FILE")?;
-    let event: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?)
-        .map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
+    let event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?)
+            .map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
     let model = load_model(&args.config, &args.endpoint).map_err(|e| e.to_string())?;
     let sdk = tracseq_aws::clients::local(&args.endpoint, &args.config.region).await;
     let only = tracseq_runner::template::Model {
-        functions: model.functions.iter().filter(|(k, _)| *k == id).map(|(k, v)| (k.clone(), v.clone())).collect(),
+        functions: model
+            .functions
+            .iter()
+            .filter(|(k, _)| *k == id)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         ..Default::default()
     };
     if only.functions.is_empty() {
@@ -120,18 +153,26 @@ async fn invoke(args: &Args) -> Result<(), String> {
     }
     let env = std::collections::HashMap::from([("AWS_REGION".to_owned(), args.config.region.clone())]);
     let catalog = tracseq_system::catalog();
-    let fns = functions::Functions::load(&only, &catalog, &sdk, &env).await.or_else(|e| match e {
-        // A single function has no routes of its own in `only`; build it regardless.
-        functions::LoadError::Inconsistent(_) => Err("".to_owned()),
-        other => Err(other.to_string()),
-    });
+    let fns = functions::Functions::load(&only, &catalog, &sdk, &env)
+        .await
+        .map_err(|e| match e {
+            // A single function has no routes of its own in `only`; build it regardless.
+            functions::LoadError::Inconsistent(_) => "".to_owned(),
+            other => other.to_string(),
+        });
     let fns = match fns {
         Ok(f) => f,
         Err(_) => {
             let mut m = only.clone();
             m.routes = model.routes.iter().filter(|r| &r.function == id).cloned().collect();
-            let defs: Vec<_> = catalog.iter().filter(|d| m.functions.values().any(|f| f.handler == d.handler)).copied().collect();
-            functions::Functions::load(&m, &defs, &sdk, &env).await.map_err(|e| e.to_string())?
+            let defs: Vec<_> = catalog
+                .iter()
+                .filter(|d| m.functions.values().any(|f| f.handler == d.handler))
+                .copied()
+                .collect();
+            functions::Functions::load(&m, &defs, &sdk, &env)
+                .await
+                .map_err(|e| e.to_string())?
         }
     };
     match fns.invoke(id, event).await {

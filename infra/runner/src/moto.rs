@@ -41,8 +41,14 @@ impl Moto {
                 Ok(())
             });
         }
-        let child = cmd.spawn().map_err(|source| MotoError::Spawn { path: bin.display().to_string(), source })?;
-        let moto = Self { child: Some(child), port };
+        let child = cmd.spawn().map_err(|source| MotoError::Spawn {
+            path: bin.display().to_string(),
+            source,
+        })?;
+        let moto = Self {
+            child: Some(child),
+            port,
+        };
         moto.wait_ready().await?;
         moto.configure().await?;
         Ok(moto)
@@ -55,7 +61,10 @@ impl Moto {
     async fn wait_ready(&self) -> Result<(), MotoError> {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(60) {
-            if crate::net::get(&format!("{}/moto-api/", self.url())).await.is_ok_and(|(s, _)| s == 200) {
+            if crate::net::get(&format!("{}/moto-api/", self.url()))
+                .await
+                .is_ok_and(|(s, _)| s == 200)
+            {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

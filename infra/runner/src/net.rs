@@ -10,7 +10,11 @@ pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
 pub fn client() -> &'static HttpClient {
     static CLIENT: OnceLock<HttpClient> = OnceLock::new();
-    CLIENT.get_or_init(|| Client::builder(TokioExecutor::new()).pool_max_idle_per_host(64).build_http())
+    CLIENT.get_or_init(|| {
+        Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(64)
+            .build_http()
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +40,9 @@ pub async fn get(url: &str) -> Result<(u16, Bytes), NetError> {
 }
 
 pub async fn post_json(url: &str, body: &str) -> Result<(u16, Bytes), NetError> {
-    let req = http::Request::post(url).header("content-type", "application/json").body(Full::new(Bytes::from(body.to_owned())))?;
+    let req = http::Request::post(url)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_owned())))?;
     let resp = send(req).await?;
     Ok((resp.status().as_u16(), resp.into_body()))
 }
@@ -53,5 +59,9 @@ pub async fn aws_json(url: &str, target: &str, body: &serde_json::Value) -> Resu
     let resp = send(req).await.map_err(|e| e.to_string())?;
     let status = resp.status().as_u16();
     let value: serde_json::Value = serde_json::from_slice(resp.body()).unwrap_or_default();
-    if status == 200 { Ok(value) } else { Err(format!("{status}: {}", value["__type"].as_str().unwrap_or("error"))) }
+    if status == 200 {
+        Ok(value)
+    } else {
+        Err(format!("{status}: {}", value["__type"].as_str().unwrap_or("error")))
+    }
 }

@@ -11,7 +11,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-pub fn spawn_sqs(sqs: aws_sdk_sqs::Client, f: Arc<Loaded>, src: SqsSource, queue_url: String, region: String, stop: watch::Receiver<bool>) {
+pub fn spawn_sqs(
+    sqs: aws_sdk_sqs::Client,
+    f: Arc<Loaded>,
+    src: SqsSource,
+    queue_url: String,
+    region: String,
+    stop: watch::Receiver<bool>,
+) {
     tokio::spawn(async move {
         let mut stop = stop;
         loop {
@@ -43,8 +50,10 @@ pub fn spawn_sqs(sqs: aws_sdk_sqs::Client, f: Arc<Loaded>, src: SqsSource, queue
             let records: Vec<Value> = messages
                 .iter()
                 .map(|m| {
-                    let attrs: HashMap<String, String> =
-                        m.attributes().map(|a| a.iter().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect()).unwrap_or_default();
+                    let attrs: HashMap<String, String> = m
+                        .attributes()
+                        .map(|a| a.iter().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect())
+                        .unwrap_or_default();
                     json!({
                         "messageId": m.message_id(),
                         "receiptHandle": m.receipt_handle(),
@@ -68,19 +77,33 @@ pub fn spawn_sqs(sqs: aws_sdk_sqs::Client, f: Arc<Loaded>, src: SqsSource, queue
                 Ok(_) => HashSet::new(),
                 Err(e) => {
                     tracing::warn!(function = %f.spec.logical_id, error = %e, "SQS batch failed; messages return after the visibility timeout");
-                    messages.iter().filter_map(|m| m.message_id().map(str::to_owned)).collect()
+                    messages
+                        .iter()
+                        .filter_map(|m| m.message_id().map(str::to_owned))
+                        .collect()
                 }
             };
             let entries: Vec<DeleteMessageBatchRequestEntry> = messages
                 .iter()
                 .enumerate()
                 .filter(|(_, m)| m.message_id().is_some_and(|id| !failed.contains(id)))
-                .filter_map(|(i, m)| DeleteMessageBatchRequestEntry::builder().id(i.to_string()).receipt_handle(m.receipt_handle()?).build().ok())
+                .filter_map(|(i, m)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(m.receipt_handle()?)
+                        .build()
+                        .ok()
+                })
                 .collect();
-            if !entries.is_empty() {
-                if let Err(e) = sqs.delete_message_batch().queue_url(&queue_url).set_entries(Some(entries)).send().await {
-                    tracing::warn!(error = ?e, "deleting processed SQS messages failed");
-                }
+            if !entries.is_empty()
+                && let Err(e) = sqs
+                    .delete_message_batch()
+                    .queue_url(&queue_url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+            {
+                tracing::warn!(error = ?e, "deleting processed SQS messages failed");
             }
         }
     });
@@ -88,15 +111,30 @@ pub fn spawn_sqs(sqs: aws_sdk_sqs::Client, f: Arc<Loaded>, src: SqsSource, queue
 
 /// Follow a table's stream (moto's DynamoDB Streams API, spoken directly as JSON) and
 /// invoke the function with batches of records. A failed batch is retried, then skipped.
-pub fn spawn_stream(moto_url: String, table: String, f: Arc<Loaded>, src: StreamSource, region: String, stop: watch::Receiver<bool>) {
+pub fn spawn_stream(
+    moto_url: String,
+    table: String,
+    f: Arc<Loaded>,
+    src: StreamSource,
+    region: String,
+    stop: watch::Receiver<bool>,
+) {
     tokio::spawn(async move {
         let mut stop = stop;
         let call = |target: &'static str, body: Value| {
             let url = moto_url.clone();
             async move { crate::net::aws_json(&url, &format!("DynamoDBStreams_20120810.{target}"), &body).await }
         };
-        let desc = crate::net::aws_json(&moto_url, "DynamoDB_20120810.DescribeTable", &json!({ "TableName": table })).await;
-        let Some(stream_arn) = desc.ok().and_then(|d| d["Table"]["LatestStreamArn"].as_str().map(str::to_owned)) else {
+        let desc = crate::net::aws_json(
+            &moto_url,
+            "DynamoDB_20120810.DescribeTable",
+            &json!({ "TableName": table }),
+        )
+        .await;
+        let Some(stream_arn) = desc
+            .ok()
+            .and_then(|d| d["Table"]["LatestStreamArn"].as_str().map(str::to_owned))
+        else {
             tracing::error!(%table, "table has no stream; stream consumer not started");
             return;
         };
@@ -108,16 +146,19 @@ pub fn spawn_stream(moto_url: String, table: String, f: Arc<Loaded>, src: Stream
             if let Ok(d) = call("DescribeStream", json!({ "StreamArn": stream_arn })).await {
                 for shard in d["StreamDescription"]["Shards"].as_array().into_iter().flatten() {
                     let id = shard["ShardId"].as_str().unwrap_or_default().to_owned();
-                    if !iterators.contains_key(&id) {
-                        let it = call("GetShardIterator", json!({ "StreamArn": stream_arn, "ShardId": id, "ShardIteratorType": "TRIM_HORIZON" })).await;
+                    if let std::collections::hash_map::Entry::Vacant(slot) = iterators.entry(id) {
+                        let req = json!({ "StreamArn": stream_arn, "ShardId": slot.key(), "ShardIteratorType": "TRIM_HORIZON" });
+                        let it = call("GetShardIterator", req).await;
                         if let Some(it) = it.ok().and_then(|v| v["ShardIterator"].as_str().map(str::to_owned)) {
-                            iterators.insert(id, it);
+                            slot.insert(it);
                         }
                     }
                 }
             }
             for it in iterators.values_mut() {
-                let Ok(out) = call("GetRecords", json!({ "ShardIterator": it, "Limit": src.batch_size })).await else { continue };
+                let Ok(out) = call("GetRecords", json!({ "ShardIterator": it, "Limit": src.batch_size })).await else {
+                    continue;
+                };
                 let records: Vec<Value> = out["Records"]
                     .as_array()
                     .into_iter()
@@ -154,20 +195,49 @@ pub fn spawn_stream(moto_url: String, table: String, f: Arc<Loaded>, src: Stream
 }
 
 /// Start every event source of every function.
-pub fn start_all(functions: &Functions, sqs: &aws_sdk_sqs::Client, queue_urls: &HashMap<String, String>, tables: &HashMap<String, String>, moto_url: &str, region: &str, stop: &watch::Receiver<bool>) {
+pub fn start_all(
+    functions: &Functions,
+    sqs: &aws_sdk_sqs::Client,
+    queue_urls: &HashMap<String, String>,
+    tables: &HashMap<String, String>,
+    moto_url: &str,
+    region: &str,
+    stop: &watch::Receiver<bool>,
+) {
     for f in functions.all() {
         for src in &f.spec.sqs {
             let name = src.queue_arn.rsplit(':').next().unwrap_or_default();
-            let url = queue_urls.values().find(|u| u.rsplit('/').next() == Some(name)).cloned();
+            let url = queue_urls
+                .values()
+                .find(|u| u.rsplit('/').next() == Some(name))
+                .cloned();
             match url {
-                Some(url) => spawn_sqs(sqs.clone(), f.clone(), src.clone(), url, region.to_owned(), stop.clone()),
-                None => tracing::error!(function = %f.spec.logical_id, queue = %src.queue_arn, "event source queue not in the template"),
+                Some(url) => spawn_sqs(
+                    sqs.clone(),
+                    f.clone(),
+                    src.clone(),
+                    url,
+                    region.to_owned(),
+                    stop.clone(),
+                ),
+                None => {
+                    tracing::error!(function = %f.spec.logical_id, queue = %src.queue_arn, "event source queue not in the template")
+                }
             }
         }
         for src in &f.spec.streams {
             match tables.get(&src.table_logical_id) {
-                Some(t) => spawn_stream(moto_url.to_owned(), t.clone(), f.clone(), src.clone(), region.to_owned(), stop.clone()),
-                None => tracing::error!(function = %f.spec.logical_id, table = %src.table_logical_id, "stream table not in the template"),
+                Some(t) => spawn_stream(
+                    moto_url.to_owned(),
+                    t.clone(),
+                    f.clone(),
+                    src.clone(),
+                    region.to_owned(),
+                    stop.clone(),
+                ),
+                None => {
+                    tracing::error!(function = %f.spec.logical_id, table = %src.table_logical_id, "stream table not in the template")
+                }
             }
         }
     }

@@ -19,7 +19,10 @@ pub struct ResourceError {
 }
 
 fn err(resource: &str, e: impl std::fmt::Debug) -> ResourceError {
-    ResourceError { resource: resource.to_owned(), detail: format!("{e:?}").chars().take(500).collect() }
+    ResourceError {
+        resource: resource.to_owned(),
+        detail: format!("{e:?}").chars().take(500).collect(),
+    }
 }
 
 /// Create everything; returns queue URLs by logical id as moto reports them.
@@ -49,7 +52,9 @@ pub async fn create_all(sdk: &SdkConfig, model: &Model) -> Result<HashMap<String
             "AWS::DynamoDB::Table" => create_table(&ddb, r).await?,
             "AWS::S3::Bucket" => {
                 if let Err(e) = s3.create_bucket().bucket(&r.physical).send().await {
-                    let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&e).unwrap_or_default().to_owned();
+                    let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&e)
+                        .unwrap_or_default()
+                        .to_owned();
                     if code != "BucketAlreadyOwnedByYou" && code != "BucketAlreadyExists" {
                         return Err(err(&r.logical_id, e));
                     }
@@ -69,7 +74,10 @@ async fn create_queue(sqs: &aws_sdk_sqs::Client, r: &ResourceSpec) -> Result<Str
         ("VisibilityTimeout", QueueAttributeName::VisibilityTimeout),
         ("MessageRetentionPeriod", QueueAttributeName::MessageRetentionPeriod),
         ("DelaySeconds", QueueAttributeName::DelaySeconds),
-        ("ReceiveMessageWaitTimeSeconds", QueueAttributeName::ReceiveMessageWaitTimeSeconds),
+        (
+            "ReceiveMessageWaitTimeSeconds",
+            QueueAttributeName::ReceiveMessageWaitTimeSeconds,
+        ),
     ] {
         if let Some(v) = p.get(prop).filter(|v| !v.is_null()) {
             req = req.attributes(attr, scalar_string(v));
@@ -97,7 +105,11 @@ fn key_schema(v: &Value) -> Vec<KeySchemaElement> {
         .filter_map(|k| {
             KeySchemaElement::builder()
                 .attribute_name(k["AttributeName"].as_str()?)
-                .key_type(if k["KeyType"] == "RANGE" { KeyType::Range } else { KeyType::Hash })
+                .key_type(if k["KeyType"] == "RANGE" {
+                    KeyType::Range
+                } else {
+                    KeyType::Hash
+                })
                 .build()
                 .ok()
         })
@@ -106,7 +118,11 @@ fn key_schema(v: &Value) -> Vec<KeySchemaElement> {
 
 async fn create_table(ddb: &aws_sdk_dynamodb::Client, r: &ResourceSpec) -> Result<(), ResourceError> {
     let p = &r.properties;
-    let mut req = ddb.create_table().table_name(&r.physical).billing_mode(BillingMode::PayPerRequest).set_key_schema(Some(key_schema(&p["KeySchema"])));
+    let mut req = ddb
+        .create_table()
+        .table_name(&r.physical)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_key_schema(Some(key_schema(&p["KeySchema"])));
     for a in p["AttributeDefinitions"].as_array().into_iter().flatten() {
         if let Ok(def) = AttributeDefinition::builder()
             .attribute_name(a["AttributeName"].as_str().unwrap_or_default())
@@ -132,23 +148,43 @@ async fn create_table(ddb: &aws_sdk_dynamodb::Client, r: &ResourceSpec) -> Resul
     }
     if let Some(view) = p["StreamSpecification"]["StreamViewType"].as_str() {
         let view = StreamViewType::from(view);
-        req = req.stream_specification(StreamSpecification::builder().stream_enabled(true).stream_view_type(view).build().map_err(|e| err(&r.logical_id, e))?);
+        req = req.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(view)
+                .build()
+                .map_err(|e| err(&r.logical_id, e))?,
+        );
     }
     match req.send().await {
         Ok(_) => {}
-        Err(e) if aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&e) == Some("ResourceInUseException") => return Ok(()),
+        Err(e) if aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&e) == Some("ResourceInUseException") => {
+            return Ok(());
+        }
         Err(e) => return Err(err(&r.logical_id, e)),
     }
     if let Some(attr) = p["TimeToLiveSpecification"]["AttributeName"].as_str() {
-        let spec = TimeToLiveSpecification::builder().attribute_name(attr).enabled(true).build().map_err(|e| err(&r.logical_id, e))?;
-        ddb.update_time_to_live().table_name(&r.physical).time_to_live_specification(spec).send().await.map_err(|e| err(&r.logical_id, e))?;
+        let spec = TimeToLiveSpecification::builder()
+            .attribute_name(attr)
+            .enabled(true)
+            .build()
+            .map_err(|e| err(&r.logical_id, e))?;
+        ddb.update_time_to_live()
+            .table_name(&r.physical)
+            .time_to_live_specification(spec)
+            .send()
+            .await
+            .map_err(|e| err(&r.logical_id, e))?;
     }
     Ok(())
 }
 
 async fn create_state_machine(sfn: &aws_sdk_sfn::Client, r: &ResourceSpec) -> Result<(), ResourceError> {
     let p = &r.properties;
-    let mut definition = match (p.get("Definition").filter(|d| d.is_object()), p["DefinitionUri"].as_str()) {
+    let mut definition = match (
+        p.get("Definition").filter(|d| d.is_object()),
+        p["DefinitionUri"].as_str(),
+    ) {
         (Some(d), _) => d.to_string(),
         (None, Some(uri)) => std::fs::read_to_string(r.dir.join(uri)).map_err(|e| err(&r.logical_id, e))?,
         _ => return Err(err(&r.logical_id, "no Definition or DefinitionUri")),
@@ -157,12 +193,28 @@ async fn create_state_machine(sfn: &aws_sdk_sfn::Client, r: &ResourceSpec) -> Re
         definition = definition.replace(&format!("${{{k}}}"), &scalar_string(v));
     }
     let role = format!("arn:aws:iam::{}:role/{}-role", crate::template::ACCOUNT, r.physical);
-    let arn = format!("arn:aws:states:us-east-1:{}:stateMachine:{}", crate::template::ACCOUNT, r.physical);
-    match sfn.create_state_machine().name(&r.physical).definition(&definition).role_arn(&role).send().await {
+    let arn = format!(
+        "arn:aws:states:us-east-1:{}:stateMachine:{}",
+        crate::template::ACCOUNT,
+        r.physical
+    );
+    match sfn
+        .create_state_machine()
+        .name(&r.physical)
+        .definition(&definition)
+        .role_arn(&role)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
-        Err(e) if aws_sdk_sfn::error::ProvideErrorMetadata::code(&e) == Some("StateMachineAlreadyExists") => {
-            sfn.update_state_machine().state_machine_arn(arn).definition(definition).send().await.map(drop).map_err(|e| err(&r.logical_id, e))
-        }
+        Err(e) if aws_sdk_sfn::error::ProvideErrorMetadata::code(&e) == Some("StateMachineAlreadyExists") => sfn
+            .update_state_machine()
+            .state_machine_arn(arn)
+            .definition(definition)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| err(&r.logical_id, e)),
         Err(e) => Err(err(&r.logical_id, e)),
     }
 }

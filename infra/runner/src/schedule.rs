@@ -71,22 +71,39 @@ impl Expr {
             }
             return Ok(Expr::Rate(d));
         }
-        let inner = s.strip_prefix("cron(").and_then(|r| r.strip_suffix(')')).ok_or("expected rate(...) or cron(...)")?;
+        let inner = s
+            .strip_prefix("cron(")
+            .and_then(|r| r.strip_suffix(')'))
+            .ok_or("expected rate(...) or cron(...)")?;
         let f: Vec<&str> = inner.split_whitespace().collect();
         if f.len() != 6 {
             return Err("cron needs six fields: minutes hours day-of-month month day-of-week year".into());
         }
-        const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+        const MONTHS: [&str; 12] = [
+            "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+        ];
         const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
         let small = |v: Vec<u16>| v.into_iter().map(|x| x as u8).collect::<Vec<u8>>();
         let any = |s: &str| s == "?" || s == "*";
         Ok(Expr::Cron(Box::new(Cron {
             minutes: small(field(f[0], 0, 59, &[])?),
             hours: small(field(f[1], 0, 23, &[])?),
-            days: if any(f[2]) { None } else { Some(small(field(f[2], 1, 31, &[])?)) },
+            days: if any(f[2]) {
+                None
+            } else {
+                Some(small(field(f[2], 1, 31, &[])?))
+            },
             months: small(field(f[3], 1, 12, &MONTHS)?),
-            weekdays: if any(f[4]) { None } else { Some(small(field(f[4], 1, 7, &DAYS)?)) },
-            years: if any(f[5]) { None } else { Some(field(f[5], 1970, 2199, &[])?) },
+            weekdays: if any(f[4]) {
+                None
+            } else {
+                Some(small(field(f[4], 1, 7, &DAYS)?))
+            },
+            years: if any(f[5]) {
+                None
+            } else {
+                Some(field(f[5], 1970, 2199, &[])?)
+            },
         })))
     }
 
@@ -121,7 +138,9 @@ pub fn scheduled_event(function: &str, region: &str, input: Option<&Value>) -> V
     if let Some(i) = input {
         return i.clone();
     }
-    let now = OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let now = OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
     json!({
         "version": "0",
         "id": ulid::Ulid::new().to_string(),
@@ -143,8 +162,14 @@ pub struct Schedules {
 impl Schedules {
     /// Fire a function's schedule now (the runner's `/_runner/schedules/{name}` route).
     pub async fn fire_now(&self, functions: &Functions, name: &str) -> Result<Value, String> {
-        let f = functions.get(name).ok_or_else(|| format!("function {name} not found"))?;
-        let src = f.spec.schedules.first().ok_or_else(|| format!("function {name} has no schedule"))?;
+        let f = functions
+            .get(name)
+            .ok_or_else(|| format!("function {name} not found"))?;
+        let src = f
+            .spec
+            .schedules
+            .first()
+            .ok_or_else(|| format!("function {name} has no schedule"))?;
         let event = scheduled_event(&f.spec.name, &self.region, src.input.as_ref());
         crate::functions::invoke(&f, event).await.map_err(|e| e.to_string())
     }
@@ -160,7 +185,8 @@ impl Schedules {
                         continue;
                     }
                 };
-                let (f, input, region, mut stop) = (Arc::clone(f), src.input.clone(), self.region.clone(), stop.clone());
+                let (f, input, region, mut stop) =
+                    (Arc::clone(f), src.input.clone(), self.region.clone(), stop.clone());
                 tokio::spawn(async move {
                     let mut last = OffsetDateTime::now_utc();
                     while let Some(next) = expr.next_after(last) {
@@ -189,16 +215,34 @@ mod tests {
     #[test]
     fn rate_and_cron_next_fire() {
         let t = datetime!(2026-11-26 23:30:15 UTC);
-        assert_eq!(Expr::parse("rate(5 minutes)").unwrap().next_after(t), Some(datetime!(2026-11-26 23:35:15 UTC)));
-        assert_eq!(Expr::parse("rate(1 day)").unwrap().next_after(t), Some(datetime!(2026-11-27 23:30:15 UTC)));
+        assert_eq!(
+            Expr::parse("rate(5 minutes)").unwrap().next_after(t),
+            Some(datetime!(2026-11-26 23:35:15 UTC))
+        );
+        assert_eq!(
+            Expr::parse("rate(1 day)").unwrap().next_after(t),
+            Some(datetime!(2026-11-27 23:30:15 UTC))
+        );
         let daily = Expr::parse("cron(0 2 * * ? *)").unwrap();
         assert_eq!(daily.next_after(t), Some(datetime!(2026-11-27 02:00 UTC)));
         let weekdays = Expr::parse("cron(15 10 ? * MON-FRI *)").unwrap();
         // 2026-11-28 is a Saturday: next is Monday the 30th.
-        assert_eq!(weekdays.next_after(datetime!(2026-11-27 10:15 UTC)), Some(datetime!(2026-11-30 10:15 UTC)));
-        assert_eq!(Expr::parse("cron(0/20 * * * ? *)").unwrap().next_after(t), Some(datetime!(2026-11-26 23:40 UTC)));
+        assert_eq!(
+            weekdays.next_after(datetime!(2026-11-27 10:15 UTC)),
+            Some(datetime!(2026-11-30 10:15 UTC))
+        );
+        assert_eq!(
+            Expr::parse("cron(0/20 * * * ? *)").unwrap().next_after(t),
+            Some(datetime!(2026-11-26 23:40 UTC))
+        );
         assert_eq!(Expr::parse("cron(0 0 31 2 ? *)").unwrap().next_after(t), None);
-        for bad in ["rate(0 minutes)", "rate(5 weeks)", "cron(0 2 * *)", "cron(61 * * * ? *)", "every day"] {
+        for bad in [
+            "rate(0 minutes)",
+            "rate(5 weeks)",
+            "cron(0 2 * *)",
+            "cron(61 * * * ? *)",
+            "every day",
+        ] {
             assert!(Expr::parse(bad).is_err(), "{bad}");
         }
     }

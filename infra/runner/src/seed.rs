@@ -25,7 +25,10 @@ pub fn hash_password(password: &str) -> Result<String, SeedError> {
     let params = argon2::Params::new(19 * 1024, 2, 1, None).map_err(|e| SeedError::Hash(e.to_string()))?;
     let argon = Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-    argon.hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| SeedError::Hash(e.to_string()))
+    argon
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| SeedError::Hash(e.to_string()))
 }
 
 /// Seed unless already seeded. Returns the demo lab id when it created one.
@@ -37,7 +40,9 @@ pub async fn seed(table: &Table) -> Result<Option<String>, SeedError> {
     let lab = ulid::Ulid::new().to_string();
     let user = ulid::Ulid::new().to_string();
     let now = OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default();
-    let hash = tokio::task::spawn_blocking(|| hash_password(ADMIN_PASSWORD)).await.map_err(|e| SeedError::Hash(e.to_string()))??;
+    let hash = tokio::task::spawn_blocking(|| hash_password(ADMIN_PASSWORD))
+        .await
+        .map_err(|e| SeedError::Hash(e.to_string()))??;
     let lab_item = HashMap::from([
         ("PK".to_owned(), s(format!("LAB#{lab}"))),
         ("SK".to_owned(), s("LAB")),
@@ -71,7 +76,11 @@ pub async fn seed(table: &Table) -> Result<Option<String>, SeedError> {
         ("user_id".to_owned(), s(&user)),
     ]);
     guard.insert("owner".into(), s(&user));
-    let ops = vec![table.put_new_op(guard)?, table.put_new_op(lab_item)?, table.put_new_op(user_item)?];
+    let ops = vec![
+        table.put_new_op(guard)?,
+        table.put_new_op(lab_item)?,
+        table.put_new_op(user_item)?,
+    ];
     match table.transact(ops).await {
         Ok(()) => Ok(Some(lab)),
         // Another runner seeded at the same moment: fine.

@@ -69,9 +69,14 @@ pub struct Stack {
 
 impl Stack {
     pub fn load(path: &Path, name: &str) -> Result<Self, TemplateError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read { path: path.to_owned(), source })?;
-        let yaml: serde_yaml::Value =
-            serde_yaml::from_str(&text).map_err(|source| TemplateError::Yaml { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let yaml: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|source| TemplateError::Yaml {
+            path: path.to_owned(),
+            source,
+        })?;
         let doc = yaml_to_json(yaml);
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut children = Vec::new();
@@ -83,7 +88,12 @@ impl Stack {
                 children.push((id.clone(), Stack::load(&dir.join(loc), id)?));
             }
         }
-        Ok(Self { name: name.to_owned(), dir, doc, children })
+        Ok(Self {
+            name: name.to_owned(),
+            dir,
+            doc,
+            children,
+        })
     }
 
     pub fn resources(&self) -> impl Iterator<Item = (&String, &Value)> {
@@ -126,13 +136,20 @@ impl Scope {
         match v {
             Value::Array(items) => Value::Array(items.iter().map(|i| self.resolve(i)).collect()),
             Value::Object(m) if m.len() == 1 => {
-                let (k, inner) = m.iter().next().map(|(k, v)| (k.as_str(), v)).unwrap_or(("", &Value::Null));
+                let (k, inner) = m
+                    .iter()
+                    .next()
+                    .map(|(k, v)| (k.as_str(), v))
+                    .unwrap_or(("", &Value::Null));
                 match k {
                     "Ref" => inner.as_str().and_then(|n| self.lookup_ref(n)).unwrap_or(Value::Null),
                     "Fn::GetAtt" => {
                         let res = inner[0].as_str().unwrap_or_default();
                         let attr = inner[1].as_str().unwrap_or_default();
-                        self.attrs.get(&(res.to_owned(), attr.to_owned())).cloned().unwrap_or(Value::Null)
+                        self.attrs
+                            .get(&(res.to_owned(), attr.to_owned()))
+                            .cloned()
+                            .unwrap_or(Value::Null)
                     }
                     "Fn::Sub" => self.sub(inner),
                     "Fn::Join" => {
@@ -142,13 +159,23 @@ impl Scope {
                         Value::String(strs.join(sep))
                     }
                     "Fn::Select" => {
-                        let idx = inner[0].as_u64().or_else(|| inner[0].as_str().and_then(|s| s.parse().ok())).unwrap_or(0);
-                        self.resolve(&inner[1]).get(idx as usize).cloned().unwrap_or(Value::Null)
+                        let idx = inner[0]
+                            .as_u64()
+                            .or_else(|| inner[0].as_str().and_then(|s| s.parse().ok()))
+                            .unwrap_or(0);
+                        self.resolve(&inner[1])
+                            .get(idx as usize)
+                            .cloned()
+                            .unwrap_or(Value::Null)
                     }
                     _ => Value::Object(m.iter().map(|(k, v)| (k.clone(), self.resolve(v))).collect()),
                 }
             }
-            Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), self.resolve(v))).collect::<Map<_, _>>()),
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), self.resolve(v)))
+                    .collect::<Map<_, _>>(),
+            ),
             other => other.clone(),
         }
     }
@@ -156,7 +183,10 @@ impl Scope {
     fn sub(&self, inner: &Value) -> Value {
         let (text, vars) = match inner {
             Value::String(s) => (s.as_str(), Map::new()),
-            Value::Array(a) => (a.first().and_then(Value::as_str).unwrap_or_default(), a.get(1).and_then(Value::as_object).cloned().unwrap_or_default()),
+            Value::Array(a) => (
+                a.first().and_then(Value::as_str).unwrap_or_default(),
+                a.get(1).and_then(Value::as_object).cloned().unwrap_or_default(),
+            ),
             _ => ("", Map::new()),
         };
         let mut out = String::new();
@@ -173,7 +203,10 @@ impl Scope {
             let value = if let Some(v) = vars.get(name) {
                 self.resolve(v)
             } else if let Some((res, attr)) = name.split_once('.').filter(|_| !name.starts_with("AWS::")) {
-                self.attrs.get(&(res.to_owned(), attr.to_owned())).cloned().unwrap_or(Value::Null)
+                self.attrs
+                    .get(&(res.to_owned(), attr.to_owned()))
+                    .cloned()
+                    .unwrap_or(Value::Null)
             } else {
                 self.lookup_ref(name).unwrap_or(Value::Null)
             };
@@ -276,7 +309,11 @@ pub struct Naming {
 impl Naming {
     fn physical(&self, logical: &str, kind: &str) -> String {
         let name = format!("{}-{}", self.prefix, logical);
-        if kind == "AWS::S3::Bucket" { name.to_ascii_lowercase() } else { name }
+        if kind == "AWS::S3::Bucket" {
+            name.to_ascii_lowercase()
+        } else {
+            name
+        }
     }
 }
 
@@ -302,7 +339,13 @@ fn default_params(doc: &Value) -> HashMap<String, Value> {
         .filter_map(|(k, p)| {
             let d = p.get("Default")?;
             let v = if p["Type"] == "CommaDelimitedList" {
-                Value::Array(d.as_str().unwrap_or_default().split(',').map(|s| json!(s.trim())).collect())
+                Value::Array(
+                    d.as_str()
+                        .unwrap_or_default()
+                        .split(',')
+                        .map(|s| json!(s.trim()))
+                        .collect(),
+                )
             } else {
                 d.clone()
             };
@@ -311,8 +354,18 @@ fn default_params(doc: &Value) -> HashMap<String, Value> {
         .collect()
 }
 
-fn collect(stack: &Stack, naming: &Naming, params: HashMap<String, Value>, model: &mut Model) -> Result<(), TemplateError> {
-    let mut scope = Scope { params, region: naming.region.clone(), stack_name: naming.prefix.clone(), ..Default::default() };
+fn collect(
+    stack: &Stack,
+    naming: &Naming,
+    params: HashMap<String, Value>,
+    model: &mut Model,
+) -> Result<(), TemplateError> {
+    let mut scope = Scope {
+        params,
+        region: naming.region.clone(),
+        stack_name: naming.prefix.clone(),
+        ..Default::default()
+    };
     let region = &naming.region;
     // Pass 1: names and attributes of every resource.
     for (id, res) in stack.resources() {
@@ -323,17 +376,24 @@ fn collect(stack: &Stack, naming: &Naming, params: HashMap<String, Value>, model
                 json!(phys),
                 vec![
                     ("Arn", format!("arn:aws:dynamodb:{region}:{ACCOUNT}:table/{phys}")),
-                    ("StreamArn", format!("arn:aws:dynamodb:{region}:{ACCOUNT}:table/{phys}/stream/local")),
+                    (
+                        "StreamArn",
+                        format!("arn:aws:dynamodb:{region}:{ACCOUNT}:table/{phys}/stream/local"),
+                    ),
                 ],
             ),
             "AWS::SQS::Queue" => (
                 json!(format!("{}/{ACCOUNT}/{phys}", naming.sqs_base)),
-                vec![("Arn", format!("arn:aws:sqs:{region}:{ACCOUNT}:{phys}")), ("QueueName", phys.clone())],
+                vec![
+                    ("Arn", format!("arn:aws:sqs:{region}:{ACCOUNT}:{phys}")),
+                    ("QueueName", phys.clone()),
+                ],
             ),
             "AWS::S3::Bucket" => (json!(phys), vec![("Arn", format!("arn:aws:s3:::{phys}"))]),
-            "AWS::Serverless::Function" | "AWS::Lambda::Function" => {
-                (json!(phys), vec![("Arn", format!("arn:aws:lambda:{region}:{ACCOUNT}:function:{phys}"))])
-            }
+            "AWS::Serverless::Function" | "AWS::Lambda::Function" => (
+                json!(phys),
+                vec![("Arn", format!("arn:aws:lambda:{region}:{ACCOUNT}:function:{phys}"))],
+            ),
             "AWS::Serverless::StateMachine" | "AWS::StepFunctions::StateMachine" => (
                 json!(format!("arn:aws:states:{region}:{ACCOUNT}:stateMachine:{phys}")),
                 vec![("Name", phys.clone())],
@@ -365,7 +425,13 @@ fn collect(stack: &Stack, naming: &Naming, params: HashMap<String, Value>, model
             "AWS::Serverless::HttpApi" => {
                 let p = scope.resolve(props);
                 if let Some(c) = p.get("CorsConfiguration").filter(|c| c.is_object()) {
-                    let list = |k: &str| c[k].as_array().into_iter().flatten().map(scalar_string).collect::<Vec<_>>();
+                    let list = |k: &str| {
+                        c[k].as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(scalar_string)
+                            .collect::<Vec<_>>()
+                    };
                     model.cors = Some(Cors {
                         allow_origins: list("AllowOrigins"),
                         allow_methods: list("AllowMethods"),
@@ -375,14 +441,20 @@ fn collect(stack: &Stack, naming: &Naming, params: HashMap<String, Value>, model
                     });
                 }
                 let s = &p["DefaultRouteSettings"];
-                if let (Some(rate), Some(burst)) = (s["ThrottlingRateLimit"].as_f64(), s["ThrottlingBurstLimit"].as_f64()) {
+                if let (Some(rate), Some(burst)) =
+                    (s["ThrottlingRateLimit"].as_f64(), s["ThrottlingBurstLimit"].as_f64())
+                {
                     model.throttle = Some((rate, burst));
                 }
             }
             "AWS::Serverless::Function" => {
                 let f = function_spec(id, &scope, &globals, props, naming)?;
                 for (method, path) in http_events(&scope, props) {
-                    model.routes.push(RouteBinding { method, path, function: id.clone() });
+                    model.routes.push(RouteBinding {
+                        method,
+                        path,
+                        function: id.clone(),
+                    });
                 }
                 if model.functions.insert(id.clone(), f).is_some() {
                     return Err(TemplateError::Invalid(format!("function {id} is defined twice")));
@@ -390,9 +462,16 @@ fn collect(stack: &Stack, naming: &Naming, params: HashMap<String, Value>, model
             }
             "AWS::ApiGatewayV2::Integration" => {
                 let uri = &props["IntegrationUri"];
-                let target = uri["Fn::GetAtt"][0].as_str().or_else(|| uri["Ref"].as_str()).map(str::to_owned).or_else(|| {
-                    uri["Fn::Sub"].as_str().and_then(|s| s.split("${").nth(1)).map(|s| s.split(['.', '}']).next().unwrap_or("").to_owned())
-                });
+                let target = uri["Fn::GetAtt"][0]
+                    .as_str()
+                    .or_else(|| uri["Ref"].as_str())
+                    .map(str::to_owned)
+                    .or_else(|| {
+                        uri["Fn::Sub"]
+                            .as_str()
+                            .and_then(|s| s.split("${").nth(1))
+                            .map(|s| s.split(['.', '}']).next().unwrap_or("").to_owned())
+                    });
                 if let Some(t) = target {
                     integrations.insert(id.clone(), t);
                 }
@@ -407,12 +486,26 @@ fn collect(stack: &Stack, naming: &Naming, params: HashMap<String, Value>, model
         let props = &res["Properties"];
         let key = scalar_string(&scope.resolve(&props["RouteKey"]));
         let target = &props["Target"];
-        let integ = target["Fn::Sub"].as_str().and_then(|s| s.split("${").nth(1)).map(|s| s.trim_end_matches('}').to_owned()).or_else(|| {
-            target["Fn::Join"][1].as_array().and_then(|a| a.iter().find_map(|p| p["Ref"].as_str().map(str::to_owned)))
+        let integ = target["Fn::Sub"]
+            .as_str()
+            .and_then(|s| s.split("${").nth(1))
+            .map(|s| s.trim_end_matches('}').to_owned())
+            .or_else(|| {
+                target["Fn::Join"][1]
+                    .as_array()
+                    .and_then(|a| a.iter().find_map(|p| p["Ref"].as_str().map(str::to_owned)))
+            });
+        let function = integ
+            .and_then(|i| integrations.get(&i).cloned())
+            .ok_or_else(|| TemplateError::Invalid(format!("route {id} has no Lambda integration")))?;
+        let (method, path) = key
+            .split_once(' ')
+            .ok_or_else(|| TemplateError::Invalid(format!("route {id}: bad RouteKey {key:?}")))?;
+        model.routes.push(RouteBinding {
+            method: method.to_ascii_uppercase(),
+            path: path.to_owned(),
+            function,
         });
-        let function = integ.and_then(|i| integrations.get(&i).cloned()).ok_or_else(|| TemplateError::Invalid(format!("route {id} has no Lambda integration")))?;
-        let (method, path) = key.split_once(' ').ok_or_else(|| TemplateError::Invalid(format!("route {id}: bad RouteKey {key:?}")))?;
-        model.routes.push(RouteBinding { method: method.to_ascii_uppercase(), path: path.to_owned(), function });
     }
     // Children: parameters resolved in this scope.
     for (id, child) in &stack.children {
@@ -441,12 +534,21 @@ fn merged(globals: &Value, props: &Value, key: &str) -> Value {
     }
 }
 
-fn function_spec(id: &str, scope: &Scope, globals: &Value, props: &Value, naming: &Naming) -> Result<FunctionSpec, TemplateError> {
+fn function_spec(
+    id: &str,
+    scope: &Scope,
+    globals: &Value,
+    props: &Value,
+    naming: &Naming,
+) -> Result<FunctionSpec, TemplateError> {
     let handler = scalar_string(&scope.resolve(&merged(globals, props, "Handler")));
     if handler.is_empty() {
         return Err(TemplateError::Invalid(format!("function {id} has no Handler")));
     }
-    let mut env_vars = scope.resolve(&merged(globals, props, "Environment"))["Variables"].as_object().cloned().unwrap_or_default();
+    let mut env_vars = scope.resolve(&merged(globals, props, "Environment"))["Variables"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     if let Some(Value::Object(g)) = globals.get("Environment").map(|e| scope.resolve(&e["Variables"])) {
         for (k, v) in g {
             env_vars.entry(k).or_insert(v);
@@ -470,17 +572,26 @@ fn function_spec(id: &str, scope: &Scope, globals: &Value, props: &Value, naming
             "SQS" => spec.sqs.push(SqsSource {
                 queue_arn: scalar_string(&p["Queue"]),
                 batch_size: p["BatchSize"].as_u64().unwrap_or(10) as u32,
-                report_failures: p["FunctionResponseTypes"].as_array().is_some_and(|a| a.iter().any(|t| t == "ReportBatchItemFailures")),
+                report_failures: p["FunctionResponseTypes"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|t| t == "ReportBatchItemFailures")),
             }),
             "DynamoDB" => {
                 let raw = &ev["Properties"]["Stream"];
                 let table = raw["Fn::GetAtt"][0].as_str().unwrap_or_default().to_owned();
-                spec.streams.push(StreamSource { table_logical_id: table, batch_size: p["BatchSize"].as_u64().unwrap_or(100) as u32 });
+                spec.streams.push(StreamSource {
+                    table_logical_id: table,
+                    batch_size: p["BatchSize"].as_u64().unwrap_or(100) as u32,
+                });
             }
             "Schedule" | "ScheduleV2" => spec.schedules.push(ScheduleSource {
                 expression: scalar_string(&p["Schedule"]).to_owned() + &scalar_string(&p["ScheduleExpression"]),
-                input: p.get("Input").and_then(|i| i.as_str()).and_then(|s| serde_json::from_str(s).ok()),
-                enabled: p.get("Enabled").and_then(Value::as_bool).unwrap_or(true) && p.get("State").and_then(Value::as_str) != Some("DISABLED"),
+                input: p
+                    .get("Input")
+                    .and_then(|i| i.as_str())
+                    .and_then(|s| serde_json::from_str(s).ok()),
+                enabled: p.get("Enabled").and_then(Value::as_bool).unwrap_or(true)
+                    && p.get("State").and_then(Value::as_str) != Some("DISABLED"),
             }),
             _ => {}
         }
@@ -496,7 +607,10 @@ fn http_events(scope: &Scope, props: &Value) -> Vec<(String, String)> {
         .filter(|(_, ev)| ev["Type"] == "HttpApi")
         .filter_map(|(_, ev)| {
             let p = scope.resolve(&ev["Properties"]);
-            Some((p["Method"].as_str().unwrap_or("ANY").to_ascii_uppercase(), p["Path"].as_str()?.to_owned()))
+            Some((
+                p["Method"].as_str().unwrap_or("ANY").to_ascii_uppercase(),
+                p["Path"].as_str()?.to_owned(),
+            ))
         })
         .collect()
 }
@@ -507,11 +621,17 @@ mod tests {
 
     #[test]
     fn short_form_tags_become_intrinsics_and_resolve() {
-        let y: serde_yaml::Value = serde_yaml::from_str("a: !Ref X\nb: !GetAtt Q.Arn\nc: !Sub '${X}-${Q.Arn}-${AWS::Region}'\nd: !Join [',', [!Ref X, z]]").unwrap();
+        let y: serde_yaml::Value = serde_yaml::from_str(
+            "a: !Ref X\nb: !GetAtt Q.Arn\nc: !Sub '${X}-${Q.Arn}-${AWS::Region}'\nd: !Join [',', [!Ref X, z]]",
+        )
+        .unwrap();
         let v = yaml_to_json(y);
         assert_eq!(v["a"], json!({"Ref": "X"}));
         assert_eq!(v["b"], json!({"Fn::GetAtt": ["Q", "Arn"]}));
-        let mut s = Scope { region: "eu-west-1".into(), ..Default::default() };
+        let mut s = Scope {
+            region: "eu-west-1".into(),
+            ..Default::default()
+        };
         s.params.insert("X".into(), json!("x"));
         s.attrs.insert(("Q".into(), "Arn".into()), json!("arn:q"));
         let r = s.resolve(&v);

@@ -39,7 +39,11 @@ pub enum Begin {
 
 impl IdempotencyStore {
     pub fn new(table: Table) -> Self {
-        Self { table, lease_secs: 30, ttl_secs: 24 * 3600 }
+        Self {
+            table,
+            lease_secs: 30,
+            ttl_secs: 24 * 3600,
+        }
     }
 
     fn base_item(&self, lab: &LabKeys, key: &IdempotencyKey, fp: &str, state: &str) -> Item {
@@ -107,7 +111,13 @@ impl IdempotencyStore {
         }
     }
 
-    fn completed_item(&self, lab: &LabKeys, key: &IdempotencyKey, fp: &str, resp: &StoredResponse) -> Result<Item, StoreError> {
+    fn completed_item(
+        &self,
+        lab: &LabKeys,
+        key: &IdempotencyKey,
+        fp: &str,
+        resp: &StoredResponse,
+    ) -> Result<Item, StoreError> {
         let mut item = self.base_item(lab, key, fp, COMPLETED);
         let body = serde_json::to_string(resp).map_err(|e| StoreError::Serde(e.to_string()))?;
         item.insert("response".into(), s(body));
@@ -115,7 +125,13 @@ impl IdempotencyStore {
     }
 
     /// Store the answer for `key` (only if the record is still ours: same fingerprint).
-    pub async fn complete(&self, lab: &LabKeys, key: &IdempotencyKey, fp: &str, resp: &Response) -> Result<(), StoreError> {
+    pub async fn complete(
+        &self,
+        lab: &LabKeys,
+        key: &IdempotencyKey,
+        fp: &str,
+        resp: &Response,
+    ) -> Result<(), StoreError> {
         let item = self.completed_item(lab, key, fp, &StoredResponse::capture(resp))?;
         self.table
             .client
@@ -132,7 +148,13 @@ impl IdempotencyStore {
 
     /// The transaction action that stores `resp` as the answer for `key`, for handlers that
     /// commit their change and the idempotency record together.
-    pub fn completed_op(&self, lab: &LabKeys, key: &IdempotencyKey, fp: &str, resp: &StoredResponse) -> Result<TransactWriteItem, StoreError> {
+    pub fn completed_op(
+        &self,
+        lab: &LabKeys,
+        key: &IdempotencyKey,
+        fp: &str,
+        resp: &StoredResponse,
+    ) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table.name)
             .set_item(Some(self.completed_item(lab, key, fp, resp)?))
@@ -165,7 +187,10 @@ impl IdempotencyStore {
 }
 
 fn in_progress() -> Problem {
-    let mut p = Problem::conflict("idempotency_in_progress", "a request with this Idempotency-Key is still being processed");
+    let mut p = Problem::conflict(
+        "idempotency_in_progress",
+        "a request with this Idempotency-Key is still being processed",
+    );
     p.retry_after = Some(1);
     p
 }
@@ -177,7 +202,12 @@ fn is_replayable(status: u16) -> bool {
 }
 
 /// Run `handler` at most once per `Idempotency-Key` (a request without a key just runs).
-pub async fn idempotent<F, Fut>(store: &IdempotencyStore, lab: &LabKeys, req: &Request, handler: F) -> Result<Response, Problem>
+pub async fn idempotent<F, Fut>(
+    store: &IdempotencyStore,
+    lab: &LabKeys,
+    req: &Request,
+    handler: F,
+) -> Result<Response, Problem>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Response, Problem>>,

@@ -17,7 +17,14 @@ pub fn is_valid_id(s: &str) -> bool {
 }
 
 pub fn check_id<'a>(what: &'static str, s: &'a str) -> Result<&'a str, InvalidId> {
-    if is_valid_id(s) { Ok(s) } else { Err(InvalidId { what, value: s.chars().take(80).collect() }) }
+    if is_valid_id(s) {
+        Ok(s)
+    } else {
+        Err(InvalidId {
+            what,
+            value: s.chars().take(80).collect(),
+        })
+    }
 }
 
 /// A lab, the root of every tenant key.
@@ -28,7 +35,9 @@ pub struct LabKeys {
 
 impl LabKeys {
     pub fn new(lab: &str) -> Result<Self, InvalidId> {
-        Ok(Self { lab: check_id("lab id", lab)?.to_owned() })
+        Ok(Self {
+            lab: check_id("lab id", lab)?.to_owned(),
+        })
     }
 
     pub fn lab_id(&self) -> &str {

@@ -57,12 +57,17 @@ pub struct FunctionDef {
 
 impl std::fmt::Debug for FunctionDef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FunctionDef").field("handler", &self.handler).field("route", &self.route.map(|r| r.path)).finish()
+        f.debug_struct("FunctionDef")
+            .field("handler", &self.handler)
+            .field("route", &self.route.map(|r| r.path))
+            .finish()
     }
 }
 
 pub fn find<'a>(defs: &'a [FunctionDef], handler: &str) -> Result<&'a FunctionDef, InitError> {
-    defs.iter().find(|d| d.handler == handler).ok_or_else(|| InitError::UnknownHandler(handler.to_owned()))
+    defs.iter()
+        .find(|d| d.handler == handler)
+        .ok_or_else(|| InitError::UnknownHandler(handler.to_owned()))
 }
 
 /// The `bootstrap` of a service crate.

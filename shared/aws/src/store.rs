@@ -45,9 +45,9 @@ impl StoreError {
     /// Index of the first action that failed its condition, if this is a cancelled transaction.
     pub fn failed_action(&self) -> Option<usize> {
         match self {
-            StoreError::TransactionCancelled { reasons } => {
-                reasons.iter().position(|r| r.as_deref() == Some("ConditionalCheckFailed"))
-            }
+            StoreError::TransactionCancelled { reasons } => reasons
+                .iter()
+                .position(|r| r.as_deref() == Some("ConditionalCheckFailed")),
             _ => None,
         }
     }
@@ -78,8 +78,10 @@ impl StoreError {
     }
 
     fn from_transact<R: std::fmt::Debug>(err: SdkError<TransactWriteItemsError, R>) -> Self {
-        if let SdkError::ServiceError(se) = &err {
-            if let TransactWriteItemsError::TransactionCanceledException(e) = se.err() {
+        if let SdkError::ServiceError(se) = &err
+            && let TransactWriteItemsError::TransactionCanceledException(e) = se.err()
+        {
+            {
                 let reasons = e
                     .cancellation_reasons()
                     .iter()
@@ -156,7 +158,10 @@ pub struct Table {
 
 impl Table {
     pub fn new(client: aws_sdk_dynamodb::Client, name: impl Into<String>) -> Self {
-        Self { client, name: name.into() }
+        Self {
+            client,
+            name: name.into(),
+        }
     }
 
     fn key(pk: &str, sk: &str) -> Item {
@@ -214,7 +219,9 @@ impl Table {
             .expression_attribute_values(":next", n(expected + 1));
         for (i, (name, value)) in sets.iter().enumerate() {
             expr.push_str(&format!(", #a{i} = :v{i}"));
-            req = req.expression_attribute_names(format!("#a{i}"), *name).expression_attribute_values(format!(":v{i}"), value.clone());
+            req = req
+                .expression_attribute_names(format!("#a{i}"), *name)
+                .expression_attribute_values(format!(":v{i}"), value.clone());
         }
         req.update_expression(expr).send().await.map_err(StoreError::from_sdk)?;
         Ok(expected + 1)
@@ -223,7 +230,10 @@ impl Table {
     /// Run a write transaction (at most [`MAX_TRANSACTION_ITEMS`] actions).
     pub async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<(), StoreError> {
         if actions.is_empty() || actions.len() > MAX_TRANSACTION_ITEMS {
-            return Err(StoreError::Invalid(format!("a transaction takes 1 to 100 actions, not {}", actions.len())));
+            return Err(StoreError::Invalid(format!(
+                "a transaction takes 1 to 100 actions, not {}",
+                actions.len()
+            )));
         }
         self.client
             .transact_write_items()
@@ -327,10 +337,16 @@ impl Table {
         }
         let out = req.send().await.map_err(StoreError::from_sdk)?;
         let next_cursor = out.last_evaluated_key.map(|key| {
-            let strings = key.into_iter().filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone()))).collect();
+            let strings = key
+                .into_iter()
+                .filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone())))
+                .collect();
             Cursor(strings).encode()
         });
-        Ok(Page { items: out.items.unwrap_or_default(), next_cursor })
+        Ok(Page {
+            items: out.items.unwrap_or_default(),
+            next_cursor,
+        })
     }
 }
 

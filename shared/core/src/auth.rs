@@ -104,7 +104,6 @@ impl From<AuthError> for crate::Problem {
             _ => "unauthorized",
         }
         .to_owned();
-        p.kind = format!("urn:tracseq:problem:{}", p.code);
         p
     }
 }
@@ -128,7 +127,9 @@ pub struct Verifier {
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Verifier").field("kids", &self.keys.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("Verifier")
+            .field("kids", &self.keys.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -143,7 +144,10 @@ impl Verifier {
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = 5;
-        Self { keys: HashMap::new(), validation }
+        Self {
+            keys: HashMap::new(),
+            validation,
+        }
     }
 
     /// Add a public key (PEM, EC P-256) under its `kid`. Several keys coexist during rotation.
@@ -214,7 +218,10 @@ mod tests {
 
     mod jwt {
         use super::super::*;
-        use aws_lc_rs::{rand::SystemRandom, signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair}};
+        use aws_lc_rs::{
+            rand::SystemRandom,
+            signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair},
+        };
         use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
         use jsonwebtoken::{EncodingKey, Header, encode};
 
@@ -231,7 +238,11 @@ mod tests {
             let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
             let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
             let point = pair.public_key().as_ref().to_vec();
-            Keys { enc: EncodingKey::from_ec_der(pkcs8.as_ref()), x: B64.encode(&point[1..33]), y: B64.encode(&point[33..65]) }
+            Keys {
+                enc: EncodingKey::from_ec_der(pkcs8.as_ref()),
+                x: B64.encode(&point[1..33]),
+                y: B64.encode(&point[33..65]),
+            }
         }
 
         fn verifier(k: &Keys) -> Verifier {
@@ -267,7 +278,10 @@ mod tests {
         fn valid_token_yields_principal_from_claims() {
             let k = keys();
             let p = verifier(&k).verify(&sign(&k, Some("k1"), &claims())).unwrap();
-            assert_eq!((p.lab_id.as_str(), p.role, p.user_id.as_str()), ("lab1", Role::LabTechnician, "u1"));
+            assert_eq!(
+                (p.lab_id.as_str(), p.role, p.user_id.as_str()),
+                ("lab1", Role::LabTechnician, "u1")
+            );
         }
 
         #[test]
@@ -293,10 +307,22 @@ mod tests {
             let k = keys();
             let v = verifier(&k);
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            let wrong_iss = Claims { iss: "https://evil".into(), ..claims() };
-            let wrong_aud = Claims { aud: "other".into(), ..claims() };
-            let expired = Claims { exp: now - 60, ..claims() };
-            let not_yet = Claims { nbf: Some(now + 600), ..claims() };
+            let wrong_iss = Claims {
+                iss: "https://evil".into(),
+                ..claims()
+            };
+            let wrong_aud = Claims {
+                aud: "other".into(),
+                ..claims()
+            };
+            let expired = Claims {
+                exp: now - 60,
+                ..claims()
+            };
+            let not_yet = Claims {
+                nbf: Some(now + 600),
+                ..claims()
+            };
             assert_eq!(v.verify(&sign(&k, Some("k1"), &wrong_iss)), Err(AuthError::Invalid));
             assert_eq!(v.verify(&sign(&k, Some("k1"), &wrong_aud)), Err(AuthError::Invalid));
             assert_eq!(v.verify(&sign(&k, Some("k1"), &expired)), Err(AuthError::Expired));
@@ -309,7 +335,13 @@ mod tests {
             let v = verifier(&k);
             let token = sign(&k, Some("k1"), &claims());
             let mut parts: Vec<&str> = token.split('.').collect();
-            let admin = B64.encode(serde_json::to_vec(&Claims { role: Role::LabAdministrator, ..claims() }).unwrap());
+            let admin = B64.encode(
+                serde_json::to_vec(&Claims {
+                    role: Role::LabAdministrator,
+                    ..claims()
+                })
+                .unwrap(),
+            );
             parts[1] = &admin;
             assert_eq!(v.verify(&parts.join(".")), Err(AuthError::Invalid));
             assert_eq!(v.verify(&sign(&k, Some("k9"), &claims())), Err(AuthError::UnknownKey));

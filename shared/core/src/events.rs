@@ -30,9 +30,17 @@ pub struct InvalidEventType(pub String);
 
 impl CloudEvent {
     /// `kind` is `entity.action` (e.g. `sample.created`); the type becomes `tracseq.sample.created`.
-    pub fn new(kind: &str, lab: &str, subject: &str, correlation_id: &str, data: Value) -> Result<Self, InvalidEventType> {
+    pub fn new(
+        kind: &str,
+        lab: &str,
+        subject: &str,
+        correlation_id: &str,
+        data: Value,
+    ) -> Result<Self, InvalidEventType> {
         let valid = kind.split('.').count() == 2
-            && kind.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+            && kind
+                .split('.')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
         if !valid {
             return Err(InvalidEventType(kind.to_owned()));
         }
@@ -73,7 +81,14 @@ mod tests {
 
     #[test]
     fn envelope_fields() {
-        let e = CloudEvent::new("sample.created", "lab1", "sample/01X", "corr", serde_json::json!({"a": 1})).unwrap();
+        let e = CloudEvent::new(
+            "sample.created",
+            "lab1",
+            "sample/01X",
+            "corr",
+            serde_json::json!({"a": 1}),
+        )
+        .unwrap();
         assert_eq!(e.kind, "tracseq.sample.created");
         assert_eq!(e.specversion, "1.0");
         assert_eq!(e.day().len(), 10);

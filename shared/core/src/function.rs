@@ -19,7 +19,10 @@ pub struct FunctionError {
 
 impl FunctionError {
     pub fn new(error_type: impl Into<String>, error_message: impl Into<String>) -> Self {
-        Self { error_type: error_type.into(), error_message: error_message.into() }
+        Self {
+            error_type: error_type.into(),
+            error_message: error_message.into(),
+        }
     }
     /// The event was not of the shape this function accepts.
     pub fn invalid_event(detail: impl std::fmt::Display) -> Self {
@@ -33,7 +36,10 @@ impl FunctionError {
 
 impl From<FunctionError> for lambda_runtime::Diagnostic {
     fn from(e: FunctionError) -> Self {
-        lambda_runtime::Diagnostic { error_type: e.error_type, error_message: e.error_message }
+        lambda_runtime::Diagnostic {
+            error_type: e.error_type,
+            error_message: e.error_message,
+        }
     }
 }
 
@@ -47,7 +53,11 @@ pub struct InvokeContext {
 
 impl InvokeContext {
     pub fn new(request_id: impl Into<String>, function_name: impl Into<String>) -> Self {
-        Self { request_id: request_id.into(), function_name: function_name.into(), deadline: None }
+        Self {
+            request_id: request_id.into(),
+            function_name: function_name.into(),
+            deadline: None,
+        }
     }
 }
 

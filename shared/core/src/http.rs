@@ -110,10 +110,10 @@ impl Request {
         if self.body.len() > limit {
             return Err(Problem::payload_too_large(limit));
         }
-        if let Some(ct) = self.header("content-type") {
-            if !is_json_media_type(ct) {
-                return Err(Problem::unsupported_media_type(format!("expected application/json, got {ct}")));
-            }
+        if let Some(ct) = self.header("content-type").filter(|ct| !is_json_media_type(ct)) {
+            return Err(Problem::unsupported_media_type(format!(
+                "expected application/json, got {ct}"
+            )));
         }
         if self.body.iter().all(u8::is_ascii_whitespace) {
             return Err(Problem::bad_request("body_required", "a JSON request body is required"));
@@ -123,7 +123,9 @@ impl Request {
 
     /// The `Idempotency-Key` header, validated.
     pub fn idempotency_key(&self) -> Result<Option<crate::idempotency::IdempotencyKey>, Problem> {
-        self.header("idempotency-key").map(crate::idempotency::IdempotencyKey::parse).transpose()
+        self.header("idempotency-key")
+            .map(crate::idempotency::IdempotencyKey::parse)
+            .transpose()
     }
 }
 
@@ -155,7 +157,11 @@ fn json_problem(path: &str, e: serde_json::Error) -> Problem {
     match e.classify() {
         Category::Syntax | Category::Eof | Category::Io => Problem::bad_request(
             "malformed_json",
-            format!("request body is not valid JSON (line {}, column {})", e.line(), e.column()),
+            format!(
+                "request body is not valid JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
         ),
         Category::Data => {
             let full = e.to_string();
@@ -197,12 +203,18 @@ pub struct Response {
 
 impl Response {
     pub fn new(status: u16) -> Self {
-        Self { status, headers: HeaderMap::new(), body: Vec::new() }
+        Self {
+            status,
+            headers: HeaderMap::new(),
+            body: Vec::new(),
+        }
     }
 
     pub fn json<T: Serialize + ?Sized>(status: u16, value: &T) -> Self {
         match serde_json::to_vec(value) {
-            Ok(body) => Self::new(status).with_header(header::CONTENT_TYPE, "application/json").with_body(body),
+            Ok(body) => Self::new(status)
+                .with_header(header::CONTENT_TYPE, "application/json")
+                .with_body(body),
             Err(e) => {
                 tracing::error!(error = %e, "response serialization failed");
                 Self::problem(&Problem::internal())
@@ -220,7 +232,9 @@ impl Response {
     }
 
     pub fn problem(p: &Problem) -> Self {
-        let mut r = Self::new(p.status).with_header(header::CONTENT_TYPE, PROBLEM_JSON).with_body(p.to_json());
+        let mut r = Self::new(p.status)
+            .with_header(header::CONTENT_TYPE, PROBLEM_JSON)
+            .with_body(p.to_json());
         if let Some(secs) = p.retry_after {
             r = r.with_header(header::RETRY_AFTER, &secs.to_string());
         }
@@ -251,7 +265,9 @@ impl Response {
             .headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.contains("json") || ct.starts_with("text/") || ct.contains("yaml") || ct.contains("csv"));
+            .is_some_and(|ct| {
+                ct.contains("json") || ct.starts_with("text/") || ct.contains("yaml") || ct.contains("csv")
+            });
         if self.body.is_empty() {
             out.body = None;
         } else if is_text {
@@ -288,7 +304,8 @@ fn finish(mut resp: Response, req_id: &str, correlation_id: &str, authenticated:
         resp.headers.insert(name, HeaderValue::from_static(value));
     }
     if authenticated {
-        resp.headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        resp.headers
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if let Ok(v) = HeaderValue::from_str(req_id) {
         resp.headers.insert(HeaderName::from_static("x-request-id"), v);
@@ -302,23 +319,37 @@ fn finish(mut resp: Response, req_id: &str, correlation_id: &str, authenticated:
 #[derive(Debug, thiserror::Error)]
 pub enum RouteError {
     #[error("route {handler} is declared {access:?} but registered as {registered}")]
-    AccessMismatch { handler: &'static str, access: Access, registered: &'static str },
+    AccessMismatch {
+        handler: &'static str,
+        access: Access,
+        registered: &'static str,
+    },
 }
 
 /// Wrap a handler for a route that needs no token.
-pub fn public_route<S, H, Fut>(spec: &'static RouteSpec, state: Arc<S>, handler: H) -> Result<SharedFunction, RouteError>
+pub fn public_route<S, H, Fut>(
+    spec: &'static RouteSpec,
+    state: Arc<S>,
+    handler: H,
+) -> Result<SharedFunction, RouteError>
 where
     S: Send + Sync + 'static,
     H: Fn(Arc<S>, Request) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Response, Problem>> + Send + 'static,
 {
     if spec.access != Access::Public {
-        return Err(RouteError::AccessMismatch { handler: spec.handler, access: spec.access, registered: "public" });
+        return Err(RouteError::AccessMismatch {
+            handler: spec.handler,
+            access: spec.access,
+            registered: "public",
+        });
     }
     let handler = Arc::new(handler);
     let f = move |event: Value, _ctx: InvokeContext| {
         let (state, handler) = (state.clone(), handler.clone());
-        serve(spec, event, false, move |req| async move { handler(state, req).await.unwrap_or_else(Response::from) })
+        serve(spec, event, false, move |req| async move {
+            handler(state, req).await.unwrap_or_else(Response::from)
+        })
     };
     Ok(Arc::new(f))
 }
@@ -336,7 +367,11 @@ where
     Fut: Future<Output = Result<Response, Problem>> + Send + 'static,
 {
     if spec.access == Access::Public {
-        return Err(RouteError::AccessMismatch { handler: spec.handler, access: spec.access, registered: "protected" });
+        return Err(RouteError::AccessMismatch {
+            handler: spec.handler,
+            access: spec.access,
+            registered: "protected",
+        });
     }
     let handler = Arc::new(handler);
     let f = move |event: Value, _ctx: InvokeContext| {
@@ -355,7 +390,12 @@ where
 }
 
 /// The part every route shares: decode, run inside a request span, log, finish headers.
-async fn serve<F, Fut>(spec: &'static RouteSpec, event: Value, authenticated: bool, run: F) -> Result<Value, FunctionError>
+async fn serve<F, Fut>(
+    spec: &'static RouteSpec,
+    event: Value,
+    authenticated: bool,
+    run: F,
+) -> Result<Value, FunctionError>
 where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Response>,
@@ -462,9 +502,15 @@ mod tests {
         assert_eq!(problem("").code, "body_required");
 
         let p = problem(r#"{"name":"a"}"#);
-        assert_eq!((p.status, p.errors[0].field.as_deref(), p.errors[0].rule.as_str()), (422, Some("count"), "required"));
+        assert_eq!(
+            (p.status, p.errors[0].field.as_deref(), p.errors[0].rule.as_str()),
+            (422, Some("count"), "required")
+        );
         let p = problem(r#"{"name":"a","count":"3"}"#);
-        assert_eq!((p.errors[0].field.as_deref(), p.errors[0].rule.as_str()), (Some("count"), "type"));
+        assert_eq!(
+            (p.errors[0].field.as_deref(), p.errors[0].rule.as_str()),
+            (Some("count"), "type")
+        );
         let p = problem(r#"{"name":"a","count":3,"extra":1}"#);
         assert_eq!(p.errors[0].rule, "unknown_field");
         let p = problem(r#"{"name":"a","count":3,"inner":{"flag":1}}"#);
@@ -477,14 +523,30 @@ mod tests {
     fn size_and_media_type_limits() {
         let big = format!(r#"{{"name":"{}","count":1}}"#, "a".repeat(DEFAULT_BODY_LIMIT));
         assert_eq!(req(&big, None).json::<Input>().unwrap_err().status, 413);
-        assert_eq!(req(r#"{"name":"a","count":1}"#, Some("text/plain")).json::<Input>().unwrap_err().status, 415);
-        assert!(req(r#"{"name":"a","count":1}"#, Some("application/merge-patch+json; charset=utf-8")).json::<Input>().is_ok());
+        assert_eq!(
+            req(r#"{"name":"a","count":1}"#, Some("text/plain"))
+                .json::<Input>()
+                .unwrap_err()
+                .status,
+            415
+        );
+        assert!(
+            req(
+                r#"{"name":"a","count":1}"#,
+                Some("application/merge-patch+json; charset=utf-8")
+            )
+            .json::<Input>()
+            .is_ok()
+        );
         assert!(req(r#"{"name":"a","count":1}"#, None).json::<Input>().is_ok());
     }
 
     #[test]
     fn binary_responses_are_base64() {
-        let ev = Response::new(200).with_header(header::CONTENT_TYPE, "application/octet-stream").with_body(vec![0, 159]).into_event();
+        let ev = Response::new(200)
+            .with_header(header::CONTENT_TYPE, "application/octet-stream")
+            .with_body(vec![0, 159])
+            .into_event();
         assert!(ev.is_base64_encoded);
         let ev = Response::ok(&serde_json::json!({"a": 1})).into_event();
         assert!(!ev.is_base64_encoded);

@@ -13,11 +13,16 @@ pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
     pub fn parse(raw: &str) -> Result<Self, Problem> {
-        let ok = !raw.is_empty() && raw.len() <= 128 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
+        let ok = !raw.is_empty()
+            && raw.len() <= 128
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(Problem::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 . _ : -"))
+            Err(Problem::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 . _ : -",
+            ))
         }
     }
 

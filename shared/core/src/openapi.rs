@@ -1,13 +1,15 @@
 //! The OpenAPI 3.1 document, generated from the same [`RouteSpec`]s that the handlers are
 //! registered with and that template.yaml is checked against.
 
-use crate::problem::Problem;
+use crate::problem::ProblemBody;
 use crate::route::{Access, Method, RouteSpec};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref, Required};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref, Required,
+};
 use utoipa::{PartialSchema, ToSchema};
 
 fn http_method(m: Method) -> HttpMethod {
@@ -23,21 +25,33 @@ fn http_method(m: Method) -> HttpMethod {
 fn problem_response(description: &str) -> utoipa::openapi::Response {
     ResponseBuilder::new()
         .description(description)
-        .content(crate::problem::PROBLEM_JSON, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+        .content(
+            crate::problem::PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
         .build()
 }
 
 /// Build the document for `routes`.
 pub fn document(title: &str, version: &str, routes: &[RouteSpec]) -> OpenApi {
     let mut schemas = Vec::new();
-    Problem::schemas(&mut schemas);
-    schemas.push(("Problem".to_owned(), Problem::schema()));
+    ProblemBody::schemas(&mut schemas);
+    schemas.push(("Problem".to_owned(), ProblemBody::schema()));
     let mut paths = PathsBuilder::new();
     for r in routes {
-        let mut op = OperationBuilder::new().operation_id(Some(r.handler)).summary(Some(r.summary)).tag(r.tag);
+        let mut op = OperationBuilder::new()
+            .operation_id(Some(r.handler))
+            .summary(Some(r.summary))
+            .tag(r.tag);
         for name in r.path_params() {
             op = op.parameter(
-                ParameterBuilder::new().name(name).parameter_in(ParameterIn::Path).required(Required::True).schema(Some(String::schema())),
+                ParameterBuilder::new()
+                    .name(name)
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .schema(Some(String::schema())),
             );
         }
         for (name, description) in r.query {
@@ -53,15 +67,27 @@ pub fn document(title: &str, version: &str, routes: &[RouteSpec]) -> OpenApi {
         if let Some(req) = r.request {
             (req.schemas)(&mut schemas);
             schemas.push(((req.name)().into_owned(), (req.schema)()));
-            let content = ContentBuilder::new().schema(Some(Ref::from_schema_name((req.name)()))).build();
-            op = op.request_body(Some(RequestBodyBuilder::new().content("application/json", content).required(Some(Required::True)).build()));
+            let content = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name((req.name)())))
+                .build();
+            op = op.request_body(Some(
+                RequestBodyBuilder::new()
+                    .content("application/json", content)
+                    .required(Some(Required::True))
+                    .build(),
+            ));
         }
         for resp in r.responses {
             let mut b = ResponseBuilder::new().description(resp.description);
             if let Some(s) = resp.schema {
                 (s.schemas)(&mut schemas);
                 schemas.push(((s.name)().into_owned(), (s.schema)()));
-                b = b.content(resp.media_type, ContentBuilder::new().schema(Some(Ref::from_schema_name((s.name)()))).build());
+                b = b.content(
+                    resp.media_type,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name((s.name)())))
+                        .build(),
+                );
             } else if resp.media_type != "application/json" {
                 b = b.content(resp.media_type, ContentBuilder::new().build());
             }
@@ -91,7 +117,15 @@ pub fn document(title: &str, version: &str, routes: &[RouteSpec]) -> OpenApi {
     }
     let components = ComponentsBuilder::new()
         .schemas_from_iter(schemas)
-        .security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()))
+        .security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        )
         .build();
     OpenApiBuilder::new()
         .info(InfoBuilder::new().title(title).version(version).build())

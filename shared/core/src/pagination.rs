@@ -55,13 +55,20 @@ impl PageRequest {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
                 _ => {
                     return Err(Problem::validation(vec![
-                        crate::FieldError::field("limit", "range", format!("limit must be an integer from 1 to {MAX_LIMIT}"))
-                            .with_value(raw),
+                        crate::FieldError::field(
+                            "limit",
+                            "range",
+                            format!("limit must be an integer from 1 to {MAX_LIMIT}"),
+                        )
+                        .with_value(raw),
                     ]));
                 }
             },
         };
-        Ok(Self { limit, cursor: cursor.filter(|c| !c.is_empty()).map(str::to_owned) })
+        Ok(Self {
+            limit,
+            cursor: cursor.filter(|c| !c.is_empty()).map(str::to_owned),
+        })
     }
 
     pub fn from_request(req: &crate::http::Request) -> Result<Self, Problem> {
@@ -87,7 +94,10 @@ mod tests {
         c.0.insert("SK".into(), "2026#x".into());
         let raw = c.encode();
         assert_eq!(Cursor::decode(&raw, &[("PK", "LAB#a#SAMPLES")]).unwrap(), c);
-        assert_eq!(Cursor::decode(&raw, &[("PK", "LAB#b#SAMPLES")]).unwrap_err().code, "invalid_cursor");
+        assert_eq!(
+            Cursor::decode(&raw, &[("PK", "LAB#b#SAMPLES")]).unwrap_err().code,
+            "invalid_cursor"
+        );
         assert!(Cursor::decode("!!!", &[]).is_err());
         assert!(Cursor::decode(&B64.encode(b"[1,2]"), &[]).is_err());
         assert!(Cursor::decode(&"A".repeat(5000), &[]).is_err());
@@ -96,9 +106,19 @@ mod tests {
     #[test]
     fn limit_bounds() {
         assert_eq!(PageRequest::from_query(None, None).unwrap().limit, DEFAULT_LIMIT);
-        assert_eq!(PageRequest::from_query(Some("1000"), Some("")).unwrap(), PageRequest { limit: 1000, cursor: None });
+        assert_eq!(
+            PageRequest::from_query(Some("1000"), Some("")).unwrap(),
+            PageRequest {
+                limit: 1000,
+                cursor: None
+            }
+        );
         for bad in ["0", "1001", "-1", "ten", "1e3"] {
-            assert_eq!(PageRequest::from_query(Some(bad), None).unwrap_err().status, 422, "{bad}");
+            assert_eq!(
+                PageRequest::from_query(Some(bad), None).unwrap_err().status,
+                422,
+                "{bad}"
+            );
         }
     }
 }

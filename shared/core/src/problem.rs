@@ -25,7 +25,14 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn field(field: impl Into<String>, rule: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: Some(field.into()), row: None, column: None, value: None, rule: rule.into(), message: message.into() }
+        Self {
+            field: Some(field.into()),
+            row: None,
+            column: None,
+            value: None,
+            rule: rule.into(),
+            message: message.into(),
+        }
     }
 
     /// Attach the offending value, cut to 200 characters so a huge input is not echoed back.
@@ -35,34 +42,43 @@ impl FieldError {
     }
 }
 
-/// A client-visible error.
-#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error, utoipa::ToSchema)]
+/// A client-visible error. The RFC 9457 `type` and `title` follow from `code` and
+/// `status`, so they are not stored (keeps `Result<_, Problem>` small).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{status} {code}: {detail}")]
 pub struct Problem {
+    pub status: u16,
+    pub code: String,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+    /// Seconds a client should wait (409 in progress, 429, 503); sent as `Retry-After`.
+    pub retry_after: Option<u32>,
+    /// `Allow` header for 405.
+    pub allow: Option<String>,
+}
+
+/// The wire shape of a [`Problem`] (`application/problem+json`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
+pub struct ProblemBody<'a> {
+    /// `urn:tracseq:problem:{code}`.
     #[serde(rename = "type")]
     pub kind: String,
-    pub title: String,
+    pub title: &'static str,
     pub status: u16,
-    pub detail: String,
-    pub code: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<FieldError>,
-    /// Seconds a client should wait (429, 503); sent as `Retry-After`, not in the body.
-    #[serde(skip)]
-    pub retry_after: Option<u64>,
-    /// `Allow` header for 405.
-    #[serde(skip)]
-    pub allow: Option<String>,
+    pub detail: &'a str,
+    /// Stable machine-readable code.
+    pub code: &'a str,
+    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    pub errors: &'a [FieldError],
 }
 
 impl Problem {
     pub fn new(status: u16, code: &str, detail: impl Into<String>) -> Self {
         Self {
-            kind: format!("urn:tracseq:problem:{code}"),
-            title: title_for(status).to_owned(),
             status,
-            detail: detail.into(),
             code: code.to_owned(),
+            detail: detail.into(),
             errors: Vec::new(),
             retry_after: None,
             allow: None,
@@ -96,17 +112,30 @@ impl Problem {
             [one] => one.message.clone(),
             many => format!("{} fields are invalid", many.len()),
         };
-        Self { errors, ..Self::new(422, "validation_failed", detail) }
+        Self {
+            errors,
+            ..Self::new(422, "validation_failed", detail)
+        }
     }
-    pub fn too_many_requests(retry_after: u64) -> Self {
-        Self { retry_after: Some(retry_after), ..Self::new(429, "too_many_requests", "rate limit exceeded, retry later") }
+    pub fn too_many_requests(retry_after: u32) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(429, "too_many_requests", "rate limit exceeded, retry later")
+        }
     }
     /// A failure on our side. The detail stays generic: internals go to the log, not the client.
     pub fn internal() -> Self {
-        Self::new(500, "internal_error", "an unexpected error occurred; it has been logged")
+        Self::new(
+            500,
+            "internal_error",
+            "an unexpected error occurred; it has been logged",
+        )
     }
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self { retry_after: Some(1), ..Self::new(503, "service_unavailable", detail) }
+        Self {
+            retry_after: Some(1),
+            ..Self::new(503, "service_unavailable", detail)
+        }
     }
 
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
@@ -114,9 +143,20 @@ impl Problem {
         self
     }
 
+    pub fn body(&self) -> ProblemBody<'_> {
+        ProblemBody {
+            kind: format!("urn:tracseq:problem:{}", self.code),
+            title: title_for(self.status),
+            status: self.status,
+            detail: &self.detail,
+            code: &self.code,
+            errors: &self.errors,
+        }
+    }
+
     pub fn to_json(&self) -> Vec<u8> {
-        // Serializing a struct of strings and numbers cannot fail.
-        serde_json::to_vec(self).unwrap_or_else(|_| br#"{"status":500,"code":"internal_error"}"#.to_vec())
+        // Serializing strings and numbers cannot fail.
+        serde_json::to_vec(&self.body()).unwrap_or_else(|_| br#"{"status":500,"code":"internal_error"}"#.to_vec())
     }
 }
 

@@ -73,7 +73,11 @@ impl SchemaRef {
         fn schema<T: utoipa::ToSchema>() -> RefOr<Schema> {
             <T as utoipa::PartialSchema>::schema()
         }
-        Self { name: name::<T>, schemas: schemas::<T>, schema: schema::<T> }
+        Self {
+            name: name::<T>,
+            schemas: schemas::<T>,
+            schema: schema::<T>,
+        }
     }
 }
 
@@ -89,7 +93,12 @@ pub struct ResponseSpec {
 
 impl ResponseSpec {
     pub const fn json(status: u16, description: &'static str, schema: SchemaRef) -> Self {
-        Self { status, description, schema: Some(schema), media_type: "application/json" }
+        Self {
+            status,
+            description,
+            schema: Some(schema),
+            media_type: "application/json",
+        }
     }
 }
 

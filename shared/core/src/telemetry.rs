@@ -23,8 +23,17 @@ pub fn init(default: &str) {
         .try_init();
 }
 
-const SENSITIVE: [&str; 9] =
-    ["password", "token", "secret", "authorization", "cookie", "email", "phone", "hash", "api_key"];
+const SENSITIVE: [&str; 9] = [
+    "password",
+    "token",
+    "secret",
+    "authorization",
+    "cookie",
+    "email",
+    "phone",
+    "hash",
+    "api_key",
+];
 
 /// Replace the values of sensitive keys (any key containing one of [`SENSITIVE`]).
 pub fn mask_json(value: &mut Value) {
@@ -79,7 +88,11 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn new(namespace: &str) -> Self {
-        Self { namespace: namespace.to_owned(), dimensions: Vec::new(), values: Vec::new() }
+        Self {
+            namespace: namespace.to_owned(),
+            dimensions: Vec::new(),
+            values: Vec::new(),
+        }
     }
 
     pub fn dimension(mut self, name: &str, value: &str) -> Self {
@@ -93,10 +106,17 @@ impl Metrics {
     }
 
     pub fn to_json(&self) -> Value {
-        let millis = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        let millis = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
         let mut root = Map::new();
         let dims: Vec<&str> = self.dimensions.iter().map(|(k, _)| k.as_str()).collect();
-        let defs: Vec<Value> = self.values.iter().map(|(n, _, u)| json!({"Name": n, "Unit": u.as_str()})).collect();
+        let defs: Vec<Value> = self
+            .values
+            .iter()
+            .map(|(n, _, u)| json!({"Name": n, "Unit": u.as_str()}))
+            .collect();
         root.insert(
             "_aws".into(),
             json!({"Timestamp": millis, "CloudWatchMetrics": [{"Namespace": self.namespace, "Dimensions": [dims], "Metrics": defs}]}),
@@ -122,16 +142,21 @@ mod tests {
 
     #[test]
     fn masks_nested_sensitive_fields() {
-        let mut v = json!({"email": "a@b", "user": {"password_hash": "x", "name": "n"}, "list": [{"refresh_token": "t"}]});
+        let mut v =
+            json!({"email": "a@b", "user": {"password_hash": "x", "name": "n"}, "list": [{"refresh_token": "t"}]});
         mask_json(&mut v);
-        assert_eq!(v, json!({"email": "***", "user": {"password_hash": "***", "name": "n"}, "list": [{"refresh_token": "***"}]}));
+        assert_eq!(
+            v,
+            json!({"email": "***", "user": {"password_hash": "***", "name": "n"}, "list": [{"refresh_token": "***"}]})
+        );
         assert_eq!(mask_email("alice@lab.org"), "a***@lab.org");
     }
 
     #[test]
     fn emf_record_shape() {
         let mut m = Metrics::new("TracSeq").dimension("Function", "health");
-        m.put("Latency", 3.5, Unit::Milliseconds).put("Errors", 0.0, Unit::Count);
+        m.put("Latency", 3.5, Unit::Milliseconds)
+            .put("Errors", 0.0, Unit::Count);
         let v = m.to_json();
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "TracSeq");
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0], "Function");
