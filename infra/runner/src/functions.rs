@@ -142,6 +142,16 @@ impl Functions {
         if !problems.is_empty() {
             return Err(LoadError::Inconsistent(problems));
         }
+        Self::build(model, catalog, sdk, extra_env).await
+    }
+
+    /// Build the model's functions without the consistency check (`invoke` builds one).
+    pub async fn build(
+        model: &Model,
+        catalog: &[FunctionDef],
+        sdk: &SdkConfig,
+        extra_env: &HashMap<String, String>,
+    ) -> Result<Self, LoadError> {
         let mut out = Functions::default();
         for spec in model.functions.values() {
             let def = tracseq_aws::lambda::find(catalog, &spec.handler).map_err(|source| LoadError::Build {

@@ -152,29 +152,9 @@ async fn invoke(args: &Args) -> Result<(), String> {
         return Err(format!("no function {id} in the template"));
     }
     let env = std::collections::HashMap::from([("AWS_REGION".to_owned(), args.config.region.clone())]);
-    let catalog = tracseq_system::catalog();
-    let fns = functions::Functions::load(&only, &catalog, &sdk, &env)
+    let fns = functions::Functions::build(&only, &tracseq_system::catalog(), &sdk, &env)
         .await
-        .map_err(|e| match e {
-            // A single function has no routes of its own in `only`; build it regardless.
-            functions::LoadError::Inconsistent(_) => "".to_owned(),
-            other => other.to_string(),
-        });
-    let fns = match fns {
-        Ok(f) => f,
-        Err(_) => {
-            let mut m = only.clone();
-            m.routes = model.routes.iter().filter(|r| &r.function == id).cloned().collect();
-            let defs: Vec<_> = catalog
-                .iter()
-                .filter(|d| m.functions.values().any(|f| f.handler == d.handler))
-                .copied()
-                .collect();
-            functions::Functions::load(&m, &defs, &sdk, &env)
-                .await
-                .map_err(|e| e.to_string())?
-        }
-    };
+        .map_err(|e| e.to_string())?;
     match fns.invoke(id, event).await {
         Ok(v) => {
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Load benchmark of the local stack: a release-built runner (profile `local`) on spare
+# loopback ports, driven by oha for a bounded time. Throttling is off so the runner's own
+# ceiling is measured, not the template's rate limit.
+#   GET /api/version  - no AWS I/O: runner + handler cost
+#   GET /api/health   - DynamoDB + SQS + S3 calls to moto on every request
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+API_PORT=${API_PORT:-3900}
+EDGE_PORT=${EDGE_PORT:-4900}
+MOTO_PORT=${MOTO_PORT:-4901}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-50}
+VENV=${TRACSEQ_VENV:-.venv}
+
+OHA=$(command -v oha || true)
+if [ -z "$OHA" ]; then
+  [ -x .local/bin/oha ] || cargo install oha --locked --version 1.16.0 --root .local
+  OHA=.local/bin/oha
+fi
+
+cargo build --quiet --profile local -p tracseq-runner --bin tracseq-local
+target/local/tracseq-local serve --api-port "$API_PORT" --edge-port "$EDGE_PORT" --moto-port "$MOTO_PORT" \
+  --no-throttle --no-seed --venv "$VENV" > target/load-bench-runner.log 2>&1 &
+RUNNER=$!
+trap 'kill -INT $RUNNER 2>/dev/null || true; wait $RUNNER 2>/dev/null || true' EXIT
+
+for _ in $(seq 1 240); do
+  curl -fs "http://127.0.0.1:$API_PORT/api/health" > /dev/null && break
+  sleep 0.5
+done
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m); $(date -u +%F)"
+echo
+echo "== GET /api/version (no AWS I/O), $CONNECTIONS connections, $DURATION"
+"$OHA" --no-tui -z "$DURATION" -c "$CONNECTIONS" "http://127.0.0.1:$API_PORT/api/version"
+echo
+echo "== GET /api/health (table, 2 queues, bucket on moto per request), 10 connections, $DURATION"
+"$OHA" --no-tui -z "$DURATION" -c 10 "http://127.0.0.1:$API_PORT/api/health"
+echo
+echo "runner RSS after load: $(( $(ps -o rss= -p "$RUNNER") / 1024 )) MiB"
