@@ -69,90 +69,62 @@ async fn binary_bodies_travel_base64_and_arrive_byte_exact() {
     assert_eq!(body["body_sha"], tracseq_core::idempotency::fingerprint("", "", &bytes));
 }
 
+async fn get(path: &str) -> reqwest::Response {
+    let s = shared();
+    s.http().get(format!("{}{path}", s.api)).send().await.expect("request")
+}
+
+/// POST to the echo fixture at `/api/_test/echo/{rest}`.
+async fn echo(rest: &str, content_type: Option<&str>, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    let s = shared();
+    let mut req = s.http().post(format!("{}/api/_test/echo/{rest}", s.api)).body(body);
+    if let Some(ct) = content_type {
+        req = req.header("content-type", ct);
+    }
+    req.send().await.expect("request")
+}
+
+const JSON: Option<&str> = Some("application/json");
+
 #[tokio::test]
 async fn malformed_missing_wrong_type_and_unknown_fields_are_4xx_problems() {
-    let s = shared();
-    let post = |body: &'static str| {
-        s.http()
-            .post(format!("{}/api/_test/echo/1", s.api))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-    };
-    problem(post("{\"name\": ").await.expect("req"), 400, "malformed_json").await;
-    problem(post("").await.expect("req"), 400, "body_required").await;
-    let p = problem(post(r#"{"name":"n"}"#).await.expect("req"), 422, "validation_failed").await;
+    problem(echo("1", JSON, "{\"name\": ").await, 400, "malformed_json").await;
+    problem(echo("1", JSON, "").await, 400, "body_required").await;
+    let p = problem(echo("1", JSON, r#"{"name":"n"}"#).await, 422, "validation_failed").await;
     assert_eq!(p["errors"][0]["field"], "count");
     assert_eq!(p["errors"][0]["rule"], "required");
     let p = problem(
-        post(r#"{"name":"n","count":"three"}"#).await.expect("req"),
+        echo("1", JSON, r#"{"name":"n","count":"three"}"#).await,
         422,
         "validation_failed",
     )
     .await;
     assert_eq!(p["errors"][0]["rule"], "type");
     let p = problem(
-        post(r#"{"name":"n","count":1,"admin":true}"#).await.expect("req"),
+        echo("1", JSON, r#"{"name":"n","count":1,"admin":true}"#).await,
         422,
         "validation_failed",
     )
     .await;
     assert_eq!(p["errors"][0]["rule"], "unknown_field");
     let long = format!(r#"{{"name":"{}","count":1}}"#, "x".repeat(101));
-    let resp = s
-        .http()
-        .post(format!("{}/api/_test/echo/1", s.api))
-        .header("content-type", "application/json")
-        .body(long)
-        .send()
-        .await
-        .expect("req");
-    let p = problem(resp, 422, "validation_failed").await;
+    let p = problem(echo("1", JSON, long).await, 422, "validation_failed").await;
     assert_eq!(p["errors"][0]["rule"], "max_length");
-    let resp = s
-        .http()
-        .post(format!("{}/api/_test/echo/1", s.api))
-        .header("content-type", "text/plain")
-        .body("{}")
-        .send()
-        .await
-        .expect("req");
-    problem(resp, 415, "unsupported_media_type").await;
+    problem(echo("1", Some("text/plain"), "{}").await, 415, "unsupported_media_type").await;
 }
 
 #[tokio::test]
 async fn oversized_bodies_get_413_from_handler_and_gateway() {
-    let s = shared();
     let big = format!(r#"{{"name":"{}","count":1}}"#, "x".repeat(300 * 1024));
-    let resp = s
-        .http()
-        .post(format!("{}/api/_test/echo/1", s.api))
-        .header("content-type", "application/json")
-        .body(big)
-        .send()
-        .await
-        .expect("req");
-    problem(resp, 413, "payload_too_large").await;
+    problem(echo("1", JSON, big).await, 413, "payload_too_large").await;
     let huge = vec![b'a'; 11 * 1024 * 1024];
-    let resp = s
-        .http()
-        .post(format!("{}/api/_test/echo/1?raw=1", s.api))
-        .body(huge)
-        .send()
-        .await
-        .expect("req");
-    problem(resp, 413, "payload_too_large").await;
+    problem(echo("1?raw=1", None, huge).await, 413, "payload_too_large").await;
 }
 
 #[tokio::test]
 async fn unknown_routes_and_methods_are_404_and_405() {
     let s = shared();
-    let resp = s
-        .http()
-        .get(format!("{}/api/nothing-here", s.api))
-        .send()
-        .await
-        .expect("req");
+    let resp = get("/api/nothing-here").await;
     problem(resp, 404, "route_not_found").await;
     let resp = s
         .http()
@@ -201,27 +173,10 @@ async fn cors_preflight_is_answered_by_the_gateway() {
 
 #[tokio::test]
 async fn version_and_openapi_are_served() {
-    let s = shared();
-    let v: Value = s
-        .http()
-        .get(format!("{}/api/version", s.api))
-        .send()
-        .await
-        .expect("req")
-        .json()
-        .await
-        .expect("json");
+    let v: Value = get("/api/version").await.json().await.expect("json");
     assert_eq!(v["name"], "tracseq");
     assert_eq!(v["stage"], "local");
-    let doc: Value = s
-        .http()
-        .get(format!("{}/api/openapi.json", s.api))
-        .send()
-        .await
-        .expect("req")
-        .json()
-        .await
-        .expect("json");
+    let doc: Value = get("/api/openapi.json").await.json().await.expect("json");
     assert!(doc["paths"]["/api/health"]["get"].is_object());
 }
 
@@ -274,22 +229,11 @@ async fn protected_routes_check_token_and_role_in_the_shared_layer() {
 
 #[tokio::test]
 async fn a_panicking_handler_costs_one_500_and_the_runner_survives() {
-    let s = shared();
-    let resp = s
-        .http()
-        .get(format!("{}/api/_test/panic", s.api))
-        .send()
-        .await
-        .expect("req");
+    let resp = get("/api/_test/panic").await;
     assert_eq!(resp.status(), 500);
     let body: Value = resp.json().await.expect("json");
     assert_eq!(body, json!({"message": "Internal Server Error"}));
-    let ok = s
-        .http()
-        .get(format!("{}/api/version", s.api))
-        .send()
-        .await
-        .expect("req");
+    let ok = get("/api/version").await;
     assert_eq!(ok.status(), 200);
 }
 

@@ -130,18 +130,7 @@ async fn state_change_and_outbox_event_commit_together_or_not_at_all() {
     .await
     .expect("commit");
     let page = t
-        .query_page(
-            &PageQuery {
-                index: None,
-                partition: &lab.events_day(ev.day()),
-                sk_prefix: None,
-                forward: true,
-            },
-            &PageRequest {
-                limit: 10,
-                cursor: None,
-            },
-        )
+        .query_page(&PageQuery::of(&lab.events_day(ev.day())), &PageRequest::first(10))
         .await
         .expect("query");
     assert_eq!(page.items.len(), 1);
@@ -159,16 +148,8 @@ async fn state_change_and_outbox_event_commit_together_or_not_at_all() {
     assert!(dup.is_err_and(|e| e.failed_action() == Some(0)));
     let subject = t
         .query_page(
-            &PageQuery {
-                index: Some("GSI1"),
-                partition: &format!("{}#SUBJECT#sample/e1", lab.root()),
-                sk_prefix: None,
-                forward: true,
-            },
-            &PageRequest {
-                limit: 10,
-                cursor: None,
-            },
+            &PageQuery::of(&format!("{}#SUBJECT#sample/e1", lab.root())).on_index("GSI1"),
+            &PageRequest::first(10),
         )
         .await
         .expect("query");
@@ -189,12 +170,7 @@ async fn pages_follow_cursors_and_cursors_stay_in_their_partition() {
     t.put_new(expired).await.expect("put");
     assert!(t.get(&pk, "ITEM#99").await.expect("get").is_none());
 
-    let q = PageQuery {
-        index: None,
-        partition: &pk,
-        sk_prefix: Some("ITEM#"),
-        forward: true,
-    };
+    let q = PageQuery::of(&pk).with_prefix("ITEM#");
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
@@ -218,22 +194,14 @@ async fn pages_follow_cursors_and_cursors_stay_in_their_partition() {
     assert_eq!(seen, want);
 
     // A cursor from this lab's list is refused on another lab's list.
-    let first = t
-        .query_page(&q, &PageRequest { limit: 3, cursor: None })
-        .await
-        .expect("page");
+    let first = t.query_page(&q, &PageRequest::first(3)).await.expect("page");
     let other = LabKeys::new("another-lab")
         .expect("lab")
         .partition(&["LIST"])
         .expect("pk");
     let err = t
         .query_page(
-            &PageQuery {
-                index: None,
-                partition: &other,
-                sk_prefix: None,
-                forward: true,
-            },
+            &PageQuery::of(&other),
             &PageRequest {
                 limit: 3,
                 cursor: first.next_cursor,

@@ -39,15 +39,9 @@ fn record(f: impl FnOnce(&mut Seen)) {
 
 const fn route(handler: &'static str, method: Method, path: &'static str, access: Access) -> RouteSpec {
     RouteSpec {
-        handler,
-        method,
-        path,
-        access,
         summary: "test fixture",
         tag: "test",
-        request: None,
-        responses: &[],
-        query: &[],
+        ..RouteSpec::new(handler, method, path, access)
     }
 }
 

@@ -359,3 +359,29 @@ pub struct PageQuery<'a> {
     /// Ascending sort key order; ids are ULIDs, so `false` is newest first.
     pub forward: bool,
 }
+
+impl<'a> PageQuery<'a> {
+    /// A whole partition of the table, oldest first.
+    pub fn of(partition: &'a str) -> Self {
+        Self {
+            index: None,
+            partition,
+            sk_prefix: None,
+            forward: true,
+        }
+    }
+
+    pub fn on_index(self, index: &'a str) -> Self {
+        Self {
+            index: Some(index),
+            ..self
+        }
+    }
+
+    pub fn with_prefix(self, prefix: &'a str) -> Self {
+        Self {
+            sk_prefix: Some(prefix),
+            ..self
+        }
+    }
+}

@@ -49,17 +49,7 @@ fn token_verification(c: &mut Criterion) {
     });
 }
 
-static ROUTE: RouteSpec = RouteSpec {
-    handler: "bench",
-    method: Method::Get,
-    path: "/api/version",
-    access: Access::Public,
-    summary: "",
-    tag: "",
-    request: None,
-    responses: &[],
-    query: &[],
-};
+static ROUTE: RouteSpec = RouteSpec::new("bench", Method::Get, "/api/version", Access::Public);
 
 fn http_adapter(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");

@@ -48,6 +48,11 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
+    /// The first page of `limit` items.
+    pub fn first(limit: u32) -> Self {
+        Self { limit, cursor: None }
+    }
+
     pub fn from_query(limit: Option<&str>, cursor: Option<&str>) -> Result<Self, Problem> {
         let limit = match limit {
             None => DEFAULT_LIMIT,

@@ -119,6 +119,21 @@ pub struct RouteSpec {
 }
 
 impl RouteSpec {
+    /// A route with no documentation beyond its method and path (tests, benches).
+    pub const fn new(handler: &'static str, method: Method, path: &'static str, access: Access) -> Self {
+        Self {
+            handler,
+            method,
+            path,
+            access,
+            summary: "",
+            tag: "",
+            request: None,
+            responses: &[],
+            query: &[],
+        }
+    }
+
     /// Path parameter names, in order: `/a/{id}/b/{n}` → `["id", "n"]`.
     pub fn path_params(&self) -> Vec<&'static str> {
         self.path
@@ -135,17 +150,7 @@ mod tests {
 
     #[test]
     fn path_params_are_extracted_in_order() {
-        let spec = RouteSpec {
-            handler: "h",
-            method: Method::Get,
-            path: "/api/a/{id}/b/{n}",
-            access: Access::Public,
-            summary: "",
-            tag: "",
-            request: None,
-            responses: &[],
-            query: &[],
-        };
+        let spec = RouteSpec::new("h", Method::Get, "/api/a/{id}/b/{n}", Access::Public);
         assert_eq!(spec.path_params(), ["id", "n"]);
         assert_eq!(Method::parse("patch"), Some(Method::Patch));
         assert_eq!(Method::parse("TRACE"), None);
