@@ -38,9 +38,12 @@ test: venv
 routes:
 	$(CARGO) run -q -p tracseq-runner --bin tracseq-local -- routes
 
-## Release Lambda artifacts (arm64) with cargo-lambda.
+# Every service crate under functions/ (each has one `bootstrap` binary).
+FUNCTION_PACKAGES := $(foreach d,$(wildcard functions/*/Cargo.toml),-p tracseq-$(notdir $(patsubst %/Cargo.toml,%,$(d))))
+
+## Release Lambda artifacts (arm64) with cargo-lambda: target/lambda/<binary>/bootstrap.
 build: $(VENV)/.stamp
-	$(VENV)/bin/cargo-lambda lambda build --release --arm64 --workspace
+	$(VENV)/bin/cargo-lambda lambda build --release --arm64 $(FUNCTION_PACKAGES)
 
 ## Benchmarks: criterion hot paths, then a load test against a release-built runner.
 bench: $(VENV)/.stamp

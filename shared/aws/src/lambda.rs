@@ -73,6 +73,7 @@ pub fn find<'a>(defs: &'a [FunctionDef], handler: &str) -> Result<&'a FunctionDe
 /// The `bootstrap` of a service crate.
 pub async fn main(defs: &[FunctionDef]) -> Result<(), BoxError> {
     tracseq_core::telemetry::init("info");
+    tracseq_core::telemetry::enable_emf();
     let env = Env::from_process();
     let handler = env.require("_HANDLER")?.to_owned();
     let def = find(defs, &handler)?;

@@ -9,8 +9,10 @@
 //!   queries with cursors, and SDK errors mapped to [`StoreError`](store::StoreError).
 //! - [`outbox`], [`idempotency`]: the transactional outbox and `Idempotency-Key` records.
 
+pub mod auth;
 pub mod clients;
 pub mod idempotency;
+pub mod jwt_keys;
 pub mod keys;
 pub mod lambda;
 pub mod outbox;

@@ -25,12 +25,12 @@ pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
 
 /// Verifies a bearer token. Async so an implementation may consult revocation state.
 pub trait Authenticator: Send + Sync + 'static {
-    fn authenticate(&self, token: &str) -> BoxFuture<Result<Principal, AuthError>>;
+    fn authenticate(self: Arc<Self>, token: String) -> BoxFuture<Result<Principal, AuthError>>;
 }
 
 impl Authenticator for crate::auth::Verifier {
-    fn authenticate(&self, token: &str) -> BoxFuture<Result<Principal, AuthError>> {
-        let result = self.verify(token);
+    fn authenticate(self: Arc<Self>, token: String) -> BoxFuture<Result<Principal, AuthError>> {
+        let result = self.verify(&token);
         Box::pin(async move { result })
     }
 }
@@ -377,7 +377,7 @@ where
     let f = move |event: Value, _ctx: InvokeContext| {
         let (state, handler, auth) = (state.clone(), handler.clone(), auth.clone());
         serve(spec, event, true, move |req| async move {
-            match authorize(spec.access, auth.as_ref(), &req).await {
+            match authorize(spec.access, auth, &req).await {
                 Ok(principal) => {
                     tracing::Span::current().record("lab", principal.lab_id.as_str());
                     handler(state, req, principal).await.unwrap_or_else(Response::from)
@@ -417,9 +417,9 @@ where
 }
 
 /// Check the token and the route's access rule.
-pub async fn authorize(access: Access, auth: &dyn Authenticator, req: &Request) -> Result<Principal, Problem> {
+pub async fn authorize(access: Access, auth: Arc<dyn Authenticator>, req: &Request) -> Result<Principal, Problem> {
     let token = bearer_token(req.header("authorization"))?;
-    let principal = auth.authenticate(token).await?;
+    let principal = auth.authenticate(token.to_owned()).await?;
     let allowed = match access {
         Access::Public => true,
         Access::Role(min) => principal.role.includes(min),
@@ -443,6 +443,9 @@ fn request_span(spec: &RouteSpec, req: &Request) -> tracing::Span {
 
 fn log_outcome(spec: &RouteSpec, status: u16, started: Instant) {
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if crate::telemetry::emf_enabled() {
+        crate::telemetry::request_metrics(spec.handler, status, elapsed_ms).emit();
+    }
     if status >= 500 {
         tracing::error!(status, elapsed_ms, route = spec.handler, "request failed");
     } else {

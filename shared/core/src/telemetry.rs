@@ -6,6 +6,7 @@
 //! sensitive fields wherever a payload must be logged.
 
 use serde_json::{Map, Value, json};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tracing_subscriber::EnvFilter;
 
@@ -76,6 +77,35 @@ impl Unit {
             Unit::Bytes => "Bytes",
         }
     }
+}
+
+static EMF: AtomicBool = AtomicBool::new(false);
+
+/// Turn on per-request EMF records. The Lambda bootstrap does (one function per process);
+/// the local runner does not, so 40k requests/s do not become 40k stdout lines/s.
+pub fn enable_emf() {
+    EMF.store(true, Ordering::Relaxed);
+}
+
+pub fn emf_enabled() -> bool {
+    EMF.load(Ordering::Relaxed)
+}
+
+/// Namespace of every TracSeq metric.
+pub const NAMESPACE: &str = "TracSeq";
+
+/// The per-request record: latency and the status class, by route.
+pub fn request_metrics(route: &str, status: u16, elapsed_ms: f64) -> Metrics {
+    let mut m = Metrics::new(NAMESPACE).dimension("Route", route);
+    m.put("Latency", elapsed_ms, Unit::Milliseconds)
+        .put("Requests", 1.0, Unit::Count)
+        .put(
+            "ClientErrors",
+            f64::from(u8::from((400..500).contains(&status))),
+            Unit::Count,
+        )
+        .put("ServerErrors", f64::from(u8::from(status >= 500)), Unit::Count);
+    m
 }
 
 /// One EMF record: CloudWatch turns the printed line into metrics, no API call needed.
@@ -150,6 +180,21 @@ mod tests {
             json!({"email": "***", "user": {"password_hash": "***", "name": "n"}, "list": [{"refresh_token": "***"}]})
         );
         assert_eq!(mask_email("alice@lab.org"), "a***@lab.org");
+    }
+
+    #[test]
+    fn request_metrics_count_status_classes() {
+        let v = request_metrics("health", 503, 2.0).to_json();
+        assert_eq!(
+            (
+                v["ServerErrors"].as_f64(),
+                v["ClientErrors"].as_f64(),
+                v["Route"].as_str()
+            ),
+            (Some(1.0), Some(0.0), Some("health"))
+        );
+        let v = request_metrics("health", 404, 2.0).to_json();
+        assert_eq!(v["ClientErrors"], 1.0);
     }
 
     #[test]

@@ -1,0 +1,225 @@
+//! Access-token signing keys, kept in SSM Parameter Store.
+//!
+//! Two parameters per deployment: the private keys (a `SecureString`, read only by the
+//! functions that issue tokens) and the public keys as a JWKS (a plain `String`, read by
+//! every function that verifies tokens and served at `/.well-known/jwks.json`). Rotation
+//! adds a new key and keeps the previous one, so tokens signed before a rotation stay
+//! valid until they expire; keys older than that are dropped.
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use aws_sdk_ssm::types::ParameterType;
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use serde::{Deserialize, Serialize};
+use tracseq_core::auth::Verifier;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("SSM: {0}")]
+    Ssm(String),
+    #[error("key material is invalid: {0}")]
+    Invalid(String),
+    #[error("no signing key exists yet")]
+    Missing,
+}
+
+/// One private key (PKCS#8, base64) with its id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PrivateKey {
+    pub kid: String,
+    pub pkcs8: String,
+    pub created_at: i64,
+}
+
+/// A public key as a JWK (RFC 7517), EC P-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jwk {
+    pub kty: String,
+    pub crv: String,
+    pub x: String,
+    pub y: String,
+    pub kid: String,
+    pub alg: String,
+    #[serde(rename = "use")]
+    pub use_: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jwks {
+    pub keys: Vec<Jwk>,
+}
+
+/// The parameter names.
+#[derive(Debug, Clone)]
+pub struct KeyParams {
+    pub private: String,
+    pub public: String,
+}
+
+/// Generate a key pair.
+pub fn generate(now: i64) -> Result<(PrivateKey, Jwk), KeyError> {
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+        .map_err(|e| KeyError::Invalid(e.to_string()))?;
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
+        .map_err(|e| KeyError::Invalid(e.to_string()))?;
+    let point = pair.public_key().as_ref();
+    if point.len() != 65 {
+        return Err(KeyError::Invalid("unexpected public key length".into()));
+    }
+    let kid = ulid::Ulid::new().to_string();
+    let jwk = Jwk {
+        kty: "EC".into(),
+        crv: "P-256".into(),
+        x: URL_SAFE_NO_PAD.encode(&point[1..33]),
+        y: URL_SAFE_NO_PAD.encode(&point[33..65]),
+        kid: kid.clone(),
+        alg: "ES256".into(),
+        use_: "sig".into(),
+    };
+    Ok((
+        PrivateKey {
+            kid,
+            pkcs8: STANDARD.encode(pkcs8.as_ref()),
+            created_at: now,
+        },
+        jwk,
+    ))
+}
+
+/// A verifier trusting every key of `jwks`.
+pub fn verifier(jwks: &Jwks, issuer: &str, audience: &str) -> Result<Verifier, KeyError> {
+    let mut v = Verifier::new(issuer, audience);
+    for k in &jwks.keys {
+        let key = DecodingKey::from_ec_components(&k.x, &k.y).map_err(|e| KeyError::Invalid(e.to_string()))?;
+        v.add_key(&k.kid, key);
+    }
+    Ok(v)
+}
+
+/// The newest private key, ready to sign.
+pub fn signing_key(keys: &[PrivateKey]) -> Result<(String, EncodingKey), KeyError> {
+    let newest = keys.iter().max_by_key(|k| k.created_at).ok_or(KeyError::Missing)?;
+    let der = STANDARD
+        .decode(&newest.pkcs8)
+        .map_err(|e| KeyError::Invalid(e.to_string()))?;
+    Ok((newest.kid.clone(), EncodingKey::from_ec_der(&der)))
+}
+
+async fn get_param(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<Option<String>, KeyError> {
+    match ssm.get_parameter().name(name).with_decryption(true).send().await {
+        Ok(out) => Ok(out.parameter.and_then(|p| p.value)),
+        Err(e) if aws_sdk_ssm::error::ProvideErrorMetadata::code(&e) == Some("ParameterNotFound") => Ok(None),
+        Err(e) => Err(KeyError::Ssm(format!("{e:?}").chars().take(300).collect())),
+    }
+}
+
+async fn put_param(
+    ssm: &aws_sdk_ssm::Client,
+    name: &str,
+    value: &str,
+    secure: bool,
+    overwrite: bool,
+) -> Result<bool, KeyError> {
+    let kind = if secure {
+        ParameterType::SecureString
+    } else {
+        ParameterType::String
+    };
+    match ssm
+        .put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(kind)
+        .overwrite(overwrite)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if aws_sdk_ssm::error::ProvideErrorMetadata::code(&e) == Some("ParameterAlreadyExists") => Ok(false),
+        Err(e) => Err(KeyError::Ssm(format!("{e:?}").chars().take(300).collect())),
+    }
+}
+
+/// The public keys (empty when none were created yet).
+pub async fn load_public(ssm: &aws_sdk_ssm::Client, params: &KeyParams) -> Result<Jwks, KeyError> {
+    match get_param(ssm, &params.public).await? {
+        Some(raw) => serde_json::from_str(&raw).map_err(|e| KeyError::Invalid(e.to_string())),
+        None => Ok(Jwks::default()),
+    }
+}
+
+pub async fn load_private(ssm: &aws_sdk_ssm::Client, params: &KeyParams) -> Result<Vec<PrivateKey>, KeyError> {
+    match get_param(ssm, &params.private).await? {
+        Some(raw) => serde_json::from_str(&raw).map_err(|e| KeyError::Invalid(e.to_string())),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Make sure a key exists: the first issuing function to start creates it. Two starting
+/// at once both try; SSM keeps the first (`Overwrite=false`) and the other reads it back.
+pub async fn ensure(ssm: &aws_sdk_ssm::Client, params: &KeyParams, now: i64) -> Result<Vec<PrivateKey>, KeyError> {
+    let existing = load_private(ssm, params).await?;
+    if !existing.is_empty() {
+        return Ok(existing);
+    }
+    let (private, public) = generate(now)?;
+    let body = serde_json::to_string(&vec![private]).map_err(|e| KeyError::Invalid(e.to_string()))?;
+    if put_param(ssm, &params.private, &body, true, false).await? {
+        let jwks = serde_json::to_string(&Jwks { keys: vec![public] }).map_err(|e| KeyError::Invalid(e.to_string()))?;
+        put_param(ssm, &params.public, &jwks, false, true).await?;
+    }
+    load_private(ssm, params).await
+}
+
+/// Add a new signing key; keep the one before it (its tokens are still live); drop older.
+pub async fn rotate(ssm: &aws_sdk_ssm::Client, params: &KeyParams, now: i64) -> Result<String, KeyError> {
+    let mut private = load_private(ssm, params).await?;
+    let mut public = load_public(ssm, params).await?;
+    private.sort_by_key(|k| std::cmp::Reverse(k.created_at));
+    private.truncate(1);
+    let (new_private, new_public) = generate(now)?;
+    let kid = new_private.kid.clone();
+    private.insert(0, new_private);
+    let keep: Vec<&str> = private.iter().map(|k| k.kid.as_str()).collect();
+    public.keys.retain(|k| keep.contains(&k.kid.as_str()));
+    public.keys.insert(0, new_public);
+    let priv_body = serde_json::to_string(&private).map_err(|e| KeyError::Invalid(e.to_string()))?;
+    let pub_body = serde_json::to_string(&public).map_err(|e| KeyError::Invalid(e.to_string()))?;
+    // Public first: a token signed with the new key must never meet a verifier without it.
+    put_param(ssm, &params.public, &pub_body, false, true).await?;
+    put_param(ssm, &params.private, &priv_body, true, true).await?;
+    Ok(kid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_sign_and_verify() {
+        let (private, jwk) = generate(1).unwrap();
+        let (kid, enc) = signing_key(std::slice::from_ref(&private)).unwrap();
+        assert_eq!(kid, jwk.kid);
+        let v = verifier(&Jwks { keys: vec![jwk] }, "iss", "aud").unwrap();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let claims = tracseq_core::auth::Claims {
+            sub: "u".into(),
+            lab: "l".into(),
+            role: tracseq_core::auth::Role::Guest,
+            sid: "s".into(),
+            iss: "iss".into(),
+            aud: "aud".into(),
+            exp: now + 60,
+            iat: now,
+            nbf: None,
+            jti: "j".into(),
+            op: false,
+        };
+        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        h.kid = Some(kid);
+        let token = jsonwebtoken::encode(&h, &claims, &enc).unwrap();
+        assert_eq!(v.verify(&token).unwrap().lab_id, "l");
+    }
+}
