@@ -1,6 +1,7 @@
 //! End-to-end tests of the platform against the local stack: real moto, the real runner,
 //! real HTTP and the real AWS SDK. One stack is shared by the binary (see the harness).
 
+mod auth;
 mod events;
 mod health;
 mod http_api;

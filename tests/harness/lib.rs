@@ -2,6 +2,7 @@
 //! the binary, started on its own runtime thread so it outlives each test's runtime.
 //! Tests reach it only the way clients do: HTTP to the API and edge, the AWS SDK to moto.
 
+pub mod client;
 pub mod fixtures;
 
 use std::path::PathBuf;
@@ -64,6 +65,9 @@ pub fn config(prefix: &str) -> Config {
         moto_port: 0,
         venv: venv(),
         prefix: prefix.to_owned(),
+        // Every test request comes from 127.0.0.1: the per-address login limit would be
+        // shared by the whole binary. It is tested on its own stack.
+        env_overrides: std::collections::HashMap::from([("LOGIN_LIMIT_PER_IP".to_owned(), "100000".to_owned())]),
         ..Config::default()
     }
 }

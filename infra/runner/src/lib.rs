@@ -44,6 +44,8 @@ pub struct Config {
     pub seed: bool,
     /// Override the template's API throttling (rate per second, burst); tests use it.
     pub throttle_limits: Option<(f64, f64)>,
+    /// Environment variables set on every function after the template's (tests use it).
+    pub env_overrides: HashMap<String, String>,
     /// Root template parameter values (`Stage=local` by default).
     pub parameters: HashMap<String, String>,
 }
@@ -61,6 +63,7 @@ impl Default for Config {
             throttle: true,
             seed: true,
             throttle_limits: None,
+            env_overrides: HashMap::new(),
             parameters: HashMap::from([("Stage".to_owned(), "local".to_owned())]),
         }
     }
@@ -193,6 +196,9 @@ impl LocalStack {
             ("AWS_DEFAULT_REGION".to_owned(), config.region.clone()),
             ("AWS_ENDPOINT_URL".to_owned(), moto_url.clone()),
         ]);
+        for spec in model.functions.values_mut() {
+            spec.env.extend(config.env_overrides.clone());
+        }
         let functions = Arc::new(functions::Functions::load(&model, &catalog, &sdk, &extra_env).await?);
         let (stop, stop_rx) = watch::channel(false);
         let api = Arc::new(api::Api::new(&model, &functions, config.throttle).map_err(RunnerError::Api)?);

@@ -1,5 +1,7 @@
 //! The moto server: started as a child process, killed with the runner (also if the runner
-//! dies: the child gets SIGTERM from the kernel when its parent goes away).
+//! dies: the child gets SIGTERM from the kernel when its parent goes away). It runs through
+//! `moto_server.py`, which serializes DynamoDB operations so transactions are atomic under
+//! concurrency, as in DynamoDB (see that file).
 
 use std::path::Path;
 use std::process::Stdio;
@@ -8,13 +10,16 @@ use tokio::process::{Child, Command};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MotoError {
-    #[error("cannot start moto_server from {path}: {source} (run `make venv` first)")]
+    #[error("cannot start moto from {path}: {source} (run `make venv` first)")]
     Spawn { path: String, source: std::io::Error },
     #[error("moto did not become ready on port {0} within 60 s")]
     NotReady(u16),
     #[error("moto configuration failed: {0}")]
     Config(String),
 }
+
+/// The launcher script, carried in the binary so the runner works from any directory.
+const LAUNCHER: &str = include_str!("../moto_server.py");
 
 #[derive(Debug)]
 pub struct Moto {
@@ -25,9 +30,9 @@ pub struct Moto {
 impl Moto {
     /// Start moto on `port`; `edge_port` is where moto sends Lambda calls (MOTO_PORT).
     pub async fn start(venv: &Path, port: u16, edge_port: u16) -> Result<Self, MotoError> {
-        let bin = venv.join("bin").join("moto_server");
+        let bin = venv.join("bin").join("python");
         let mut cmd = Command::new(&bin);
-        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        cmd.args(["-c", LAUNCHER, "-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_PORT", edge_port.to_string())
             .env("AWS_DEFAULT_REGION", "us-east-1")
             .stdin(Stdio::null())

@@ -53,6 +53,7 @@ pub async fn seed(table: &Table) -> Result<Option<String>, SeedError> {
         ("name".to_owned(), s(DEMO_LAB_NAME)),
         ("barcode_prefix".to_owned(), s("DEMO")),
         ("time_zone".to_owned(), s("UTC")),
+        ("admins".to_owned(), n(1)),
         ("version".to_owned(), n(1)),
         ("created_at".to_owned(), s(&now)),
         ("updated_at".to_owned(), s(&now)),

@@ -325,13 +325,24 @@ impl Table {
             .expression_attribute_names("#ttl", EXPIRES_AT)
             .expression_attribute_values(":now", n(now_epoch()))
             .filter_expression("attribute_not_exists(#ttl) OR #ttl > :now");
-        req = match q.sk_prefix {
-            Some(prefix) => req
+        req = match (q.sk_prefix, q.between) {
+            (Some(prefix), _) => req
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                 .expression_attribute_names("#sk", sk_attr)
                 .expression_attribute_values(":prefix", s(prefix)),
-            None => req.key_condition_expression("#pk = :pk"),
+            (None, Some((lo, hi))) => req
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
+                .expression_attribute_names("#sk", sk_attr)
+                .expression_attribute_values(":lo", s(lo))
+                .expression_attribute_values(":hi", s(hi)),
+            (None, None) => req.key_condition_expression("#pk = :pk"),
         };
+        if let Some((attr, value)) = q.filter_eq {
+            req = req
+                .filter_expression("(attribute_not_exists(#ttl) OR #ttl > :now) AND #f = :f")
+                .expression_attribute_names("#f", attr)
+                .expression_attribute_values(":f", s(value));
+        }
         if let Some(c) = start {
             req = req.set_exclusive_start_key(Some(c.0.into_iter().map(|(k, v)| (k, s(v))).collect()));
         }
@@ -358,6 +369,11 @@ pub struct PageQuery<'a> {
     pub sk_prefix: Option<&'a str>,
     /// Ascending sort key order; ids are ULIDs, so `false` is newest first.
     pub forward: bool,
+    /// Sort key range, inclusive (ignored when `sk_prefix` is set).
+    pub between: Option<(&'a str, &'a str)>,
+    /// Keep only items whose string attribute equals the value (applied after `limit`,
+    /// so a page may be short; the cursor still continues the list).
+    pub filter_eq: Option<(&'a str, &'a str)>,
 }
 
 impl<'a> PageQuery<'a> {
@@ -368,6 +384,26 @@ impl<'a> PageQuery<'a> {
             partition,
             sk_prefix: None,
             forward: true,
+            between: None,
+            filter_eq: None,
+        }
+    }
+
+    pub fn between(self, lo: &'a str, hi: &'a str) -> Self {
+        Self {
+            between: Some((lo, hi)),
+            ..self
+        }
+    }
+
+    pub fn newest_first(self) -> Self {
+        Self { forward: false, ..self }
+    }
+
+    pub fn filter_eq(self, attr: &'a str, value: &'a str) -> Self {
+        Self {
+            filter_eq: Some((attr, value)),
+            ..self
         }
     }
 

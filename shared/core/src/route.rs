@@ -134,6 +134,25 @@ impl RouteSpec {
         }
     }
 
+    pub const fn doc(self, summary: &'static str, tag: &'static str) -> Self {
+        Self { summary, tag, ..self }
+    }
+
+    pub const fn takes(self, request: SchemaRef) -> Self {
+        Self {
+            request: Some(request),
+            ..self
+        }
+    }
+
+    pub const fn answers(self, responses: &'static [ResponseSpec]) -> Self {
+        Self { responses, ..self }
+    }
+
+    pub const fn query(self, query: &'static [(&'static str, &'static str)]) -> Self {
+        Self { query, ..self }
+    }
+
     /// Path parameter names, in order: `/a/{id}/b/{n}` → `["id", "n"]`.
     pub fn path_params(&self) -> Vec<&'static str> {
         self.path

@@ -1,0 +1,253 @@
+//! Labs: created by the platform operator with their first administrator; read by any
+//! member; changed by the lab's administrators.
+
+use super::Check;
+use crate::audit::{AuditRecord, action};
+use crate::model::{Lab, User, UserStatus, UserView, now_rfc3339};
+use crate::password::check_policy;
+use crate::state::{AuthState, expected_version};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use tracseq_aws::idempotency::idempotent;
+use tracseq_aws::keys::LabKeys;
+use tracseq_core::Problem;
+use tracseq_core::auth::{Principal, Role};
+use tracseq_core::http::{Request, Response};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewLab {
+    pub name: String,
+    /// `[A-Z0-9]{2,8}`; sample barcodes start with it. Default: from the name.
+    pub barcode_prefix: Option<String>,
+    /// IANA time zone, e.g. `Europe/Berlin`. Default `UTC`.
+    pub time_zone: Option<String>,
+    pub admin: NewAdmin,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAdmin {
+    pub email: String,
+    pub name: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedLab {
+    pub lab: Lab,
+    pub admin: UserView,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LabPatch {
+    pub name: Option<String>,
+    pub barcode_prefix: Option<String>,
+    pub time_zone: Option<String>,
+    pub version: Option<u64>,
+}
+
+fn valid_prefix(p: &str) -> bool {
+    (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+fn valid_time_zone(tz: &str) -> bool {
+    tz == "UTC"
+        || (tz.len() <= 64
+            && tz.split('/').count() >= 2
+            && tz
+                .split('/')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+-".contains(&b))))
+}
+
+fn prefix_from(name: &str) -> String {
+    let p: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .take(6)
+        .collect();
+    if p.len() >= 2 { p } else { "LAB".into() }
+}
+
+pub async fn create_lab(st: Arc<AuthState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: NewLab = req.json()?;
+    let mut check = Check::default();
+    check
+        .len("name", &body.name, 1, 200)
+        .len("admin.name", &body.admin.name, 1, 200)
+        .email("admin.email", &body.admin.email);
+    if let Some(prefix) = &body.barcode_prefix {
+        check.rule(
+            valid_prefix(prefix),
+            "barcode_prefix",
+            "pattern",
+            "barcode_prefix must be 2-8 characters of A-Z and 0-9",
+        );
+    }
+    if let Some(tz) = &body.time_zone {
+        check.rule(
+            valid_time_zone(tz),
+            "time_zone",
+            "time_zone",
+            "time_zone must be an IANA zone such as Europe/Berlin, or UTC",
+        );
+    }
+    check.done()?;
+    check_policy("admin.password", &body.admin.password, &body.admin.email)?;
+    // Keyed by the operator's lab: the operator is the one retrying.
+    let scope = LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())?;
+    idempotent(&st.idem, &scope, &req, || async {
+        let now = now_rfc3339();
+        let lab = Lab {
+            id: ulid::Ulid::new().to_string(),
+            name: body.name.trim().to_owned(),
+            barcode_prefix: body.barcode_prefix.clone().unwrap_or_else(|| prefix_from(&body.name)),
+            time_zone: body.time_zone.clone().unwrap_or_else(|| "UTC".into()),
+            admins: 1,
+            version: 1,
+            created_at: now.clone(),
+            updated_at: now.clone(),
+        };
+        let admin = User {
+            id: ulid::Ulid::new().to_string(),
+            lab_id: lab.id.clone(),
+            email: body.admin.email.trim().to_lowercase(),
+            name: body.admin.name.trim().to_owned(),
+            role: Role::LabAdministrator,
+            status: UserStatus::Active,
+            department: None,
+            phone: None,
+            password_hash: Some(st.hasher.hash(&body.admin.password).await?),
+            failed_logins: 0,
+            locked_until: None,
+            operator: false,
+            version: 1,
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        let ip = req.source_ip.as_deref();
+        let ops = vec![
+            st.table.put_new_op(admin.email_guard())?,
+            st.table.put_new_op(lab.item()?)?,
+            st.table.put_new_op(admin.item()?)?,
+            st.audit_op(
+                &AuditRecord::new(&lab.id, &p.user_id, action::LAB_CREATED, "success")
+                    .target(&lab.id)
+                    .from_ip(ip),
+            )?,
+            st.audit_op(
+                &AuditRecord::new(&lab.id, &p.user_id, action::USER_CREATED, "success")
+                    .target(&admin.id)
+                    .from_ip(ip),
+            )?,
+        ];
+        match st.table.transact(ops).await {
+            Ok(()) => Ok(Response::json(
+                201,
+                &CreatedLab {
+                    admin: admin.view(),
+                    lab,
+                },
+            )),
+            Err(e) if e.failed_action() == Some(0) => Err(email_unavailable()),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
+}
+
+/// Emails are unique across the deployment; the answer does not say where it is used.
+pub fn email_unavailable() -> Problem {
+    Problem::conflict("email_unavailable", "this email cannot be used for a new account")
+}
+
+pub async fn current_lab(st: Arc<AuthState>, _req: Request, p: Principal) -> Result<Response, Problem> {
+    Ok(Response::ok(&st.lab(&p.lab_id).await?))
+}
+
+pub async fn update_lab(st: Arc<AuthState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: LabPatch = req.json()?;
+    let mut check = Check::default();
+    check.opt_len("name", body.name.as_deref(), 200);
+    if let Some(name) = &body.name {
+        check.len("name", name, 1, 200);
+    }
+    if let Some(prefix) = &body.barcode_prefix {
+        check.rule(
+            valid_prefix(prefix),
+            "barcode_prefix",
+            "pattern",
+            "barcode_prefix must be 2-8 characters of A-Z and 0-9",
+        );
+    }
+    if let Some(tz) = &body.time_zone {
+        check.rule(
+            valid_time_zone(tz),
+            "time_zone",
+            "time_zone",
+            "time_zone must be an IANA zone such as Europe/Berlin, or UTC",
+        );
+    }
+    check.done()?;
+    let expected = expected_version(&req, body.version)?;
+    let mut lab = st.lab(&p.lab_id).await?;
+    if lab.version != expected {
+        return Err(Problem::conflict(
+            "version_conflict",
+            format!("the lab is at version {}, not {expected}", lab.version),
+        ));
+    }
+    let before = (lab.name.clone(), lab.barcode_prefix.clone(), lab.time_zone.clone());
+    if let Some(n) = body.name {
+        lab.name = n.trim().to_owned();
+    }
+    if let Some(b) = body.barcode_prefix {
+        lab.barcode_prefix = b;
+    }
+    if let Some(t) = body.time_zone {
+        lab.time_zone = t;
+    }
+    lab.version = expected + 1;
+    lab.updated_at = now_rfc3339();
+    let audit = AuditRecord::new(&p.lab_id, &p.user_id, action::LAB_CHANGED, "success")
+        .target(&p.lab_id)
+        .from_ip(req.source_ip.as_deref())
+        .detail(
+            serde_json::json!({ "before": { "name": before.0, "barcode_prefix": before.1, "time_zone": before.2 } }),
+        );
+    match st
+        .table
+        .transact(vec![
+            st.table.put_versioned_op(lab.item()?, expected)?,
+            st.audit_op(&audit)?,
+        ])
+        .await
+    {
+        Ok(()) => Ok(Response::ok(&lab)),
+        Err(e) if e.failed_action() == Some(0) => Err(Problem::conflict(
+            "version_conflict",
+            "the lab changed; reload and retry",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lab_settings_rules() {
+        assert!(valid_prefix("DEMO") && valid_prefix("AB12") && !valid_prefix("a1") && !valid_prefix("TOOLONGPREFIX"));
+        assert!(
+            valid_time_zone("UTC")
+                && valid_time_zone("Europe/Berlin")
+                && valid_time_zone("America/Argentina/Buenos_Aires")
+        );
+        assert!(!valid_time_zone("Berlin") && !valid_time_zone("Europe/") && !valid_time_zone("../etc/passwd"));
+        assert_eq!(prefix_from("Genomics Core"), "GENOMI");
+        assert_eq!(prefix_from("?"), "LAB");
+    }
+}

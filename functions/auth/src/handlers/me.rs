@@ -1,0 +1,154 @@
+//! The caller's own account: profile, password.
+
+use super::Check;
+use crate::audit::{AuditRecord, action};
+use crate::model::now_rfc3339;
+use crate::password::check_policy;
+use crate::state::{AuthState, expected_version};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+use tracseq_aws::outbox::put_event_op;
+use tracseq_core::auth::Principal;
+use tracseq_core::events::CloudEvent;
+use tracseq_core::http::{Request, Response};
+use tracseq_core::{FieldError, Problem};
+
+/// What a user may change about themselves: not role, status or lab (unknown fields are
+/// refused with 422).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MePatch {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub department: Option<String>,
+    pub version: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+pub async fn get_me(st: Arc<AuthState>, _req: Request, p: Principal) -> Result<Response, Problem> {
+    Ok(Response::ok(&st.user(&p.lab_id, &p.user_id).await?.view()))
+}
+
+pub fn check_phone(check: &mut Check, phone: Option<&str>) {
+    if let Some(ph) = phone {
+        let ok = ph.len() <= 32 && ph.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+        check.rule(
+            ok,
+            "phone",
+            "pattern",
+            "phone may hold digits, spaces and + - ( ) . (at most 32)",
+        );
+    }
+}
+
+pub async fn update_me(st: Arc<AuthState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: MePatch = req.json()?;
+    let mut check = Check::default();
+    if let Some(n) = &body.name {
+        check.len("name", n, 1, 200);
+    }
+    check.opt_len("department", body.department.as_deref(), 200);
+    check_phone(&mut check, body.phone.as_deref());
+    check.done()?;
+    let expected = expected_version(&req, body.version)?;
+    let mut user = st.user(&p.lab_id, &p.user_id).await?;
+    if user.version != expected {
+        return Err(Problem::conflict(
+            "version_conflict",
+            format!("your account is at version {}, not {expected}", user.version),
+        ));
+    }
+    if let Some(n) = body.name {
+        user.name = n.trim().to_owned();
+    }
+    if body.phone.is_some() {
+        user.phone = body.phone.filter(|s| !s.trim().is_empty());
+    }
+    if body.department.is_some() {
+        user.department = body.department.filter(|s| !s.trim().is_empty());
+    }
+    user.version = expected + 1;
+    user.updated_at = now_rfc3339();
+    let audit = AuditRecord::new(&p.lab_id, &p.user_id, action::USER_CHANGED, "success")
+        .target(&p.user_id)
+        .from_ip(req.source_ip.as_deref());
+    match st
+        .table
+        .transact(vec![
+            st.table.put_versioned_op(user.item()?, expected)?,
+            st.audit_op(&audit)?,
+        ])
+        .await
+    {
+        Ok(()) => Ok(Response::ok(&user.view())),
+        Err(e) if e.failed_action() == Some(0) => Err(Problem::conflict(
+            "version_conflict",
+            "your account changed; reload and retry",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn change_password(st: Arc<AuthState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: PasswordChange = req.json_limited(8 * 1024)?;
+    Check::default()
+        .len("current_password", &body.current_password, 1, 1024)
+        .len("new_password", &body.new_password, 1, 1024)
+        .done()?;
+    let mut user = st.user(&p.lab_id, &p.user_id).await?;
+    check_policy("new_password", &body.new_password, &user.email)?;
+    if !st
+        .hasher
+        .verify(&body.current_password, user.password_hash.as_deref())
+        .await?
+    {
+        let ip = req.source_ip.as_deref();
+        st.audit(
+            AuditRecord::new(&p.lab_id, &p.user_id, action::PASSWORD_CHANGED, "failure")
+                .from_ip(ip)
+                .detail(json!({ "reason": "wrong current password" })),
+        )
+        .await;
+        return Err(Problem::validation(vec![FieldError::field(
+            "current_password",
+            "mismatch",
+            "current password is incorrect",
+        )]));
+    }
+    let expected = user.version;
+    user.password_hash = Some(st.hasher.hash(&body.new_password).await?);
+    user.version += 1;
+    user.updated_at = now_rfc3339();
+    let audit = AuditRecord::new(&p.lab_id, &p.user_id, action::PASSWORD_CHANGED, "success")
+        .target(&p.user_id)
+        .from_ip(req.source_ip.as_deref());
+    let event = CloudEvent::new(
+        "auth.password_changed",
+        &p.lab_id,
+        &format!("user/{}", p.user_id),
+        &req.correlation_id,
+        json!({ "user_id": p.user_id }),
+    )
+    .map_err(|_| Problem::internal())?;
+    let ops = vec![
+        st.table.put_versioned_op(user.item()?, expected)?,
+        st.audit_op(&audit)?,
+        put_event_op(&st.table, &event)?,
+    ];
+    match st.table.transact(ops).await {
+        Ok(()) => {}
+        Err(e) if e.failed_action() == Some(0) => {
+            return Err(Problem::conflict("version_conflict", "your account changed; retry"));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    st.revoke_sessions(&p.lab_id, &p.user_id, Some(&p.session_id)).await?;
+    Ok(Response::new(204))
+}

@@ -1,0 +1,350 @@
+//! Managing a lab's users (administrators; principal investigators may read). Nobody
+//! changes their own role or status, and a lab always keeps one administrator: every
+//! transaction that takes an administrator away also decrements the lab's `admins`
+//! counter on the condition that it stays at least one.
+
+use super::Check;
+use super::labs::email_unavailable;
+use super::me::check_phone;
+use crate::audit::{AuditRecord, action};
+use crate::model::{StatusAction, User, UserStatus, UserView, now_rfc3339};
+use crate::password::check_policy;
+use crate::state::{AuthState, expected_version};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::sync::Arc;
+use tracseq_aws::idempotency::idempotent;
+use tracseq_aws::keys::LabKeys;
+use tracseq_aws::store::{PageQuery, from_item};
+use tracseq_core::Problem;
+use tracseq_core::auth::{Principal, Role};
+use tracseq_core::http::{Request, Response};
+use tracseq_core::pagination::Page;
+use tracseq_core::pagination::PageRequest;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub department: Option<String>,
+    pub phone: Option<String>,
+    /// An initial password; without one the account waits for the user to set one
+    /// through the emailed link (`pending_verification`).
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub department: Option<String>,
+    pub phone: Option<String>,
+    pub version: Option<u64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserPage {
+    pub items: Vec<UserView>,
+    pub next_cursor: Option<String>,
+}
+
+fn last_admin() -> Problem {
+    Problem::conflict("last_admin", "a lab must keep at least one administrator")
+}
+
+fn not_yourself(what: &str) -> Problem {
+    Problem::forbidden(format!("you cannot {what} your own account"))
+}
+
+pub async fn list_users(st: Arc<AuthState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let page = PageRequest::from_request(&req)?;
+    let role = match req.query("role") {
+        Some(r) => Some(serde_json::from_value::<Role>(json!(r)).map_err(|_| {
+            Problem::validation(vec![
+                tracseq_core::FieldError::field("role", "one_of", "unknown role").with_value(r),
+            ])
+        })?),
+        None => None,
+    };
+    let status = match req.query("status") {
+        Some(s) => Some(serde_json::from_value::<UserStatus>(json!(s)).map_err(|_| {
+            Problem::validation(vec![
+                tracseq_core::FieldError::field("status", "one_of", "unknown status").with_value(s),
+            ])
+        })?),
+        None => None,
+    };
+    let by_role = role.map(|r| format!("LAB#{}#USERS#{}", p.lab_id, r.as_str()));
+    let root = crate::model::user_pk(&p.lab_id);
+    let mut q = match &by_role {
+        Some(partition) => PageQuery::of(partition).on_index("GSI1"),
+        None => PageQuery::of(&root).with_prefix("USER#"),
+    };
+    if let Some(s) = status {
+        q = q.filter_eq("status", s.as_str());
+    }
+    let out = st.table.query_page(&q, &page).await?;
+    let items = out
+        .items
+        .into_iter()
+        .map(|i| from_item::<User>(i).map(|u| u.view()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Response::ok(&Page {
+        items,
+        next_cursor: out.next_cursor,
+    }))
+}
+
+pub async fn get_user(st: Arc<AuthState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    Ok(Response::ok(&st.user(&p.lab_id, req.path_param("id")?).await?.view()))
+}
+
+pub async fn create_user(st: Arc<AuthState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: NewUser = req.json()?;
+    let mut check = Check::default();
+    check
+        .email("email", &body.email)
+        .len("name", &body.name, 1, 200)
+        .opt_len("department", body.department.as_deref(), 200);
+    check_phone(&mut check, body.phone.as_deref());
+    check.done()?;
+    if let Some(pw) = &body.password {
+        check_policy("password", pw, &body.email)?;
+    }
+    let lab = LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())?;
+    idempotent(&st.idem, &lab, &req, || async {
+        let now = now_rfc3339();
+        let hash = match &body.password {
+            Some(pw) => Some(st.hasher.hash(pw).await?),
+            None => None,
+        };
+        let user = User {
+            id: ulid::Ulid::new().to_string(),
+            lab_id: p.lab_id.clone(),
+            email: body.email.trim().to_lowercase(),
+            name: body.name.trim().to_owned(),
+            role: body.role,
+            status: if hash.is_some() {
+                UserStatus::Active
+            } else {
+                UserStatus::PendingVerification
+            },
+            department: body.department.clone(),
+            phone: body.phone.clone(),
+            password_hash: hash,
+            failed_logins: 0,
+            locked_until: None,
+            operator: false,
+            version: 1,
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        let audit = AuditRecord::new(&p.lab_id, &p.user_id, action::USER_CREATED, "success")
+            .target(&user.id)
+            .from_ip(req.source_ip.as_deref())
+            .detail(json!({ "role": user.role }));
+        let mut ops = vec![
+            st.table.put_new_op(user.email_guard())?,
+            st.table.put_new_op(user.item()?)?,
+            st.audit_op(&audit)?,
+        ];
+        if user.counts_as_admin() {
+            ops.push(st.admins_op(&p.lab_id, 1)?);
+        }
+        match st.table.transact(ops).await {
+            Ok(()) => {}
+            Err(e) if e.failed_action() == Some(0) => return Err(email_unavailable()),
+            Err(e) => return Err(e.into()),
+        }
+        if user.status == UserStatus::PendingVerification {
+            super::passwords::send_reset(&st, &user, "invitation", req.source_ip.as_deref()).await?;
+        }
+        Ok(Response::created(&format!("/api/users/{}", user.id), &user.view()))
+    })
+    .await
+}
+
+pub async fn update_user(st: Arc<AuthState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let id = req.path_param("id")?.to_owned();
+    let body: UserPatch = req.json()?;
+    let mut check = Check::default();
+    if let Some(n) = &body.name {
+        check.len("name", n, 1, 200);
+    }
+    check.opt_len("department", body.department.as_deref(), 200);
+    check_phone(&mut check, body.phone.as_deref());
+    check.done()?;
+    let expected = expected_version(&req, body.version)?;
+    let before = st.user(&p.lab_id, &id).await?;
+    if body.role.is_some_and(|r| r != before.role) && id == p.user_id {
+        return Err(not_yourself("change the role of"));
+    }
+    if before.version != expected {
+        return Err(Problem::conflict(
+            "version_conflict",
+            format!("the user is at version {}, not {expected}", before.version),
+        ));
+    }
+    let mut user = before.clone();
+    if let Some(n) = body.name {
+        user.name = n.trim().to_owned();
+    }
+    if let Some(r) = body.role {
+        user.role = r;
+    }
+    if body.department.is_some() {
+        user.department = body.department.filter(|s| !s.trim().is_empty());
+    }
+    if body.phone.is_some() {
+        user.phone = body.phone.filter(|s| !s.trim().is_empty());
+    }
+    user.version = expected + 1;
+    user.updated_at = now_rfc3339();
+    let role_changed = user.role != before.role;
+    let audit = AuditRecord::new(
+        &p.lab_id,
+        &p.user_id,
+        if role_changed {
+            action::ROLE_CHANGED
+        } else {
+            action::USER_CHANGED
+        },
+        "success",
+    )
+    .target(&id)
+    .from_ip(req.source_ip.as_deref())
+    .detail(json!({ "role": { "from": before.role, "to": user.role } }));
+    let mut ops = vec![st.table.put_versioned_op(user.item()?, expected)?, st.audit_op(&audit)?];
+    match (before.counts_as_admin(), user.counts_as_admin()) {
+        (true, false) => ops.push(st.admins_op(&p.lab_id, -1)?),
+        (false, true) => ops.push(st.admins_op(&p.lab_id, 1)?),
+        _ => {}
+    }
+    match st.table.transact(ops).await {
+        Ok(()) => {
+            if role_changed {
+                // Tokens carry the role: make the user log in again to get the new one.
+                st.revoke_sessions(&p.lab_id, &id, None).await?;
+            }
+            Ok(Response::ok(&user.view()))
+        }
+        Err(e) if e.failed_action() == Some(0) => Err(Problem::conflict(
+            "version_conflict",
+            "the user changed; reload and retry",
+        )),
+        Err(e) if e.failed_action() == Some(2) => Err(last_admin()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn delete_user(st: Arc<AuthState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let id = req.path_param("id")?.to_owned();
+    if id == p.user_id {
+        return Err(not_yourself("delete"));
+    }
+    let user = st.user(&p.lab_id, &id).await?;
+    let audit = AuditRecord::new(&p.lab_id, &p.user_id, action::USER_DELETED, "success")
+        .target(&id)
+        .from_ip(req.source_ip.as_deref())
+        .detail(json!({ "role": user.role }));
+    let mut ops = vec![
+        delete_versioned(&st, &user)?,
+        st.audit_op(&audit)?,
+        st.table
+            .delete_op(&crate::model::email_pk(&user.email), crate::model::EMAIL_SK)?,
+    ];
+    if user.counts_as_admin() {
+        ops.push(st.admins_op(&p.lab_id, -1)?);
+    }
+    match st.table.transact(ops).await {
+        Ok(()) => {}
+        Err(e) if e.failed_action() == Some(0) => {
+            return Err(Problem::conflict(
+                "version_conflict",
+                "the user changed; reload and retry",
+            ));
+        }
+        Err(e) if e.failed_action() == Some(3) => return Err(last_admin()),
+        Err(e) => return Err(e.into()),
+    }
+    st.revoke_sessions(&p.lab_id, &id, None).await?;
+    Ok(Response::new(204))
+}
+
+fn delete_versioned(
+    st: &AuthState,
+    user: &User,
+) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, tracseq_aws::StoreError> {
+    let del = aws_sdk_dynamodb::types::Delete::builder()
+        .table_name(&st.table.name)
+        .key("PK", tracseq_aws::store::s(crate::model::user_pk(&user.lab_id)))
+        .key("SK", tracseq_aws::store::s(crate::model::user_sk(&user.id)))
+        .condition_expression("#v = :v")
+        .expression_attribute_names("#v", "version")
+        .expression_attribute_values(":v", tracseq_aws::store::n(user.version))
+        .build()
+        .map_err(|e| tracseq_aws::StoreError::Invalid(e.to_string()))?;
+    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
+        .delete(del)
+        .build())
+}
+
+async fn change_status(st: Arc<AuthState>, req: Request, p: Principal, act: StatusAction) -> Result<Response, Problem> {
+    let id = req.path_param("id")?.to_owned();
+    if id == p.user_id {
+        return Err(not_yourself("change the status of"));
+    }
+    let before = st.user(&p.lab_id, &id).await?;
+    let mut user = before.clone();
+    user.status = before.status.apply(act)?;
+    if act == StatusAction::Unlock {
+        user.failed_logins = 0;
+        user.locked_until = None;
+    }
+    user.version += 1;
+    user.updated_at = now_rfc3339();
+    let name = match act {
+        StatusAction::Disable => action::USER_DISABLED,
+        StatusAction::Enable => action::USER_ENABLED,
+        _ => action::USER_UNLOCKED,
+    };
+    let audit = AuditRecord::new(&p.lab_id, &p.user_id, name, "success")
+        .target(&id)
+        .from_ip(req.source_ip.as_deref());
+    let mut ops = vec![
+        st.table.put_versioned_op(user.item()?, before.version)?,
+        st.audit_op(&audit)?,
+    ];
+    match (before.counts_as_admin(), user.counts_as_admin()) {
+        (true, false) => ops.push(st.admins_op(&p.lab_id, -1)?),
+        (false, true) => ops.push(st.admins_op(&p.lab_id, 1)?),
+        _ => {}
+    }
+    match st.table.transact(ops).await {
+        Ok(()) => {}
+        Err(e) if e.failed_action() == Some(0) => {
+            return Err(Problem::conflict("version_conflict", "the user changed; retry"));
+        }
+        Err(e) if e.failed_action() == Some(2) => return Err(last_admin()),
+        Err(e) => return Err(e.into()),
+    }
+    if act == StatusAction::Disable {
+        st.revoke_sessions(&p.lab_id, &id, None).await?;
+    }
+    Ok(Response::ok(&user.view()))
+}
+
+pub async fn disable_user(st: Arc<AuthState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    change_status(st, req, p, StatusAction::Disable).await
+}
+
+pub async fn enable_user(st: Arc<AuthState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    change_status(st, req, p, StatusAction::Enable).await
+}
+
+pub async fn unlock_user(st: Arc<AuthState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    change_status(st, req, p, StatusAction::Unlock).await
+}

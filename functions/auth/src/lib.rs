@@ -1,0 +1,90 @@
+//! The auth service: labs, users, sessions and tokens.
+//!
+//! Rules are DOMAIN.md's (Tenancy, users, roles). The lab always comes from the token.
+//! Another lab's user is a 404. Access is declared per route in [`routes`]. Passwords are
+//! argon2id, hashed on the blocking pool with bounded concurrency. Refresh tokens rotate on
+//! every use, and reuse revokes the session. Every security-relevant event is appended to
+//! the audit record.
+
+pub mod audit;
+pub mod handlers;
+pub mod model;
+pub mod password;
+pub mod routes;
+pub mod state;
+pub mod throttle;
+pub mod tokens;
+
+use state::AuthState;
+use std::future::Future;
+use std::sync::Arc;
+use tracseq_aws::{FunctionDef, Init, InitError};
+use tracseq_core::Problem;
+use tracseq_core::auth::Principal;
+use tracseq_core::function::SharedFunction;
+use tracseq_core::http::{Request, Response, protected_route, public_route};
+use tracseq_core::route::RouteSpec;
+
+async fn public<H, Fut>(init: Arc<Init>, spec: &'static RouteSpec, handler: H) -> Result<SharedFunction, InitError>
+where
+    H: Fn(Arc<AuthState>, Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response, Problem>> + Send + 'static,
+{
+    Ok(public_route(spec, AuthState::build(&init).await?, handler)?)
+}
+
+async fn protected<H, Fut>(init: Arc<Init>, spec: &'static RouteSpec, handler: H) -> Result<SharedFunction, InitError>
+where
+    H: Fn(Arc<AuthState>, Request, Principal) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response, Problem>> + Send + 'static,
+{
+    let state = AuthState::build(&init).await?;
+    let auth = state.auth.clone();
+    Ok(protected_route(spec, state, auth, handler)?)
+}
+
+macro_rules! function {
+    (public $route:path => $handler:path) => {
+        FunctionDef {
+            handler: $route.handler,
+            route: Some(&$route),
+            build: |i| Box::pin(public(i, &$route, $handler)),
+        }
+    };
+    (protected $route:path => $handler:path) => {
+        FunctionDef {
+            handler: $route.handler,
+            route: Some(&$route),
+            build: |i| Box::pin(protected(i, &$route, $handler)),
+        }
+    };
+}
+
+use handlers as h;
+use routes as r;
+
+pub static FUNCTIONS: &[FunctionDef] = &[
+    function!(protected r::CREATE_LAB => h::create_lab),
+    function!(protected r::GET_LAB => h::current_lab),
+    function!(protected r::PATCH_LAB => h::update_lab),
+    function!(public r::LOGIN => h::login),
+    function!(public r::REFRESH => h::refresh),
+    function!(protected r::LOGOUT => h::logout),
+    function!(public r::FORGOT => h::forgot),
+    function!(public r::RESET => h::reset),
+    function!(public r::JWKS => h::jwks),
+    function!(protected r::ME => h::get_me),
+    function!(protected r::PATCH_ME => h::update_me),
+    function!(protected r::CHANGE_PASSWORD => h::change_password),
+    function!(protected r::SESSIONS => h::list_sessions),
+    function!(protected r::DELETE_SESSION => h::delete_session),
+    function!(protected r::LIST_USERS => h::list_users),
+    function!(protected r::CREATE_USER => h::create_user),
+    function!(protected r::GET_USER => h::get_user),
+    function!(protected r::PATCH_USER => h::update_user),
+    function!(protected r::DELETE_USER => h::delete_user),
+    function!(protected r::DISABLE_USER => h::disable_user),
+    function!(protected r::ENABLE_USER => h::enable_user),
+    function!(protected r::UNLOCK_USER => h::unlock_user),
+    function!(protected r::AUDIT => h::list_audit),
+];

@@ -1,0 +1,155 @@
+//! Every route of the auth service and the least role it needs: the one place the
+//! template (checked by test) and the OpenAPI document agree with.
+
+use crate::audit::AuditRecord;
+use crate::handlers::*;
+use crate::model::{Lab, Session, UserView};
+use tracseq_core::auth::Role::{self, *};
+use tracseq_core::route::{Access, Method::*, ResponseSpec, RouteSpec, SchemaRef};
+
+const fn role(r: Role) -> Access {
+    Access::Role(r)
+}
+
+const PUBLIC: Access = Access::Public;
+const OPERATOR: Access = Access::Operator;
+
+const USER: &[ResponseSpec] = &[ResponseSpec::json(200, "The user", SchemaRef::of::<UserView>())];
+const USER_CREATED: &[ResponseSpec] = &[ResponseSpec::json(201, "The created user", SchemaRef::of::<UserView>())];
+const TOKENS: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "Tokens and the user",
+    SchemaRef::of::<TokenResponse>(),
+)];
+const LAB: &[ResponseSpec] = &[ResponseSpec::json(200, "The lab", SchemaRef::of::<Lab>())];
+const LAB_CREATED: &[ResponseSpec] = &[ResponseSpec::json(
+    201,
+    "The lab and its administrator",
+    SchemaRef::of::<CreatedLab>(),
+)];
+const NO_CONTENT: &[ResponseSpec] = &[ResponseSpec {
+    status: 204,
+    description: "Done",
+    schema: None,
+    media_type: "application/json",
+}];
+const ACCEPTED: &[ResponseSpec] = &[ResponseSpec::json(202, "Accepted", SchemaRef::of::<Accepted>())];
+const JWKS_SET: &[ResponseSpec] = &[ResponseSpec::json(200, "JSON Web Key Set", SchemaRef::of::<JwksView>())];
+const SESSION_PAGE: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "Sessions, newest first",
+    SchemaRef::of::<SessionPage>(),
+)];
+const USER_PAGE: &[ResponseSpec] = &[ResponseSpec::json(200, "A page of users", SchemaRef::of::<UserPage>())];
+const AUDIT_PAGE: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "A page of audit records",
+    SchemaRef::of::<AuditPage>(),
+)];
+
+pub static CREATE_LAB: RouteSpec = RouteSpec::new("labs_create", Post, "/api/labs", OPERATOR)
+    .doc("Create a lab with its first administrator", "labs")
+    .takes(SchemaRef::of::<NewLab>())
+    .answers(LAB_CREATED);
+pub static GET_LAB: RouteSpec = RouteSpec::new("labs_current", Get, "/api/labs/current", role(Guest))
+    .doc("The caller's lab", "labs")
+    .answers(LAB);
+pub static PATCH_LAB: RouteSpec = RouteSpec::new("labs_update", Patch, "/api/labs/current", role(LabAdministrator))
+    .doc("Change the lab's name and settings", "labs")
+    .takes(SchemaRef::of::<LabPatch>())
+    .answers(LAB);
+
+pub static LOGIN: RouteSpec = RouteSpec::new("auth_login", Post, "/api/auth/login", PUBLIC)
+    .doc("Log in with email and password", "auth")
+    .takes(SchemaRef::of::<LoginRequest>())
+    .answers(TOKENS);
+pub static REFRESH: RouteSpec = RouteSpec::new("auth_refresh", Post, "/api/auth/refresh", PUBLIC)
+    .doc("Rotate the refresh token", "auth")
+    .takes(SchemaRef::of::<RefreshRequest>())
+    .answers(TOKENS);
+pub static LOGOUT: RouteSpec = RouteSpec::new("auth_logout", Post, "/api/auth/logout", role(Guest))
+    .doc("Revoke the current session", "auth")
+    .answers(NO_CONTENT);
+pub static FORGOT: RouteSpec = RouteSpec::new("auth_password_forgot", Post, "/api/auth/password/forgot", PUBLIC)
+    .doc("Request a password reset link", "auth")
+    .takes(SchemaRef::of::<ForgotRequest>())
+    .answers(ACCEPTED);
+pub static RESET: RouteSpec = RouteSpec::new("auth_password_reset", Post, "/api/auth/password/reset", PUBLIC)
+    .doc("Set a new password with a reset token", "auth")
+    .takes(SchemaRef::of::<ResetRequest>())
+    .answers(NO_CONTENT);
+pub static JWKS: RouteSpec = RouteSpec::new("auth_jwks", Get, "/.well-known/jwks.json", PUBLIC)
+    .doc("Public keys that sign access tokens", "auth")
+    .answers(JWKS_SET);
+
+pub static ME: RouteSpec = RouteSpec::new("me_get", Get, "/api/users/me", role(Guest))
+    .doc("The caller", "me")
+    .answers(USER);
+pub static PATCH_ME: RouteSpec = RouteSpec::new("me_update", Patch, "/api/users/me", role(Guest))
+    .doc("Change the caller's name, phone, department", "me")
+    .takes(SchemaRef::of::<MePatch>())
+    .answers(USER);
+pub static CHANGE_PASSWORD: RouteSpec = RouteSpec::new("me_password", Post, "/api/users/me/password", role(Guest))
+    .doc("Change the caller's password (revokes other sessions)", "me")
+    .takes(SchemaRef::of::<PasswordChange>())
+    .answers(NO_CONTENT);
+pub static SESSIONS: RouteSpec = RouteSpec::new("me_sessions", Get, "/api/users/me/sessions", role(Guest))
+    .doc("The caller's sessions", "me")
+    .query(&[("limit", "page size, 1-1000"), ("cursor", "from next_cursor")])
+    .answers(SESSION_PAGE);
+pub static DELETE_SESSION: RouteSpec =
+    RouteSpec::new("me_session_delete", Delete, "/api/users/me/sessions/{id}", role(Guest))
+        .doc("Revoke one of the caller's sessions", "me")
+        .answers(NO_CONTENT);
+
+pub static LIST_USERS: RouteSpec = RouteSpec::new("users_list", Get, "/api/users", role(PrincipalInvestigator))
+    .doc("The lab's users", "users")
+    .query(&[
+        ("role", "only this role"),
+        ("status", "only this status"),
+        ("limit", "page size, 1-1000"),
+        ("cursor", "from next_cursor"),
+    ])
+    .answers(USER_PAGE);
+pub static CREATE_USER: RouteSpec = RouteSpec::new("users_create", Post, "/api/users", role(LabAdministrator))
+    .doc("Add a user to the lab", "users")
+    .takes(SchemaRef::of::<NewUser>())
+    .answers(USER_CREATED);
+pub static GET_USER: RouteSpec = RouteSpec::new("users_get", Get, "/api/users/{id}", role(PrincipalInvestigator))
+    .doc("A user of the lab", "users")
+    .answers(USER);
+pub static PATCH_USER: RouteSpec = RouteSpec::new("users_update", Patch, "/api/users/{id}", role(LabAdministrator))
+    .doc("Change a user's profile or role", "users")
+    .takes(SchemaRef::of::<UserPatch>())
+    .answers(USER);
+pub static DELETE_USER: RouteSpec = RouteSpec::new("users_delete", Delete, "/api/users/{id}", role(LabAdministrator))
+    .doc("Remove a user", "users")
+    .answers(NO_CONTENT);
+pub static DISABLE_USER: RouteSpec =
+    RouteSpec::new("users_disable", Post, "/api/users/{id}/disable", role(LabAdministrator))
+        .doc("Disable a user (revokes their sessions)", "users")
+        .answers(USER);
+pub static ENABLE_USER: RouteSpec =
+    RouteSpec::new("users_enable", Post, "/api/users/{id}/enable", role(LabAdministrator))
+        .doc("Enable a disabled user", "users")
+        .answers(USER);
+pub static UNLOCK_USER: RouteSpec =
+    RouteSpec::new("users_unlock", Post, "/api/users/{id}/unlock", role(LabAdministrator))
+        .doc("Lift a lockout", "users")
+        .answers(USER);
+
+pub static AUDIT: RouteSpec = RouteSpec::new("audit_list", Get, "/api/audit", role(LabAdministrator))
+    .doc("The lab's audit record, newest first", "audit")
+    .query(&[
+        ("actor", "user id"),
+        ("action", "e.g. login_failed"),
+        ("from", "RFC 3339, inclusive"),
+        ("to", "RFC 3339, inclusive"),
+        ("limit", "page size"),
+        ("cursor", "from next_cursor"),
+    ])
+    .answers(AUDIT_PAGE);
+
+/// The item types the response schemas above describe in part.
+#[allow(dead_code)]
+fn _schemas(_: AuditRecord, _: Session) {}

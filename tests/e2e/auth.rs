@@ -1,0 +1,889 @@
+//! Identity and access end to end: login and sessions, token attacks, refresh rotation,
+//! revocation, lockout, throttling, labs, the role matrix, tenant isolation, audit.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use tracseq_tests::client::{Api, OPERATOR_EMAIL, OPERATOR_PASSWORD, PASSWORD, Tokens, new_lab, new_user, operator};
+use tracseq_tests::shared;
+
+fn api() -> Api {
+    Api::new(&shared().api)
+}
+
+#[tokio::test]
+async fn seeded_admin_logs_in_as_the_readme_shows() {
+    let api = api();
+    let (status, v) = api.try_login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["token_type"], "Bearer");
+    assert_eq!(v["expires_in"], 900);
+    assert!(v["refresh_token"].as_str().is_some_and(|t| t.len() >= 43));
+    assert!(v["user"].get("password_hash").is_none());
+    let (status, me) = api
+        .get("/api/users/me", v["access_token"].as_str().unwrap_or_default())
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(me["email"], OPERATOR_EMAIL);
+    assert_eq!(me["platform_operator"], true);
+    let (status, jwks, _) = api.send(Method::GET, "/.well-known/jwks.json", None, None, &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(jwks["keys"][0]["alg"], "ES256");
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_get_the_same_answer() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let (s1, wrong) = api
+        .try_login(admin.user["email"].as_str().unwrap_or_default(), "Wrong-Passw0rd")
+        .await;
+    let (s2, unknown) = api.try_login("nobody-here@example.org", "Wrong-Passw0rd").await;
+    assert_eq!((s1, s2), (401, 401));
+    assert_eq!(wrong, unknown, "responses never reveal whether an email exists");
+    let (status, v) = api.post("/api/auth/login", None, json!({ "email": "a@b.c" })).await;
+    assert_eq!((status, v["errors"][0]["field"].as_str()), (422, Some("password")));
+    let (status, _) = api
+        .post(
+            "/api/auth/login",
+            None,
+            json!({ "email": "x".repeat(300), "password": "p" }),
+        )
+        .await;
+    assert_eq!(status, 422);
+}
+
+#[tokio::test]
+async fn operator_creates_labs_and_nobody_else_can() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    assert_eq!(admin.user["role"], "lab_administrator");
+    let (status, lab) = api.get("/api/labs/current", &admin.access).await;
+    assert_eq!(status, 200);
+    assert_eq!(lab["admins"], 1);
+    // A lab administrator is not a platform operator.
+    let (status, v) = api
+        .post(
+            "/api/labs",
+            Some(&admin.access),
+            json!({ "name": "X", "admin": { "email": "x@example.org", "name": "X", "password": PASSWORD } }),
+        )
+        .await;
+    assert_eq!((status, v["code"].as_str()), (403, Some("forbidden")));
+    // Weak password and taken email are refused.
+    let op = operator(&api).await;
+    let (status, v) = api
+        .post(
+            "/api/labs",
+            Some(&op.access),
+            json!({ "name": "X", "admin": { "email": "weak@example.org", "name": "X", "password": "password" } }),
+        )
+        .await;
+    assert_eq!(status, 422, "{v}");
+    let taken = admin.user["email"].as_str().unwrap_or_default();
+    let (status, v) = api
+        .post(
+            "/api/labs",
+            Some(&op.access),
+            json!({ "name": "X", "admin": { "email": taken, "name": "X", "password": PASSWORD } }),
+        )
+        .await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("email_unavailable")));
+}
+
+#[tokio::test]
+async fn lab_creation_is_idempotent_with_a_key() {
+    let api = api();
+    let op = operator(&api).await;
+    let key = ulid::Ulid::new().to_string();
+    let body = json!({ "name": "Idem Lab", "admin": { "email": format!("idem-{}@example.org", key.to_lowercase()), "name": "I", "password": PASSWORD } });
+    let first = api
+        .send(
+            Method::POST,
+            "/api/labs",
+            Some(&op.access),
+            Some(body.clone()),
+            &[("idempotency-key", &key)],
+        )
+        .await;
+    let again = api
+        .send(
+            Method::POST,
+            "/api/labs",
+            Some(&op.access),
+            Some(body),
+            &[("idempotency-key", &key)],
+        )
+        .await;
+    assert_eq!((first.0, again.0), (201, 201));
+    assert_eq!(first.1["lab"]["id"], again.1["lab"]["id"]);
+    assert_eq!(again.2["idempotent-replayed"], "true");
+}
+
+/// Expected status of each route per role, lowest role first.
+#[tokio::test]
+async fn role_matrix_on_user_and_lab_routes() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let roles = [
+        "guest",
+        "data_analyst",
+        "research_scientist",
+        "lab_technician",
+        "principal_investigator",
+        "lab_administrator",
+    ];
+    let mut users: Vec<Tokens> = Vec::new();
+    for r in roles {
+        users.push(new_user(&api, &admin, r).await);
+    }
+    let target = new_user(&api, &admin, "guest").await;
+    let tid = target.user_id();
+    for (i, u) in users.iter().enumerate() {
+        let at_least = |min: usize| if i >= min { 200 } else { 403 };
+        let t = &u.access;
+        assert_eq!(api.get("/api/users/me", t).await.0, 200, "{} me", roles[i]);
+        assert_eq!(api.get("/api/labs/current", t).await.0, 200, "{} lab", roles[i]);
+        assert_eq!(api.get("/api/users", t).await.0, at_least(4), "{} list users", roles[i]);
+        assert_eq!(
+            api.get(&format!("/api/users/{tid}"), t).await.0,
+            at_least(4),
+            "{} get user",
+            roles[i]
+        );
+        assert_eq!(api.get("/api/audit", t).await.0, at_least(5), "{} audit", roles[i]);
+        let (status, _) = api
+            .patch(
+                &format!("/api/users/{tid}"),
+                t,
+                json!({ "name": format!("by {}", roles[i]), "version": 1 }),
+            )
+            .await;
+        assert_eq!(status, if i >= 5 { 200 } else { 403 }, "{} patch user", roles[i]);
+        let (status, _) = api.post("/api/users", Some(t), json!({ "email": format!("m-{i}-{}@example.org", ulid::Ulid::new().to_string().to_lowercase()), "name": "N", "role": "guest", "password": PASSWORD })).await;
+        assert_eq!(status, if i >= 5 { 201 } else { 403 }, "{} create user", roles[i]);
+        let (status, lab) = api.get("/api/labs/current", &admin.access).await;
+        assert_eq!(status, 200);
+        let (status, _) = api
+            .patch(
+                "/api/labs/current",
+                t,
+                json!({ "name": "Renamed", "version": lab["version"] }),
+            )
+            .await;
+        assert_eq!(status, if i >= 5 { 200 } else { 403 }, "{} patch lab", roles[i]);
+    }
+}
+
+#[tokio::test]
+async fn another_labs_users_are_404_never_403() {
+    let api = api();
+    let a = new_lab(&api).await;
+    let b = new_lab(&api).await;
+    let victim = new_user(&api, &a, "lab_technician").await;
+    let path = format!("/api/users/{}", victim.user_id());
+    assert_eq!(api.get(&path, &b.access).await.0, 404);
+    assert_eq!(
+        api.patch(&path, &b.access, json!({ "name": "pwned", "version": 1 }))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(api.delete(&path, &b.access).await.0, 404);
+    for action in ["disable", "enable", "unlock"] {
+        assert_eq!(
+            api.post(&format!("{path}/{action}"), Some(&b.access), json!({}))
+                .await
+                .0,
+            404,
+            "{action}"
+        );
+    }
+    // B's user list holds only B's users.
+    let (_, list) = api.get("/api/users?limit=1000", &b.access).await;
+    assert!(
+        list["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().all(|u| u["lab_id"] == b.lab_id()))
+    );
+    // And A's record is untouched.
+    let (_, still) = api.get(&path, &a.access).await;
+    assert_eq!(still["name"], "Test User");
+}
+
+fn b64(v: &Value) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+}
+
+#[tokio::test]
+async fn forged_and_invalid_tokens_are_401_problems() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let parts: Vec<&str> = admin.access.split('.').collect();
+    let claims: Value = {
+        use base64::Engine;
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(parts[1])
+                .expect("b64"),
+        )
+        .expect("claims")
+    };
+    let header: Value = {
+        use base64::Engine;
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(parts[0])
+                .expect("b64"),
+        )
+        .expect("header")
+    };
+    let mut escalated = claims.clone();
+    escalated["role"] = json!("lab_administrator");
+    escalated["lab"] = json!("some-other-lab");
+    let kid = header["kid"].as_str().unwrap_or_default();
+    let (_, jwks, _) = api.send(Method::GET, "/.well-known/jwks.json", None, None, &[]).await;
+    let key = jwks["keys"]
+        .as_array()
+        .and_then(|k| k.iter().find(|k| k["kid"] == kid))
+        .cloned()
+        .unwrap_or_default();
+    let hs256 = {
+        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        h.kid = Some(kid.to_owned());
+        let secret = format!("{}{}", key["x"].as_str().unwrap_or(""), key["y"].as_str().unwrap_or(""));
+        jsonwebtoken::encode(&h, &claims, &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes())).expect("hs256")
+    };
+    let forged = [
+        (
+            "alg none",
+            format!(
+                "{}.{}.",
+                b64(&json!({"alg": "none", "typ": "JWT", "kid": kid})),
+                parts[1]
+            ),
+        ),
+        ("hs256 with public key", hs256),
+        (
+            "tampered payload",
+            format!("{}.{}.{}", parts[0], b64(&escalated), parts[2]),
+        ),
+        (
+            "unknown kid",
+            format!(
+                "{}.{}.{}",
+                b64(&json!({"alg": "ES256", "typ": "JWT", "kid": "nope"})),
+                parts[1],
+                parts[2]
+            ),
+        ),
+        ("garbage", "abc.def.ghi".to_owned()),
+    ];
+    for (what, token) in forged {
+        let (status, v) = api.get("/api/users/me", &token).await;
+        assert_eq!(status, 401, "{what}: {v}");
+        assert!(v["code"].is_string(), "{what}: problem+json");
+    }
+    assert_eq!(api.send(Method::GET, "/api/users/me", None, None, &[]).await.0, 401);
+}
+
+#[tokio::test]
+async fn tokens_with_wrong_issuer_audience_or_times_are_refused() {
+    // Signed with the deployment's real private key (read from SSM as an attacker who
+    // stole it could not, but a test can), so only the claims are wrong.
+    let s = shared();
+    let api = api();
+    let admin = new_lab(&api).await;
+    let ssm = aws_sdk_ssm::Client::new(&s.sdk().await);
+    let params = tracseq_aws::jwt_keys::KeyParams {
+        private: "/tracseq/local/jwt/private-keys".into(),
+        public: "/tracseq/local/jwt/public-keys".into(),
+    };
+    let keys = tracseq_aws::jwt_keys::load_private(&ssm, &params).await.expect("keys");
+    let (kid, key) = tracseq_aws::jwt_keys::signing_key(&keys).expect("signing key");
+    let parts: Vec<&str> = admin.access.split('.').collect();
+    let claims: Value = {
+        use base64::Engine;
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(parts[1])
+                .expect("b64"),
+        )
+        .expect("claims")
+    };
+    let sign = |c: &Value| {
+        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        h.kid = Some(kid.clone());
+        jsonwebtoken::encode(&h, c, &key).expect("sign")
+    };
+    assert_eq!(
+        api.get("/api/users/me", &sign(&claims)).await.0,
+        200,
+        "the control token is valid"
+    );
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let cases = [
+        ("iss", json!("https://evil.example")),
+        ("aud", json!("another-api")),
+        ("exp", json!(now - 60)),
+        ("nbf", json!(now + 600)),
+    ];
+    for (claim, value) in cases {
+        let mut c = claims.clone();
+        c[claim] = value;
+        let (status, v) = api.get("/api/users/me", &sign(&c)).await;
+        assert_eq!(status, 401, "{claim}: {v}");
+    }
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_session_family() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let (status, second) = api
+        .post("/api/auth/refresh", None, json!({ "refresh_token": admin.refresh }))
+        .await;
+    assert_eq!(status, 200, "{second}");
+    let r2 = second["refresh_token"].as_str().unwrap_or_default().to_owned();
+    let a2 = second["access_token"].as_str().unwrap_or_default().to_owned();
+    assert_ne!(r2, admin.refresh);
+    assert_eq!(api.get("/api/users/me", &a2).await.0, 200);
+    // The first token again: reuse. The whole session goes.
+    let (status, v) = api
+        .post("/api/auth/refresh", None, json!({ "refresh_token": admin.refresh }))
+        .await;
+    assert_eq!((status, v["code"].as_str()), (401, Some("refresh_token_reused")));
+    assert_eq!(
+        api.post("/api/auth/refresh", None, json!({ "refresh_token": r2 }))
+            .await
+            .0,
+        401
+    );
+    let (status, v) = api.get("/api/users/me", &a2).await;
+    assert_eq!((status, v["code"].as_str()), (401, Some("session_revoked")));
+    // Misuse is audited.
+    let other = api
+        .login(admin.user["email"].as_str().unwrap_or_default(), PASSWORD)
+        .await;
+    let (_, audit) = api.get("/api/audit?action=token_misuse", &other.access).await;
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(1), "{audit}");
+    assert_eq!(
+        api.post("/api/auth/refresh", None, json!({ "refresh_token": "made-up" }))
+            .await
+            .0,
+        401
+    );
+}
+
+#[tokio::test]
+async fn logout_revokes_the_session_at_once() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    assert_eq!(
+        api.post("/api/auth/logout", Some(&admin.access), json!({})).await.0,
+        204
+    );
+    let (status, v) = api.get("/api/users/me", &admin.access).await;
+    assert_eq!((status, v["code"].as_str()), (401, Some("session_revoked")));
+    assert_eq!(
+        api.post("/api/auth/refresh", None, json!({ "refresh_token": admin.refresh }))
+            .await
+            .0,
+        401
+    );
+}
+
+#[tokio::test]
+async fn sessions_are_listed_and_revocable_one_by_one() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let email = admin.user["email"].as_str().unwrap_or_default().to_owned();
+    let other = api.login(&email, PASSWORD).await;
+    let (status, list) = api.get("/api/users/me/sessions", &admin.access).await;
+    assert_eq!(status, 200);
+    let items = list["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items.iter().filter(|s| s["current"] == true).count(), 1);
+    let other_sid = items
+        .iter()
+        .find(|s| s["current"] == false)
+        .and_then(|s| s["id"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    // Someone else's session id is not found.
+    let stranger = new_lab(&api).await;
+    assert_eq!(
+        api.delete(&format!("/api/users/me/sessions/{other_sid}"), &stranger.access)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        api.delete(&format!("/api/users/me/sessions/{other_sid}"), &admin.access)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(api.get("/api/users/me", &other.access).await.0, 401);
+    assert_eq!(api.get("/api/users/me", &admin.access).await.0, 200);
+}
+
+#[tokio::test]
+async fn password_change_revokes_other_sessions_and_enforces_policy() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let email = admin.user["email"].as_str().unwrap_or_default().to_owned();
+    let second = api.login(&email, PASSWORD).await;
+    let (status, v) = api
+        .post(
+            "/api/users/me/password",
+            Some(&admin.access),
+            json!({ "current_password": PASSWORD, "new_password": "short" }),
+        )
+        .await;
+    assert_eq!(status, 422, "{v}");
+    let (status, v) = api
+        .post(
+            "/api/users/me/password",
+            Some(&admin.access),
+            json!({ "current_password": "Not-The-0ne", "new_password": "Better-Passw0rd" }),
+        )
+        .await;
+    assert_eq!(
+        (status, v["errors"][0]["field"].as_str()),
+        (422, Some("current_password"))
+    );
+    let (status, _) = api
+        .post(
+            "/api/users/me/password",
+            Some(&admin.access),
+            json!({ "current_password": PASSWORD, "new_password": "Better-Passw0rd" }),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        api.get("/api/users/me", &second.access).await.0,
+        401,
+        "other sessions revoked"
+    );
+    assert_eq!(
+        api.get("/api/users/me", &admin.access).await.0,
+        200,
+        "this session stays"
+    );
+    assert_eq!(api.try_login(&email, PASSWORD).await.0, 401);
+    assert_eq!(api.try_login(&email, "Better-Passw0rd").await.0, 200);
+}
+
+#[tokio::test]
+async fn five_failures_lock_the_account_until_an_admin_unlocks_it() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let tech = new_user(&api, &admin, "lab_technician").await;
+    let email = tech.user["email"].as_str().unwrap_or_default().to_owned();
+    for _ in 0..5 {
+        assert_eq!(api.try_login(&email, "Wrong-Passw0rd").await.0, 401);
+    }
+    let (_, u) = api.get(&format!("/api/users/{}", tech.user_id()), &admin.access).await;
+    assert_eq!(u["status"], "locked");
+    let (status, v) = api.try_login(&email, PASSWORD).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (401, Some("invalid_credentials")),
+        "locked, and it does not say so"
+    );
+    // Nobody unlocks themselves; an admin can.
+    assert_eq!(
+        api.post(
+            &format!("/api/users/{}/unlock", admin.user_id()),
+            Some(&admin.access),
+            json!({})
+        )
+        .await
+        .0,
+        403
+    );
+    let (status, u) = api
+        .post(
+            &format!("/api/users/{}/unlock", tech.user_id()),
+            Some(&admin.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!((status, u["status"].as_str()), (200, Some("active")));
+    assert_eq!(api.try_login(&email, PASSWORD).await.0, 200);
+    let (_, audit) = api
+        .get(&format!("/api/audit?actor={}", tech.user_id()), &admin.access)
+        .await;
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["action"].as_str())
+        .collect();
+    assert!(
+        actions.contains(&"lockout") && actions.contains(&"login_failed") && actions.contains(&"login"),
+        "{actions:?}"
+    );
+    // Unlocking an account that is not locked is a refused transition.
+    assert_eq!(
+        api.post(
+            &format!("/api/users/{}/unlock", tech.user_id()),
+            Some(&admin.access),
+            json!({})
+        )
+        .await
+        .0,
+        409
+    );
+}
+
+#[tokio::test]
+async fn login_is_throttled_per_email_with_retry_after() {
+    let api = api();
+    let email = format!("throttle-{}@example.org", ulid::Ulid::new().to_string().to_lowercase());
+    let mut statuses = Vec::new();
+    for _ in 0..11 {
+        let (s, _, h) = api
+            .send(
+                Method::POST,
+                "/api/auth/login",
+                None,
+                Some(json!({ "email": email, "password": "Wrong-Passw0rd" })),
+                &[],
+            )
+            .await;
+        if s == 429 {
+            assert!(h.get("retry-after").is_some());
+        }
+        statuses.push(s);
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 10, "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&429));
+}
+
+#[tokio::test]
+async fn login_is_throttled_per_source_address() {
+    let mut config = tracseq_tests::config("ipthrottle");
+    config.env_overrides.insert("LOGIN_LIMIT_PER_IP".into(), "3".into());
+    let (stack, e) = tracseq_tests::isolated(config).await;
+    let api = Api::new(&e.api);
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        statuses.push(api.try_login(&format!("ip-{i}@example.org"), "Wrong-Passw0rd").await.0);
+    }
+    stack.shutdown().await;
+    assert_eq!(statuses, [401, 401, 401, 429]);
+}
+
+#[tokio::test]
+async fn nobody_changes_their_own_role_and_a_lab_keeps_an_admin() {
+    let api = api();
+    let a = new_lab(&api).await;
+    let (status, v) = api
+        .patch(
+            &format!("/api/users/{}", a.user_id()),
+            &a.access,
+            json!({ "role": "guest", "version": 1 }),
+        )
+        .await;
+    assert_eq!((status, v["code"].as_str()), (403, Some("forbidden")));
+    assert_eq!(
+        api.post(
+            &format!("/api/users/{}/disable", a.user_id()),
+            Some(&a.access),
+            json!({})
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        api.delete(&format!("/api/users/{}", a.user_id()), &a.access).await.0,
+        403
+    );
+    // Two admins demoting each other at the same moment: exactly one wins.
+    let b = new_user(&api, &a, "lab_administrator").await;
+    let (api1, api2) = (api.clone(), api.clone());
+    let (pa, pb) = (
+        format!("/api/users/{}", b.user_id()),
+        format!("/api/users/{}", a.user_id()),
+    );
+    let (ta, tb) = (a.access.clone(), b.access.clone());
+    let (_, a_user) = api.get(&pb, &ta).await;
+    let (r1, r2) = tokio::join!(
+        async move {
+            api1.patch(&pa, &ta, json!({ "role": "lab_technician", "version": 1 }))
+                .await
+        },
+        async move {
+            api2.patch(
+                &pb,
+                &tb,
+                json!({ "role": "lab_technician", "version": a_user["version"] }),
+            )
+            .await
+        },
+    );
+    let mut statuses = [r1.0, r2.0];
+    statuses.sort();
+    assert_eq!(statuses[0], 200, "{r1:?} {r2:?}");
+    assert_eq!(statuses[1], 409, "{r1:?} {r2:?}");
+    let (_, lab) = api
+        .get(
+            "/api/labs/current",
+            &api.login(a.user["email"].as_str().unwrap_or_default(), PASSWORD)
+                .await
+                .access,
+        )
+        .await;
+    assert_eq!(lab["admins"], 1);
+}
+
+#[tokio::test]
+async fn role_change_and_disable_end_the_users_sessions() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let tech = new_user(&api, &admin, "lab_technician").await;
+    let path = format!("/api/users/{}", tech.user_id());
+    let (status, u) = api
+        .patch(
+            &path,
+            &admin.access,
+            json!({ "role": "principal_investigator", "version": 1 }),
+        )
+        .await;
+    assert_eq!((status, u["role"].as_str()), (200, Some("principal_investigator")));
+    assert_eq!(
+        api.get("/api/users/me", &tech.access).await.0,
+        401,
+        "the old token carried the old role"
+    );
+    let relogged = api
+        .login(tech.user["email"].as_str().unwrap_or_default(), PASSWORD)
+        .await;
+    assert_eq!(relogged.user["role"], "principal_investigator");
+    // Stale version.
+    assert_eq!(
+        api.patch(&path, &admin.access, json!({ "name": "x", "version": 1 }))
+            .await
+            .0,
+        409
+    );
+    let (status, u) = api
+        .post(&format!("{path}/disable"), Some(&admin.access), json!({}))
+        .await;
+    assert_eq!((status, u["status"].as_str()), (200, Some("disabled")));
+    assert_eq!(api.get("/api/users/me", &relogged.access).await.0, 401);
+    assert_eq!(
+        api.try_login(tech.user["email"].as_str().unwrap_or_default(), PASSWORD)
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        api.post(&format!("{path}/enable"), Some(&admin.access), json!({}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        api.try_login(tech.user["email"].as_str().unwrap_or_default(), PASSWORD)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(api.delete(&path, &admin.access).await.0, 204);
+    assert_eq!(api.get(&path, &admin.access).await.0, 404);
+    assert_eq!(
+        api.try_login(tech.user["email"].as_str().unwrap_or_default(), PASSWORD)
+            .await
+            .0,
+        401
+    );
+}
+
+#[tokio::test]
+async fn me_can_change_profile_but_not_role_status_or_lab() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let (status, me) = api
+        .patch(
+            "/api/users/me",
+            &admin.access,
+            json!({ "name": "Ada L.", "phone": "+49 30 1234", "version": 1 }),
+        )
+        .await;
+    assert_eq!(
+        (status, me["name"].as_str(), me["version"].as_u64()),
+        (200, Some("Ada L."), Some(2))
+    );
+    assert_eq!(
+        api.patch("/api/users/me", &admin.access, json!({ "name": "x", "version": 1 }))
+            .await
+            .0,
+        409
+    );
+    assert_eq!(
+        api.patch("/api/users/me", &admin.access, json!({ "name": "x" }))
+            .await
+            .0,
+        428
+    );
+    for field in ["role", "status", "lab_id"] {
+        let (status, v) = api
+            .patch("/api/users/me", &admin.access, json!({ field: "x", "version": 2 }))
+            .await;
+        assert_eq!(
+            (status, v["errors"][0]["rule"].as_str()),
+            (422, Some("unknown_field")),
+            "{field}"
+        );
+    }
+    let (status, v) = api
+        .patch(
+            "/api/users/me",
+            &admin.access,
+            json!({ "phone": "call me maybe", "version": 2 }),
+        )
+        .await;
+    assert_eq!((status, v["errors"][0]["field"].as_str()), (422, Some("phone")));
+    let (status, _, _) = api
+        .send(
+            Method::PATCH,
+            "/api/users/me",
+            Some(&admin.access),
+            Some(json!({ "department": "Genomics" })),
+            &[("if-match", "\"2\"")],
+        )
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn forgot_and_reset_password_with_a_single_use_token() {
+    let s = shared();
+    let api = api();
+    let admin = new_lab(&api).await;
+    let email = admin.user["email"].as_str().unwrap_or_default().to_owned();
+    let (s1, a1) = api
+        .post("/api/auth/password/forgot", None, json!({ "email": email }))
+        .await;
+    let (s2, a2) = api
+        .post(
+            "/api/auth/password/forgot",
+            None,
+            json!({ "email": "nobody@example.org" }),
+        )
+        .await;
+    assert_eq!((s1, s2), (202, 202));
+    assert_eq!(a1, a2, "the same answer whether the email exists or not");
+    // Read the token as the notification worker will: event → delivery item.
+    let t = tracseq_aws::Table::new(aws_sdk_dynamodb::Client::new(&s.sdk().await), s.table.clone());
+    let subject = format!("LAB#{}#SUBJECT#user/{}", admin.lab_id(), admin.user_id());
+    let events = t
+        .query_page(
+            &tracseq_aws::store::PageQuery::of(&subject).on_index("GSI1"),
+            &tracseq_core::pagination::PageRequest::first(20),
+        )
+        .await
+        .expect("events");
+    let event = events
+        .items
+        .into_iter()
+        .find(|i| {
+            i.get("type")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|t| t == "tracseq.auth.password_reset_requested")
+        })
+        .expect("reset event");
+    let data: Value = serde_dynamo::from_attribute_value(event["data"].clone()).expect("data");
+    assert!(data.get("token").is_none(), "the token is not in the event history");
+    let delivery = t
+        .get(
+            &format!(
+                "LAB#{}#DELIVERY#{}",
+                admin.lab_id(),
+                data["delivery_id"].as_str().unwrap_or_default()
+            ),
+            "DELIVERY",
+        )
+        .await
+        .expect("get")
+        .expect("delivery");
+    let token = delivery["token"].as_s().expect("token").clone();
+    assert_eq!(delivery["to"].as_s().ok(), Some(&email));
+
+    let (status, _) = api
+        .post(
+            "/api/auth/password/reset",
+            None,
+            json!({ "token": token, "new_password": "weak" }),
+        )
+        .await;
+    assert_eq!(status, 422);
+    let (status, _) = api
+        .post(
+            "/api/auth/password/reset",
+            None,
+            json!({ "token": token, "new_password": "Reset-Passw0rd" }),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, v) = api
+        .post(
+            "/api/auth/password/reset",
+            None,
+            json!({ "token": token, "new_password": "Again-Passw0rd" }),
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (400, Some("invalid_reset_token")),
+        "single use"
+    );
+    assert_eq!(
+        api.get("/api/users/me", &admin.access).await.0,
+        401,
+        "sessions revoked by the reset"
+    );
+    assert_eq!(api.try_login(&email, "Reset-Passw0rd").await.0, 200);
+}
+
+#[tokio::test]
+async fn invited_users_start_pending_and_audit_pages_newest_first() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let (status, u) = api.post("/api/users", Some(&admin.access), json!({ "email": format!("inv-{}@example.org", ulid::Ulid::new().to_string().to_lowercase()), "name": "Invited", "role": "guest" })).await;
+    assert_eq!((status, u["status"].as_str()), (201, Some("pending_verification")));
+    let (status, v) = api
+        .post(
+            "/api/users",
+            Some(&admin.access),
+            json!({ "email": "not-an-email", "name": "", "role": "boss" }),
+        )
+        .await;
+    assert_eq!(status, 422, "{v}");
+    let (status, list) = api.get("/api/users?status=pending_verification", &admin.access).await;
+    assert_eq!(status, 200);
+    assert!(
+        list["items"]
+            .as_array()
+            .is_some_and(|i| i.iter().all(|u| u["status"] == "pending_verification") && !i.is_empty())
+    );
+    assert_eq!(api.get("/api/users?role=wizard", &admin.access).await.0, 422);
+    let (_, page1) = api.get("/api/audit?limit=1", &admin.access).await;
+    let cursor = page1["next_cursor"].as_str().unwrap_or_default().to_owned();
+    assert!(!cursor.is_empty());
+    let (_, page2) = api
+        .get(&format!("/api/audit?limit=1&cursor={cursor}"), &admin.access)
+        .await;
+    let (t1, t2) = (
+        page1["items"][0]["at"].as_str().unwrap_or(""),
+        page2["items"][0]["at"].as_str().unwrap_or(""),
+    );
+    assert!(t1 >= t2, "newest first: {t1} then {t2}");
+    assert_eq!(api.get("/api/audit?from=yesterday", &admin.access).await.0, 422);
+    let future = api.get("/api/audit?from=2999-01-01T00:00:00Z", &admin.access).await.1;
+    assert_eq!(future["items"].as_array().map(Vec::len), Some(0));
+}

@@ -1,0 +1,141 @@
+//! A small API client for tests: JSON in, status and JSON out, with an optional token.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+#[derive(Clone)]
+pub struct Api {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+    pub user: Value,
+}
+
+impl Tokens {
+    pub fn user_id(&self) -> String {
+        self.user["id"].as_str().unwrap_or_default().to_owned()
+    }
+    pub fn lab_id(&self) -> String {
+        self.user["lab_id"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+impl Api {
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Any request; returns status, headers and the body as JSON (`null` when empty).
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b.to_string());
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null), headers)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let (s, v, _) = self.send(Method::GET, path, Some(token), None, &[]).await;
+        (s, v)
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        let (s, v, _) = self.send(Method::POST, path, token, Some(body), &[]).await;
+        (s, v)
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        let (s, v, _) = self.send(Method::PATCH, path, Some(token), Some(body), &[]).await;
+        (s, v)
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> (u16, Value) {
+        let (s, v, _) = self.send(Method::DELETE, path, Some(token), None, &[]).await;
+        (s, v)
+    }
+
+    pub async fn try_login(&self, email: &str, password: &str) -> (u16, Value) {
+        self.post("/api/auth/login", None, json!({ "email": email, "password": password }))
+            .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Tokens {
+        let (status, v) = self.try_login(email, password).await;
+        assert_eq!(status, 200, "login {email}: {v}");
+        Tokens {
+            access: v["access_token"].as_str().unwrap_or_default().to_owned(),
+            refresh: v["refresh_token"].as_str().unwrap_or_default().to_owned(),
+            user: v["user"].clone(),
+        }
+    }
+}
+
+/// The local operator (seeded admin).
+pub const OPERATOR_EMAIL: &str = "admin@lab.local";
+pub const OPERATOR_PASSWORD: &str = "admin123";
+/// A password that passes the policy.
+pub const PASSWORD: &str = "Sequenc3-Runs";
+
+/// The operator's token, logged in once per test process: logins are throttled per email
+/// (10 a minute), and many tests create labs.
+pub async fn operator(api: &Api) -> Tokens {
+    static OPERATOR: tokio::sync::OnceCell<Tokens> = tokio::sync::OnceCell::const_new();
+    OPERATOR
+        .get_or_init(|| api.login(OPERATOR_EMAIL, OPERATOR_PASSWORD))
+        .await
+        .clone()
+}
+
+/// A fresh lab with its administrator logged in.
+pub async fn new_lab(api: &Api) -> Tokens {
+    let op = operator(api).await;
+    let email = format!("admin-{}@example.org", ulid::Ulid::new().to_string().to_lowercase());
+    let (status, v) = api
+        .post(
+            "/api/labs",
+            Some(&op.access),
+            json!({ "name": "Test Lab", "admin": { "email": email, "name": "Ada Admin", "password": PASSWORD } }),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    api.login(&email, PASSWORD).await
+}
+
+/// A user with `role` in the admin's lab, logged in.
+pub async fn new_user(api: &Api, admin: &Tokens, role: &str) -> Tokens {
+    let email = format!("{role}-{}@example.org", ulid::Ulid::new().to_string().to_lowercase());
+    let (status, v) = api
+        .post(
+            "/api/users",
+            Some(&admin.access),
+            json!({ "email": email, "name": "Test User", "role": role, "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    api.login(&email, PASSWORD).await
+}
