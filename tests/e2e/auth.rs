@@ -27,7 +27,7 @@ async fn seeded_admin_logs_in_as_the_readme_shows() {
     assert_eq!(me["platform_operator"], true);
     let (status, jwks, _) = api.send(Method::GET, "/.well-known/jwks.json", None, None, &[]).await;
     assert_eq!(status, 200);
-    assert_eq!(jwks["keys"][0]["alg"], "ES256");
+    assert_eq!(jwks["keys"][0]["alg"], "RS256");
 }
 
 #[tokio::test]
@@ -251,7 +251,7 @@ async fn forged_and_invalid_tokens_are_401_problems() {
     let hs256 = {
         let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
         h.kid = Some(kid.to_owned());
-        let secret = format!("{}{}", key["x"].as_str().unwrap_or(""), key["y"].as_str().unwrap_or(""));
+        let secret = format!("{}{}", key["n"].as_str().unwrap_or(""), key["e"].as_str().unwrap_or(""));
         jsonwebtoken::encode(&h, &claims, &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes())).expect("hs256")
     };
     let forged = [
@@ -312,7 +312,7 @@ async fn tokens_with_wrong_issuer_audience_or_times_are_refused() {
         .expect("claims")
     };
     let sign = |c: &Value| {
-        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        let mut h = jsonwebtoken::Header::new(tracseq_core::auth::ALGORITHM);
         h.kid = Some(kid.clone());
         jsonwebtoken::encode(&h, c, &key).expect("sign")
     };

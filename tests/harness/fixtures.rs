@@ -158,24 +158,19 @@ async fn build_echo(_init: Arc<Init>) -> Result<SharedFunction, InitError> {
 /// The key pair tests sign tokens with; the protected fixture verifies with its public half.
 pub struct TestKeys {
     pub encoding: jsonwebtoken::EncodingKey,
-    pub x: String,
-    pub y: String,
+    pub n: String,
+    pub e: String,
 }
 
 pub fn keys() -> &'static TestKeys {
     static KEYS: OnceLock<TestKeys> = OnceLock::new();
     KEYS.get_or_init(|| {
-        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
-        use base64::Engine;
-        let rng = aws_lc_rs::rand::SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("key generation");
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).expect("key parse");
-        let p = pair.public_key().as_ref();
-        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let (private, jwk) = tracseq_aws::jwt_keys::generate(0).expect("key generation");
+        let (_, encoding) = tracseq_aws::jwt_keys::signing_key(&[private]).expect("signing key");
         TestKeys {
-            encoding: jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()),
-            x: b64.encode(&p[1..33]),
-            y: b64.encode(&p[33..65]),
+            encoding,
+            n: jwk.n,
+            e: jwk.e,
         }
     })
 }
@@ -198,7 +193,7 @@ pub fn token(lab: &str, role: Role, exp_offset: i64) -> String {
         jti: ulid::Ulid::new().to_string(),
         op: false,
     };
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    let mut header = jsonwebtoken::Header::new(tracseq_core::auth::ALGORITHM);
     header.kid = Some("test-1".into());
     jsonwebtoken::encode(&header, &claims, &keys().encoding).expect("signing")
 }
@@ -206,8 +201,9 @@ pub fn token(lab: &str, role: Role, exp_offset: i64) -> String {
 async fn build_protected(_init: Arc<Init>) -> Result<SharedFunction, InitError> {
     let mut verifier = Verifier::new(ISSUER, AUDIENCE);
     let k = keys();
-    let key = jsonwebtoken::DecodingKey::from_ec_components(&k.x, &k.y).map_err(|e| InitError::Other(e.to_string()))?;
-    verifier.add_key("test-1", key);
+    verifier
+        .add_rsa_components("test-1", &k.n, &k.e)
+        .map_err(|e| InitError::Other(e.to_string()))?;
     Ok(protected_route(
         &PROTECTED,
         Arc::new(()),

@@ -6,12 +6,13 @@
 //! adds a new key and keeps the previous one, so tokens signed before a rotation stay
 //! valid until they expire; keys older than that are dropped.
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+use aws_lc_rs::rsa::{KeyPair, KeySize};
+use aws_lc_rs::signature::KeyPair as _;
 use aws_sdk_ssm::types::ParameterType;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::EncodingKey;
 use serde::{Deserialize, Serialize};
 use tracseq_core::auth::Verifier;
 
@@ -33,13 +34,14 @@ pub struct PrivateKey {
     pub created_at: i64,
 }
 
-/// A public key as a JWK (RFC 7517), EC P-256.
+/// A public key as a JWK (RFC 7517), RSA.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Jwk {
     pub kty: String,
-    pub crv: String,
-    pub x: String,
-    pub y: String,
+    /// Modulus, base64url.
+    pub n: String,
+    /// Public exponent, base64url.
+    pub e: String,
     pub kid: String,
     pub alg: String,
     #[serde(rename = "use")]
@@ -58,30 +60,24 @@ pub struct KeyParams {
     pub public: String,
 }
 
-/// Generate a key pair.
+/// Generate a 2048-bit RSA key pair.
 pub fn generate(now: i64) -> Result<(PrivateKey, Jwk), KeyError> {
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
-        .map_err(|e| KeyError::Invalid(e.to_string()))?;
-    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
-        .map_err(|e| KeyError::Invalid(e.to_string()))?;
-    let point = pair.public_key().as_ref();
-    if point.len() != 65 {
-        return Err(KeyError::Invalid("unexpected public key length".into()));
-    }
+    let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|e| KeyError::Invalid(e.to_string()))?;
+    let der: Pkcs8V1Der = pair.as_der().map_err(|e| KeyError::Invalid(e.to_string()))?;
+    let public = pair.public_key();
     let kid = ulid::Ulid::new().to_string();
     let jwk = Jwk {
-        kty: "EC".into(),
-        crv: "P-256".into(),
-        x: URL_SAFE_NO_PAD.encode(&point[1..33]),
-        y: URL_SAFE_NO_PAD.encode(&point[33..65]),
+        kty: "RSA".into(),
+        n: URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
+        e: URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
         kid: kid.clone(),
-        alg: "ES256".into(),
+        alg: "RS256".into(),
         use_: "sig".into(),
     };
     Ok((
         PrivateKey {
             kid,
-            pkcs8: STANDARD.encode(pkcs8.as_ref()),
+            pkcs8: STANDARD.encode(der.as_ref()),
             created_at: now,
         },
         jwk,
@@ -92,8 +88,8 @@ pub fn generate(now: i64) -> Result<(PrivateKey, Jwk), KeyError> {
 pub fn verifier(jwks: &Jwks, issuer: &str, audience: &str) -> Result<Verifier, KeyError> {
     let mut v = Verifier::new(issuer, audience);
     for k in &jwks.keys {
-        let key = DecodingKey::from_ec_components(&k.x, &k.y).map_err(|e| KeyError::Invalid(e.to_string()))?;
-        v.add_key(&k.kid, key);
+        v.add_rsa_components(&k.kid, &k.n, &k.e)
+            .map_err(|e| KeyError::Invalid(e.to_string()))?;
     }
     Ok(v)
 }
@@ -104,7 +100,8 @@ pub fn signing_key(keys: &[PrivateKey]) -> Result<(String, EncodingKey), KeyErro
     let der = STANDARD
         .decode(&newest.pkcs8)
         .map_err(|e| KeyError::Invalid(e.to_string()))?;
-    Ok((newest.kid.clone(), EncodingKey::from_ec_der(&der)))
+    let key = tracseq_core::auth::rsa_signing_key(&der).map_err(|e| KeyError::Invalid(e.to_string()))?;
+    Ok((newest.kid.clone(), key))
 }
 
 async fn get_param(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<Option<String>, KeyError> {
@@ -217,7 +214,7 @@ mod tests {
             jti: "j".into(),
             op: false,
         };
-        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        let mut h = jsonwebtoken::Header::new(tracseq_core::auth::ALGORITHM);
         h.kid = Some(kid);
         let token = jsonwebtoken::encode(&h, &claims, &enc).unwrap();
         assert_eq!(v.verify(&token).unwrap().lab_id, "l");

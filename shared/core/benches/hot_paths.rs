@@ -15,13 +15,19 @@ use tracseq_core::pagination::Cursor;
 use tracseq_core::route::{Access, Method, RouteSpec};
 
 fn token_verification(c: &mut Criterion) {
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).expect("key");
-    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).expect("key");
-    let p = pair.public_key().as_ref();
+    use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+    let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("rsa");
+    let der: Pkcs8V1Der = pair.as_der().expect("der");
+    let public = pair.public_key();
     let mut verifier = Verifier::new("https://tracseq.bench", "tracseq-api");
-    let key =
-        jsonwebtoken::DecodingKey::from_ec_components(&B64.encode(&p[1..33]), &B64.encode(&p[33..65])).expect("jwk");
-    verifier.add_key("k1", key);
+    verifier
+        .add_rsa_components(
+            "k1",
+            &B64.encode(public.modulus().big_endian_without_leading_zero()),
+            &B64.encode(public.exponent().big_endian_without_leading_zero()),
+        )
+        .expect("jwk");
+    let signing = tracseq_core::auth::rsa_signing_key(der.as_ref()).expect("signing key");
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let claims = Claims {
         sub: "01JUSER".into(),
@@ -36,16 +42,14 @@ fn token_verification(c: &mut Criterion) {
         jti: "01JTOKEN".into(),
         op: false,
     };
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    let mut header = jsonwebtoken::Header::new(tracseq_core::auth::ALGORITHM);
     header.kid = Some("k1".into());
-    let token = jsonwebtoken::encode(
-        &header,
-        &claims,
-        &jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()),
-    )
-    .expect("sign");
-    c.bench_function("verify_es256_token", |b| {
+    let token = jsonwebtoken::encode(&header, &claims, &signing).expect("sign");
+    c.bench_function("verify_rs256_access_token", |b| {
         b.iter(|| verifier.verify(black_box(&token)).expect("valid"))
+    });
+    c.bench_function("sign_rs256_access_token", |b| {
+        b.iter(|| jsonwebtoken::encode(&header, black_box(&claims), &signing).expect("sign"))
     });
 }
 
@@ -115,5 +119,57 @@ fn cursors(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, token_verification, http_adapter, json_body, cursors);
+/// The signature check alone, per algorithm: what a token verification is made of.
+fn raw_signatures(c: &mut Criterion) {
+    use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, UnparsedPublicKey};
+    let msg = [7u8; 400];
+    let rng = SystemRandom::new();
+    let ec = EcdsaKeyPair::from_pkcs8(
+        &ECDSA_P256_SHA256_FIXED_SIGNING,
+        EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .expect("key")
+            .as_ref(),
+    )
+    .expect("key");
+    let ec_sig = ec.sign(&rng, &msg).expect("sign");
+    let ec_pub = UnparsedPublicKey::new(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED,
+        ec.public_key().as_ref().to_vec(),
+    );
+    c.bench_function("signature_verify_es256", |b| {
+        b.iter(|| ec_pub.verify(black_box(&msg), ec_sig.as_ref()).expect("valid"))
+    });
+    let rsa = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("rsa");
+    let mut rsa_sig = vec![0u8; rsa.public_modulus_len()];
+    rsa.sign(&RSA_PKCS1_SHA256, &rng, &msg, &mut rsa_sig).expect("sign");
+    let rsa_pub = UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, rsa.public_key().as_ref().to_vec());
+    c.bench_function("signature_verify_rs256", |b| {
+        b.iter(|| rsa_pub.verify(black_box(&msg), &rsa_sig).expect("valid"))
+    });
+}
+
+fn password_hashing(c: &mut Criterion) {
+    use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
+    let params = argon2::Params::new(19 * 1024, 2, 1, None).expect("params");
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let salt = SaltString::encode_b64(b"0123456789abcdef").expect("salt");
+    let hash = argon.hash_password(b"Correct7Horse", &salt).expect("hash").to_string();
+    let parsed = argon2::PasswordHash::new(&hash).expect("phc");
+    let mut g = c.benchmark_group("password");
+    g.sample_size(20);
+    g.bench_function("argon2id_verify_m19456_t2_p1", |b| {
+        b.iter(|| argon.verify_password(black_box(b"Correct7Horse"), &parsed).expect("ok"))
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    token_verification,
+    raw_signatures,
+    password_hashing,
+    http_adapter,
+    json_body,
+    cursors
+);
 criterion_main!(benches);
