@@ -300,7 +300,8 @@ async fn tokens_with_wrong_issuer_audience_or_times_are_refused() {
         public: "/tracseq/local/jwt/public-keys".into(),
     };
     let keys = tracseq_aws::jwt_keys::load_private(&ssm, &params).await.expect("keys");
-    let (kid, key) = tracseq_aws::jwt_keys::signing_key(&keys).expect("signing key");
+    let (kid, key) = tracseq_aws::jwt_keys::signing_key(&keys, time::OffsetDateTime::now_utc().unix_timestamp())
+        .expect("signing key");
     let parts: Vec<&str> = admin.access.split('.').collect();
     let claims: Value = {
         use base64::Engine;
@@ -886,4 +887,75 @@ async fn invited_users_start_pending_and_audit_pages_newest_first() {
     assert_eq!(api.get("/api/audit?from=yesterday", &admin.access).await.0, 422);
     let future = api.get("/api/audit?from=2999-01-01T00:00:00Z", &admin.access).await.1;
     assert_eq!(future["items"].as_array().map(Vec::len), Some(0));
+}
+
+fn kid_of(token: &str) -> String {
+    use base64::Engine;
+    let head = token.split('.').next().unwrap_or_default();
+    let v: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(head)
+            .unwrap_or_default(),
+    )
+    .unwrap_or_default();
+    v["kid"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn key_rotation_keeps_the_previous_key_valid_and_drops_older_ones() {
+    let mut config = tracseq_tests::config("rotation");
+    for (k, v) in [
+        ("JWT_KEYS_MAX_AGE_SECS", "0"),
+        ("SIGNING_KEYS_MAX_AGE_SECS", "0"),
+        ("KEY_ACTIVATION_DELAY_SECS", "0"),
+    ] {
+        config.env_overrides.insert(k.into(), v.into());
+    }
+    let (stack, e) = tracseq_tests::isolated(config).await;
+    let api = Api::new(&e.api);
+    let rotate = || async {
+        let resp = e
+            .http()
+            .post(format!(
+                "{}/_runner/schedules/{}",
+                e.edge,
+                e.function("RotateKeysFunction")
+            ))
+            .send()
+            .await
+            .expect("fire");
+        assert_eq!(resp.status(), 200);
+        resp.json::<Value>().await.expect("json")["kid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let first = api.login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
+    let k1 = kid_of(&first.access);
+    let k2 = rotate().await;
+    assert_ne!(k1, k2);
+    assert_eq!(
+        api.get("/api/users/me", &first.access).await.0,
+        200,
+        "the previous key still verifies"
+    );
+    let second = api.login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
+    assert_eq!(kid_of(&second.access), k2, "new tokens use the new key");
+    assert_eq!(api.get("/api/users/me", &second.access).await.0, 200);
+    let (_, jwks, _) = api.send(Method::GET, "/.well-known/jwks.json", None, None, &[]).await;
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k["kid"].as_str())
+        .collect();
+    assert_eq!(kids, [k2.as_str(), k1.as_str()]);
+    // One more rotation: the first key is gone, and so is trust in its tokens.
+    let k3 = rotate().await;
+    assert_eq!(api.get("/api/users/me", &first.access).await.0, 401);
+    assert_eq!(api.get("/api/users/me", &second.access).await.0, 200);
+    let (_, jwks, _) = api.send(Method::GET, "/.well-known/jwks.json", None, None, &[]).await;
+    assert_eq!(jwks["keys"].as_array().map(Vec::len), Some(2));
+    assert_eq!(jwks["keys"][0]["kid"], k3);
+    stack.shutdown().await;
 }

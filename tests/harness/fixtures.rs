@@ -166,7 +166,7 @@ pub fn keys() -> &'static TestKeys {
     static KEYS: OnceLock<TestKeys> = OnceLock::new();
     KEYS.get_or_init(|| {
         let (private, jwk) = tracseq_aws::jwt_keys::generate(0).expect("key generation");
-        let (_, encoding) = tracseq_aws::jwt_keys::signing_key(&[private]).expect("signing key");
+        let (_, encoding) = tracseq_aws::jwt_keys::signing_key(&[private], 0).expect("signing key");
         TestKeys {
             encoding,
             n: jwk.n,

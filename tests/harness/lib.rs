@@ -125,8 +125,7 @@ pub fn shared() -> &'static Endpoints {
 }
 
 /// A stack of its own, for tests that break it (stop moto) or change its settings.
-pub async fn isolated(mut config: Config) -> (LocalStack, Endpoints) {
-    config.seed = false;
+pub async fn isolated(config: Config) -> (LocalStack, Endpoints) {
     let prefix = config.prefix.clone();
     let stack = LocalStack::start(config, catalog())
         .await

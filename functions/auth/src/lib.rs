@@ -87,4 +87,29 @@ pub static FUNCTIONS: &[FunctionDef] = &[
     function!(protected r::ENABLE_USER => h::enable_user),
     function!(protected r::UNLOCK_USER => h::unlock_user),
     function!(protected r::AUDIT => h::list_audit),
+    FunctionDef {
+        handler: "auth_rotate_keys",
+        route: None,
+        build: |i| Box::pin(rotate_keys(i)),
+    },
 ];
+
+/// The scheduled key rotation: a new signing key, active after `KEY_ACTIVATION_DELAY_SECS`
+/// (so every verifier has it before any token uses it); the previous key stays published.
+async fn rotate_keys(init: Arc<Init>) -> Result<SharedFunction, InitError> {
+    let config = tracseq_aws::auth::TokenConfig::from_init(&init)?;
+    let ssm = aws_sdk_ssm::Client::new(&init.aws);
+    let delay: i64 = init.env.parse_or("KEY_ACTIVATION_DELAY_SECS", 900)?;
+    let f = move |_event: serde_json::Value, _ctx: tracseq_core::function::InvokeContext| {
+        let (ssm, params) = (ssm.clone(), config.keys.clone());
+        async move {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let kid = tracseq_aws::jwt_keys::rotate(&ssm, &params, now, delay)
+                .await
+                .map_err(tracseq_core::function::FunctionError::transient)?;
+            tracing::info!(%kid, "signing key rotated");
+            Ok(serde_json::json!({ "kid": kid, "activates_at": now + delay }))
+        }
+    };
+    Ok(Arc::new(f))
+}

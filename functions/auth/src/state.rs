@@ -9,7 +9,6 @@ use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use std::sync::Arc;
 use tracseq_aws::auth::{Auth, SESSION_SK, TokenConfig, session_pk};
 use tracseq_aws::idempotency::IdempotencyStore;
-use tracseq_aws::jwt_keys;
 use tracseq_aws::store::{PageQuery, StoreError, Table, from_item, n, now_epoch, s};
 use tracseq_aws::{Init, InitError};
 use tracseq_core::Problem;
@@ -42,17 +41,14 @@ impl AuthState {
         let table = Table::new(init.clients.dynamodb.clone(), env.require("TABLE_NAME")?);
         let config = TokenConfig::from_init(init)?;
         let ssm = aws_sdk_ssm::Client::new(&init.aws);
-        let keys = jwt_keys::ensure(&ssm, &config.keys, now_epoch())
-            .await
-            .map_err(|e| InitError::Other(e.to_string()))?;
-        let (kid, key) = jwt_keys::signing_key(&keys).map_err(|e| InitError::Other(e.to_string()))?;
-        let issuer = Issuer::new(
-            config,
-            kid,
-            key,
+        let ttls = (
             env.parse_or("ACCESS_TOKEN_TTL", 900)?,
             env.parse_or("REFRESH_TOKEN_TTL", 30 * 86400)?,
         );
+        let max_age = std::time::Duration::from_secs(env.parse_or("SIGNING_KEYS_MAX_AGE_SECS", 300)?);
+        let issuer = Issuer::load(config, ssm.clone(), ttls, max_age)
+            .await
+            .map_err(|e| InitError::Other(e.to_string()))?;
         let limits = Limits {
             per_email_per_minute: env.parse_or("LOGIN_LIMIT_PER_EMAIL", 10)?,
             per_ip_per_minute: env.parse_or("LOGIN_LIMIT_PER_IP", 60)?,

@@ -5,34 +5,76 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{EncodingKey, Header};
 use sha2::{Digest, Sha256};
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
 use tracseq_aws::auth::TokenConfig;
+use tracseq_aws::jwt_keys::{self, KeyError};
 use tracseq_core::Problem;
 use tracseq_core::auth::{ALGORITHM, Claims};
 
 use crate::model::User;
 
-#[derive(Clone)]
+/// Signs access tokens with the newest active key, reading the key set again after
+/// `max_age` so a rotated key is picked up by warm containers too.
 pub struct Issuer {
     pub config: TokenConfig,
-    kid: String,
-    key: EncodingKey,
+    ssm: aws_sdk_ssm::Client,
+    key: RwLock<(String, EncodingKey, Instant)>,
+    max_age: Duration,
     pub access_ttl: i64,
     pub refresh_ttl: i64,
 }
 
 impl Issuer {
-    pub fn new(config: TokenConfig, kid: String, key: EncodingKey, access_ttl: i64, refresh_ttl: i64) -> Self {
-        Self {
+    /// Load the signing key, creating the first key set if there is none yet.
+    pub async fn load(
+        config: TokenConfig,
+        ssm: aws_sdk_ssm::Client,
+        ttls: (i64, i64),
+        max_age: Duration,
+    ) -> Result<Self, KeyError> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let keys = jwt_keys::ensure(&ssm, &config.keys, now).await?;
+        let (kid, key) = jwt_keys::signing_key(&keys, now)?;
+        Ok(Self {
             config,
-            kid,
-            key,
-            access_ttl,
-            refresh_ttl,
+            ssm,
+            key: RwLock::new((kid, key, Instant::now())),
+            max_age,
+            access_ttl: ttls.0,
+            refresh_ttl: ttls.1,
+        })
+    }
+
+    async fn key(&self, now: i64) -> (String, EncodingKey) {
+        let (kid, key, loaded) = {
+            let g = self.key.read().unwrap_or_else(|p| p.into_inner());
+            (g.0.clone(), g.1.clone(), g.2)
+        };
+        if loaded.elapsed() < self.max_age {
+            return (kid, key);
+        }
+        match jwt_keys::load_private(&self.ssm, &self.config.keys)
+            .await
+            .and_then(|keys| jwt_keys::signing_key(&keys, now))
+        {
+            Ok((kid, key)) => {
+                if let Ok(mut g) = self.key.write() {
+                    *g = (kid.clone(), key.clone(), Instant::now());
+                }
+                (kid, key)
+            }
+            Err(e) => {
+                // Keep signing with the key we have; it stays valid through one rotation.
+                tracing::warn!(error = %e, "reloading the signing key failed");
+                (kid, key)
+            }
         }
     }
 
     /// An access token for `user` in session `sid`, valid `access_ttl` seconds from `now`.
-    pub fn access_token(&self, user: &User, sid: &str, now: i64) -> Result<String, Problem> {
+    pub async fn access_token(&self, user: &User, sid: &str, now: i64) -> Result<String, Problem> {
+        let (kid, key) = self.key(now).await;
         let claims = Claims {
             sub: user.id.clone(),
             lab: user.lab_id.clone(),
@@ -47,8 +89,8 @@ impl Issuer {
             op: user.operator,
         };
         let mut header = Header::new(ALGORITHM);
-        header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, &claims, &self.key).map_err(|e| {
+        header.kid = Some(kid);
+        jsonwebtoken::encode(&header, &claims, &key).map_err(|e| {
             tracing::error!(error = %e, "token signing failed");
             Problem::internal()
         })

@@ -45,6 +45,9 @@ const RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 
 pub struct Auth {
     config: TokenConfig,
+    /// How long a loaded public key set is trusted before it is read again, so a key
+    /// dropped by rotation stops being accepted.
+    max_age: Duration,
     ssm: aws_sdk_ssm::Client,
     table: Table,
     verifier: RwLock<(Arc<Verifier>, Instant)>,
@@ -60,19 +63,19 @@ impl Auth {
             .map_err(|e| InitError::Other(e.to_string()))?;
         let v =
             jwt_keys::verifier(&jwks, &config.issuer, &config.audience).map_err(|e| InitError::Other(e.to_string()))?;
+        let max_age = Duration::from_secs(init.env.parse_or("JWT_KEYS_MAX_AGE_SECS", 300u64)?);
         Ok(Arc::new(Self {
             config,
+            max_age,
             ssm,
             table,
             verifier: RwLock::new((Arc::new(v), Instant::now())),
         }))
     }
 
-    fn current(&self) -> Arc<Verifier> {
-        self.verifier
-            .read()
-            .map(|g| g.0.clone())
-            .unwrap_or_else(|p| p.into_inner().0.clone())
+    fn current(&self) -> (Arc<Verifier>, Duration) {
+        let g = self.verifier.read().unwrap_or_else(|p| p.into_inner());
+        (g.0.clone(), g.1.elapsed())
     }
 
     /// Reload the public keys, at most once per [`RELOAD_INTERVAL`].
@@ -80,7 +83,7 @@ impl Auth {
         let due = self
             .verifier
             .read()
-            .map(|g| g.1.elapsed() >= RELOAD_INTERVAL)
+            .map(|g| g.1.elapsed() >= RELOAD_INTERVAL.min(self.max_age))
             .unwrap_or(true);
         if !due {
             return None;
@@ -97,7 +100,11 @@ impl Auth {
     }
 
     async fn check(self: Arc<Self>, token: String) -> Result<Principal, AuthError> {
-        let principal = match self.current().verify(&token) {
+        let (mut verifier, age) = self.current();
+        if age >= self.max_age {
+            verifier = self.reload().await.unwrap_or(verifier);
+        }
+        let principal = match verifier.verify(&token) {
             Err(AuthError::UnknownKey) => match self.reload().await {
                 Some(v) => v.verify(&token)?,
                 None => return Err(AuthError::UnknownKey),

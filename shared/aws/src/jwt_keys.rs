@@ -32,6 +32,10 @@ pub struct PrivateKey {
     pub kid: String,
     pub pkcs8: String,
     pub created_at: i64,
+    /// Nobody signs with the key before this time, so every verifier has seen it in the
+    /// public set first.
+    #[serde(default)]
+    pub activates_at: i64,
 }
 
 /// A public key as a JWK (RFC 7517), RSA.
@@ -79,6 +83,7 @@ pub fn generate(now: i64) -> Result<(PrivateKey, Jwk), KeyError> {
             kid,
             pkcs8: STANDARD.encode(der.as_ref()),
             created_at: now,
+            activates_at: now,
         },
         jwk,
     ))
@@ -94,9 +99,14 @@ pub fn verifier(jwks: &Jwks, issuer: &str, audience: &str) -> Result<Verifier, K
     Ok(v)
 }
 
-/// The newest private key, ready to sign.
-pub fn signing_key(keys: &[PrivateKey]) -> Result<(String, EncodingKey), KeyError> {
-    let newest = keys.iter().max_by_key(|k| k.created_at).ok_or(KeyError::Missing)?;
+/// The newest active private key, ready to sign (the newest of all while none is active).
+pub fn signing_key(keys: &[PrivateKey], now: i64) -> Result<(String, EncodingKey), KeyError> {
+    let newest = keys
+        .iter()
+        .filter(|k| k.activates_at <= now)
+        .max_by_key(|k| k.created_at)
+        .or_else(|| keys.iter().min_by_key(|k| k.activates_at))
+        .ok_or(KeyError::Missing)?;
     let der = STANDARD
         .decode(&newest.pkcs8)
         .map_err(|e| KeyError::Invalid(e.to_string()))?;
@@ -170,13 +180,20 @@ pub async fn ensure(ssm: &aws_sdk_ssm::Client, params: &KeyParams, now: i64) -> 
     load_private(ssm, params).await
 }
 
-/// Add a new signing key; keep the one before it (its tokens are still live); drop older.
-pub async fn rotate(ssm: &aws_sdk_ssm::Client, params: &KeyParams, now: i64) -> Result<String, KeyError> {
+/// Add a new signing key, active after `activation_delay` seconds; keep the one before it
+/// (its tokens are still live); drop older ones.
+pub async fn rotate(
+    ssm: &aws_sdk_ssm::Client,
+    params: &KeyParams,
+    now: i64,
+    activation_delay: i64,
+) -> Result<String, KeyError> {
     let mut private = load_private(ssm, params).await?;
     let mut public = load_public(ssm, params).await?;
     private.sort_by_key(|k| std::cmp::Reverse(k.created_at));
     private.truncate(1);
-    let (new_private, new_public) = generate(now)?;
+    let (mut new_private, new_public) = generate(now)?;
+    new_private.activates_at = now + activation_delay;
     let kid = new_private.kid.clone();
     private.insert(0, new_private);
     let keep: Vec<&str> = private.iter().map(|k| k.kid.as_str()).collect();
@@ -197,7 +214,7 @@ mod tests {
     #[test]
     fn generated_keys_sign_and_verify() {
         let (private, jwk) = generate(1).unwrap();
-        let (kid, enc) = signing_key(std::slice::from_ref(&private)).unwrap();
+        let (kid, enc) = signing_key(std::slice::from_ref(&private), 1).unwrap();
         assert_eq!(kid, jwk.kid);
         let v = verifier(&Jwks { keys: vec![jwk] }, "iss", "aud").unwrap();
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -218,5 +235,16 @@ mod tests {
         h.kid = Some(kid);
         let token = jsonwebtoken::encode(&h, &claims, &enc).unwrap();
         assert_eq!(v.verify(&token).unwrap().lab_id, "l");
+    }
+
+    #[test]
+    fn a_key_signs_only_once_active() {
+        let (mut old, _) = generate(10).unwrap();
+        old.activates_at = 10;
+        let (mut new, _) = generate(20).unwrap();
+        new.activates_at = 100;
+        let keys = [old.clone(), new.clone()];
+        assert_eq!(signing_key(&keys, 50).unwrap().0, old.kid);
+        assert_eq!(signing_key(&keys, 100).unwrap().0, new.kid);
     }
 }

@@ -90,8 +90,8 @@ fn refresh_item(st: &AuthState, token: &str, session: &Session) -> Result<Item, 
     Ok(item)
 }
 
-fn tokens(st: &AuthState, user: &User, sid: &str, refresh: String) -> Result<Response, Problem> {
-    let access = st.issuer.access_token(user, sid, now())?;
+async fn tokens(st: &AuthState, user: &User, sid: &str, refresh: String) -> Result<Response, Problem> {
+    let access = st.issuer.access_token(user, sid, now()).await?;
     Ok(Response::ok(&TokenResponse {
         access_token: access,
         refresh_token: refresh,
@@ -177,7 +177,7 @@ pub async fn login(st: Arc<AuthState>, req: Request) -> Result<Response, Problem
             st.audit_op(&audit)?,
         ])
         .await?;
-    tokens(&st, &user, &session.id, refresh)
+    tokens(&st, &user, &session.id, refresh).await
 }
 
 /// Count a failed login; the one that reaches the threshold locks the account.
@@ -329,7 +329,7 @@ pub async fn refresh(st: Arc<AuthState>, req: Request) -> Result<Response, Probl
         ])
         .await;
     match result {
-        Ok(()) => tokens(&st, &user, &session.id, next),
+        Ok(()) => tokens(&st, &user, &session.id, next).await,
         // Someone rotated this token a moment ago: two holders of one token is reuse.
         Err(e) if e.failed_action() == Some(0) => Err(reuse_detected(&st, &record, req.source_ip.as_deref()).await),
         Err(e) if e.is_condition_failure() => Err(invalid()),
