@@ -761,9 +761,41 @@ async fn me_can_change_profile_but_not_role_status_or_lab() {
     assert_eq!(status, 200);
 }
 
+/// The newest reset token for a user, read as the notification worker will: the outbox
+/// event names a delivery item, which holds the token (the event does not).
+async fn reset_token(lab: &str, user: &str, email: &str) -> String {
+    let s = shared();
+    let t = tracseq_aws::Table::new(aws_sdk_dynamodb::Client::new(&s.sdk().await), s.table.clone());
+    let subject = format!("LAB#{lab}#SUBJECT#user/{user}");
+    let query = tracseq_aws::store::PageQuery::of(&subject)
+        .on_index("GSI1")
+        .newest_first();
+    let events = t
+        .query_page(&query, &tracseq_core::pagination::PageRequest::first(50))
+        .await
+        .expect("events");
+    let event = events
+        .items
+        .into_iter()
+        .find(|i| {
+            i.get("type")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|t| t == "tracseq.auth.password_reset_requested")
+        })
+        .expect("reset event");
+    let data: Value = serde_dynamo::from_attribute_value(event["data"].clone()).expect("data");
+    assert!(data.get("token").is_none(), "the token is not in the event history");
+    let pk = format!(
+        "LAB#{lab}#DELIVERY#{}",
+        data["delivery_id"].as_str().unwrap_or_default()
+    );
+    let delivery = t.get(&pk, "DELIVERY").await.expect("get").expect("delivery");
+    assert_eq!(delivery["to"].as_s().ok().map(String::as_str), Some(email));
+    delivery["token"].as_s().expect("token").clone()
+}
+
 #[tokio::test]
 async fn forgot_and_reset_password_with_a_single_use_token() {
-    let s = shared();
     let api = api();
     let admin = new_lab(&api).await;
     let email = admin.user["email"].as_str().unwrap_or_default().to_owned();
@@ -779,42 +811,7 @@ async fn forgot_and_reset_password_with_a_single_use_token() {
         .await;
     assert_eq!((s1, s2), (202, 202));
     assert_eq!(a1, a2, "the same answer whether the email exists or not");
-    // Read the token as the notification worker will: event → delivery item.
-    let t = tracseq_aws::Table::new(aws_sdk_dynamodb::Client::new(&s.sdk().await), s.table.clone());
-    let subject = format!("LAB#{}#SUBJECT#user/{}", admin.lab_id(), admin.user_id());
-    let events = t
-        .query_page(
-            &tracseq_aws::store::PageQuery::of(&subject).on_index("GSI1"),
-            &tracseq_core::pagination::PageRequest::first(20),
-        )
-        .await
-        .expect("events");
-    let event = events
-        .items
-        .into_iter()
-        .find(|i| {
-            i.get("type")
-                .and_then(|v| v.as_s().ok())
-                .is_some_and(|t| t == "tracseq.auth.password_reset_requested")
-        })
-        .expect("reset event");
-    let data: Value = serde_dynamo::from_attribute_value(event["data"].clone()).expect("data");
-    assert!(data.get("token").is_none(), "the token is not in the event history");
-    let delivery = t
-        .get(
-            &format!(
-                "LAB#{}#DELIVERY#{}",
-                admin.lab_id(),
-                data["delivery_id"].as_str().unwrap_or_default()
-            ),
-            "DELIVERY",
-        )
-        .await
-        .expect("get")
-        .expect("delivery");
-    let token = delivery["token"].as_s().expect("token").clone();
-    assert_eq!(delivery["to"].as_s().ok(), Some(&email));
-
+    let token = reset_token(&admin.lab_id(), &admin.user_id(), &email).await;
     let (status, _) = api
         .post(
             "/api/auth/password/reset",
@@ -958,4 +955,74 @@ async fn key_rotation_keeps_the_previous_key_valid_and_drops_older_ones() {
     assert_eq!(jwks["keys"].as_array().map(Vec::len), Some(2));
     assert_eq!(jwks["keys"][0]["kid"], k3);
     stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn no_password_token_hash_or_reset_token_reaches_a_log_line() {
+    let s = shared();
+    let api = api();
+    let admin = new_lab(&api).await;
+    let secret = format!("Log-Secret-{}9", ulid::Ulid::new());
+    let email = format!("logs-{}@example.org", ulid::Ulid::new().to_string().to_lowercase());
+    let (status, user) = api
+        .post(
+            "/api/users",
+            Some(&admin.access),
+            json!({ "email": email, "name": "L", "role": "guest", "password": secret }),
+        )
+        .await;
+    assert_eq!(status, 201, "{user}");
+    let tokens = api.login(&email, &secret).await;
+    assert_eq!(api.try_login(&email, &format!("{secret}-wrong")).await.0, 401);
+    let (_, refreshed) = api
+        .post("/api/auth/refresh", None, json!({ "refresh_token": tokens.refresh }))
+        .await;
+    let new_secret = format!("{secret}-New1");
+    assert_eq!(
+        api.post(
+            "/api/users/me/password",
+            Some(&tokens.access),
+            json!({ "current_password": secret, "new_password": new_secret })
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(
+        api.post("/api/auth/password/forgot", None, json!({ "email": email }))
+            .await
+            .0,
+        202
+    );
+    let uid = user["id"].as_str().unwrap_or_default().to_owned();
+    let reset = reset_token(&admin.lab_id(), &uid, &email).await;
+    let reset_body = json!({ "token": reset, "new_password": format!("{secret}-Reset2") });
+    assert_eq!(api.post("/api/auth/password/reset", None, reset_body).await.0, 204);
+    let t = tracseq_aws::Table::new(aws_sdk_dynamodb::Client::new(&s.sdk().await), s.table.clone());
+    let stored = t
+        .get(
+            &format!("LAB#{}", admin.lab_id()),
+            &format!("USER#{}", user["id"].as_str().unwrap_or_default()),
+        )
+        .await
+        .expect("get")
+        .expect("user");
+    let hash = stored["password_hash"].as_s().expect("hash").clone();
+    let logs = tracseq_tests::logs();
+    assert!(logs.contains("request done"), "the capture works (debug lines present)");
+    for (what, value) in [
+        ("password", secret.as_str()),
+        ("new password", new_secret.as_str()),
+        ("password hash", hash.as_str()),
+        ("access token", tokens.access.as_str()),
+        ("refresh token", tokens.refresh.as_str()),
+        (
+            "rotated refresh token",
+            refreshed["refresh_token"].as_str().unwrap_or("unset-refresh"),
+        ),
+        ("reset token", reset.as_str()),
+        ("email", email.as_str()),
+    ] {
+        assert!(!logs.contains(value), "the {what} appears in a log line");
+    }
 }

@@ -91,10 +91,46 @@ fn endpoints(stack: &LocalStack, prefix: &str) -> Endpoints {
     }
 }
 
+/// Every log line the process wrote (JSON, debug level and up), for tests that check what
+/// must never be logged.
+pub fn logs() -> String {
+    LOGS.lock()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
+}
+
+static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct Capture;
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut b) = LOGS.lock() {
+            b.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() {
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "debug,aws_smithy_runtime=info,aws_config=info,hyper=info,h2=info,rustls=info",
+        ))
+        .with_writer(|| Capture)
+        .try_init();
+}
+
 /// The stack shared by all tests of this binary.
 pub fn shared() -> &'static Endpoints {
     static SHARED: OnceLock<Endpoints> = OnceLock::new();
     SHARED.get_or_init(|| {
+        capture_logs();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
