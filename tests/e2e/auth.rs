@@ -138,6 +138,7 @@ async fn role_matrix_on_user_and_lab_routes() {
     }
     let target = new_user(&api, &admin, "guest").await;
     let tid = target.user_id();
+    // The target survives the lower roles' attempts, then the admin row acts on it.
     for (i, u) in users.iter().enumerate() {
         let at_least = |min: usize| if i >= min { 200 } else { 403 };
         let t = &u.access;
@@ -163,6 +164,26 @@ async fn role_matrix_on_user_and_lab_routes() {
         assert_eq!(status, if i >= 5 { 201 } else { 403 }, "{} create user", roles[i]);
         let (status, lab) = api.get("/api/labs/current", &admin.access).await;
         assert_eq!(status, 200);
+        if i < 5 {
+            for action in ["disable", "enable", "unlock"] {
+                let (status, _) = api
+                    .post(&format!("/api/users/{tid}/{action}"), Some(t), json!({}))
+                    .await;
+                assert_eq!(status, 403, "{} {action} user", roles[i]);
+            }
+            assert_eq!(
+                api.delete(&format!("/api/users/{tid}"), t).await.0,
+                403,
+                "{} delete user",
+                roles[i]
+            );
+            assert_eq!(
+                api.get("/api/users/me/sessions", t).await.0,
+                200,
+                "{} own sessions",
+                roles[i]
+            );
+        }
         let (status, _) = api
             .patch(
                 "/api/labs/current",

@@ -56,7 +56,7 @@ impl AuthState {
             lockout_secs: env.parse_or("LOCKOUT_SECONDS", 900)?,
             reset_ttl_secs: env.parse_or("PASSWORD_RESET_TTL", 3600)?,
         };
-        let hasher = Hasher::new(env.parse_or("HASH_CONCURRENCY", 2)?);
+        let hasher = Hasher::shared(env.parse_or("HASH_CONCURRENCY", 2)?);
         Ok(Arc::new(Self {
             auth: Auth::from_init(init).await?,
             idem: IdempotencyStore::new(table.clone()),

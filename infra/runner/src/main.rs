@@ -1,7 +1,7 @@
 //! `tracseq-local`: the local stack's command line.
 //!
 //! ```text
-//! tracseq-local serve  [--api-port 3000] [--edge-port 4566] [--moto-port 4567] [--no-throttle] [--venv .venv] [--template template.yaml]...
+//! tracseq-local serve  [--api-port 3000] [--edge-port 4566] [--moto-port 4567] [--no-throttle] [--env KEY=VALUE]... [--venv .venv] [--template template.yaml]...
 //! tracseq-local routes [--template template.yaml]
 //! tracseq-local invoke <FunctionLogicalId> --event <file.json> [--endpoint http://127.0.0.1:4567]
 //! ```
@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tracseq_runner::{Config, LocalStack, functions, load_model, seed};
 
-const USAGE: &str = "usage: tracseq-local serve [--api-port N] [--edge-port N] [--moto-port N] [--no-throttle] [--no-seed] [--venv DIR] [--template FILE]...
+const USAGE: &str = "usage: tracseq-local serve [--api-port N] [--edge-port N] [--moto-port N] [--no-throttle] [--no-seed] [--env KEY=VALUE]... [--venv DIR] [--template FILE]...
        tracseq-local routes [--template FILE]...
        tracseq-local invoke <FunctionLogicalId> --event FILE [--endpoint URL] [--template FILE]...";
 
@@ -40,6 +40,13 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--endpoint" => endpoint = value("--endpoint")?,
             "--no-throttle" => config.throttle = false,
             "--no-seed" => config.seed = false,
+            "--env" => {
+                let pair = value("--env")?;
+                let (k, v) = pair
+                    .split_once('=')
+                    .ok_or(format!("--env takes KEY=VALUE, not {pair}"))?;
+                config.env_overrides.insert(k.to_owned(), v.to_owned());
+            }
             "-h" | "--help" => return Err(USAGE.into()),
             other if !other.starts_with('-') => positional.push(other.to_owned()),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
