@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
-use tracseq_aws::store::{Item, StoreError, s, to_item};
+use tracseq_aws::store::{Item, StoreError, keyed_item};
 
 /// Actions the audit records (DOMAIN.md: logins, failures, lockouts, password changes and
 /// resets, user and role changes, token misuse).
@@ -79,15 +79,16 @@ impl AuditRecord {
 
     pub fn item(&self) -> Result<Item, StoreError> {
         let month = self.at.get(..7).unwrap_or("0000-00");
-        let mut item = to_item(self)?;
-        item.insert("PK".into(), s(audit_month(&self.lab_id, month)));
-        item.insert("SK".into(), s(format!("{}#{}", self.at, self.id)));
-        item.insert("GSI1PK".into(), s(format!("LAB#{}#ACTOR#{}", self.lab_id, self.actor)));
-        item.insert("GSI1SK".into(), s(format!("{}#{}", self.at, self.id)));
-        item.insert("GSI2PK".into(), s(format!("LAB#{}#AUDIT", self.lab_id)));
-        item.insert("GSI2SK".into(), s(format!("{}#{}", self.at, self.id)));
-        item.insert("entity".into(), s("audit"));
-        Ok(item)
+        let sk = format!("{}#{}", self.at, self.id);
+        let keys = [
+            ("PK", audit_month(&self.lab_id, month)),
+            ("SK", sk.clone()),
+            ("GSI1PK", format!("LAB#{}#ACTOR#{}", self.lab_id, self.actor)),
+            ("GSI1SK", sk.clone()),
+            ("GSI2PK", format!("LAB#{}#AUDIT", self.lab_id)),
+            ("GSI2SK", sk),
+        ];
+        keyed_item(self, &keys, "audit")
     }
 }
 

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use tracseq_aws::store::{Item, StoreError, s, to_item};
+use tracseq_aws::store::{Item, StoreError, keyed_item, s};
 use tracseq_core::Problem;
 use tracseq_core::auth::Role;
 
@@ -141,16 +141,13 @@ pub const EMAIL_SK: &str = "EMAIL";
 
 impl User {
     pub fn item(&self) -> Result<Item, StoreError> {
-        let mut item = to_item(self)?;
-        item.insert("PK".into(), s(user_pk(&self.lab_id)));
-        item.insert("SK".into(), s(user_sk(&self.id)));
-        item.insert(
-            "GSI1PK".into(),
-            s(format!("LAB#{}#USERS#{}", self.lab_id, self.role.as_str())),
-        );
-        item.insert("GSI1SK".into(), s(self.email.to_lowercase()));
-        item.insert("entity".into(), s("user"));
-        Ok(item)
+        let keys = [
+            ("PK", user_pk(&self.lab_id)),
+            ("SK", user_sk(&self.id)),
+            ("GSI1PK", format!("LAB#{}#USERS#{}", self.lab_id, self.role.as_str())),
+            ("GSI1SK", self.email.to_lowercase()),
+        ];
+        keyed_item(self, &keys, "user")
     }
 
     /// The email guard: unique across the deployment, the login lookup.
@@ -196,13 +193,13 @@ pub const LAB_SK: &str = "LAB";
 
 impl Lab {
     pub fn item(&self) -> Result<Item, StoreError> {
-        let mut item = to_item(self)?;
-        item.insert("PK".into(), s(lab_pk(&self.id)));
-        item.insert("SK".into(), s(LAB_SK));
-        item.insert("GSI1PK".into(), s("LABS"));
-        item.insert("GSI1SK".into(), s(format!("{}#{}", self.created_at, self.id)));
-        item.insert("entity".into(), s("lab"));
-        Ok(item)
+        let keys = [
+            ("PK", lab_pk(&self.id)),
+            ("SK", LAB_SK.to_owned()),
+            ("GSI1PK", "LABS".to_owned()),
+            ("GSI1SK", format!("{}#{}", self.created_at, self.id)),
+        ];
+        keyed_item(self, &keys, "lab")
     }
 }
 
@@ -225,13 +222,13 @@ pub struct Session {
 
 impl Session {
     pub fn item(&self) -> Result<Item, StoreError> {
-        let mut item = to_item(self)?;
-        item.insert("PK".into(), s(tracseq_aws::auth::session_pk(&self.id)));
-        item.insert("SK".into(), s(tracseq_aws::auth::SESSION_SK));
-        item.insert("GSI1PK".into(), s(sessions_of(&self.lab_id, &self.user_id)));
-        item.insert("GSI1SK".into(), s(format!("SESSION#{}#{}", self.created_at, self.id)));
-        item.insert("entity".into(), s("session"));
-        Ok(item)
+        let keys = [
+            ("PK", tracseq_aws::auth::session_pk(&self.id)),
+            ("SK", tracseq_aws::auth::SESSION_SK.to_owned()),
+            ("GSI1PK", sessions_of(&self.lab_id, &self.user_id)),
+            ("GSI1SK", format!("SESSION#{}#{}", self.created_at, self.id)),
+        ];
+        keyed_item(self, &keys, "session")
     }
 }
 

@@ -125,6 +125,16 @@ pub fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
     serde_dynamo::to_item(value).map_err(|e| StoreError::Serde(e.to_string()))
 }
 
+/// `value` as an item, plus its key attributes (`PK`, `SK`, `GSI1PK` …) and `entity`.
+pub fn keyed_item<T: Serialize>(value: &T, keys: &[(&str, String)], entity: &str) -> Result<Item, StoreError> {
+    let mut item = to_item(value)?;
+    for (name, key) in keys {
+        item.insert((*name).to_owned(), s(key.as_str()));
+    }
+    item.insert("entity".to_owned(), s(entity));
+    Ok(item)
+}
+
 pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Serde(e.to_string()))
 }

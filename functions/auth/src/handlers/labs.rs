@@ -61,6 +61,26 @@ fn valid_time_zone(tz: &str) -> bool {
                 .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+-".contains(&b))))
 }
 
+/// The lab settings both create and update accept.
+fn check_settings(check: &mut Check, barcode_prefix: Option<&str>, time_zone: Option<&str>) {
+    if let Some(prefix) = barcode_prefix {
+        check.rule(
+            valid_prefix(prefix),
+            "barcode_prefix",
+            "pattern",
+            "barcode_prefix must be 2-8 characters of A-Z and 0-9",
+        );
+    }
+    if let Some(tz) = time_zone {
+        check.rule(
+            valid_time_zone(tz),
+            "time_zone",
+            "time_zone",
+            "time_zone must be an IANA zone such as Europe/Berlin, or UTC",
+        );
+    }
+}
+
 fn prefix_from(name: &str) -> String {
     let p: String = name
         .chars()
@@ -78,22 +98,7 @@ pub async fn create_lab(st: Arc<AuthState>, req: Request, p: Principal) -> Resul
         .len("name", &body.name, 1, 200)
         .len("admin.name", &body.admin.name, 1, 200)
         .email("admin.email", &body.admin.email);
-    if let Some(prefix) = &body.barcode_prefix {
-        check.rule(
-            valid_prefix(prefix),
-            "barcode_prefix",
-            "pattern",
-            "barcode_prefix must be 2-8 characters of A-Z and 0-9",
-        );
-    }
-    if let Some(tz) = &body.time_zone {
-        check.rule(
-            valid_time_zone(tz),
-            "time_zone",
-            "time_zone",
-            "time_zone must be an IANA zone such as Europe/Berlin, or UTC",
-        );
-    }
+    check_settings(&mut check, body.barcode_prefix.as_deref(), body.time_zone.as_deref());
     check.done()?;
     check_policy("admin.password", &body.admin.password, &body.admin.email)?;
     // Keyed by the operator's lab: the operator is the one retrying.
@@ -170,26 +175,10 @@ pub async fn current_lab(st: Arc<AuthState>, _req: Request, p: Principal) -> Res
 pub async fn update_lab(st: Arc<AuthState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let body: LabPatch = req.json()?;
     let mut check = Check::default();
-    check.opt_len("name", body.name.as_deref(), 200);
     if let Some(name) = &body.name {
         check.len("name", name, 1, 200);
     }
-    if let Some(prefix) = &body.barcode_prefix {
-        check.rule(
-            valid_prefix(prefix),
-            "barcode_prefix",
-            "pattern",
-            "barcode_prefix must be 2-8 characters of A-Z and 0-9",
-        );
-    }
-    if let Some(tz) = &body.time_zone {
-        check.rule(
-            valid_time_zone(tz),
-            "time_zone",
-            "time_zone",
-            "time_zone must be an IANA zone such as Europe/Berlin, or UTC",
-        );
-    }
+    check_settings(&mut check, body.barcode_prefix.as_deref(), body.time_zone.as_deref());
     check.done()?;
     let expected = expected_version(&req, body.version)?;
     let mut lab = st.lab(&p.lab_id).await?;

@@ -2,7 +2,7 @@
 
 use super::Check;
 use crate::audit::{AuditRecord, action};
-use crate::model::now_rfc3339;
+use crate::model::{User, now_rfc3339};
 use crate::password::check_policy;
 use crate::state::{AuthState, expected_version};
 use serde::Deserialize;
@@ -48,14 +48,37 @@ pub fn check_phone(check: &mut Check, phone: Option<&str>) {
     }
 }
 
+/// Check the profile fields a user and an admin may both change.
+pub fn check_profile(check: &mut Check, name: Option<&str>, phone: Option<&str>, department: Option<&str>) {
+    if let Some(n) = name {
+        check.len("name", n, 1, 200);
+    }
+    check.opt_len("department", department, 200);
+    check_phone(check, phone);
+}
+
+/// Apply them; an empty phone or department clears it.
+pub fn apply_profile(user: &mut User, name: Option<String>, phone: Option<String>, department: Option<String>) {
+    if let Some(n) = name {
+        user.name = n.trim().to_owned();
+    }
+    if phone.is_some() {
+        user.phone = phone.filter(|s| !s.trim().is_empty());
+    }
+    if department.is_some() {
+        user.department = department.filter(|s| !s.trim().is_empty());
+    }
+}
+
 pub async fn update_me(st: Arc<AuthState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let body: MePatch = req.json()?;
     let mut check = Check::default();
-    if let Some(n) = &body.name {
-        check.len("name", n, 1, 200);
-    }
-    check.opt_len("department", body.department.as_deref(), 200);
-    check_phone(&mut check, body.phone.as_deref());
+    check_profile(
+        &mut check,
+        body.name.as_deref(),
+        body.phone.as_deref(),
+        body.department.as_deref(),
+    );
     check.done()?;
     let expected = expected_version(&req, body.version)?;
     let mut user = st.user(&p.lab_id, &p.user_id).await?;
@@ -65,15 +88,7 @@ pub async fn update_me(st: Arc<AuthState>, req: Request, p: Principal) -> Result
             format!("your account is at version {}, not {expected}", user.version),
         ));
     }
-    if let Some(n) = body.name {
-        user.name = n.trim().to_owned();
-    }
-    if body.phone.is_some() {
-        user.phone = body.phone.filter(|s| !s.trim().is_empty());
-    }
-    if body.department.is_some() {
-        user.department = body.department.filter(|s| !s.trim().is_empty());
-    }
+    apply_profile(&mut user, body.name, body.phone, body.department);
     user.version = expected + 1;
     user.updated_at = now_rfc3339();
     let audit = AuditRecord::new(&p.lab_id, &p.user_id, action::USER_CHANGED, "success")

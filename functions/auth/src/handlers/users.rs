@@ -5,7 +5,7 @@
 
 use super::Check;
 use super::labs::email_unavailable;
-use super::me::check_phone;
+use super::me::{apply_profile, check_phone, check_profile};
 use crate::audit::{AuditRecord, action};
 use crate::model::{StatusAction, User, UserStatus, UserView, now_rfc3339};
 use crate::password::check_policy;
@@ -171,11 +171,12 @@ pub async fn update_user(st: Arc<AuthState>, req: Request, p: Principal) -> Resu
     let id = req.path_param("id")?.to_owned();
     let body: UserPatch = req.json()?;
     let mut check = Check::default();
-    if let Some(n) = &body.name {
-        check.len("name", n, 1, 200);
-    }
-    check.opt_len("department", body.department.as_deref(), 200);
-    check_phone(&mut check, body.phone.as_deref());
+    check_profile(
+        &mut check,
+        body.name.as_deref(),
+        body.phone.as_deref(),
+        body.department.as_deref(),
+    );
     check.done()?;
     let expected = expected_version(&req, body.version)?;
     let before = st.user(&p.lab_id, &id).await?;
@@ -189,18 +190,10 @@ pub async fn update_user(st: Arc<AuthState>, req: Request, p: Principal) -> Resu
         ));
     }
     let mut user = before.clone();
-    if let Some(n) = body.name {
-        user.name = n.trim().to_owned();
-    }
     if let Some(r) = body.role {
         user.role = r;
     }
-    if body.department.is_some() {
-        user.department = body.department.filter(|s| !s.trim().is_empty());
-    }
-    if body.phone.is_some() {
-        user.phone = body.phone.filter(|s| !s.trim().is_empty());
-    }
+    apply_profile(&mut user, body.name, body.phone, body.department);
     user.version = expected + 1;
     user.updated_at = now_rfc3339();
     let role_changed = user.role != before.role;
