@@ -1047,3 +1047,37 @@ async fn no_password_token_hash_or_reset_token_reaches_a_log_line() {
         assert!(!logs.contains(value), "the {what} appears in a log line");
     }
 }
+
+#[tokio::test]
+async fn an_expired_lockout_allows_five_more_attempts_then_locks_again() {
+    let mut config = tracseq_tests::config("relock");
+    // Whole seconds: a 2 s lock lasts at least 1 s, plenty for the next attempt.
+    config.env_overrides.insert("LOCKOUT_SECONDS".into(), "2".into());
+    config
+        .env_overrides
+        .insert("LOGIN_LIMIT_PER_EMAIL".into(), "1000".into());
+    let (stack, e) = tracseq_tests::isolated(config).await;
+    let api = Api::new(&e.api);
+    let wrong = || api.try_login(OPERATOR_EMAIL, "Wrong-Passw0rd");
+    for _ in 0..5 {
+        assert_eq!(wrong().await.0, 401);
+    }
+    assert_eq!(api.try_login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await.0, 401, "locked");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    // The lock has expired but nobody logged in: five more failures lock it again.
+    for _ in 0..5 {
+        assert_eq!(wrong().await.0, 401);
+    }
+    assert_eq!(
+        api.try_login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await.0,
+        401,
+        "locked again"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(
+        api.try_login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await.0,
+        200,
+        "the lock lifts by itself"
+    );
+    stack.shutdown().await;
+}

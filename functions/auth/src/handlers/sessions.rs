@@ -217,14 +217,23 @@ async fn record_failure(st: &AuthState, user: &User, ip: Option<&str>) {
     ) {
         ops.push(put_event_op(&st.table, &ev));
     }
-    if failures >= st.limits.lockout_after && user.status == UserStatus::Active {
-        let until = now() + st.limits.lockout_secs;
+    // An expired lockout leaves the status `locked` until a good login clears it; failures
+    // then must lock again, or an expired lock would mean unlimited guesses.
+    let t = now();
+    let lock_expired = user.status == UserStatus::Locked && user.locked_until.is_none_or(|until| until <= t);
+    if failures >= st.limits.lockout_after && (user.status == UserStatus::Active || lock_expired) {
+        let until = t + st.limits.lockout_secs;
         let lock = Update::builder()
             .table_name(&st.table.name)
             .key("PK", s(crate::model::user_pk(&user.lab_id)))
             .key("SK", s(crate::model::user_sk(&user.id)))
-            .update_expression("SET #status = :locked, locked_until = :until, version = version + :one")
-            .condition_expression("#status = :active")
+            // The count restarts: each lockout period grants exactly `lockout_after` attempts.
+            .update_expression(
+                "SET #status = :locked, locked_until = :until, failed_logins = :zero, version = version + :one",
+            )
+            .condition_expression("#status = :active OR (#status = :locked AND locked_until <= :now)")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":now", n(t))
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":locked", s("locked"))
             .expression_attribute_values(":active", s("active"))
