@@ -1,9 +1,8 @@
 //! Every route of the auth service and the least role it needs: the one place the
 //! template (checked by test) and the OpenAPI document agree with.
 
-use crate::audit::AuditRecord;
 use crate::handlers::*;
-use crate::model::{Lab, Session, UserView};
+use crate::model::{Lab, UserView};
 use tracseq_core::auth::Role::{self, *};
 use tracseq_core::route::{Access, Method::*, ResponseSpec, RouteSpec, SchemaRef};
 
@@ -149,7 +148,3 @@ pub static AUDIT: RouteSpec = RouteSpec::new("audit_list", Get, "/api/audit", ro
         ("cursor", "from next_cursor"),
     ])
     .answers(AUDIT_PAGE);
-
-/// The item types the response schemas above describe in part.
-#[allow(dead_code)]
-fn _schemas(_: AuditRecord, _: Session) {}

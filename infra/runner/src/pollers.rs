@@ -3,7 +3,7 @@
 //! ReportBatchItemFailures only the reported messages do), and DynamoDB streams.
 
 use crate::functions::{Functions, Loaded};
-use crate::template::{ACCOUNT, SqsSource, StreamSource};
+use crate::template::{SqsSource, StreamSource};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
@@ -241,5 +241,4 @@ pub fn start_all(
             }
         }
     }
-    let _ = ACCOUNT;
 }
