@@ -1081,3 +1081,75 @@ async fn an_expired_lockout_allows_five_more_attempts_then_locks_again() {
     );
     stack.shutdown().await;
 }
+
+/// Every route that takes a body, from the code's own route declarations: malformed JSON,
+/// wrong types, unknown fields, oversized and non-JSON bodies, and no token all get a
+/// problem+json 4xx, never a 5xx.
+#[tokio::test]
+async fn every_body_route_refuses_bad_input_with_a_problem() {
+    let api = api();
+    let op = operator(&api).await;
+    let big = format!("{{\"name\":\"{}\"}}", "x".repeat(300 * 1024));
+    let cases: [(&str, &str, &str, u16, &str); 5] = [
+        ("malformed", "application/json", "{\"name\": ", 400, "malformed_json"),
+        ("wrong type", "application/json", "[1, 2, 3]", 422, "validation_failed"),
+        (
+            "unknown field",
+            "application/json",
+            "{\"zz_not_a_field\": true}",
+            422,
+            "validation_failed",
+        ),
+        ("not json", "text/plain", "name=x", 415, "unsupported_media_type"),
+        ("oversized", "application/json", big.as_str(), 413, "payload_too_large"),
+    ];
+    let routes: Vec<_> = tracseq_system::routes()
+        .into_iter()
+        .filter(|r| r.request.is_some() && !r.path.contains("_test"))
+        .collect();
+    assert!(routes.len() >= 10, "the auth service's body routes are all here");
+    for r in routes {
+        let path = r.path.replace("{id}", &op.user_id());
+        let method = Method::from_bytes(r.method.as_str().as_bytes()).expect("method");
+        for (what, ct, body, status, code) in &cases {
+            let mut req = api
+                .http
+                .request(method.clone(), format!("{}{path}", api.base))
+                .header("content-type", *ct)
+                .body(body.to_string());
+            if r.access != tracseq_core::route::Access::Public {
+                req = req.bearer_auth(&op.access);
+            }
+            let resp = req.send().await.expect("request");
+            let got = resp.status().as_u16();
+            let ct_back = resp
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            let v: Value = resp.json().await.unwrap_or_default();
+            assert_eq!(
+                (got, v["code"].as_str()),
+                (*status, Some(*code)),
+                "{} {path}: {what}: {v}",
+                r.method.as_str()
+            );
+            assert_eq!(
+                ct_back,
+                "application/problem+json",
+                "{} {path}: {what}",
+                r.method.as_str()
+            );
+        }
+        if r.access != tracseq_core::route::Access::Public {
+            let (got, v, _) = api.send(method.clone(), &path, None, Some(json!({})), &[]).await;
+            assert_eq!(
+                (got, v["code"].as_str()),
+                (401, Some("unauthorized")),
+                "{} {path}: no token",
+                r.method.as_str()
+            );
+        }
+    }
+}

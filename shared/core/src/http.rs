@@ -140,6 +140,9 @@ fn is_json_media_type(ct: &str) -> bool {
 
 /// Parse JSON bytes into `T`, classifying failures as 400 (not JSON) or 422 (wrong shape).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    // Syntax first: a typed parse stops at the first unknown or mistyped field, so a
+    // truncated body could otherwise come back as 422 instead of 400.
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|e| json_problem(".", e))?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Ok(v) => v,
@@ -500,8 +503,11 @@ mod tests {
     #[test]
     fn json_errors_are_classified() {
         assert_eq!(problem("{\"name\":").code, "malformed_json");
+        // Truncated after an unknown field: still a syntax error, not a validation one.
+        assert_eq!(problem("{\"zzz\": 1, ").code, "malformed_json");
         assert_eq!(problem("{not json}").status, 400);
-        assert_eq!(problem("{} trailing").status, 422);
+        // Trailing characters make the body invalid JSON: 400 (was a 422 before the syntax check).
+        assert_eq!(problem("{} trailing").status, 400);
         assert_eq!(problem("").code, "body_required");
 
         let p = problem(r#"{"name":"a"}"#);
