@@ -60,6 +60,15 @@ async fn operator_creates_labs_and_nobody_else_can() {
     let (status, lab) = api.get("/api/labs/current", &admin.access).await;
     assert_eq!(status, 200);
     assert_eq!(lab["admins"], 1);
+    let stale = json!({ "name": "Renamed", "version": lab["version"].as_u64().unwrap_or(1) + 5 });
+    let (status, v) = api.patch("/api/labs/current", &admin.access, stale).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("version_conflict")));
+    assert_eq!(
+        api.patch("/api/labs/current", &admin.access, json!({ "name": "No version" }))
+            .await
+            .0,
+        428
+    );
     // A lab administrator is not a platform operator.
     let (status, v) = api
         .post(

@@ -190,6 +190,18 @@ pub fn expected_version(req: &Request, body: Option<u64>) -> Result<u64, Problem
     })
 }
 
+/// 409 unless the stored `version` is the one the client expects.
+pub fn check_version(what: &str, stored: u64, expected: u64) -> Result<(), Problem> {
+    if stored == expected {
+        Ok(())
+    } else {
+        Err(Problem::conflict(
+            "version_conflict",
+            format!("the {what} is at version {stored}, not {expected}"),
+        ))
+    }
+}
+
 pub fn now() -> i64 {
     now_epoch()
 }

@@ -5,7 +5,7 @@ use super::Check;
 use crate::audit::{AuditRecord, action};
 use crate::model::{Lab, User, UserStatus, UserView, now_rfc3339};
 use crate::password::check_policy;
-use crate::state::{AuthState, expected_version};
+use crate::state::{AuthState, check_version, expected_version};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
@@ -182,12 +182,7 @@ pub async fn update_lab(st: Arc<AuthState>, req: Request, p: Principal) -> Resul
     check.done()?;
     let expected = expected_version(&req, body.version)?;
     let mut lab = st.lab(&p.lab_id).await?;
-    if lab.version != expected {
-        return Err(Problem::conflict(
-            "version_conflict",
-            format!("the lab is at version {}, not {expected}", lab.version),
-        ));
-    }
+    check_version("lab", lab.version, expected)?;
     let before = (lab.name.clone(), lab.barcode_prefix.clone(), lab.time_zone.clone());
     if let Some(n) = body.name {
         lab.name = n.trim().to_owned();

@@ -4,7 +4,7 @@ use super::Check;
 use crate::audit::{AuditRecord, action};
 use crate::model::{User, now_rfc3339};
 use crate::password::check_policy;
-use crate::state::{AuthState, expected_version};
+use crate::state::{AuthState, check_version, expected_version};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -82,12 +82,7 @@ pub async fn update_me(st: Arc<AuthState>, req: Request, p: Principal) -> Result
     check.done()?;
     let expected = expected_version(&req, body.version)?;
     let mut user = st.user(&p.lab_id, &p.user_id).await?;
-    if user.version != expected {
-        return Err(Problem::conflict(
-            "version_conflict",
-            format!("your account is at version {}, not {expected}", user.version),
-        ));
-    }
+    check_version("account", user.version, expected)?;
     apply_profile(&mut user, body.name, body.phone, body.department);
     user.version = expected + 1;
     user.updated_at = now_rfc3339();

@@ -9,7 +9,7 @@ use super::me::{apply_profile, check_phone, check_profile};
 use crate::audit::{AuditRecord, action};
 use crate::model::{StatusAction, User, UserStatus, UserView, now_rfc3339};
 use crate::password::check_policy;
-use crate::state::{AuthState, expected_version};
+use crate::state::{AuthState, check_version, expected_version};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::sync::Arc;
@@ -183,12 +183,7 @@ pub async fn update_user(st: Arc<AuthState>, req: Request, p: Principal) -> Resu
     if body.role.is_some_and(|r| r != before.role) && id == p.user_id {
         return Err(not_yourself("change the role of"));
     }
-    if before.version != expected {
-        return Err(Problem::conflict(
-            "version_conflict",
-            format!("the user is at version {}, not {expected}", before.version),
-        ));
-    }
+    check_version("user", before.version, expected)?;
     let mut user = before.clone();
     if let Some(r) = body.role {
         user.role = r;
