@@ -51,6 +51,9 @@ pub struct Auth {
     ssm: aws_sdk_ssm::Client,
     table: Table,
     verifier: RwLock<(Arc<Verifier>, Instant)>,
+    /// No key was published when the set was last read (a function that started before
+    /// the first issuer): reload on every unknown key until one appears.
+    empty: std::sync::atomic::AtomicBool,
 }
 
 impl Auth {
@@ -61,6 +64,7 @@ impl Auth {
         let jwks = jwt_keys::load_public(&ssm, &config.keys)
             .await
             .map_err(|e| InitError::Other(e.to_string()))?;
+        let empty = jwks.keys.is_empty();
         let v =
             jwt_keys::verifier(&jwks, &config.issuer, &config.audience).map_err(|e| InitError::Other(e.to_string()))?;
         let max_age = Duration::from_secs(init.env.parse_or("JWT_KEYS_MAX_AGE_SECS", 300u64)?);
@@ -70,6 +74,7 @@ impl Auth {
             ssm,
             table,
             verifier: RwLock::new((Arc::new(v), Instant::now())),
+            empty: std::sync::atomic::AtomicBool::new(empty),
         }))
     }
 
@@ -80,11 +85,12 @@ impl Auth {
 
     /// Reload the public keys, at most once per [`RELOAD_INTERVAL`].
     async fn reload(&self) -> Option<Arc<Verifier>> {
-        let due = self
-            .verifier
-            .read()
-            .map(|g| g.1.elapsed() >= RELOAD_INTERVAL.min(self.max_age))
-            .unwrap_or(true);
+        let due = self.empty.load(std::sync::atomic::Ordering::Relaxed)
+            || self
+                .verifier
+                .read()
+                .map(|g| g.1.elapsed() >= RELOAD_INTERVAL.min(self.max_age))
+                .unwrap_or(true);
         if !due {
             return None;
         }
@@ -92,6 +98,8 @@ impl Auth {
             g.1 = Instant::now();
         }
         let jwks = jwt_keys::load_public(&self.ssm, &self.config.keys).await.ok()?;
+        self.empty
+            .store(jwks.keys.is_empty(), std::sync::atomic::Ordering::Relaxed);
         let v = Arc::new(jwt_keys::verifier(&jwks, &self.config.issuer, &self.config.audience).ok()?);
         if let Ok(mut g) = self.verifier.write() {
             g.0 = v.clone();

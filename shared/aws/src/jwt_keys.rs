@@ -104,7 +104,8 @@ pub fn signing_key(keys: &[PrivateKey], now: i64) -> Result<(String, EncodingKey
     let newest = keys
         .iter()
         .filter(|k| k.activates_at <= now)
-        .max_by_key(|k| k.created_at)
+        // Kids are ULIDs: they order keys created within the same second.
+        .max_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)))
         .or_else(|| keys.iter().min_by_key(|k| k.activates_at))
         .ok_or(KeyError::Missing)?;
     let der = STANDARD
