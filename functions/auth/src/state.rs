@@ -12,7 +12,6 @@ use tracseq_aws::idempotency::IdempotencyStore;
 use tracseq_aws::store::{PageQuery, StoreError, Table, from_item, n, now_epoch, s};
 use tracseq_aws::{Init, InitError};
 use tracseq_core::Problem;
-use tracseq_core::http::Request;
 use tracseq_core::pagination::PageRequest;
 
 /// Login protection settings (template environment, DOMAIN.md defaults).
@@ -172,35 +171,7 @@ impl AuthState {
     }
 }
 
-/// The version a write expects: `If-Match` wins over the body's `version`; one is required.
-pub fn expected_version(req: &Request, body: Option<u64>) -> Result<u64, Problem> {
-    if let Some(raw) = req.header("if-match") {
-        return raw
-            .trim()
-            .trim_matches('"')
-            .parse::<u64>()
-            .map_err(|_| Problem::bad_request("invalid_if_match", "If-Match must be the resource's version number"));
-    }
-    body.ok_or_else(|| {
-        Problem::new(
-            428,
-            "version_required",
-            "send the resource's current version in the body or If-Match",
-        )
-    })
-}
-
-/// 409 unless the stored `version` is the one the client expects.
-pub fn check_version(what: &str, stored: u64, expected: u64) -> Result<(), Problem> {
-    if stored == expected {
-        Ok(())
-    } else {
-        Err(Problem::conflict(
-            "version_conflict",
-            format!("the {what} is at version {stored}, not {expected}"),
-        ))
-    }
-}
+pub use tracseq_core::http::{check_version, expected_version};
 
 pub fn now() -> i64 {
     now_epoch()

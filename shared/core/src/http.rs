@@ -148,7 +148,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
         Ok(v) => v,
         Err(e) => {
             let path = e.path().to_string();
-            return Err(json_problem(&path, e.into_inner()));
+            return Err(data_problem(&path, e.into_inner()));
         }
     };
     de.end().map_err(|e| json_problem(".", e))?;
@@ -166,24 +166,28 @@ fn json_problem(path: &str, e: serde_json::Error) -> Problem {
                 e.column()
             ),
         ),
-        Category::Data => {
-            let full = e.to_string();
-            let message = full.split(" at line ").next().unwrap_or(&full).to_owned();
-            let named = message.split('`').nth(1).map(str::to_owned);
-            let (rule, field) = if message.starts_with("missing field") {
-                ("required", join_path(path, named.as_deref()))
-            } else if message.starts_with("unknown field") {
-                ("unknown_field", join_path(path, named.as_deref()))
-            } else if message.starts_with("invalid type") {
-                ("type", join_path(path, None))
-            } else if message.starts_with("unknown variant") {
-                ("one_of", join_path(path, None))
-            } else {
-                ("invalid", join_path(path, None))
-            };
-            Problem::validation(vec![FieldError::field(field, rule, message)])
-        }
+        Category::Data => data_problem(path, e),
     }
+}
+
+/// A body that is valid JSON but not the expected shape: always 422 (serde reports some
+/// shape errors, such as a number where an enum belongs, as syntax errors).
+fn data_problem(path: &str, e: serde_json::Error) -> Problem {
+    let full = e.to_string();
+    let message = full.split(" at line ").next().unwrap_or(&full).to_owned();
+    let named = message.split('`').nth(1).map(str::to_owned);
+    let (rule, field) = if message.starts_with("missing field") {
+        ("required", join_path(path, named.as_deref()))
+    } else if message.starts_with("unknown field") {
+        ("unknown_field", join_path(path, named.as_deref()))
+    } else if message.starts_with("invalid type") {
+        ("type", join_path(path, None))
+    } else if message.starts_with("unknown variant") {
+        ("one_of", join_path(path, None))
+    } else {
+        ("invalid", join_path(path, None))
+    };
+    Problem::validation(vec![FieldError::field(field, rule, message)])
 }
 
 fn join_path(path: &str, leaf: Option<&str>) -> String {
@@ -453,6 +457,42 @@ fn log_outcome(spec: &RouteSpec, status: u16, started: Instant) {
         tracing::error!(status, elapsed_ms, route = spec.handler, "request failed");
     } else {
         tracing::debug!(status, elapsed_ms, route = spec.handler, "request done");
+    }
+}
+
+/// The version a write expects: `If-Match` wins over the body's `version`; one is required.
+pub fn expected_version(req: &Request, body: Option<u64>) -> Result<u64, Problem> {
+    optional_version(req, body)?.ok_or_else(|| {
+        Problem::new(
+            428,
+            "version_required",
+            "send the resource's current version in the body or If-Match",
+        )
+    })
+}
+
+/// Like [`expected_version`], for writes where the version is a safeguard the client may omit.
+pub fn optional_version(req: &Request, body: Option<u64>) -> Result<Option<u64>, Problem> {
+    if let Some(raw) = req.header("if-match") {
+        return raw
+            .trim()
+            .trim_matches('"')
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| Problem::bad_request("invalid_if_match", "If-Match must be the resource's version number"));
+    }
+    Ok(body)
+}
+
+/// 409 unless the stored `version` is the one the client expects.
+pub fn check_version(what: &str, stored: u64, expected: u64) -> Result<(), Problem> {
+    if stored == expected {
+        Ok(())
+    } else {
+        Err(Problem::conflict(
+            "version_conflict",
+            format!("the {what} is at version {stored}, not {expected}"),
+        ))
     }
 }
 
