@@ -16,47 +16,23 @@ pub mod throttle;
 pub mod tokens;
 
 use state::AuthState;
-use std::future::Future;
 use std::sync::Arc;
+use tracseq_aws::lambda::ServiceState;
 use tracseq_aws::{FunctionDef, Init, InitError};
-use tracseq_core::Problem;
-use tracseq_core::auth::Principal;
-use tracseq_core::function::SharedFunction;
-use tracseq_core::http::{Request, Response, protected_route, public_route};
-use tracseq_core::route::RouteSpec;
+use tracseq_core::function::{BoxFuture, SharedFunction};
 
-async fn public<H, Fut>(init: Arc<Init>, spec: &'static RouteSpec, handler: H) -> Result<SharedFunction, InitError>
-where
-    H: Fn(Arc<AuthState>, Request) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Response, Problem>> + Send + 'static,
-{
-    Ok(public_route(spec, AuthState::build(&init).await?, handler)?)
-}
-
-async fn protected<H, Fut>(init: Arc<Init>, spec: &'static RouteSpec, handler: H) -> Result<SharedFunction, InitError>
-where
-    H: Fn(Arc<AuthState>, Request, Principal) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Response, Problem>> + Send + 'static,
-{
-    let state = AuthState::build(&init).await?;
-    let auth = state.auth.clone();
-    Ok(protected_route(spec, state, auth, handler)?)
+impl ServiceState for AuthState {
+    fn build(init: Arc<Init>) -> BoxFuture<Result<Arc<Self>, InitError>> {
+        Box::pin(async move { AuthState::build(&init).await })
+    }
+    fn authenticator(&self) -> Arc<tracseq_aws::auth::Auth> {
+        self.auth.clone()
+    }
 }
 
 macro_rules! function {
-    (public $route:path => $handler:path) => {
-        FunctionDef {
-            handler: $route.handler,
-            route: Some(&$route),
-            build: |i| Box::pin(public(i, &$route, $handler)),
-        }
-    };
-    (protected $route:path => $handler:path) => {
-        FunctionDef {
-            handler: $route.handler,
-            route: Some(&$route),
-            build: |i| Box::pin(protected(i, &$route, $handler)),
-        }
+    ($kind:ident $route:path => $handler:path) => {
+        tracseq_aws::service_function!(AuthState; $kind $route => $handler)
     };
 }
 

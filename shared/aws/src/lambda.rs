@@ -81,3 +81,60 @@ pub async fn main(defs: &[FunctionDef]) -> Result<(), BoxError> {
     let function = (def.build)(Arc::new(Init::new(env, aws))).await?;
     tracseq_core::bootstrap::run(function).await
 }
+
+/// A service's shared state: built once per container, and the authenticator of its
+/// protected routes. [`service_function!`] turns a route and a handler into a
+/// [`FunctionDef`] over it.
+pub trait ServiceState: Send + Sync + Sized + 'static {
+    fn build(init: Arc<Init>) -> BoxFuture<Result<Arc<Self>, InitError>>;
+    fn authenticator(&self) -> Arc<crate::auth::Auth>;
+}
+
+/// Build a public route's function over `S`.
+pub async fn public<S, H, Fut>(
+    init: Arc<Init>,
+    spec: &'static RouteSpec,
+    handler: H,
+) -> Result<SharedFunction, InitError>
+where
+    S: ServiceState,
+    H: Fn(Arc<S>, tracseq_core::http::Request) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<tracseq_core::http::Response, tracseq_core::Problem>> + Send + 'static,
+{
+    Ok(tracseq_core::http::public_route(spec, S::build(init).await?, handler)?)
+}
+
+/// Build a protected route's function over `S` (token, role and tenant checked first).
+pub async fn protected<S, H, Fut>(
+    init: Arc<Init>,
+    spec: &'static RouteSpec,
+    handler: H,
+) -> Result<SharedFunction, InitError>
+where
+    S: ServiceState,
+    H: Fn(Arc<S>, tracseq_core::http::Request, tracseq_core::auth::Principal) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<tracseq_core::http::Response, tracseq_core::Problem>> + Send + 'static,
+{
+    let state = S::build(init).await?;
+    let auth = state.authenticator();
+    Ok(tracseq_core::http::protected_route(spec, state, auth, handler)?)
+}
+
+/// `service_function!(State; protected ROUTE => handler)` or `(State; public ROUTE => handler)`.
+#[macro_export]
+macro_rules! service_function {
+    ($state:ty; public $route:path => $handler:path) => {
+        $crate::FunctionDef {
+            handler: $route.handler,
+            route: Some(&$route),
+            build: |i| Box::pin($crate::lambda::public::<$state, _, _>(i, &$route, $handler)),
+        }
+    };
+    ($state:ty; protected $route:path => $handler:path) => {
+        $crate::FunctionDef {
+            handler: $route.handler,
+            route: Some(&$route),
+            build: |i| Box::pin($crate::lambda::protected::<$state, _, _>(i, &$route, $handler)),
+        }
+    };
+}

@@ -328,7 +328,6 @@ impl Table {
             .query()
             .table_name(&self.name)
             .set_index_name(q.index.map(str::to_owned))
-            .limit(page.limit as i32)
             .scan_index_forward(q.forward)
             .expression_attribute_names("#pk", pk_attr)
             .expression_attribute_values(":pk", s(q.partition))
@@ -347,27 +346,95 @@ impl Table {
                 .expression_attribute_values(":hi", s(hi)),
             (None, None) => req.key_condition_expression("#pk = :pk"),
         };
+        let mut filters: Vec<Filter> = q.filters.to_vec();
         if let Some((attr, value)) = q.filter_eq {
-            req = req
-                .filter_expression("(attribute_not_exists(#ttl) OR #ttl > :now) AND #f = :f")
-                .expression_attribute_names("#f", attr)
-                .expression_attribute_values(":f", s(value));
+            filters.push(Filter::Eq(attr.to_owned(), value.to_owned()));
         }
-        if let Some(c) = start {
-            req = req.set_exclusive_start_key(Some(c.0.into_iter().map(|(k, v)| (k, s(v))).collect()));
+        if !filters.is_empty() {
+            let mut expr = String::from("(attribute_not_exists(#ttl) OR #ttl > :now)");
+            let mut n = 0;
+            for f in &filters {
+                expr.push_str(" AND ");
+                req = f.render(req, &mut expr, &mut n);
+            }
+            req = req.filter_expression(expr);
         }
-        let out = req.send().await.map_err(StoreError::from_sdk)?;
-        let next_cursor = out.last_evaluated_key.map(|key| {
+        let mut start = start.map(|c| c.0.into_iter().map(|(k, v)| (k, s(v))).collect::<Item>());
+        let mut items = Vec::new();
+        // A filter applies after `Limit`: keep reading (a bounded number of times) so a
+        // filtered page is full unless the partition ends. Asking only for what is missing
+        // means the last key read is exactly where the next page starts.
+        for _ in 0..if filters.is_empty() { 1 } else { 10 } {
+            let out = req
+                .clone()
+                .limit((page.limit as usize - items.len()) as i32)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() || items.len() >= page.limit as usize {
+                break;
+            }
+        }
+        let next_cursor = start.map(|key| {
             let strings = key
                 .into_iter()
                 .filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone())))
                 .collect();
             Cursor(strings).encode()
         });
-        Ok(Page {
-            items: out.items.unwrap_or_default(),
-            next_cursor,
-        })
+        Ok(Page { items, next_cursor })
+    }
+}
+
+/// A condition on a listed item's attributes (a DynamoDB filter expression).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filter {
+    Eq(String, String),
+    Ne(String, String),
+    BeginsWith(String, String),
+    Contains(String, String),
+    /// At least one of these.
+    Any(Vec<Filter>),
+}
+
+type QueryBuilder = aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+
+impl Filter {
+    fn render(&self, mut req: QueryBuilder, expr: &mut String, n: &mut usize) -> QueryBuilder {
+        let mut bind = |req: QueryBuilder, attr: &str, value: &str| {
+            *n += 1;
+            let (name, val) = (format!("#f{n}"), format!(":f{n}"));
+            let req = req
+                .expression_attribute_names(&name, attr)
+                .expression_attribute_values(&val, s(value));
+            (req, name, val)
+        };
+        match self {
+            Filter::Eq(a, v) | Filter::Ne(a, v) | Filter::BeginsWith(a, v) | Filter::Contains(a, v) => {
+                let (r, name, val) = bind(req, a, v);
+                expr.push_str(&match self {
+                    Filter::Eq(..) => format!("{name} = {val}"),
+                    Filter::Ne(..) => format!("{name} <> {val}"),
+                    Filter::BeginsWith(..) => format!("begins_with({name}, {val})"),
+                    _ => format!("contains({name}, {val})"),
+                });
+                r
+            }
+            Filter::Any(parts) => {
+                expr.push('(');
+                for (i, f) in parts.iter().enumerate() {
+                    if i > 0 {
+                        expr.push_str(" OR ");
+                    }
+                    req = f.render(req, expr, n);
+                }
+                expr.push(')');
+                req
+            }
+        }
     }
 }
 
@@ -381,9 +448,10 @@ pub struct PageQuery<'a> {
     pub forward: bool,
     /// Sort key range, inclusive (ignored when `sk_prefix` is set).
     pub between: Option<(&'a str, &'a str)>,
-    /// Keep only items whose string attribute equals the value (applied after `limit`,
-    /// so a page may be short; the cursor still continues the list).
+    /// Keep only items whose string attribute equals the value.
     pub filter_eq: Option<(&'a str, &'a str)>,
+    /// Further conditions, all of which must hold.
+    pub filters: &'a [Filter],
 }
 
 impl<'a> PageQuery<'a> {
@@ -396,7 +464,12 @@ impl<'a> PageQuery<'a> {
             forward: true,
             between: None,
             filter_eq: None,
+            filters: &[],
         }
+    }
+
+    pub fn filtered(self, filters: &'a [Filter]) -> Self {
+        Self { filters, ..self }
     }
 
     pub fn between(self, lo: &'a str, hi: &'a str) -> Self {
