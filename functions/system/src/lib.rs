@@ -15,7 +15,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[health::FUNCTION, version::FUNCTION, ope
 
 /// Every function of every service crate.
 pub fn catalog() -> Vec<FunctionDef> {
-    [FUNCTIONS, tracseq_auth::FUNCTIONS].concat()
+    [FUNCTIONS, tracseq_auth::FUNCTIONS, tracseq_samples::FUNCTIONS].concat()
 }
 
 /// Every HTTP route of every service, in catalogue order.

@@ -1,0 +1,811 @@
+//! Samples: register one or a batch, read by id or barcode, update, move through the
+//! status machine, soft-delete, history and search. Each change is one transaction with
+//! its history line and its domain event (the outbox).
+
+use super::templates::{event, lab_keys, stale};
+use crate::domain::kinds::{ParentRelation, Priority, SampleType};
+use crate::domain::sample::{SampleDetails, SampleFields};
+use crate::domain::status::SampleStatus;
+use crate::domain::template::Compiled;
+use crate::model::{HistoryEntry, Sample, keys, now_rfc3339};
+use crate::state::SamplesState;
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tracseq_aws::idempotency::idempotent;
+use tracseq_aws::outbox::put_event_op;
+use tracseq_aws::store::{Item, StoreError, s};
+use tracseq_core::auth::Principal;
+use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
+use tracseq_core::{FieldError, Problem};
+
+pub const MAX_BATCH: usize = 1000;
+const MAX_REASON: usize = 500;
+
+/// `POST /api/samples` (and one element of a batch).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct NewSample {
+    /// `[A-Z0-9-]`, at most 32; generated from the lab's counter when absent.
+    pub barcode: Option<String>,
+    /// Defaults to the barcode.
+    pub name: Option<String>,
+    /// One of DOMAIN.md's sample types (case and spacing are forgiven).
+    pub sample_type: String,
+    pub priority: Option<String>,
+    /// A published template whose custom fields `custom` must follow.
+    pub template_id: Option<String>,
+    pub parent_id: Option<String>,
+    /// `aliquot_of`, `derived_from` or `pooled_from`; required with `parent_id`.
+    pub parent_relation: Option<String>,
+    #[serde(flatten)]
+    pub details: SampleDetails,
+}
+
+/// Top-level keys a sample body may have (`flatten` cannot deny unknown fields itself).
+const NEW_SAMPLE_KEYS: &[&str] = &[
+    "barcode",
+    "name",
+    "sample_type",
+    "priority",
+    "template_id",
+    "parent_id",
+    "parent_relation",
+];
+const DETAIL_KEYS: &[&str] = &[
+    "submitter",
+    "collection_date",
+    "collection_location",
+    "organism",
+    "tissue",
+    "volume",
+    "volume_unit",
+    "concentration",
+    "concentration_unit",
+    "a260_280",
+    "a260_230",
+    "rin",
+    "project",
+    "notes",
+    "custom",
+];
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewBatch {
+    pub samples: Vec<Value>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BatchResult {
+    pub index: usize,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample: Option<Sample>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<BatchError>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BatchError {
+    pub code: String,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BatchOutcome {
+    pub created: usize,
+    pub failed: usize,
+    pub results: Vec<BatchResult>,
+}
+
+/// `PATCH /api/samples/{id}`: absent keys stay; an empty text clears it. Barcode, status
+/// and parent do not change here (labels are printed; status has its own route).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SamplePatch {
+    pub name: Option<String>,
+    pub sample_type: Option<String>,
+    pub priority: Option<String>,
+    pub version: Option<u64>,
+    #[serde(flatten)]
+    pub details: SampleDetails,
+}
+const PATCH_KEYS: &[&str] = &["name", "sample_type", "priority", "version"];
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Transition {
+    pub to: SampleStatus,
+    /// Required for rejected, failed and retries (DOMAIN.md: every change records why).
+    pub reason: Option<String>,
+    pub version: Option<u64>,
+}
+
+/// 422 for a key the body type does not know (a typo must not be silently dropped).
+fn deny_unknown(body: &Value, allowed: &[&[&str]], prefix: &str) -> Vec<FieldError> {
+    let Some(map) = body.as_object() else {
+        return vec![FieldError::field(
+            prefix.trim_end_matches('.'),
+            "type",
+            "must be an object",
+        )];
+    };
+    map.keys()
+        .filter(|k| !allowed.iter().any(|list| list.contains(&k.as_str())))
+        .map(|k| FieldError::field(format!("{prefix}{k}"), "unknown_field", format!("unknown field {k:?}")))
+        .collect()
+}
+
+fn parse_kind<T>(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    raw: &str,
+    parse: fn(&str) -> Option<T>,
+    names: String,
+) -> Option<T> {
+    let v = parse(raw);
+    if v.is_none() {
+        errors.push(FieldError::field(field, "one_of", format!("one of {names}")).with_value(raw));
+    }
+    v
+}
+
+/// A checked sample ready to be stored.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub fields: SampleFields,
+    pub sample_type: SampleType,
+    pub template: Option<(String, u32)>,
+    pub parent: Option<(String, ParentRelation)>,
+}
+
+/// Compiled templates of one request, so a batch reads each template once.
+#[derive(Default)]
+pub struct TemplateCache(HashMap<String, Result<(u32, Arc<Compiled>), Problem>>);
+
+impl TemplateCache {
+    async fn get(&mut self, st: &SamplesState, lab: &str, id: &str) -> Result<(u32, Arc<Compiled>), Problem> {
+        if !self.0.contains_key(id) {
+            let got = st
+                .published(lab, id, "template_id")
+                .await
+                .map(|(n, c)| (n, Arc::new(c)));
+            self.0.insert(id.to_owned(), got);
+        }
+        self.0.get(id).cloned().unwrap_or_else(|| Err(Problem::internal()))
+    }
+}
+
+/// Check one sample body (field errors prefixed with `prefix`).
+pub async fn prepare(
+    st: &SamplesState,
+    lab: &str,
+    raw: &Value,
+    cache: &mut TemplateCache,
+) -> Result<Prepared, Problem> {
+    let mut errors = deny_unknown(raw, &[NEW_SAMPLE_KEYS, DETAIL_KEYS], "");
+    if !errors.is_empty() {
+        return Err(Problem::validation(errors));
+    }
+    let body: NewSample = tracseq_core::http::parse_json(raw.to_string().as_bytes())?;
+    let sample_type = parse_kind(
+        &mut errors,
+        "sample_type",
+        &body.sample_type,
+        SampleType::parse,
+        SampleType::names(),
+    );
+    let priority = body
+        .priority
+        .as_deref()
+        .and_then(|p| parse_kind(&mut errors, "priority", p, Priority::parse, Priority::names()));
+    let mut fields = SampleFields {
+        barcode: body.barcode,
+        name: body.name,
+        sample_type,
+        priority,
+        details: body.details,
+    };
+    fields.check(&mut errors);
+    let template = match &body.template_id {
+        Some(id) => match cache.get(st, lab, id).await {
+            Ok((n, compiled)) => {
+                fields.details.check_custom(&compiled, &mut errors);
+                Some((id.clone(), n))
+            }
+            Err(p) if p.status == 422 => {
+                errors.extend(p.errors);
+                None
+            }
+            Err(p) => return Err(p),
+        },
+        None => {
+            if !fields.details.custom.is_empty() {
+                errors.push(FieldError::field(
+                    "custom",
+                    "template_required",
+                    "custom fields need a template_id",
+                ));
+            }
+            None
+        }
+    };
+    let parent = match (&body.parent_id, &body.parent_relation) {
+        (None, None) => None,
+        (Some(id), Some(rel)) => {
+            let rel = parse_kind(
+                &mut errors,
+                "parent_relation",
+                rel,
+                ParentRelation::parse,
+                ParentRelation::names(),
+            );
+            match st.sample(lab, id).await {
+                Ok(parent) if parent.status == SampleStatus::Deleted => {
+                    errors
+                        .push(FieldError::field("parent_id", "exists", "the parent sample is deleted").with_value(id));
+                    None
+                }
+                Ok(parent) => rel.map(|r| (parent.id, r)),
+                Err(p) if p.status == 404 => {
+                    errors.push(FieldError::field("parent_id", "exists", "no such sample").with_value(id));
+                    None
+                }
+                Err(p) => return Err(p),
+            }
+        }
+        (Some(_), None) => {
+            errors.push(FieldError::field(
+                "parent_relation",
+                "required",
+                "a parent needs its relation",
+            ));
+            None
+        }
+        (None, Some(_)) => {
+            errors.push(FieldError::field(
+                "parent_id",
+                "required",
+                "a relation needs its parent",
+            ));
+            None
+        }
+    };
+    match (errors.is_empty(), sample_type) {
+        (true, Some(sample_type)) => Ok(Prepared {
+            fields,
+            sample_type,
+            template,
+            parent,
+        }),
+        _ => Err(Problem::validation(errors)),
+    }
+}
+
+/// The transaction actions that create `sample`: the record, its barcode guard, its first
+/// history line; the caller adds the event (or, for imports, the checkpoint).
+pub fn create_ops(st: &SamplesState, lab: &str, sample: &Sample) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let history = HistoryEntry {
+        id: sample.id.clone(),
+        sample_id: sample.id.clone(),
+        kind: "created".into(),
+        from: None,
+        to: Some(sample.status),
+        reason: None,
+        changed: vec![],
+        at: sample.created_at.clone(),
+        by: sample.created_by.clone(),
+    };
+    Ok(vec![
+        st.table.put_new_op(sample.item(lab)?)?,
+        st.table.put_new_op(barcode_guard(lab, &sample.barcode, &sample.id))?,
+        st.table.put_new_op(history.item(lab)?)?,
+    ])
+}
+
+/// `LAB#{lab}#BARCODE#{code}`: uniqueness and lookup by barcode (a sample or, later, a
+/// container: `kind` says which).
+pub fn barcode_guard(lab: &str, code: &str, owner: &str) -> Item {
+    Item::from([
+        ("PK".to_owned(), s(keys::barcode(lab, code))),
+        ("SK".to_owned(), s(keys::BARCODE_SK)),
+        ("entity".to_owned(), s("guard")),
+        ("kind".to_owned(), s("sample")),
+        ("owner".to_owned(), s(owner)),
+    ])
+}
+
+pub fn barcode_taken(code: &str) -> Problem {
+    let mut p = Problem::conflict("barcode_taken", format!("barcode {code} is already in use in this lab"));
+    p.errors = vec![FieldError::field("barcode", "unique", "already in use").with_value(code)];
+    p
+}
+
+/// A new sample from checked input.
+pub fn new_sample(p: &Principal, prepared: Prepared, barcode: String, now: &str) -> Sample {
+    let Prepared {
+        fields,
+        sample_type,
+        template,
+        parent,
+    } = prepared;
+    Sample {
+        id: ulid::Ulid::new().to_string(),
+        name: fields.name.unwrap_or_else(|| barcode.clone()),
+        barcode,
+        sample_type,
+        status: SampleStatus::Pending,
+        priority: fields.priority.unwrap_or_default(),
+        details: fields.details,
+        template_version: template.as_ref().map(|t| t.1),
+        template_id: template.map(|t| t.0),
+        parent_relation: parent.as_ref().map(|p| p.1),
+        parent_id: parent.map(|p| p.0),
+        import_id: None,
+        version: 1,
+        created_at: now.to_owned(),
+        created_by: p.user_id.clone(),
+        updated_at: now.to_owned(),
+        updated_by: p.user_id.clone(),
+    }
+}
+
+pub(crate) fn created_event(
+    p: &Principal,
+    req: &Request,
+    sample: &Sample,
+) -> Result<tracseq_core::events::CloudEvent, Problem> {
+    event(
+        "sample.created",
+        p,
+        req,
+        &format!("samples/{}", sample.id),
+        json!({
+            "sample_id": sample.id,
+            "barcode": sample.barcode,
+            "sample_type": sample.sample_type,
+            "status": sample.status,
+            "template_id": sample.template_id,
+            "parent_id": sample.parent_id,
+        }),
+    )
+}
+
+/// Store one prepared sample; `number` is its reserved barcode number if it has none.
+async fn insert(
+    st: &SamplesState,
+    p: &Principal,
+    req: &Request,
+    prepared: Prepared,
+    prefix: &str,
+    number: Option<u64>,
+) -> Result<Sample, Problem> {
+    let now = now_rfc3339();
+    let barcode = match (&prepared.fields.barcode, number) {
+        (Some(code), _) => code.clone(),
+        (None, Some(n)) => crate::domain::barcode::generate(prefix, time::OffsetDateTime::now_utc().date(), n),
+        (None, None) => return Err(Problem::internal()),
+    };
+    let sample = new_sample(p, prepared, barcode, &now);
+    let mut ops = create_ops(st, &p.lab_id, &sample)?;
+    ops.push(put_event_op(&st.table, &created_event(p, req, &sample)?)?);
+    match st.table.transact(ops).await {
+        Ok(()) => Ok(sample),
+        Err(e) if e.failed_action() == Some(1) => Err(barcode_taken(&sample.barcode)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn create_sample(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let raw: Value = req.json()?;
+    let prepared = prepare(&st, &p.lab_id, &raw, &mut TemplateCache::default()).await?;
+    let lab = lab_keys(&p)?;
+    idempotent(&st.idem, &lab, &req, || async {
+        let prefix = st.barcode_prefix(&p.lab_id).await?;
+        let number = match prepared.fields.barcode {
+            Some(_) => None,
+            None => Some(st.reserve_barcodes(&p.lab_id, 1).await?),
+        };
+        let sample = insert(&st, &p, &req, prepared.clone(), &prefix, number).await?;
+        Ok(Response::created(&format!("/api/samples/{}", sample.id), &sample))
+    })
+    .await
+}
+
+pub async fn create_batch(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: NewBatch = req.json_limited(4 * 1024 * 1024)?;
+    if body.samples.is_empty() || body.samples.len() > MAX_BATCH {
+        return Err(Problem::validation(vec![FieldError::field(
+            "samples",
+            "length",
+            format!("a batch has 1 to {MAX_BATCH} samples"),
+        )]));
+    }
+    let lab = lab_keys(&p)?;
+    idempotent(&st.idem, &lab, &req, || async {
+        let mut cache = TemplateCache::default();
+        let mut prepared = Vec::with_capacity(body.samples.len());
+        for raw in &body.samples {
+            prepared.push(prepare(&st, &p.lab_id, raw, &mut cache).await);
+        }
+        let without_barcode = prepared
+            .iter()
+            .filter(|r| r.as_ref().is_ok_and(|x| x.fields.barcode.is_none()))
+            .count() as u64;
+        let mut next = match without_barcode {
+            0 => 0,
+            n => st.reserve_barcodes(&p.lab_id, n).await?,
+        };
+        let prefix = st.barcode_prefix(&p.lab_id).await?;
+        let jobs: Vec<_> = prepared
+            .into_iter()
+            .enumerate()
+            .map(|(index, r)| {
+                let number = match &r {
+                    Ok(x) if x.fields.barcode.is_none() => {
+                        next += 1;
+                        Some(next - 1)
+                    }
+                    _ => None,
+                };
+                (index, r, number)
+            })
+            .collect();
+        let (st, p, req, prefix) = (&st, &p, &req, &prefix);
+        let mut results: Vec<BatchResult> = futures::stream::iter(jobs)
+            .map(|(index, r, number)| async move {
+                let outcome = match r {
+                    Ok(x) => insert(st, p, req, x, prefix, number).await,
+                    Err(e) => Err(e),
+                };
+                match outcome {
+                    Ok(sample) => BatchResult {
+                        index,
+                        status: 201,
+                        sample: Some(sample),
+                        error: None,
+                    },
+                    Err(e) => BatchResult {
+                        index,
+                        status: e.status,
+                        sample: None,
+                        error: Some(BatchError {
+                            code: e.code,
+                            detail: e.detail,
+                            errors: e.errors,
+                        }),
+                    },
+                }
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        results.sort_by_key(|r| r.index);
+        let created = results.iter().filter(|r| r.status == 201).count();
+        Ok(Response::ok(&BatchOutcome {
+            created,
+            failed: results.len() - created,
+            results,
+        }))
+    })
+    .await
+}
+
+pub async fn get_sample(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    Ok(Response::ok(&st.sample(&p.lab_id, req.path_param("id")?).await?))
+}
+
+pub async fn get_by_barcode(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let code = req.path_param("barcode")?.trim().to_uppercase();
+    if crate::domain::barcode::check(&code).is_err() {
+        return Err(Problem::not_found("sample"));
+    }
+    let guard = st.table.get(&keys::barcode(&p.lab_id, &code), keys::BARCODE_SK).await?;
+    let owner = guard
+        .filter(|g| g.get("kind").and_then(|v| v.as_s().ok()).map(String::as_str) == Some("sample"))
+        .and_then(|g| g.get("owner").and_then(|v| v.as_s().ok()).cloned())
+        .ok_or_else(|| Problem::not_found("sample"))?;
+    Ok(Response::ok(&st.sample(&p.lab_id, &owner).await?))
+}
+
+/// Store `next` (version already advanced) over `expected`, with its history and event.
+async fn save(
+    st: &SamplesState,
+    p: &Principal,
+    next: &Sample,
+    expected: u64,
+    history: HistoryEntry,
+    events: Vec<tracseq_core::events::CloudEvent>,
+) -> Result<(), Problem> {
+    let mut ops = vec![
+        st.table.put_versioned_op(next.item(&p.lab_id)?, expected)?,
+        st.table.put_new_op(history.item(&p.lab_id)?)?,
+    ];
+    for ev in &events {
+        ops.push(put_event_op(&st.table, ev)?);
+    }
+    st.table.transact(ops).await.map_err(stale("sample"))
+}
+
+fn history(sample: &Sample, p: &Principal, kind: &str, now: &str) -> HistoryEntry {
+    HistoryEntry {
+        id: ulid::Ulid::new().to_string(),
+        sample_id: sample.id.clone(),
+        kind: kind.to_owned(),
+        from: None,
+        to: None,
+        reason: None,
+        changed: vec![],
+        at: now.to_owned(),
+        by: p.user_id.clone(),
+    }
+}
+
+pub async fn update_sample(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let raw: Value = req.json()?;
+    let unknown = deny_unknown(&raw, &[PATCH_KEYS, DETAIL_KEYS], "");
+    if !unknown.is_empty() {
+        return Err(Problem::validation(unknown));
+    }
+    let patch: SamplePatch = tracseq_core::http::parse_json(raw.to_string().as_bytes())?;
+    let expected = expected_version(&req, patch.version)?;
+    let current = st.sample(&p.lab_id, req.path_param("id")?).await?;
+    check_version("sample", current.version, expected)?;
+    if current.status == SampleStatus::Deleted {
+        return Err(Problem::conflict("sample_deleted", "a deleted sample cannot change"));
+    }
+    let mut errors = Vec::new();
+    let mut next = current.clone();
+    if let Some(t) = patch.sample_type.as_deref()
+        && let Some(v) = parse_kind(&mut errors, "sample_type", t, SampleType::parse, SampleType::names())
+    {
+        next.sample_type = v;
+    }
+    if let Some(t) = patch.priority.as_deref()
+        && let Some(v) = parse_kind(&mut errors, "priority", t, Priority::parse, Priority::names())
+    {
+        next.priority = v;
+    }
+    if let Some(name) = &patch.name {
+        let n = name.trim();
+        if n.is_empty() || n.chars().count() > 200 {
+            errors.push(FieldError::field("name", "length", "a name has 1 to 200 characters"));
+        } else {
+            next.name = n.to_owned();
+        }
+    }
+    let given = serde_json::to_value(&patch.details).map_err(|_| Problem::internal())?;
+    let mut merged = serde_json::to_value(&current.details).map_err(|_| Problem::internal())?;
+    if let (Some(m), Some(g)) = (merged.as_object_mut(), given.as_object()) {
+        for (k, v) in g {
+            if k == "custom" {
+                let custom = m.entry("custom").or_insert_with(|| json!({}));
+                if let (Some(c), Some(gc)) = (custom.as_object_mut(), v.as_object()) {
+                    c.extend(gc.clone());
+                }
+            } else {
+                m.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    next.details = serde_json::from_value(merged).map_err(|_| Problem::internal())?;
+    next.details.check(&mut errors);
+    if let Some(tid) = &current.template_id {
+        let n = current.template_version.unwrap_or(1);
+        let compiled = st
+            .template_version(&p.lab_id, tid, n)
+            .await?
+            .definition
+            .compile()
+            .map_err(|_| Problem::internal())?;
+        next.details.check_custom(&compiled, &mut errors);
+    } else if !next.details.custom.is_empty() {
+        errors.push(FieldError::field(
+            "custom",
+            "template_required",
+            "custom fields need a template",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(Problem::validation(errors));
+    }
+    let before = serde_json::to_value(&current).map_err(|_| Problem::internal())?;
+    let after = serde_json::to_value(&next).map_err(|_| Problem::internal())?;
+    let changed: Vec<String> = after
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, v)| before.get(k.as_str()) != Some(*v))
+        .map(|(k, _)| k.clone())
+        .chain(
+            before
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| after.get(k.as_str()).is_none())
+                .map(|(k, _)| k.clone()),
+        )
+        .collect();
+    if changed.is_empty() {
+        return Ok(Response::ok(&current));
+    }
+    let now = now_rfc3339();
+    next.version += 1;
+    next.updated_at = now.clone();
+    next.updated_by = p.user_id.clone();
+    let mut h = history(&next, &p, "updated", &now);
+    h.changed = changed.clone();
+    let ev = event(
+        "sample.updated",
+        &p,
+        &req,
+        &format!("samples/{}", next.id),
+        json!({ "sample_id": next.id, "barcode": next.barcode, "changed": changed }),
+    )?;
+    save(&st, &p, &next, expected, h, vec![ev]).await?;
+    Ok(Response::ok(&next))
+}
+
+/// Move `current` to `to` (the machine decides), with the reason rules.
+async fn change_status(
+    st: &SamplesState,
+    req: &Request,
+    p: &Principal,
+    current: Sample,
+    to: SampleStatus,
+    reason: Option<String>,
+) -> Result<Sample, Problem> {
+    let from = current.status;
+    let reason = reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    if reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON) {
+        return Err(Problem::validation(vec![FieldError::field(
+            "reason",
+            "max_length",
+            "a reason has at most 500 characters",
+        )]));
+    }
+    let to = from
+        .transition(to)
+        .map_err(|e| Problem::conflict("invalid_transition", e.to_string()))?;
+    if from.needs_reason(to) && reason.is_none() {
+        return Err(Problem::validation(vec![FieldError::field(
+            "reason",
+            "required",
+            format!(
+                "moving a sample from {} to {} needs a reason",
+                from.as_str(),
+                to.as_str()
+            ),
+        )]));
+    }
+    let now = now_rfc3339();
+    let mut next = current.clone();
+    next.status = to;
+    next.version += 1;
+    next.updated_at = now.clone();
+    next.updated_by = p.user_id.clone();
+    let mut h = history(
+        &next,
+        p,
+        if to == SampleStatus::Deleted {
+            "deleted"
+        } else {
+            "status_changed"
+        },
+        &now,
+    );
+    h.from = Some(from);
+    h.to = Some(to);
+    h.reason = reason.clone();
+    let data = json!({ "sample_id": next.id, "barcode": next.barcode, "from": from, "to": to, "reason": reason });
+    let subject = format!("samples/{}", next.id);
+    let mut events = vec![event("sample.status_changed", p, req, &subject, data.clone())?];
+    match to {
+        SampleStatus::Validated => events.push(event("sample.validated", p, req, &subject, data)?),
+        SampleStatus::Deleted => events.push(event("sample.deleted", p, req, &subject, data)?),
+        _ => {}
+    }
+    save(st, p, &next, current.version, h, events).await?;
+    Ok(next)
+}
+
+pub async fn transition_sample(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: Transition = req.json()?;
+    if body.to == SampleStatus::Deleted {
+        return Err(Problem::validation(vec![FieldError::field(
+            "to",
+            "one_of",
+            "delete a sample with DELETE /api/samples/{id}",
+        )]));
+    }
+    let current = st.sample(&p.lab_id, req.path_param("id")?).await?;
+    if let Some(expected) = optional_version(&req, body.version)? {
+        check_version("sample", current.version, expected)?;
+    }
+    let next = change_status(&st, &req, &p, current, body.to, body.reason).await?;
+    Ok(Response::ok(&next))
+}
+
+/// Soft delete (`?reason=` optional); the barcode stays reserved and the history stays.
+pub async fn delete_sample(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let current = st.sample(&p.lab_id, req.path_param("id")?).await?;
+    if let Some(expected) = optional_version(&req, None)? {
+        check_version("sample", current.version, expected)?;
+    }
+    let reason = req.query("reason").map(str::to_owned);
+    change_status(&st, &req, &p, current, SampleStatus::Deleted, reason).await?;
+    Ok(Response::new(204))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HistoryPage {
+    pub items: Vec<HistoryEntry>,
+    pub next_cursor: Option<String>,
+}
+
+pub async fn sample_history(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let sample = st.sample(&p.lab_id, req.path_param("id")?).await?;
+    let page = tracseq_core::pagination::PageRequest::from_request(&req)?;
+    let pk = keys::sample(&p.lab_id, &sample.id);
+    let out = st
+        .table
+        .query_page(&tracseq_aws::store::PageQuery::of(&pk).with_prefix("HIST#"), &page)
+        .await?;
+    let items = out
+        .items
+        .into_iter()
+        .map(tracseq_aws::store::from_item)
+        .collect::<Result<Vec<HistoryEntry>, _>>()?;
+    Ok(Response::ok(&HistoryPage {
+        items,
+        next_cursor: out.next_cursor,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_detail_key_list_matches_the_type() {
+        let full = SampleDetails {
+            submitter: Some(String::new()),
+            collection_date: Some(String::new()),
+            collection_location: Some(String::new()),
+            organism: Some(String::new()),
+            tissue: Some(String::new()),
+            volume: Some(0.0),
+            volume_unit: Some(String::new()),
+            concentration: Some(0.0),
+            concentration_unit: Some(String::new()),
+            a260_280: Some(0.0),
+            a260_230: Some(0.0),
+            rin: Some(0.0),
+            project: Some(String::new()),
+            notes: Some(String::new()),
+            custom: [("x".to_owned(), json!(1))].into_iter().collect(),
+        };
+        let v = serde_json::to_value(full).unwrap();
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort();
+        let mut listed = DETAIL_KEYS.to_vec();
+        listed.sort();
+        assert_eq!(keys, listed);
+    }
+
+    #[test]
+    fn unknown_keys_are_reported() {
+        let errors = deny_unknown(
+            &json!({"sample_type": "DNA", "colour": 1}),
+            &[NEW_SAMPLE_KEYS, DETAIL_KEYS],
+            "",
+        );
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field.as_deref(), Some("colour"));
+        assert_eq!(deny_unknown(&json!([1]), &[NEW_SAMPLE_KEYS], "")[0].rule, "type");
+    }
+}

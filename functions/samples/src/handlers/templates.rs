@@ -1,0 +1,374 @@
+//! Submission templates: define, edit, publish (freezes a version), deprecate, list
+//! versions, and download a blank manifest.
+
+use crate::domain::template::{FieldDef, TemplateDef};
+use crate::model::{Template, TemplateAction, TemplateStatus, TemplateVersion, keys, now_rfc3339};
+use crate::state::SamplesState;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::sync::Arc;
+use tracseq_aws::idempotency::idempotent;
+use tracseq_aws::keys::LabKeys;
+use tracseq_aws::outbox::put_event_op;
+use tracseq_aws::store::{Filter, PageQuery, from_item};
+use tracseq_core::auth::Principal;
+use tracseq_core::events::CloudEvent;
+use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
+use tracseq_core::pagination::{Page, PageRequest};
+use tracseq_core::{FieldError, Problem};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTemplate {
+    pub name: String,
+    pub description: Option<String>,
+    pub fields: Vec<FieldDef>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplatePatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub fields: Option<Vec<FieldDef>>,
+    /// Only `deprecated`: retire a published template (publishing has its own route).
+    pub status: Option<TemplateStatus>,
+    pub version: Option<u64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TemplatePage {
+    pub items: Vec<Template>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TemplateVersionPage {
+    pub items: Vec<TemplateVersion>,
+    pub next_cursor: Option<String>,
+}
+
+pub(crate) fn lab_keys(p: &Principal) -> Result<LabKeys, Problem> {
+    LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())
+}
+
+pub(crate) fn event(
+    kind: &str,
+    p: &Principal,
+    req: &Request,
+    subject: &str,
+    data: serde_json::Value,
+) -> Result<CloudEvent, Problem> {
+    CloudEvent::new(kind, &p.lab_id, subject, &req.correlation_id, data).map_err(|e| {
+        tracing::error!(error = %e, "invalid event type");
+        Problem::internal()
+    })
+}
+
+fn compile(def: &TemplateDef) -> Result<(), Problem> {
+    def.compile().map(|_| ()).map_err(Problem::validation)
+}
+
+fn refused(status: TemplateStatus, action: TemplateAction) -> Result<TemplateStatus, Problem> {
+    status
+        .apply(action)
+        .map_err(|why| Problem::conflict("invalid_template_state", why))
+}
+
+pub async fn list_templates(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let page = PageRequest::from_request(&req)?;
+    let filters: Vec<Filter> = match req.query("status") {
+        Some(s) => {
+            let status: TemplateStatus = serde_json::from_value(json!(s)).map_err(|_| {
+                Problem::validation(vec![
+                    FieldError::field("status", "one_of", "draft, published or deprecated").with_value(s),
+                ])
+            })?;
+            vec![Filter::Eq("status".into(), status.as_str().into())]
+        }
+        None => vec![],
+    };
+    let root = keys::lab(&p.lab_id);
+    let q = PageQuery::of(&root).with_prefix("TEMPLATE#").filtered(&filters);
+    let out = st.table.query_page(&q, &page).await?;
+    let items = out
+        .items
+        .into_iter()
+        .map(from_item)
+        .collect::<Result<Vec<Template>, _>>()?;
+    Ok(Response::ok(&Page {
+        items,
+        next_cursor: out.next_cursor,
+    }))
+}
+
+pub async fn create_template(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: NewTemplate = req.json()?;
+    let definition = TemplateDef {
+        name: body.name.trim().to_owned(),
+        description: body.description,
+        fields: body.fields,
+    };
+    compile(&definition)?;
+    let lab = lab_keys(&p)?;
+    idempotent(&st.idem, &lab, &req, || async {
+        let now = now_rfc3339();
+        let t = Template {
+            id: ulid::Ulid::new().to_string(),
+            status: TemplateStatus::Draft,
+            definition: definition.clone(),
+            published_version: None,
+            unpublished_changes: true,
+            version: 1,
+            created_at: now.clone(),
+            created_by: p.user_id.clone(),
+            updated_at: now,
+            updated_by: p.user_id.clone(),
+        };
+        let ev = event(
+            "template.created",
+            &p,
+            &req,
+            &format!("templates/{}", t.id),
+            json!({ "template_id": t.id, "name": t.definition.name }),
+        )?;
+        st.table
+            .transact(vec![
+                st.table.put_new_op(t.item(&p.lab_id)?)?,
+                put_event_op(&st.table, &ev)?,
+            ])
+            .await?;
+        Ok(Response::created(&format!("/api/templates/{}", t.id), &t))
+    })
+    .await
+}
+
+pub async fn get_template(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    Ok(Response::ok(&st.template(&p.lab_id, req.path_param("id")?).await?))
+}
+
+pub async fn update_template(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: TemplatePatch = req.json()?;
+    let expected = expected_version(&req, body.version)?;
+    let mut t = st.template(&p.lab_id, req.path_param("id")?).await?;
+    check_version("template", t.version, expected)?;
+    let deprecating = match body.status {
+        None => false,
+        Some(TemplateStatus::Deprecated) => true,
+        Some(other) => {
+            return Err(Problem::validation(vec![
+                FieldError::field(
+                    "status",
+                    "one_of",
+                    "only deprecated is set here; publish has its own route",
+                )
+                .with_value(other.as_str()),
+            ]));
+        }
+    };
+    let editing = body.name.is_some() || body.description.is_some() || body.fields.is_some();
+    if editing {
+        t.status = refused(t.status, TemplateAction::Edit)?;
+        let before = t.definition.clone();
+        if let Some(name) = body.name {
+            t.definition.name = name.trim().to_owned();
+        }
+        if let Some(d) = body.description {
+            t.definition.description = Some(d).filter(|d| !d.trim().is_empty());
+        }
+        if let Some(fields) = body.fields {
+            t.definition.fields = fields;
+        }
+        compile(&t.definition)?;
+        t.unpublished_changes |= before != t.definition;
+    }
+    if deprecating {
+        t.status = refused(t.status, TemplateAction::Deprecate)?;
+    }
+    t.version += 1;
+    t.updated_at = now_rfc3339();
+    t.updated_by = p.user_id.clone();
+    let kind = if deprecating {
+        "template.deprecated"
+    } else {
+        "template.updated"
+    };
+    let ev = event(
+        kind,
+        &p,
+        &req,
+        &format!("templates/{}", t.id),
+        json!({ "template_id": t.id, "version": t.version }),
+    )?;
+    st.table
+        .transact(vec![
+            st.table.put_versioned_op(t.item(&p.lab_id)?, expected)?,
+            put_event_op(&st.table, &ev)?,
+        ])
+        .await
+        .map_err(stale("template"))?;
+    Ok(Response::ok(&t))
+}
+
+/// A lost version condition is a stale write (409 `version_conflict`).
+pub(crate) fn stale(what: &'static str) -> impl Fn(tracseq_aws::store::StoreError) -> Problem {
+    move |e| {
+        if e.is_condition_failure() {
+            Problem::conflict(
+                "version_conflict",
+                format!("the {what} changed meanwhile; reload and retry"),
+            )
+        } else {
+            e.into()
+        }
+    }
+}
+
+pub async fn delete_template(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let t = st.template(&p.lab_id, req.path_param("id")?).await?;
+    if let Some(expected) = optional_version(&req, None)? {
+        check_version("template", t.version, expected)?;
+    }
+    refused(t.status, TemplateAction::Delete)?;
+    let ev = event(
+        "template.deleted",
+        &p,
+        &req,
+        &format!("templates/{}", t.id),
+        json!({ "template_id": t.id }),
+    )?;
+    let head_pk = keys::lab(&p.lab_id);
+    st.table
+        .transact(vec![
+            st.table
+                .check_version_op(&head_pk, &keys::template_sk(&t.id), t.version)?,
+            put_event_op(&st.table, &ev)?,
+        ])
+        .await
+        .map_err(stale("template"))?;
+    // The check above proved the draft unchanged; the delete itself is conditional too.
+    st.table
+        .client
+        .delete_item()
+        .table_name(&st.table.name)
+        .key("PK", tracseq_aws::store::s(head_pk))
+        .key("SK", tracseq_aws::store::s(keys::template_sk(&t.id)))
+        .condition_expression("#v = :v")
+        .expression_attribute_names("#v", "version")
+        .expression_attribute_values(":v", tracseq_aws::store::n(t.version))
+        .send()
+        .await
+        .map_err(|e| stale("template")(tracseq_aws::store::StoreError::from_sdk(e)))?;
+    Ok(Response::new(204))
+}
+
+pub async fn publish_template(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let mut t = st.template(&p.lab_id, req.path_param("id")?).await?;
+    let expected = optional_version(&req, None)?.unwrap_or(t.version);
+    check_version("template", t.version, expected)?;
+    t.status = refused(t.status, TemplateAction::Publish)?;
+    if !t.unpublished_changes {
+        return Err(Problem::conflict(
+            "nothing_to_publish",
+            "the template has no changes since its last published version",
+        ));
+    }
+    compile(&t.definition)?;
+    let number = t.published_version.unwrap_or(0) + 1;
+    let now = now_rfc3339();
+    let frozen = TemplateVersion {
+        template_id: t.id.clone(),
+        number,
+        definition: t.definition.clone(),
+        published_at: now.clone(),
+        published_by: p.user_id.clone(),
+    };
+    t.published_version = Some(number);
+    t.unpublished_changes = false;
+    t.version += 1;
+    t.updated_at = now;
+    t.updated_by = p.user_id.clone();
+    let ev = event(
+        "template.published",
+        &p,
+        &req,
+        &format!("templates/{}", t.id),
+        json!({ "template_id": t.id, "template_version": number, "name": t.definition.name }),
+    )?;
+    st.table
+        .transact(vec![
+            st.table.put_versioned_op(t.item(&p.lab_id)?, expected)?,
+            st.table.put_new_op(frozen.item(&p.lab_id)?)?,
+            put_event_op(&st.table, &ev)?,
+        ])
+        .await
+        .map_err(stale("template"))?;
+    Ok(Response::ok(&t))
+}
+
+pub async fn list_template_versions(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let t = st.template(&p.lab_id, req.path_param("id")?).await?;
+    let page = PageRequest::from_request(&req)?;
+    let pk = keys::template_versions(&p.lab_id, &t.id);
+    let out = st
+        .table
+        .query_page(&PageQuery::of(&pk).with_prefix("V#"), &page)
+        .await?;
+    let items = out
+        .items
+        .into_iter()
+        .map(from_item)
+        .collect::<Result<Vec<TemplateVersion>, _>>()?;
+    Ok(Response::ok(&Page {
+        items,
+        next_cursor: out.next_cursor,
+    }))
+}
+
+/// `GET /api/templates/{id}/blank?format=csv|xlsx`: an empty manifest of the latest
+/// published version (or of the draft, before the first publish).
+pub async fn blank_template(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let t = st.template(&p.lab_id, req.path_param("id")?).await?;
+    let def = match t.published_version {
+        Some(n) => st.template_version(&p.lab_id, &t.id, n).await?.definition,
+        None => t.definition,
+    };
+    let compiled = def.compile().map_err(|_| Problem::internal())?;
+    let stem: String = def
+        .name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .take(60)
+        .collect();
+    match req.query("format").unwrap_or("csv") {
+        "csv" => {
+            let body = crate::blank::csv(&compiled);
+            Ok(download(body, "text/csv; charset=utf-8", &format!("{stem}.csv")))
+        }
+        "xlsx" => {
+            let body = crate::blank::xlsx(&compiled).map_err(|e| {
+                tracing::error!(error = %e, "blank workbook failed");
+                Problem::internal()
+            })?;
+            Ok(download(
+                body,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                &format!("{stem}.xlsx"),
+            ))
+        }
+        other => Err(Problem::validation(vec![
+            FieldError::field("format", "one_of", "csv or xlsx").with_value(other),
+        ])),
+    }
+}
+
+fn download(body: Vec<u8>, media: &str, filename: &str) -> Response {
+    use tracseq_core::http::header;
+    Response::new(200)
+        .with_header(header::CONTENT_TYPE, media)
+        .with_header(
+            header::CONTENT_DISPOSITION,
+            &format!("attachment; filename=\"{filename}\""),
+        )
+        .with_body(body)
+}

@@ -1,0 +1,78 @@
+//! The samples service: submission templates, samples and manifest imports.
+//!
+//! Rules are DOMAIN.md's (Samples, Templates), implemented as pure functions in
+//! [`domain`] and tested there; handlers add storage around them. The lab always comes
+//! from the token and another lab's record is a 404. Every change is one DynamoDB
+//! transaction with its history line and its domain event. Imports validate the whole
+//! file before writing anything and commit in checkpointed chunks ([`import`]).
+
+pub mod blank;
+pub mod domain;
+pub mod handlers;
+pub mod import;
+pub mod model;
+pub mod routes;
+pub mod state;
+
+use state::SamplesState;
+use std::sync::Arc;
+use tracseq_aws::lambda::ServiceState;
+use tracseq_aws::{FunctionDef, Init, InitError};
+use tracseq_core::function::{BoxFuture, SharedFunction};
+
+impl ServiceState for SamplesState {
+    fn build(init: Arc<Init>) -> BoxFuture<Result<Arc<Self>, InitError>> {
+        Box::pin(async move { SamplesState::build(&init).await })
+    }
+    fn authenticator(&self) -> Arc<tracseq_aws::auth::Auth> {
+        self.auth.clone()
+    }
+}
+
+macro_rules! function {
+    ($route:path => $handler:path) => {
+        tracseq_aws::service_function!(SamplesState; protected $route => $handler)
+    };
+}
+
+use handlers as h;
+use routes as r;
+
+pub static FUNCTIONS: &[FunctionDef] = &[
+    function!(r::LIST_TEMPLATES => h::list_templates),
+    function!(r::CREATE_TEMPLATE => h::create_template),
+    function!(r::GET_TEMPLATE => h::get_template),
+    function!(r::PATCH_TEMPLATE => h::update_template),
+    function!(r::DELETE_TEMPLATE => h::delete_template),
+    function!(r::PUBLISH_TEMPLATE => h::publish_template),
+    function!(r::TEMPLATE_VERSIONS => h::list_template_versions),
+    function!(r::TEMPLATE_BLANK => h::blank_template),
+    function!(r::LIST_SAMPLES => h::list_samples),
+    function!(r::CREATE_SAMPLE => h::create_sample),
+    function!(r::CREATE_BATCH => h::create_batch),
+    function!(r::GET_SAMPLE => h::get_sample),
+    function!(r::SAMPLE_BY_BARCODE => h::get_by_barcode),
+    function!(r::PATCH_SAMPLE => h::update_sample),
+    function!(r::DELETE_SAMPLE => h::delete_sample),
+    function!(r::TRANSITION_SAMPLE => h::transition_sample),
+    function!(r::SAMPLE_HISTORY => h::sample_history),
+    function!(r::CREATE_UPLOAD => h::create_upload),
+    function!(r::CREATE_IMPORT => h::create_import),
+    function!(r::GET_IMPORT => h::get_import),
+    function!(r::IMPORT_ERRORS_ROUTE => h::list_import_errors),
+    FunctionDef {
+        handler: "samples_import_worker",
+        route: None,
+        build: |i| Box::pin(import_worker(i)),
+    },
+];
+
+/// The SQS-driven import worker.
+async fn import_worker(init: Arc<Init>) -> Result<SharedFunction, InitError> {
+    let st = SamplesState::build(&init).await?;
+    let f = move |event: serde_json::Value, ctx: tracseq_core::function::InvokeContext| {
+        let st = st.clone();
+        async move { import::handle(st, event, ctx).await }
+    };
+    Ok(Arc::new(f))
+}

@@ -1,0 +1,208 @@
+//! Every route of the samples service and the least role it needs (DOMAIN.md's matrix:
+//! samples guest / lab_technician / lab_administrator; templates guest /
+//! principal_investigator / lab_administrator). Imports and uploads create samples, so
+//! they need what creating a sample needs.
+
+use crate::handlers::*;
+use crate::model::{Import, Sample, Template};
+use tracseq_core::auth::Role::{self, *};
+use tracseq_core::route::{Access, Method::*, ResponseSpec, RouteSpec, SchemaRef};
+
+const fn role(r: Role) -> Access {
+    Access::Role(r)
+}
+
+const NO_CONTENT: &[ResponseSpec] = &[ResponseSpec {
+    status: 204,
+    description: "Done",
+    schema: None,
+    media_type: "application/json",
+}];
+const TEMPLATE: &[ResponseSpec] = &[ResponseSpec::json(200, "The template", SchemaRef::of::<Template>())];
+const TEMPLATE_CREATED: &[ResponseSpec] = &[ResponseSpec::json(
+    201,
+    "The created draft",
+    SchemaRef::of::<Template>(),
+)];
+const TEMPLATE_PAGE: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "A page of templates",
+    SchemaRef::of::<TemplatePage>(),
+)];
+const VERSION_PAGE: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "Published versions, oldest first",
+    SchemaRef::of::<TemplateVersionPage>(),
+)];
+const BLANK: &[ResponseSpec] = &[ResponseSpec {
+    status: 200,
+    description: "An empty manifest (CSV or XLSX)",
+    schema: None,
+    media_type: "text/csv",
+}];
+const SAMPLE: &[ResponseSpec] = &[ResponseSpec::json(200, "The sample", SchemaRef::of::<Sample>())];
+const SAMPLE_CREATED: &[ResponseSpec] = &[ResponseSpec::json(
+    201,
+    "The registered sample",
+    SchemaRef::of::<Sample>(),
+)];
+const SAMPLE_PAGE: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "A page of samples, newest first",
+    SchemaRef::of::<SamplePage>(),
+)];
+const BATCH: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "One result per submitted sample",
+    SchemaRef::of::<BatchOutcome>(),
+)];
+const HISTORY: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "History, oldest first",
+    SchemaRef::of::<HistoryPage>(),
+)];
+const UPLOAD: &[ResponseSpec] = &[ResponseSpec::json(
+    201,
+    "Where to PUT the file",
+    SchemaRef::of::<Upload>(),
+)];
+const IMPORT_ACCEPTED: &[ResponseSpec] = &[ResponseSpec::json(202, "The queued import", SchemaRef::of::<Import>())];
+const IMPORT: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "Progress and row errors",
+    SchemaRef::of::<ImportView>(),
+)];
+const IMPORT_ERRORS: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "A page of row errors",
+    SchemaRef::of::<ImportErrorPage>(),
+)];
+const PAGING: &[(&str, &str)] = &[("limit", "page size, 1-1000"), ("cursor", "from next_cursor")];
+
+pub static LIST_TEMPLATES: RouteSpec = RouteSpec::new("templates_list", Get, "/api/templates", role(Guest))
+    .doc("The lab's submission templates", "templates")
+    .query(&[
+        ("status", "draft, published or deprecated"),
+        ("limit", "page size, 1-1000"),
+        ("cursor", "from next_cursor"),
+    ])
+    .answers(TEMPLATE_PAGE);
+pub static CREATE_TEMPLATE: RouteSpec =
+    RouteSpec::new("templates_create", Post, "/api/templates", role(PrincipalInvestigator))
+        .doc("Define a template (a draft until published)", "templates")
+        .takes(SchemaRef::of::<NewTemplate>())
+        .answers(TEMPLATE_CREATED);
+pub static GET_TEMPLATE: RouteSpec = RouteSpec::new("templates_get", Get, "/api/templates/{id}", role(Guest))
+    .doc("A template with its working definition", "templates")
+    .answers(TEMPLATE);
+pub static PATCH_TEMPLATE: RouteSpec = RouteSpec::new(
+    "templates_update",
+    Patch,
+    "/api/templates/{id}",
+    role(PrincipalInvestigator),
+)
+.doc(
+    "Edit a template (the next publish makes a new version) or deprecate it",
+    "templates",
+)
+.takes(SchemaRef::of::<TemplatePatch>())
+.answers(TEMPLATE);
+pub static DELETE_TEMPLATE: RouteSpec = RouteSpec::new(
+    "templates_delete",
+    Delete,
+    "/api/templates/{id}",
+    role(LabAdministrator),
+)
+.doc("Delete a never-published draft", "templates")
+.answers(NO_CONTENT);
+pub static PUBLISH_TEMPLATE: RouteSpec = RouteSpec::new(
+    "templates_publish",
+    Post,
+    "/api/templates/{id}/publish",
+    role(PrincipalInvestigator),
+)
+.doc("Freeze the working definition as the next version", "templates")
+.answers(TEMPLATE);
+pub static TEMPLATE_VERSIONS: RouteSpec =
+    RouteSpec::new("templates_versions", Get, "/api/templates/{id}/versions", role(Guest))
+        .doc("Every published version", "templates")
+        .query(PAGING)
+        .answers(VERSION_PAGE);
+pub static TEMPLATE_BLANK: RouteSpec = RouteSpec::new("templates_blank", Get, "/api/templates/{id}/blank", role(Guest))
+    .doc("Download an empty manifest of the latest version", "templates")
+    .query(&[("format", "csv (default) or xlsx")])
+    .answers(BLANK);
+
+pub static LIST_SAMPLES: RouteSpec = RouteSpec::new("samples_list", Get, "/api/samples", role(Guest))
+    .doc("Search samples, newest first", "samples")
+    .query(&[
+        ("status", "only this status (deleted ones only this way)"),
+        ("sample_type", "only this type"),
+        ("project", "exact project"),
+        ("template_id", "only samples of this template"),
+        ("barcode", "barcode prefix"),
+        ("q", "text in the name or barcode"),
+        ("created_from", "RFC 3339 or YYYY-MM-DD, inclusive"),
+        ("created_to", "RFC 3339 or YYYY-MM-DD, inclusive"),
+        ("limit", "page size, 1-1000 (default 50)"),
+        ("cursor", "from next_cursor"),
+    ])
+    .answers(SAMPLE_PAGE);
+pub static CREATE_SAMPLE: RouteSpec = RouteSpec::new("samples_create", Post, "/api/samples", role(LabTechnician))
+    .doc("Register a sample", "samples")
+    .takes(SchemaRef::of::<NewSample>())
+    .answers(SAMPLE_CREATED);
+pub static CREATE_BATCH: RouteSpec = RouteSpec::new("samples_batch", Post, "/api/samples/batch", role(LabTechnician))
+    .doc("Register 1-1000 samples; each succeeds or fails on its own", "samples")
+    .takes(SchemaRef::of::<NewBatch>())
+    .answers(BATCH);
+pub static GET_SAMPLE: RouteSpec = RouteSpec::new("samples_get", Get, "/api/samples/{id}", role(Guest))
+    .doc("A sample", "samples")
+    .answers(SAMPLE);
+pub static SAMPLE_BY_BARCODE: RouteSpec = RouteSpec::new(
+    "samples_by_barcode",
+    Get,
+    "/api/samples/by-barcode/{barcode}",
+    role(Guest),
+)
+.doc("The sample with this barcode", "samples")
+.answers(SAMPLE);
+pub static PATCH_SAMPLE: RouteSpec = RouteSpec::new("samples_update", Patch, "/api/samples/{id}", role(LabTechnician))
+    .doc("Change a sample's details (needs its version)", "samples")
+    .takes(SchemaRef::of::<SamplePatch>())
+    .answers(SAMPLE);
+pub static DELETE_SAMPLE: RouteSpec =
+    RouteSpec::new("samples_delete", Delete, "/api/samples/{id}", role(LabAdministrator))
+        .doc("Soft-delete a sample (not while in sequencing)", "samples")
+        .query(&[("reason", "why, kept in the history")])
+        .answers(NO_CONTENT);
+pub static TRANSITION_SAMPLE: RouteSpec = RouteSpec::new(
+    "samples_transition",
+    Post,
+    "/api/samples/{id}/transitions",
+    role(LabTechnician),
+)
+.doc("Move a sample through its status machine", "samples")
+.takes(SchemaRef::of::<Transition>())
+.answers(SAMPLE);
+pub static SAMPLE_HISTORY: RouteSpec = RouteSpec::new("samples_history", Get, "/api/samples/{id}/history", role(Guest))
+    .doc("Every change of a sample", "samples")
+    .query(PAGING)
+    .answers(HISTORY);
+
+pub static CREATE_UPLOAD: RouteSpec = RouteSpec::new("uploads_create", Post, "/api/uploads", role(LabTechnician))
+    .doc("A presigned URL to upload a manifest (up to 10 MB)", "imports")
+    .takes(SchemaRef::of::<NewUpload>())
+    .answers(UPLOAD);
+pub static CREATE_IMPORT: RouteSpec = RouteSpec::new("imports_create", Post, "/api/imports", role(LabTechnician))
+    .doc("Import a manifest (asynchronous; all rows or none)", "imports")
+    .takes(SchemaRef::of::<NewImport>())
+    .answers(IMPORT_ACCEPTED);
+pub static GET_IMPORT: RouteSpec = RouteSpec::new("imports_get", Get, "/api/imports/{id}", role(Guest))
+    .doc("An import's status, counts and row errors", "imports")
+    .answers(IMPORT);
+pub static IMPORT_ERRORS_ROUTE: RouteSpec =
+    RouteSpec::new("imports_errors", Get, "/api/imports/{id}/errors", role(Guest))
+        .doc("Every row error of an import", "imports")
+        .query(PAGING)
+        .answers(IMPORT_ERRORS);
