@@ -1098,7 +1098,7 @@ async fn an_expired_lockout_allows_five_more_attempts_then_locks_again() {
 async fn every_body_route_refuses_bad_input_with_a_problem() {
     let api = api();
     let op = operator(&api).await;
-    let big = format!("{{\"name\":\"{}\"}}", "x".repeat(300 * 1024));
+    let big = format!("{{\"name\":\"{}\"}}", "x".repeat(5 * 1024 * 1024));
     let cases: [(&str, &str, &str, u16, &str); 5] = [
         ("malformed", "application/json", "{\"name\": ", 400, "malformed_json"),
         ("wrong type", "application/json", "[1, 2, 3]", 422, "validation_failed"),

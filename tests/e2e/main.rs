@@ -5,6 +5,8 @@ mod auth;
 mod events;
 mod health;
 mod http_api;
+mod imports;
 mod invoke;
+mod samples;
 mod store;
 mod template;

@@ -113,7 +113,11 @@ pub async fn operator(api: &Api) -> Tokens {
 
 /// A fresh lab with its administrator logged in.
 pub async fn new_lab(api: &Api) -> Tokens {
-    let op = operator(api).await;
+    new_lab_by(api, &operator(api).await).await
+}
+
+/// A fresh lab created by the operator `op`.
+pub async fn new_lab_by(api: &Api, op: &Tokens) -> Tokens {
     let email = format!("admin-{}@example.org", ulid::Ulid::new().to_string().to_lowercase());
     let (status, v) = api
         .post(

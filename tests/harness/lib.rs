@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod fixtures;
+pub mod lims;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

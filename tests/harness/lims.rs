@@ -1,0 +1,112 @@
+//! Helpers for the samples service's tests: templates, inline imports, waiting for the
+//! import worker.
+
+use crate::client::Api;
+use base64::Engine;
+use serde_json::{Value, json};
+
+/// `shared/reference/sample_lab_template.csv`, a real lab manifest (copied into the repo
+/// so CI has it).
+pub const REFERENCE_CSV: &str = include_str!("../fixtures/reference/sample_lab_template.csv");
+
+/// A template built for the reference manifest.
+pub fn reference_template() -> Value {
+    json!({
+        "name": "Reference manifest",
+        "fields": [
+            {"name": "sample_id", "label": "Sample_ID", "type": "text", "required": true, "maps_to": "barcode"},
+            {"name": "patient_id", "label": "Patient_ID", "type": "text", "required": true, "rules": {"pattern": "P[0-9]{5}"}},
+            {"name": "sample_type", "label": "Sample_Type", "type": "select", "required": true, "maps_to": "sample_type",
+             "options": ["Blood", "Saliva", "Tissue", "Urine", "Plasma", "Serum", "DNA", "RNA"]},
+            {"name": "collection_date", "label": "Collection_Date", "type": "date", "required": true, "maps_to": "collection_date"},
+            {"name": "submitter", "label": "Submitter", "type": "text", "required": true, "maps_to": "submitter"},
+            {"name": "department", "label": "Department", "type": "text"},
+            {"name": "priority", "label": "Priority", "type": "select", "maps_to": "priority", "default": "normal",
+             "options": ["low", {"value": "normal", "aliases": ["Medium"]}, "high", "urgent"]},
+            {"name": "analysis_type", "label": "Analysis_Type", "type": "select", "options": ["WGS", "WES", "Targeted Panel", "RNA-Seq"]},
+            {"name": "storage_temp", "label": "Storage_Temp", "type": "number", "rules": {"unit": "°C"}},
+            {"name": "volume", "label": "Volume_mL", "type": "number", "maps_to": "volume", "rules": {"unit": "mL", "min": 0.1, "max": 50}},
+            {"name": "concentration", "label": "Concentration_ng_uL", "type": "number", "maps_to": "concentration", "rules": {"unit": "ng/µL"}},
+            {"name": "quality_score", "label": "Quality_Score", "type": "number", "rules": {"min": 0, "max": 10}},
+            {"name": "notes", "label": "Notes", "type": "text", "maps_to": "notes", "rules": {"max_length": 500}}
+        ]
+    })
+}
+
+/// The reference manifest with every barcode given a fresh prefix, so many tests (and
+/// many runs) can import it into one lab without colliding.
+pub fn reference_csv_with_prefix(prefix: &str) -> String {
+    REFERENCE_CSV.replace("LAB2024", prefix)
+}
+
+/// A fresh barcode prefix (`[A-Z0-9]`).
+pub fn unique_prefix() -> String {
+    let u = ulid::Ulid::new().to_string();
+    format!("T{}", &u[u.len() - 8..])
+}
+
+/// Create and publish a template; answers its id.
+pub async fn published_template(api: &Api, token: &str, def: Value) -> String {
+    let (status, t) = api.post("/api/templates", Some(token), def).await;
+    assert_eq!(status, 201, "{t}");
+    let id = t["id"].as_str().unwrap_or_default().to_owned();
+    let (status, p) = api
+        .post(&format!("/api/templates/{id}/publish"), Some(token), json!({}))
+        .await;
+    assert_eq!(status, 200, "{p}");
+    id
+}
+
+/// Start an import of `bytes` sent inline.
+pub async fn start_import(api: &Api, token: &str, template: &str, bytes: &[u8], extra: Value) -> (u16, Value) {
+    let mut body = json!({
+        "template_id": template,
+        "content": base64::engine::general_purpose::STANDARD.encode(bytes),
+        "filename": "manifest.csv",
+    });
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    api.post("/api/imports", Some(token), body).await
+}
+
+/// Poll an import until it reaches a final status (validated, completed, failed).
+pub async fn wait_import(api: &Api, token: &str, id: &str, secs: u64) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let (status, v) = api.get(&format!("/api/imports/{id}"), token).await;
+        assert_eq!(status, 200, "{v}");
+        if matches!(v["status"].as_str(), Some("validated" | "completed" | "failed")) {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "import {id} did not finish: {v}");
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    }
+}
+
+/// Import inline and wait for the outcome.
+pub async fn import(api: &Api, token: &str, template: &str, bytes: &[u8], extra: Value) -> Value {
+    let (status, v) = start_import(api, token, template, bytes, extra).await;
+    assert_eq!(status, 202, "{v}");
+    wait_import(api, token, v["id"].as_str().unwrap_or_default(), 120).await
+}
+
+/// Every sample of a list query, following cursors.
+pub async fn list_all(api: &Api, token: &str, query: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let sep = if query.contains('?') { '&' } else { '?' };
+        let path = match &cursor {
+            Some(c) => format!("{query}{sep}cursor={c}"),
+            None => query.to_owned(),
+        };
+        let (status, page) = api.get(&path, token).await;
+        assert_eq!(status, 200, "{path}: {page}");
+        out.extend(page["items"].as_array().cloned().unwrap_or_default());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return out,
+        }
+    }
+}
