@@ -48,7 +48,9 @@ build: $(VENV)/.stamp
 ## Benchmarks: criterion hot paths, then a load test against a release-built runner.
 bench: $(VENV)/.stamp
 	$(CARGO) bench -p tracseq-core --bench hot_paths
+	$(CARGO) bench -p tracseq-samples --bench manifest
 	infra/scripts/load-bench.sh
+	infra/scripts/import-bench.sh
 
 lint: venv
 	$(CARGO) fmt --all -- --check

@@ -9,28 +9,9 @@ use serde_json::{Value, json};
 /// so CI has it).
 pub const REFERENCE_CSV: &str = include_str!("../fixtures/reference/sample_lab_template.csv");
 
-/// A template built for the reference manifest.
+/// A template built for the reference manifest (also the README's example).
 pub fn reference_template() -> Value {
-    json!({
-        "name": "Reference manifest",
-        "fields": [
-            {"name": "sample_id", "label": "Sample_ID", "type": "text", "required": true, "maps_to": "barcode"},
-            {"name": "patient_id", "label": "Patient_ID", "type": "text", "required": true, "rules": {"pattern": "P[0-9]{5}"}},
-            {"name": "sample_type", "label": "Sample_Type", "type": "select", "required": true, "maps_to": "sample_type",
-             "options": ["Blood", "Saliva", "Tissue", "Urine", "Plasma", "Serum", "DNA", "RNA"]},
-            {"name": "collection_date", "label": "Collection_Date", "type": "date", "required": true, "maps_to": "collection_date"},
-            {"name": "submitter", "label": "Submitter", "type": "text", "required": true, "maps_to": "submitter"},
-            {"name": "department", "label": "Department", "type": "text"},
-            {"name": "priority", "label": "Priority", "type": "select", "maps_to": "priority", "default": "normal",
-             "options": ["low", {"value": "normal", "aliases": ["Medium"]}, "high", "urgent"]},
-            {"name": "analysis_type", "label": "Analysis_Type", "type": "select", "options": ["WGS", "WES", "Targeted Panel", "RNA-Seq"]},
-            {"name": "storage_temp", "label": "Storage_Temp", "type": "number", "rules": {"unit": "°C"}},
-            {"name": "volume", "label": "Volume_mL", "type": "number", "maps_to": "volume", "rules": {"unit": "mL", "min": 0.1, "max": 50}},
-            {"name": "concentration", "label": "Concentration_ng_uL", "type": "number", "maps_to": "concentration", "rules": {"unit": "ng/µL"}},
-            {"name": "quality_score", "label": "Quality_Score", "type": "number", "rules": {"min": 0, "max": 10}},
-            {"name": "notes", "label": "Notes", "type": "text", "maps_to": "notes", "rules": {"max_length": 500}}
-        ]
-    })
+    serde_json::from_str(include_str!("../fixtures/reference/template.json")).unwrap_or_default()
 }
 
 /// The reference manifest with every barcode given a fresh prefix, so many tests (and

@@ -134,11 +134,7 @@ mod tests {
     use crate::domain::template::tests::reference_template;
 
     fn reference_csv() -> String {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/fixtures/reference/sample_lab_template.csv"
-        );
-        std::fs::read_to_string(path).unwrap()
+        include_str!("../../../../tests/fixtures/reference/sample_lab_template.csv").to_owned()
     }
 
     #[test]
