@@ -133,14 +133,7 @@ async fn lab_creation_is_idempotent_with_a_key() {
 async fn role_matrix_on_user_and_lab_routes() {
     let api = api();
     let admin = new_lab(&api).await;
-    let roles = [
-        "guest",
-        "data_analyst",
-        "research_scientist",
-        "lab_technician",
-        "principal_investigator",
-        "lab_administrator",
-    ];
+    let roles = tracseq_tests::client::ROLES;
     let mut users: Vec<Tokens> = Vec::new();
     for r in roles {
         users.push(new_user(&api, &admin, r).await);

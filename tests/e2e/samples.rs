@@ -801,14 +801,7 @@ async fn another_labs_records_are_not_found() {
 async fn role_matrix_on_every_samples_route() {
     let api = api();
     let admin = new_lab(&api).await;
-    let roles = [
-        "guest",
-        "data_analyst",
-        "research_scientist",
-        "lab_technician",
-        "principal_investigator",
-        "lab_administrator",
-    ];
+    let roles = tracseq_tests::client::ROLES;
     let mut users = Vec::new();
     for r in roles {
         users.push(new_user(&api, &admin, r).await);

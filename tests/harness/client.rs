@@ -98,6 +98,15 @@ impl Api {
 /// The local operator (seeded admin).
 pub const OPERATOR_EMAIL: &str = "admin@lab.local";
 pub const OPERATOR_PASSWORD: &str = "admin123";
+/// Every role, lowest first.
+pub const ROLES: [&str; 6] = [
+    "guest",
+    "data_analyst",
+    "research_scientist",
+    "lab_technician",
+    "principal_investigator",
+    "lab_administrator",
+];
 /// A password that passes the policy.
 pub const PASSWORD: &str = "Sequenc3-Runs";
 

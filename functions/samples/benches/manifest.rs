@@ -75,7 +75,12 @@ fn csv(n: usize) -> Vec<u8> {
     let mut out = String::from(HEADER);
     out.push('\n');
     for r in rows(n) {
-        out.push_str(&r.iter().map(|c| if c.contains(',') { format!("\"{c}\"") } else { c.clone() }).collect::<Vec<_>>().join(","));
+        out.push_str(
+            &r.iter()
+                .map(|c| if c.contains(',') { format!("\"{c}\"") } else { c.clone() })
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         out.push('\n');
     }
     out.into_bytes()

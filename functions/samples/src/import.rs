@@ -550,14 +550,7 @@ async fn write_events(st: &SamplesState, lab: &str, imp: Import) -> Result<(), S
                 lab,
                 &format!("samples/{}", sample.id),
                 &imp.id,
-                json!({
-                    "sample_id": sample.id,
-                    "barcode": sample.barcode,
-                    "sample_type": sample.sample_type,
-                    "status": sample.status,
-                    "template_id": sample.template_id,
-                    "import_id": imp.id,
-                }),
+                sample.created_event_data(),
             )
             .map_err(|e| Stop::Transient(e.to_string()))?;
             // Deterministic id and time: a repeated run rewrites the same item.

@@ -89,6 +89,19 @@ pub struct Sample {
 }
 
 impl Sample {
+    /// The `data` of its `sample.created` event.
+    pub fn created_event_data(&self) -> serde_json::Value {
+        serde_json::json!({
+            "sample_id": self.id,
+            "barcode": self.barcode,
+            "sample_type": self.sample_type,
+            "status": self.status,
+            "template_id": self.template_id,
+            "parent_id": self.parent_id,
+            "import_id": self.import_id,
+        })
+    }
+
     /// The item with every key: by id, by status (GSI1), by month (GSI2), `name_lc` for
     /// free-text search.
     pub fn item(&self, lab: &str) -> Result<Item, StoreError> {

@@ -364,14 +364,7 @@ pub(crate) fn created_event(
         p,
         req,
         &format!("samples/{}", sample.id),
-        json!({
-            "sample_id": sample.id,
-            "barcode": sample.barcode,
-            "sample_type": sample.sample_type,
-            "status": sample.status,
-            "template_id": sample.template_id,
-            "parent_id": sample.parent_id,
-        }),
+        sample.created_event_data(),
     )
 }
 
