@@ -21,6 +21,9 @@ the generation; a query on an index then reads only the items of its partition. 
 moto serializes responses by walking botocore's shape model, about 2 ms per item: a
 1,000-item page took 2.5 s. Item reads (already in wire form) are written with
 json.dumps instead, which gives the same body (checked against moto's serializer).
+Query results are no longer deep-copied (moto's projections build new items and nothing
+mutates a result; calls are serialized), and item sizes (for the 1 MB page limit) are
+cached per write generation.
 
 The runner passes this file to the venv's python with `-c`, followed by moto_server's
 own arguments.
@@ -34,8 +37,9 @@ import threading
 import uuid
 
 import moto.dynamodb.models as dynamodb_models
+import moto.dynamodb.models.table as table_module
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
 from moto.core import responses as core_responses
 from moto.server import main
@@ -217,5 +221,34 @@ def _execute_result(self, context):
 
 
 core_responses.ActionResult.execute_result = _execute_result
+
+
+class _ShallowResults:
+    """`copy` for moto's table module: a list of result items is copied shallowly."""
+
+    def __getattr__(self, name):
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(value, memo=None):
+        if type(value) is list and all(isinstance(v, Item) for v in value):
+            return list(value)
+        return copy.deepcopy(value, memo)
+
+
+table_module.copy = _ShallowResults()
+_original_size = Item.size
+
+
+def _size(self):
+    cached = getattr(self, "_tracseq_size", None)
+    if cached is not None and cached[0] == _GENERATION[0]:
+        return cached[1]
+    size = _original_size(self)
+    self._tracseq_size = (_GENERATION[0], size)
+    return size
+
+
+Item.size = _size
 
 sys.exit(main(sys.argv[1:]))
