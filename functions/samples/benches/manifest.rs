@@ -119,5 +119,36 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// Our share of listing a page of 1,000 samples: items as DynamoDB returns them → typed
+/// samples → the JSON page (moto's or DynamoDB's time is not in this).
+fn list_page(c: &mut Criterion) {
+    use tracseq_samples::model::Sample;
+    let sample: Sample = serde_json::from_value(json!({
+        "id": "01M8DBHFTTZCCGH3RZNN9GY42V", "barcode": "LAB20240009", "name": "LAB20240009",
+        "sample_type": "Blood", "status": "pending", "priority": "high", "submitter": "Dr. Smith",
+        "collection_date": "2024-01-07", "volume": 2.0, "volume_unit": "mL", "concentration": 200.9,
+        "concentration_unit": "ng/µL", "notes": "Rush analysis needed",
+        "custom": {"analysis_type": "WGS", "department": "Oncology", "patient_id": "P90123", "quality_score": 8.7, "storage_temp": -80},
+        "template_id": "01M8DBHFMNN6BYSFY77QCRGB3W", "template_version": 1, "import_id": "01M8DBHFS5G8Q0SBN9E179QMBE",
+        "version": 1, "created_at": "2026-11-27T01:57:24.954225581Z", "created_by": "01M8DBH7BB401YEH87X776TXSJ",
+        "updated_at": "2026-11-27T01:57:24.954225581Z", "updated_by": "01M8DBH7BB401YEH87X776TXSJ"
+    }))
+    .expect("sample");
+    let items: Vec<_> = (0..1000)
+        .map(|_| sample.item("01M8DBFN7DDBVN5PM83Q3QZY22").expect("item"))
+        .collect();
+    c.bench_function("list_page_1000_samples_decode_and_encode", |b| {
+        b.iter(|| {
+            let samples: Vec<Sample> = black_box(&items)
+                .iter()
+                .cloned()
+                .map(tracseq_aws::store::from_item)
+                .collect::<Result<_, _>>()
+                .expect("decode");
+            serde_json::to_vec(&json!({ "items": samples, "next_cursor": null })).expect("encode")
+        })
+    });
+}
+
+criterion_group!(benches, bench, list_page);
 criterion_main!(benches);

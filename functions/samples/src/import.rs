@@ -54,8 +54,9 @@ pub struct StagedRow {
 pub fn errors_key(lab: &str, id: &str) -> String {
     format!("imports/{lab}/{id}/errors.json")
 }
+/// Each validation run writes its own copy; the import records the one that won.
 fn rows_key(lab: &str, id: &str) -> String {
-    format!("imports/{lab}/{id}/rows.json")
+    format!("imports/{lab}/{id}/rows-{}.json", ulid::Ulid::new())
 }
 
 /// Why a phase stopped early.
@@ -357,7 +358,9 @@ async fn validate(st: &SamplesState, lab: &str, mut imp: Import) -> Result<(), S
             }
         })
         .collect();
-    put_json(st, &rows_key(lab, &imp.id), &staged).await?;
+    let rows_object = rows_key(lab, &imp.id);
+    put_json(st, &rows_object, &staged).await?;
+    imp.rows_object = Some(rows_object);
     imp.barcode_start = (needed > 0).then_some(start);
     imp.status = ImportStatus::Committing;
     imp.committed_at = Some(now_rfc3339());
@@ -410,8 +413,12 @@ fn staged_sample(lab: &str, imp: &Import, index: usize, row: &StagedRow) -> Samp
     sample
 }
 
-async fn load_rows(st: &SamplesState, lab: &str, imp: &Import) -> Result<Vec<StagedRow>, Stop> {
-    let bytes = get_object(st, &rows_key(lab, &imp.id))
+async fn load_rows(st: &SamplesState, imp: &Import) -> Result<Vec<StagedRow>, Stop> {
+    let key = imp
+        .rows_object
+        .as_deref()
+        .ok_or_else(|| Stop::Transient("the import names no staged rows".into()))?;
+    let bytes = get_object(st, key)
         .await?
         .ok_or_else(|| Stop::Transient("the staged rows are missing".into()))?;
     serde_json::from_slice(&bytes).map_err(|e| Stop::Transient(format!("staged rows unreadable: {e}")))
@@ -437,7 +444,7 @@ fn checkpoint_op(st: &SamplesState, lab: &str, imp: &Import, from: u32, to: u32)
 
 /// Phase 2: write the rows chunk by chunk, each chunk with its checkpoint.
 async fn commit(st: &SamplesState, lab: &str, mut imp: Import, chunks_run: &mut u32) -> Result<(), Stop> {
-    let rows = load_rows(st, lab, &imp).await?;
+    let rows = load_rows(st, &imp).await?;
     let size = st.settings.chunk_rows;
     let mut done = imp.rows_committed as usize;
     while done < rows.len() {
@@ -501,7 +508,7 @@ fn delete_op(st: &SamplesState, pk: String, sk: String) -> Result<TransactWriteI
 
 /// Phase 3: delete what phase 2 wrote, newest chunk first, each chunk with its checkpoint.
 async fn roll_back(st: &SamplesState, lab: &str, imp: Import) -> Result<(), Stop> {
-    let rows = load_rows(st, lab, &imp).await?;
+    let rows = load_rows(st, &imp).await?;
     let size = st.settings.chunk_rows;
     let mut done = imp.rows_committed as usize;
     while done > 0 {
@@ -537,7 +544,7 @@ async fn roll_back(st: &SamplesState, lab: &str, imp: Import) -> Result<(), Stop
 
 /// Phase 4: a `sample.created` event per imported sample.
 async fn write_events(st: &SamplesState, lab: &str, imp: Import) -> Result<(), Stop> {
-    let rows = load_rows(st, lab, &imp).await?;
+    let rows = load_rows(st, &imp).await?;
     let mut done = imp.events_written as usize;
     let total = imp.rows_committed as usize;
     while done < total {

@@ -340,6 +340,10 @@ pub struct Import {
     /// First number of the barcode block reserved for rows without a barcode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub barcode_start: Option<u64>,
+    /// The checked rows in S3, written by the validation that moved the import to
+    /// `committing` (a duplicate delivery's own copy is never used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_object: Option<String>,
     /// `sample.created` events written after completion (resumable).
     #[serde(default)]
     pub events_written: u32,

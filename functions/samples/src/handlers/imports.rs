@@ -274,6 +274,7 @@ pub async fn create_import(st: Arc<SamplesState>, req: Request, p: Principal) ->
             failure: None,
             barcode_start: None,
             events_written: 0,
+            rows_object: None,
             committed_at: None,
             version: 1,
             created_at: now.clone(),
