@@ -320,17 +320,27 @@ async fn a_batch_reports_every_item_and_keeps_the_good_ones() {
     }
 }
 
+/// The largest batch, sent twice with one Idempotency-Key: a thousand samples with
+/// distinct generated barcodes, and the retry replays the (large) answer.
 #[tokio::test]
-async fn a_hundred_samples_in_one_batch_each_get_their_own_barcode() {
+async fn a_full_batch_is_created_once_and_replayed() {
     let api = api();
     let admin = new_lab(&api).await;
-    let samples: Vec<Value> = (0..100)
+    let samples: Vec<Value> = (0..1000)
         .map(|i| json!({"sample_type": "DNA", "name": format!("s{i}")}))
         .collect();
-    let (status, v) = api
-        .post("/api/samples/batch", Some(&admin.access), json!({ "samples": samples }))
+    let body = json!({ "samples": samples });
+    let key = [("idempotency-key", "full-batch-1")];
+    let (status, v, _) = api
+        .send(
+            Method::POST,
+            "/api/samples/batch",
+            Some(&admin.access),
+            Some(body.clone()),
+            &key,
+        )
         .await;
-    assert_eq!((status, v["created"].as_u64()), (200, Some(100)), "{v}");
+    assert_eq!((status, v["created"].as_u64()), (200, Some(1000)), "{v}");
     let mut codes: Vec<&str> = v["results"]
         .as_array()
         .unwrap()
@@ -339,7 +349,25 @@ async fn a_hundred_samples_in_one_batch_each_get_their_own_barcode() {
         .collect();
     codes.sort();
     codes.dedup();
-    assert_eq!(codes.len(), 100);
+    assert_eq!(codes.len(), 1000);
+    let (status, again, headers) = api
+        .send(
+            Method::POST,
+            "/api/samples/batch",
+            Some(&admin.access),
+            Some(body),
+            &key,
+        )
+        .await;
+    assert_eq!(
+        (status, headers["idempotent-replayed"].to_str().unwrap()),
+        (200, "true")
+    );
+    assert_eq!(again, v, "the replay is the first answer");
+    assert_eq!(
+        list_all(&api, &admin.access, "/api/samples?limit=1000").await.len(),
+        1000
+    );
 }
 
 #[tokio::test]

@@ -9,7 +9,8 @@
 
 use crate::keys::LabKeys;
 use crate::store::{EXPIRES_AT, Item, StoreError, Table, n, now_epoch, s};
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use std::future::Future;
 use tracseq_core::Problem;
 use tracseq_core::http::{Request, Response};
@@ -18,6 +19,22 @@ use tracseq_core::idempotency::{IdempotencyKey, StoredResponse, fingerprint};
 const SK: &str = "IDEMP";
 const IN_PROGRESS: &str = "in_progress";
 const COMPLETED: &str = "completed";
+/// Stored answers above this size are deflated.
+const COMPRESS_ABOVE: usize = 64 * 1024;
+
+fn deflate(bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
+    use std::io::Write;
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).map_err(|e| StoreError::Serde(e.to_string()))?;
+    enc.finish().map_err(|e| StoreError::Serde(e.to_string()))
+}
+
+fn inflate(bytes: &[u8]) -> Result<String, std::io::Error> {
+    use std::io::Read;
+    let mut out = String::new();
+    flate2::read::DeflateDecoder::new(bytes).read_to_string(&mut out)?;
+    Ok(out)
+}
 
 #[derive(Debug, Clone)]
 pub struct IdempotencyStore {
@@ -99,9 +116,17 @@ impl IdempotencyStore {
                 "this Idempotency-Key was already used for a different request",
             ));
         }
-        match item.get("response").and_then(|v| v.as_s().ok()) {
+        let raw = match (item.get("response"), item.get("response_z")) {
+            (Some(AttributeValue::S(raw)), _) => Some(raw.clone()),
+            (_, Some(AttributeValue::B(z))) => Some(inflate(z.as_ref()).map_err(|e| {
+                tracing::error!(error = %e, "stored idempotent response does not inflate");
+                Problem::internal()
+            })?),
+            _ => None,
+        };
+        match raw {
             Some(raw) => {
-                let stored: StoredResponse = serde_json::from_str(raw).map_err(|e| {
+                let stored: StoredResponse = serde_json::from_str(&raw).map_err(|e| {
                     tracing::error!(error = %e, "stored idempotent response is unreadable");
                     Problem::internal()
                 })?;
@@ -120,7 +145,15 @@ impl IdempotencyStore {
     ) -> Result<Item, StoreError> {
         let mut item = self.base_item(lab, key, fp, COMPLETED);
         let body = serde_json::to_string(resp).map_err(|e| StoreError::Serde(e.to_string()))?;
-        item.insert("response".into(), s(body));
+        if body.len() <= COMPRESS_ABOVE {
+            item.insert("response".into(), s(body));
+        } else {
+            // A batch answer can exceed DynamoDB's 400 KB item limit; JSON deflates ~10×.
+            item.insert(
+                "response_z".into(),
+                AttributeValue::B(Blob::new(deflate(body.as_bytes())?)),
+            );
+        }
         Ok(item)
     }
 
@@ -230,4 +263,15 @@ where
         tracing::warn!(error = %e, "idempotency record not updated");
     }
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn large_answers_deflate_and_inflate_back() {
+        let body = "{\"x\":1}".repeat(20_000);
+        let z = super::deflate(body.as_bytes()).unwrap();
+        assert!(z.len() < body.len() / 10);
+        assert_eq!(super::inflate(&z).unwrap(), body);
+    }
 }
