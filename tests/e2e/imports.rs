@@ -6,8 +6,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tracseq_tests::client::{Api, OPERATOR_EMAIL, OPERATOR_PASSWORD, new_lab, new_lab_by};
 use tracseq_tests::lims::{
-    import, list_all, published_template, reference_csv_with_prefix, reference_template, start_import, unique_prefix,
-    wait_import,
+    events_of, import, list_all, published_template, reference_csv_with_prefix, reference_template, start_import,
+    unique_prefix, wait_import,
 };
 use tracseq_tests::{config, isolated, shared};
 
@@ -97,6 +97,15 @@ async fn the_reference_manifest_imports_cleanly() {
     })
     .await;
     assert!(events.is_some(), "every imported sample gets its sample.created event");
+    assert_eq!(
+        events_of(&admin.lab_id(), &format!("imports/{id}")).await,
+        ["tracseq.import.completed"]
+    );
+    let first_id = first["id"].as_str().unwrap();
+    assert_eq!(
+        events_of(&admin.lab_id(), &format!("samples/{first_id}")).await,
+        ["tracseq.sample.created"]
+    );
 }
 
 fn base64_of(bytes: &[u8]) -> String {

@@ -6,7 +6,7 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tracseq_tests::client::{Api, Tokens, new_lab, new_user};
-use tracseq_tests::lims::{list_all, published_template, reference_template, unique_prefix};
+use tracseq_tests::lims::{events_of, list_all, published_template, reference_template, unique_prefix};
 use tracseq_tests::shared;
 
 fn api() -> Api {
@@ -869,4 +869,56 @@ async fn role_matrix_on_every_samples_route() {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn every_change_writes_its_event_and_concurrent_moves_have_one_winner() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let s = create(&api, &admin, json!({"sample_type": "DNA"})).await;
+    let id = s["id"].as_str().unwrap();
+    let path = format!("/api/samples/{id}");
+    // Two technicians validate the same sample at once: one moves it, one gets 409.
+    let moves = join_all((0..2).map(|_| {
+        let (api, token, path) = (api.clone(), admin.access.clone(), format!("{path}/transitions"));
+        async move { api.post(&path, Some(&token), json!({"to": "validated"})).await.0 }
+    }))
+    .await;
+    let mut sorted = moves.clone();
+    sorted.sort();
+    assert_eq!(sorted, [200, 409], "{moves:?}");
+    assert_eq!(
+        api.patch(&path, &admin.access, json!({"notes": "x", "version": 2}))
+            .await
+            .0,
+        200
+    );
+    let (status, v) = api.delete(&path, &admin.access).await;
+    assert_eq!(
+        (status, v["errors"][0]["field"].as_str()),
+        (422, Some("reason")),
+        "a deletion says why"
+    );
+    assert_eq!(
+        api.delete(&format!("{path}?reason=mislabelled"), &admin.access).await.0,
+        204
+    );
+    let kinds = events_of(&admin.lab_id(), &format!("samples/{id}")).await;
+    let mut kinds: Vec<&str> = kinds.iter().map(String::as_str).collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "tracseq.sample.created",
+            "tracseq.sample.deleted",
+            "tracseq.sample.status_changed",
+            "tracseq.sample.status_changed",
+            "tracseq.sample.updated",
+            "tracseq.sample.validated",
+        ],
+        "one event per change, none for the losing writer"
+    );
+    let tid = published_template(&api, &admin.access, reference_template()).await;
+    let kinds = events_of(&admin.lab_id(), &format!("templates/{tid}")).await;
+    assert_eq!(kinds, ["tracseq.template.created", "tracseq.template.published"]);
 }

@@ -91,3 +91,26 @@ pub async fn list_all(api: &Api, token: &str, query: &str) -> Vec<Value> {
         }
     }
 }
+
+/// The event types the lab's outbox holds for one subject, oldest first (read from the
+/// table with the AWS SDK, as the stream publisher will).
+pub async fn events_of(lab: &str, subject: &str) -> Vec<String> {
+    let s = crate::shared();
+    let client = aws_sdk_dynamodb::Client::new(&s.sdk().await);
+    let out = client
+        .query()
+        .table_name(&s.table)
+        .index_name("GSI1")
+        .key_condition_expression("GSI1PK = :p")
+        .expression_attribute_values(
+            ":p",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("LAB#{lab}#SUBJECT#{subject}")),
+        )
+        .send()
+        .await
+        .expect("query events");
+    out.items()
+        .iter()
+        .filter_map(|i| i.get("type").and_then(|v| v.as_s().ok()).cloned())
+        .collect()
+}

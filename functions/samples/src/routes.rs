@@ -174,7 +174,7 @@ pub static PATCH_SAMPLE: RouteSpec = RouteSpec::new("samples_update", Patch, "/a
 pub static DELETE_SAMPLE: RouteSpec =
     RouteSpec::new("samples_delete", Delete, "/api/samples/{id}", role(LabAdministrator))
         .doc("Soft-delete a sample (not while in sequencing)", "samples")
-        .query(&[("reason", "why, kept in the history")])
+        .query(&[("reason", "required: why, kept in the history")])
         .answers(NO_CONTENT);
 pub static TRANSITION_SAMPLE: RouteSpec = RouteSpec::new(
     "samples_transition",

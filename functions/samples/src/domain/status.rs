@@ -171,5 +171,6 @@ mod tests {
         assert!(InSequencing.needs_reason(Failed));
         assert!(!Pending.needs_reason(Validated));
         assert!(!Completed.needs_reason(Archived));
+        assert!(Validated.needs_reason(Deleted));
     }
 }

@@ -723,7 +723,7 @@ pub async fn transition_sample(st: Arc<SamplesState>, req: Request, p: Principal
     Ok(Response::ok(&next))
 }
 
-/// Soft delete (`?reason=` optional); the barcode stays reserved and the history stays.
+/// Soft delete (`?reason=` required, kept in the history); the barcode stays reserved.
 pub async fn delete_sample(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let current = st.sample(&p.lab_id, req.path_param("id")?).await?;
     if let Some(expected) = optional_version(&req, None)? {
