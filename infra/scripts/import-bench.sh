@@ -13,11 +13,7 @@ VENV=${TRACSEQ_VENV:-.venv}
 WORK=target/import-bench
 mkdir -p "$WORK"
 
-OHA=$(command -v oha || true)
-if [ -z "$OHA" ]; then
-  [ -x .local/bin/oha ] || cargo install oha --locked --version 1.16.0 --root .local
-  OHA=.local/bin/oha
-fi
+OHA=$(infra/scripts/oha.sh)
 
 cargo build --quiet --profile local -p tracseq-runner --bin tracseq-local
 target/local/tracseq-local serve --api-port "$API_PORT" --edge-port "$EDGE_PORT" --moto-port "$MOTO_PORT" \
