@@ -655,6 +655,12 @@ async fn templates_move_through_their_lifecycle() {
     assert_eq!((status, e2["code"].as_str()), (409, Some("version_conflict")));
     let (status, p2) = publish().await;
     assert_eq!((status, p2["published_version"].as_u64()), (200, Some(2)));
+    let (status, same) = api.patch(&path, &pi.access, json!({"version": p2["version"]})).await;
+    assert_eq!(
+        (status, &same["version"]),
+        (200, &p2["version"]),
+        "an empty patch changes nothing"
+    );
     let (status, versions) = api.get(&format!("{path}/versions"), &admin.access).await;
     assert_eq!(status, 200);
     let numbers: Vec<u64> = versions["items"]

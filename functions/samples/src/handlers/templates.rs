@@ -167,6 +167,10 @@ pub async fn update_template(st: Arc<SamplesState>, req: Request, p: Principal) 
         }
     };
     let editing = body.name.is_some() || body.description.is_some() || body.fields.is_some();
+    if !editing && !deprecating {
+        // Nothing to change: no new version, no event.
+        return Ok(Response::ok(&t));
+    }
     if editing {
         t.status = refused(t.status, TemplateAction::Edit)?;
         let before = t.definition.clone();
