@@ -336,32 +336,23 @@ async fn validate(st: &SamplesState, lab: &str, mut imp: Import) -> Result<(), S
         let ev = import_event(st, lab, &imp, "import.validated")?;
         return save(st, lab, imp, vec![ev]).await.map(|_| ());
     }
-    let needed = valid.iter().filter(|r| r.fields.barcode.is_none()).count() as u64;
-    let start = match needed {
-        0 => 0,
-        n => st.reserve_barcodes(lab, n).await?,
-    };
-    let prefix = st.barcode_prefix(lab).await?;
-    let today = time::OffsetDateTime::now_utc().date();
-    let mut next = start;
-    let staged: Vec<StagedRow> = valid
-        .into_iter()
-        .map(|r| {
-            let barcode = r.fields.barcode.clone().unwrap_or_else(|| {
-                next += 1;
-                crate::domain::barcode::generate(&prefix, today, next - 1)
-            });
-            StagedRow {
-                row: r.row,
-                barcode,
-                fields: r.fields,
-            }
-        })
-        .collect();
+    let needed = valid.iter().filter(|r| r.fields.barcode.is_none()).count();
+    let mut codes = st.new_barcodes(lab, needed).await?.into_iter();
+    let mut staged = Vec::with_capacity(valid.len());
+    for r in valid {
+        let barcode = match r.fields.barcode.clone().or_else(|| codes.next()) {
+            Some(code) => code,
+            None => return Err(Stop::Transient("fewer barcodes than rows".into())),
+        };
+        staged.push(StagedRow {
+            row: r.row,
+            barcode,
+            fields: r.fields,
+        });
+    }
     let rows_object = rows_key(lab, &imp.id);
     put_json(st, &rows_object, &staged).await?;
     imp.rows_object = Some(rows_object);
-    imp.barcode_start = (needed > 0).then_some(start);
     imp.status = ImportStatus::Committing;
     imp.committed_at = Some(now_rfc3339());
     save(st, lab, imp, vec![]).await.map(|_| ())

@@ -337,9 +337,6 @@ pub struct Import {
     pub errors_total: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<ImportFailure>,
-    /// First number of the barcode block reserved for rows without a barcode.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub barcode_start: Option<u64>,
     /// The checked rows in S3, written by the validation that moved the import to
     /// `committing` (a duplicate delivery's own copy is never used).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -41,6 +41,8 @@ pub struct SamplesState {
     pub settings: Settings,
     /// Imports known to be completed (terminal, so safe to remember for the container's life).
     completed_imports: Mutex<HashSet<String>>,
+    /// Each lab's creation month (immutable), for listing by month.
+    lab_months: Mutex<HashMap<String, String>>,
 }
 
 impl SamplesState {
@@ -65,6 +67,7 @@ impl SamplesState {
             import_queue_url: env.require("IMPORT_QUEUE_URL")?.to_owned(),
             settings,
             completed_imports: Mutex::new(HashSet::new()),
+            lab_months: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -171,9 +174,23 @@ impl SamplesState {
             .ok_or_else(|| Problem::not_found("import"))
     }
 
+    /// `count` new barcodes of the lab, `{PREFIX}-{YYYYMMDD}-{NNNNNN}`, from one counter
+    /// update (creates, batches and imports all take theirs here).
+    pub async fn new_barcodes(&self, lab: &str, count: usize) -> Result<Vec<String>, Problem> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let first = self.reserve_barcodes(lab, count as u64).await?;
+        let prefix = self.barcode_prefix(lab).await?;
+        let today = time::OffsetDateTime::now_utc().date();
+        Ok((first..first + count as u64)
+            .map(|n| crate::domain::barcode::generate(&prefix, today, n))
+            .collect())
+    }
+
     /// Reserve `count` numbers of the lab's barcode counter (one atomic `ADD`); answers the
     /// first. A failed create leaves a gap, never a duplicate.
-    pub async fn reserve_barcodes(&self, lab: &str, count: u64) -> Result<u64, Problem> {
+    async fn reserve_barcodes(&self, lab: &str, count: u64) -> Result<u64, Problem> {
         let out = self
             .table
             .client
@@ -201,7 +218,7 @@ impl SamplesState {
     }
 
     /// The lab's barcode prefix (from its settings), or the deployment default.
-    pub async fn barcode_prefix(&self, lab: &str) -> Result<String, Problem> {
+    async fn barcode_prefix(&self, lab: &str) -> Result<String, Problem> {
         let item = self.table.get(&keys::lab(lab), keys::LAB_SK).await?;
         let prefix = item
             .and_then(|i| i.get("barcode_prefix").and_then(|v| v.as_s().ok()).cloned())
@@ -210,11 +227,20 @@ impl SamplesState {
     }
 
     /// The lab's creation month (`yyyy-mm`): where listing by month stops.
+    /// It never changes, so each container reads it once per lab.
     pub async fn lab_since(&self, lab: &str) -> Result<String, Problem> {
+        if let Some(m) = self.lab_months.lock().unwrap_or_else(|p| p.into_inner()).get(lab) {
+            return Ok(m.clone());
+        }
         let item = self.table.get(&keys::lab(lab), keys::LAB_SK).await?;
-        Ok(item
+        let month = item
             .and_then(|i| i.get("created_at").and_then(|v| v.as_s().ok()).cloned())
             .map(|c| crate::model::month_of(&c).to_owned())
-            .unwrap_or_else(|| "2020-01".to_owned()))
+            .unwrap_or_else(|| "2020-01".to_owned());
+        self.lab_months
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(lab.to_owned(), month.clone());
+        Ok(month)
     }
 }

@@ -272,7 +272,6 @@ pub async fn create_import(st: Arc<SamplesState>, req: Request, p: Principal) ->
             rows_committed: 0,
             errors_total: 0,
             failure: None,
-            barcode_start: None,
             events_written: 0,
             rows_object: None,
             committed_at: None,

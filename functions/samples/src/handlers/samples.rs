@@ -368,21 +368,10 @@ pub(crate) fn created_event(
     )
 }
 
-/// Store one prepared sample; `number` is its reserved barcode number if it has none.
-async fn insert(
-    st: &SamplesState,
-    p: &Principal,
-    req: &Request,
-    prepared: Prepared,
-    prefix: &str,
-    number: Option<u64>,
-) -> Result<Sample, Problem> {
+/// Store one prepared sample (its barcode given or already generated).
+async fn insert(st: &SamplesState, p: &Principal, req: &Request, prepared: Prepared) -> Result<Sample, Problem> {
     let now = now_rfc3339();
-    let barcode = match (&prepared.fields.barcode, number) {
-        (Some(code), _) => code.clone(),
-        (None, Some(n)) => crate::domain::barcode::generate(prefix, time::OffsetDateTime::now_utc().date(), n),
-        (None, None) => return Err(Problem::internal()),
-    };
+    let barcode = prepared.fields.barcode.clone().ok_or_else(Problem::internal)?;
     let sample = new_sample(p, prepared, barcode, &now);
     let mut ops = create_ops(st, &p.lab_id, &sample)?;
     ops.push(put_event_op(&st.table, &created_event(p, req, &sample)?)?);
@@ -398,12 +387,11 @@ pub async fn create_sample(st: Arc<SamplesState>, req: Request, p: Principal) ->
     let prepared = prepare(&st, &p.lab_id, &raw, &mut TemplateCache::default()).await?;
     let lab = lab_keys(&p)?;
     idempotent(&st.idem, &lab, &req, || async {
-        let prefix = st.barcode_prefix(&p.lab_id).await?;
-        let number = match prepared.fields.barcode {
-            Some(_) => None,
-            None => Some(st.reserve_barcodes(&p.lab_id, 1).await?),
-        };
-        let sample = insert(&st, &p, &req, prepared.clone(), &prefix, number).await?;
+        let mut prepared = prepared.clone();
+        if prepared.fields.barcode.is_none() {
+            prepared.fields.barcode = st.new_barcodes(&p.lab_id, 1).await?.pop();
+        }
+        let sample = insert(&st, &p, &req, prepared).await?;
         Ok(Response::created(&format!("/api/samples/{}", sample.id), &sample))
     })
     .await
@@ -428,31 +416,19 @@ pub async fn create_batch(st: Arc<SamplesState>, req: Request, p: Principal) -> 
         let without_barcode = prepared
             .iter()
             .filter(|r| r.as_ref().is_ok_and(|x| x.fields.barcode.is_none()))
-            .count() as u64;
-        let mut next = match without_barcode {
-            0 => 0,
-            n => st.reserve_barcodes(&p.lab_id, n).await?,
-        };
-        let prefix = st.barcode_prefix(&p.lab_id).await?;
-        let jobs: Vec<_> = prepared
-            .into_iter()
-            .enumerate()
-            .map(|(index, r)| {
-                let number = match &r {
-                    Ok(x) if x.fields.barcode.is_none() => {
-                        next += 1;
-                        Some(next - 1)
-                    }
-                    _ => None,
-                };
-                (index, r, number)
-            })
-            .collect();
-        let (st, p, req, prefix) = (&st, &p, &req, &prefix);
+            .count();
+        let mut codes = st.new_barcodes(&p.lab_id, without_barcode).await?.into_iter();
+        for x in prepared.iter_mut().flatten() {
+            if x.fields.barcode.is_none() {
+                x.fields.barcode = codes.next();
+            }
+        }
+        let (st, p, req) = (&st, &p, &req);
+        let jobs = prepared.into_iter().enumerate();
         let mut results: Vec<BatchResult> = futures::stream::iter(jobs)
-            .map(|(index, r, number)| async move {
+            .map(|(index, r)| async move {
                 let outcome = match r {
-                    Ok(x) => insert(st, p, req, x, prefix, number).await,
+                    Ok(x) => insert(st, p, req, x).await,
                     Err(e) => Err(e),
                 };
                 match outcome {
