@@ -893,6 +893,28 @@ async fn every_change_writes_its_event_and_concurrent_moves_have_one_winner() {
     let mut sorted = moves.clone();
     sorted.sort();
     assert_eq!(sorted, [200, 409], "{moves:?}");
+    let (status, v) = api
+        .post(
+            &format!("{path}/transitions"),
+            Some(&admin.access),
+            json!({"to": "in_storage", "version": 1}),
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (409, Some("version_conflict")),
+        "a stale transition"
+    );
+    let (status, _, _) = api
+        .send(
+            Method::DELETE,
+            &format!("{path}?reason=x"),
+            Some(&admin.access),
+            None,
+            &[("if-match", "1")],
+        )
+        .await;
+    assert_eq!(status, 409, "a stale delete");
     assert_eq!(
         api.patch(&path, &admin.access, json!({"notes": "x", "version": 2}))
             .await
