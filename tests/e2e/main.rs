@@ -8,5 +8,6 @@ mod http_api;
 mod imports;
 mod invoke;
 mod samples;
+mod storage;
 mod store;
 mod template;

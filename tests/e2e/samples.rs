@@ -897,7 +897,7 @@ async fn every_change_writes_its_event_and_concurrent_moves_have_one_winner() {
         .post(
             &format!("{path}/transitions"),
             Some(&admin.access),
-            json!({"to": "in_storage", "version": 1}),
+            json!({"to": "in_sequencing", "version": 1}),
         )
         .await;
     assert_eq!(

@@ -23,13 +23,13 @@ use crate::domain::status::SampleStatus;
 use crate::handlers::samples::{Prepared, create_ops, new_sample};
 use crate::model::{Import, ImportFailure, ImportStatus, Sample, keys, now_rfc3339};
 use crate::state::SamplesState;
-use aws_sdk_dynamodb::types::{Delete, KeysAndAttributes, PutRequest, TransactWriteItem, WriteRequest};
+use aws_sdk_dynamodb::types::{Delete, PutRequest, TransactWriteItem, WriteRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use tracseq_aws::outbox::event_item;
-use tracseq_aws::store::{Item, StoreError, s};
+use tracseq_aws::store::{StoreError, s};
 use tracseq_core::FieldError;
 use tracseq_core::Problem;
 use tracseq_core::auth::{Principal, Role};
@@ -221,52 +221,19 @@ async fn taken_barcodes(
     lab: &str,
     codes: &[&str],
 ) -> Result<std::collections::HashSet<String>, Stop> {
-    let mut taken = std::collections::HashSet::new();
-    for chunk in codes.chunks(100) {
-        let keys: Vec<Item> = chunk
-            .iter()
-            .map(|c| {
-                Item::from([
-                    ("PK".into(), s(keys::barcode(lab, c))),
-                    ("SK".into(), s(keys::BARCODE_SK)),
-                ])
-            })
-            .collect();
-        let mut request = Some(
-            KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(true)
-                .build()
-                .map_err(|e| Stop::Transient(e.to_string()))?,
-        );
-        for _ in 0..10 {
-            let Some(req) = request.take() else { break };
-            let out = st
-                .table
-                .client
-                .batch_get_item()
-                .request_items(&st.table.name, req)
-                .send()
-                .await
-                .map_err(|e| Stop::from(StoreError::from_sdk(e)))?;
-            for item in out
-                .responses
-                .and_then(|mut r| r.remove(&st.table.name))
-                .unwrap_or_default()
-            {
-                if let Some(pk) = item.get("PK").and_then(|v| v.as_s().ok()) {
-                    taken.insert(pk.rsplit('#').next().unwrap_or_default().to_owned());
-                }
-            }
-            request = out
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(&st.table.name))
-                .filter(|k| !k.keys().is_empty());
-        }
-        if request.is_some() {
-            return Err(Stop::Transient("barcode lookups were throttled".into()));
-        }
-    }
+    let keys: Vec<(String, String)> = codes
+        .iter()
+        .map(|c| (keys::barcode(lab, c), keys::BARCODE_SK.to_owned()))
+        .collect();
+    let found = st.table.batch_get(&keys).await.map_err(|e| match e {
+        StoreError::Throttled => Stop::Transient("barcode lookups were throttled".into()),
+        other => Stop::from(other),
+    })?;
+    let taken = found
+        .iter()
+        .filter_map(|item| item.get("PK").and_then(|v| v.as_s().ok()))
+        .map(|pk| pk.rsplit('#').next().unwrap_or_default().to_owned())
+        .collect();
     Ok(taken)
 }
 

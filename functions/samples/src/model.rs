@@ -56,6 +56,33 @@ pub mod keys {
     pub fn history_sk(at: &str, id: &str) -> String {
         format!("HIST#{at}#{id}")
     }
+    /// A storage location's partition (the node item and, for a box, its positions).
+    pub fn location(lab: &str, id: &str) -> String {
+        format!("LAB#{lab}#LOC#{id}")
+    }
+    /// A box position's sort key; the item exists while the position is taken.
+    pub fn position_sk(label: &str) -> String {
+        format!("POS#{label}")
+    }
+}
+
+/// Where a stored sample is. The storage service keeps it; the position item holds a
+/// snapshot of the sample (type, status) that sample writes keep in step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StoragePlace {
+    /// The box or plate.
+    pub location_id: String,
+    /// `A1`-style position label.
+    pub position: String,
+    /// The location's path when the sample was put there.
+    pub path: String,
+    /// Checked out: the sample is out of the freezer and its position is kept for its return.
+    #[serde(default)]
+    pub checked_out: bool,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A sample as stored and as answered.
@@ -81,6 +108,12 @@ pub struct Sample {
     /// The import that created the sample; it is visible once that import completes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import_id: Option<String>,
+    /// Where the sample is stored (absent when it is not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StoragePlace>,
+    /// Retrievals from a frozen zone (DOMAIN.md: freeze-thaw counting).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub freeze_thaw_count: u32,
     pub version: u64,
     pub created_at: String,
     pub created_by: String,
@@ -409,6 +442,8 @@ mod tests {
             parent_id: None,
             parent_relation: None,
             import_id: None,
+            storage: None,
+            freeze_thaw_count: 0,
             version: 1,
             created_at: "2026-11-27T00:00:00Z".into(),
             created_by: "u".into(),

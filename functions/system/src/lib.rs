@@ -15,7 +15,13 @@ pub const FUNCTIONS: &[FunctionDef] = &[health::FUNCTION, version::FUNCTION, ope
 
 /// Every function of every service crate.
 pub fn catalog() -> Vec<FunctionDef> {
-    [FUNCTIONS, tracseq_auth::FUNCTIONS, tracseq_samples::FUNCTIONS].concat()
+    [
+        FUNCTIONS,
+        tracseq_auth::FUNCTIONS,
+        tracseq_samples::FUNCTIONS,
+        tracseq_storage::FUNCTIONS,
+    ]
+    .concat()
 }
 
 /// Every HTTP route of every service, in catalogue order.

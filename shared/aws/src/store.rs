@@ -121,6 +121,20 @@ impl From<StoreError> for Problem {
     }
 }
 
+/// A lost version condition is a stale write (409 `version_conflict`).
+pub fn stale(what: &'static str) -> impl Fn(StoreError) -> Problem {
+    move |e| {
+        if e.is_condition_failure() {
+            Problem::conflict(
+                "version_conflict",
+                format!("the {what} changed meanwhile; reload and retry"),
+            )
+        } else {
+            e.into()
+        }
+    }
+}
+
 pub fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
     serde_dynamo::to_item(value).map_err(|e| StoreError::Serde(e.to_string()))
 }
@@ -252,6 +266,97 @@ impl Table {
             .await
             .map_err(StoreError::from_transact)?;
         Ok(())
+    }
+
+    /// [`Table::transact`], retried a few times (with jitter) when DynamoDB cancels it for
+    /// a conflict with another transaction on the same items, as hot counters do.
+    pub async fn transact_retrying(&self, actions: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        let mut attempt = 0u32;
+        loop {
+            match self.transact(actions.clone()).await {
+                Err(StoreError::TransactionConflict) if attempt < 4 => {
+                    attempt += 1;
+                    let jitter = u64::from(ulid::Ulid::new().random() as u16 % 20);
+                    tokio::time::sleep(std::time::Duration::from_millis(10 * (1 << attempt) + jitter)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Every item of one partition (strongly consistent, all pages), for partitions bounded
+    /// by design, such as a box's positions.
+    pub async fn query_all(&self, partition: &str) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        let now = now_epoch();
+        loop {
+            let got = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":pk", s(partition))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            out.extend(
+                got.items
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|i| !is_expired(i, now)),
+            );
+            start = got.last_evaluated_key.filter(|k| !k.is_empty());
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Strongly consistent reads of many items (in requests of 100, retrying unprocessed
+    /// keys); missing and expired items are left out, order is not kept.
+    pub async fn batch_get(&self, keys: &[(String, String)]) -> Result<Vec<Item>, StoreError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut out = Vec::with_capacity(keys.len());
+        let now = now_epoch();
+        let mut unique: Vec<&(String, String)> = keys.iter().collect();
+        unique.sort();
+        unique.dedup();
+        for chunk in unique.chunks(100) {
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.iter().map(|(pk, sk)| Self::key(pk, sk)).collect()))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?,
+            );
+            for attempt in 0..8u64 {
+                let Some(req) = request.take() else { break };
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
+                }
+                let got = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.name, req)
+                    .send()
+                    .await
+                    .map_err(StoreError::from_sdk)?;
+                let items = got.responses.and_then(|mut r| r.remove(&self.name)).unwrap_or_default();
+                out.extend(items.into_iter().filter(|i| !is_expired(i, now)));
+                request = got
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.name))
+                    .filter(|k| !k.keys().is_empty());
+            }
+            if request.is_some() {
+                return Err(StoreError::Throttled);
+            }
+        }
+        Ok(out)
     }
 
     /// A transaction action: put an item that must not exist (a record or a guard).

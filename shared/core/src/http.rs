@@ -121,6 +121,21 @@ impl Request {
         parse_json(&self.body)
     }
 
+    /// A domain event of the caller's lab about `subject`, carrying this request's
+    /// correlation id (`kind` is `entity.action`, fixed in code: a bad one is our bug).
+    pub fn event(
+        &self,
+        kind: &str,
+        principal: &crate::auth::Principal,
+        subject: &str,
+        data: serde_json::Value,
+    ) -> Result<crate::events::CloudEvent, Problem> {
+        crate::events::CloudEvent::new(kind, &principal.lab_id, subject, &self.correlation_id, data).map_err(|e| {
+            tracing::error!(error = %e, "invalid event type");
+            Problem::internal()
+        })
+    }
+
     /// The `Idempotency-Key` header, validated.
     pub fn idempotency_key(&self) -> Result<Option<crate::idempotency::IdempotencyKey>, Problem> {
         self.header("idempotency-key")

@@ -2,43 +2,8 @@
 //! spaces, `_` and `-` ("cell_culture", "Cell Culture", "CELL-CULTURE"), because these
 //! names arrive from spreadsheets typed by people; what is stored is the canonical name.
 
-use serde::{Deserialize, Serialize};
-
-/// Lowercase letters and digits only: how names and headers are compared.
-pub fn squash(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
-macro_rules! named_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-        pub enum $name {
-            $(#[serde(rename = $text)] $variant),+
-        }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            /// The value named by `s`, compared by [`squash`].
-            pub fn parse(s: &str) -> Option<Self> {
-                let key = squash(s);
-                Self::ALL.iter().copied().find(|v| squash(v.as_str()) == key)
-            }
-
-            pub fn names() -> String {
-                Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
-            }
-        }
-    };
-}
+pub use tracseq_core::named::squash;
+use tracseq_core::named_enum;
 
 named_enum!(
     /// What a sample is.

@@ -346,6 +346,8 @@ pub fn new_sample(p: &Principal, prepared: Prepared, barcode: String, now: &str)
         parent_relation: parent.as_ref().map(|p| p.1),
         parent_id: parent.map(|p| p.0),
         import_id: None,
+        storage: None,
+        freeze_thaw_count: 0,
         version: 1,
         created_at: now.to_owned(),
         created_by: p.user_id.clone(),
@@ -481,23 +483,55 @@ pub async fn get_by_barcode(st: Arc<SamplesState>, req: Request, p: Principal) -
     Ok(Response::ok(&st.sample(&p.lab_id, &owner).await?))
 }
 
-/// Store `next` (version already advanced) over `expected`, with its history and event.
+/// Store `next` (version already advanced) over `current`, with its history and event.
 async fn save(
     st: &SamplesState,
     p: &Principal,
+    current: &Sample,
     next: &Sample,
-    expected: u64,
     history: HistoryEntry,
     events: Vec<tracseq_core::events::CloudEvent>,
 ) -> Result<(), Problem> {
     let mut ops = vec![
-        st.table.put_versioned_op(next.item(&p.lab_id)?, expected)?,
+        st.table.put_versioned_op(next.item(&p.lab_id)?, current.version)?,
         st.table.put_new_op(history.item(&p.lab_id)?)?,
     ];
+    if let Some(op) = position_sync_op(&st.table, &p.lab_id, current, next)? {
+        ops.push(op);
+    }
     for ev in &events {
         ops.push(put_event_op(&st.table, ev)?);
     }
     st.table.transact(ops).await.map_err(stale("sample"))
+}
+
+/// A stored sample's position item keeps a snapshot of its type and status for the box
+/// map; a change of either updates it in the same transaction (if the position is still
+/// the sample's: the condition makes a lost race a conflict, never a wrong map).
+pub fn position_sync_op(
+    table: &tracseq_aws::store::Table,
+    lab: &str,
+    current: &Sample,
+    next: &Sample,
+) -> Result<Option<TransactWriteItem>, StoreError> {
+    let Some(place) = &next.storage else {
+        return Ok(None);
+    };
+    if current.status == next.status && current.sample_type == next.sample_type {
+        return Ok(None);
+    }
+    let update = aws_sdk_dynamodb::types::Update::builder()
+        .table_name(&table.name)
+        .key("PK", s(keys::location(lab, &place.location_id)))
+        .key("SK", s(keys::position_sk(&place.position)))
+        .update_expression("SET sample_status = :st, sample_type = :ty")
+        .condition_expression("sample_id = :id")
+        .expression_attribute_values(":st", s(next.status.as_str()))
+        .expression_attribute_values(":ty", s(next.sample_type.as_str()))
+        .expression_attribute_values(":id", s(&next.id))
+        .build()
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    Ok(Some(TransactWriteItem::builder().update(update).build()))
 }
 
 fn history(sample: &Sample, p: &Principal, kind: &str, now: &str) -> HistoryEntry {
@@ -615,7 +649,7 @@ pub async fn update_sample(st: Arc<SamplesState>, req: Request, p: Principal) ->
         &format!("samples/{}", next.id),
         json!({ "sample_id": next.id, "barcode": next.barcode, "changed": changed }),
     )?;
-    save(&st, &p, &next, expected, h, vec![ev]).await?;
+    save(&st, &p, &current, &next, h, vec![ev]).await?;
     Ok(Response::ok(&next))
 }
 
@@ -678,7 +712,7 @@ async fn change_status(
         SampleStatus::Deleted => events.push(event("sample.deleted", p, req, &subject, data)?),
         _ => {}
     }
-    save(st, p, &next, current.version, h, events).await?;
+    save(st, p, &current, &next, h, events).await?;
     Ok(next)
 }
 
@@ -691,9 +725,22 @@ pub async fn transition_sample(st: Arc<SamplesState>, req: Request, p: Principal
             "delete a sample with DELETE /api/samples/{id}",
         )]));
     }
+    if body.to == SampleStatus::InStorage {
+        return Err(Problem::validation(vec![FieldError::field(
+            "to",
+            "storage",
+            "samples go into storage through POST /api/storage/placements",
+        )]));
+    }
     let current = st.sample(&p.lab_id, req.path_param("id")?).await?;
     if let Some(expected) = optional_version(&req, body.version)? {
         check_version("sample", current.version, expected)?;
+    }
+    if current.status == SampleStatus::InStorage {
+        return Err(Problem::conflict(
+            "in_storage",
+            "the sample is in storage: take it out through POST /api/storage/retrievals",
+        ));
     }
     let next = change_status(&st, &req, &p, current, body.to, body.reason).await?;
     Ok(Response::ok(&next))
@@ -704,6 +751,12 @@ pub async fn delete_sample(st: Arc<SamplesState>, req: Request, p: Principal) ->
     let current = st.sample(&p.lab_id, req.path_param("id")?).await?;
     if let Some(expected) = optional_version(&req, None)? {
         check_version("sample", current.version, expected)?;
+    }
+    if current.storage.is_some() {
+        return Err(Problem::conflict(
+            "in_storage",
+            "the sample holds a storage position: dispose of it through POST /api/storage/disposals",
+        ));
     }
     let reason = req.query("reason").map(str::to_owned);
     change_status(&st, &req, &p, current, SampleStatus::Deleted, reason).await?;

@@ -59,10 +59,7 @@ pub(crate) fn event(
     subject: &str,
     data: serde_json::Value,
 ) -> Result<CloudEvent, Problem> {
-    CloudEvent::new(kind, &p.lab_id, subject, &req.correlation_id, data).map_err(|e| {
-        tracing::error!(error = %e, "invalid event type");
-        Problem::internal()
-    })
+    req.event(kind, p, subject, data)
 }
 
 fn compile(def: &TemplateDef) -> Result<(), Problem> {
@@ -214,19 +211,7 @@ pub async fn update_template(st: Arc<SamplesState>, req: Request, p: Principal) 
     Ok(Response::ok(&t))
 }
 
-/// A lost version condition is a stale write (409 `version_conflict`).
-pub(crate) fn stale(what: &'static str) -> impl Fn(tracseq_aws::store::StoreError) -> Problem {
-    move |e| {
-        if e.is_condition_failure() {
-            Problem::conflict(
-                "version_conflict",
-                format!("the {what} changed meanwhile; reload and retry"),
-            )
-        } else {
-            e.into()
-        }
-    }
-}
+pub(crate) use tracseq_aws::store::stale;
 
 pub async fn delete_template(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let t = st.template(&p.lab_id, req.path_param("id")?).await?;

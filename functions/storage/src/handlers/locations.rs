@@ -1,0 +1,730 @@
+//! Locations: the hierarchy from site to box, with counters kept by the transactions that
+//! change them, and the box map.
+
+use super::{LocationPage, LocationView, counter_op};
+use crate::domain::grid::Grid;
+use crate::domain::kinds::{FillOrder, LocationKind, LocationStatus};
+use crate::domain::zone::Zone;
+use crate::model::{Location, Position, children_sort, keys, now_rfc3339};
+use crate::state::{Resolved, StorageState};
+use aws_sdk_dynamodb::types::ReturnValue;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tracseq_aws::idempotency::idempotent;
+use tracseq_aws::keys::LabKeys;
+use tracseq_aws::outbox::put_event_op;
+use tracseq_aws::store::{Item, PageQuery, StoreError, from_item, n, s, stale};
+use tracseq_core::auth::Principal;
+use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
+use tracseq_core::pagination::PageRequest;
+use tracseq_core::{FieldError, Problem};
+use tracseq_samples::domain::barcode;
+
+const MAX_NAME: usize = 100;
+const MAX_DESCRIPTION: usize = 1000;
+
+/// `POST /api/storage/locations`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewLocation {
+    /// Unique among its siblings' labels on the shelf is not enforced; `/` is not allowed.
+    pub name: String,
+    /// site, building, room, freezer, fridge, incubator, ln2_dewar, cabinet, shelf, rack,
+    /// drawer, box or plate.
+    pub kind: String,
+    pub parent_id: Option<String>,
+    /// `[A-Z0-9-]`, at most 32; generated (`LOC-NNNNNN`) when absent.
+    pub barcode: Option<String>,
+    /// Units only (required there): ultra_low, freezer, refrigerated, room_temperature,
+    /// incubator, ln2_vapor.
+    pub zone: Option<String>,
+    /// Units only: active (default), maintenance or offline.
+    pub status: Option<String>,
+    /// Boxes and plates only (required there).
+    pub rows: Option<u16>,
+    pub columns: Option<u16>,
+    /// `row` (default) or `column`.
+    pub fill_order: Option<String>,
+    pub description: Option<String>,
+}
+
+/// `PATCH /api/storage/locations/{id}`: absent keys stay.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocationPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// Units only.
+    pub status: Option<String>,
+    /// Units only, and only while empty (stored samples were placed by the old zone's rules).
+    pub zone: Option<String>,
+    pub version: Option<u64>,
+}
+
+fn check_name(name: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > MAX_NAME || n.contains('/') || n.chars().any(char::is_control) {
+        errors.push(
+            FieldError::field("name", "format", "1 to 100 characters, without / or control characters")
+                .with_value(name),
+        );
+        return None;
+    }
+    Some(n.to_owned())
+}
+
+fn check_description(d: &Option<String>, errors: &mut Vec<FieldError>) {
+    if d.as_ref().is_some_and(|d| d.chars().count() > MAX_DESCRIPTION) {
+        errors.push(FieldError::field(
+            "description",
+            "max_length",
+            "at most 1000 characters",
+        ));
+    }
+}
+
+fn parse_named<T>(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    raw: &str,
+    parse: fn(&str) -> Option<T>,
+    names: String,
+) -> Option<T> {
+    let v = parse(raw);
+    if v.is_none() {
+        errors.push(FieldError::field(field, "one_of", format!("one of {names}")).with_value(raw));
+    }
+    v
+}
+
+/// `LOC-NNNNNN` from the lab's location counter.
+async fn next_location_barcode(st: &StorageState, lab: &str) -> Result<String, Problem> {
+    let out = st
+        .table
+        .client
+        .update_item()
+        .table_name(&st.table.name)
+        .key("PK", s(format!("LAB#{lab}")))
+        .key("SK", s(keys::LOCATION_COUNTER_SK))
+        .update_expression("ADD #n :one SET entity = :e")
+        .expression_attribute_names("#n", "value")
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":e", s("counter"))
+        .return_values(ReturnValue::UpdatedNew)
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    let value = out
+        .attributes
+        .and_then(|a| {
+            a.get("value")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .ok_or_else(Problem::internal)?;
+    Ok(format!("LOC-{value:06}"))
+}
+
+fn location_guard(lab: &str, code: &str, id: &str) -> Item {
+    Item::from([
+        ("PK".to_owned(), s(keys::barcode(lab, code))),
+        ("SK".to_owned(), s(keys::BARCODE_SK)),
+        ("entity".to_owned(), s("guard")),
+        ("kind".to_owned(), s("location")),
+        ("owner".to_owned(), s(id)),
+    ])
+}
+
+/// Checked input of a new location (before its barcode and id exist).
+struct Checked {
+    name: String,
+    kind: LocationKind,
+    parent: Option<Resolved>,
+    barcode: Option<String>,
+    zone: Option<Zone>,
+    status: Option<LocationStatus>,
+    grid: Option<Grid>,
+}
+
+async fn check_new(st: &StorageState, lab: &str, body: NewLocation) -> Result<Checked, Problem> {
+    let mut errors = Vec::new();
+    let name = check_name(&body.name, &mut errors);
+    check_description(&body.description, &mut errors);
+    let kind = parse_named(
+        &mut errors,
+        "kind",
+        &body.kind,
+        LocationKind::parse,
+        LocationKind::names(),
+    );
+    let parent = match &body.parent_id {
+        Some(id) => match st.resolve_one(lab, id).await {
+            Ok(p) => Some(p),
+            Err(p) if p.status == 404 => {
+                errors.push(FieldError::field("parent_id", "exists", "no such location").with_value(id));
+                None
+            }
+            Err(p) => return Err(p),
+        },
+        None => None,
+    };
+    if let (Some(kind), true) = (kind, errors.is_empty()) {
+        if let Err(why) = kind.may_sit_under(parent.as_ref().map(|p| p.location.kind)) {
+            errors.push(FieldError::field("parent_id", "hierarchy", why));
+        }
+        let depth = parent.as_ref().map_or(1, |p| p.location.ancestors.len() + 2);
+        if depth > st.settings.max_depth {
+            errors.push(FieldError::field(
+                "parent_id",
+                "max_depth",
+                format!("the hierarchy is at most {} levels deep", st.settings.max_depth),
+            ));
+        }
+    }
+    let barcode = body.barcode.as_deref().map(|b| b.trim().to_uppercase());
+    if let Some(code) = &barcode
+        && let Err(e) = barcode::check(code)
+    {
+        errors.push(FieldError::field("barcode", "format", e.to_string()).with_value(code));
+    }
+    let is_unit = kind.is_some_and(LocationKind::is_unit);
+    let is_grid = kind.is_some_and(LocationKind::is_grid);
+    let zone = match (&body.zone, is_unit) {
+        (Some(z), true) => parse_named(&mut errors, "zone", z, Zone::parse, Zone::names()),
+        (None, true) => {
+            errors.push(FieldError::field(
+                "zone",
+                "required",
+                "a storage unit has a temperature zone",
+            ));
+            None
+        }
+        (Some(_), false) => {
+            errors.push(FieldError::field(
+                "zone",
+                "units_only",
+                "only storage units have a zone; the rest inherit it",
+            ));
+            None
+        }
+        (None, false) => None,
+    };
+    let status = match (&body.status, is_unit) {
+        (Some(x), true) => parse_named(&mut errors, "status", x, LocationStatus::parse, LocationStatus::names()),
+        (None, true) => Some(LocationStatus::Active),
+        (Some(_), false) => {
+            errors.push(FieldError::field(
+                "status",
+                "units_only",
+                "only storage units have a status",
+            ));
+            None
+        }
+        (None, false) => None,
+    };
+    let fill = match &body.fill_order {
+        Some(f) => parse_named(&mut errors, "fill_order", f, FillOrder::parse, FillOrder::names()),
+        None => Some(FillOrder::RowMajor),
+    };
+    let grid = match (body.rows, body.columns, is_grid) {
+        (Some(r), Some(c), true) => match Grid::new(r, c, fill.unwrap_or(FillOrder::RowMajor)) {
+            Ok(g) => Some(g),
+            Err(e) => {
+                errors.push(FieldError::field("rows", "range", e.to_string()));
+                None
+            }
+        },
+        (_, _, true) => {
+            errors.push(FieldError::field(
+                "rows",
+                "required",
+                "a box or plate needs rows and columns",
+            ));
+            None
+        }
+        (None, None, false) if body.fill_order.is_none() => None,
+        _ => {
+            errors.push(FieldError::field(
+                "rows",
+                "grids_only",
+                "only boxes and plates have rows, columns and a fill order",
+            ));
+            None
+        }
+    };
+    match (name, kind, errors.is_empty()) {
+        (Some(name), Some(kind), true) => Ok(Checked {
+            name,
+            kind,
+            parent,
+            barcode,
+            zone,
+            status,
+            grid,
+        }),
+        _ => Err(Problem::validation(errors)),
+    }
+}
+
+pub async fn create_location(st: Arc<StorageState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: NewLocation = req.json()?;
+    let lab = LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())?;
+    idempotent(&st.idem, &lab, &req, || async {
+        let c = check_new(&st, &p.lab_id, body.clone()).await?;
+        let code = match c.barcode.clone() {
+            Some(code) => code,
+            None => next_location_barcode(&st, &p.lab_id).await?,
+        };
+        let now = now_rfc3339();
+        let id = ulid::Ulid::new().to_string();
+        let parent = c.parent.as_ref().map(|r| &r.location);
+        let ancestors: Vec<String> = parent.map(|p| p.lineage().map(str::to_owned).collect()).unwrap_or_default();
+        let unit_id = if c.kind.is_unit() {
+            Some(id.clone())
+        } else {
+            parent.and_then(|p| p.unit_id.clone())
+        };
+        let loc = Location {
+            id: id.clone(),
+            name: c.name,
+            kind: c.kind,
+            parent_id: parent.map(|p| p.id.clone()),
+            ancestors,
+            barcode: code.clone(),
+            unit_id,
+            zone: c.zone,
+            status: c.status,
+            rows: c.grid.map(|g| g.rows),
+            columns: c.grid.map(|g| g.columns),
+            fill_order: c.grid.map(|g| g.fill),
+            description: body.description.clone().filter(|d| !d.trim().is_empty()),
+            capacity: c.grid.map_or(0, |g| g.capacity()),
+            occupied: 0,
+            children: 0,
+            alert_level: Default::default(),
+            version: 1,
+            created_at: now.clone(),
+            created_by: p.user_id.clone(),
+            updated_at: now.clone(),
+            updated_by: p.user_id.clone(),
+        };
+        let mut ops = vec![
+            st.table.put_new_op(loc.item(&p.lab_id)?)?,
+            st.table.put_new_op(location_guard(&p.lab_id, &code, &id))?,
+        ];
+        // The parent gains a child; every ancestor gains the grid's positions.
+        for (i, ancestor) in loc.ancestors.iter().enumerate() {
+            let mut deltas = Vec::new();
+            if i + 1 == loc.ancestors.len() {
+                deltas.push(("children", 1));
+            }
+            if loc.capacity > 0 {
+                deltas.push(("capacity", loc.capacity as i64));
+            }
+            if !deltas.is_empty() {
+                ops.push(counter_op(&st.table, &p.lab_id, ancestor, None, &deltas)?);
+            }
+        }
+        let path = match &c.parent {
+            Some(parent) => format!("{}/{}", parent.path, loc.name),
+            None => loc.name.clone(),
+        };
+        let ev = req.event(
+            "storage.location_created",
+            &p,
+            &format!("storage/locations/{id}"),
+            json!({"location_id": id, "name": loc.name, "kind": loc.kind, "path": path, "barcode": code, "parent_id": loc.parent_id}),
+        )?;
+        ops.push(put_event_op(&st.table, &ev)?);
+        match st.table.transact_retrying(ops).await {
+            Ok(()) => {}
+            Err(e) if e.failed_action() == Some(1) => {
+                let mut p = Problem::conflict("barcode_taken", format!("barcode {code} is already in use in this lab"));
+                p.errors = vec![FieldError::field("barcode", "unique", "already in use").with_value(&code)];
+                return Err(p);
+            }
+            Err(e) if e.failed_action().is_some_and(|i| i >= 2) => {
+                return Err(Problem::conflict("parent_changed", "the parent location was removed meanwhile"));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let resolved = Resolved {
+            unit: if loc.kind.is_unit() {
+                Some(loc.clone())
+            } else {
+                c.parent.and_then(|p| p.unit)
+            },
+            location: loc,
+            path,
+        };
+        Ok(Response::created(
+            &format!("/api/storage/locations/{id}"),
+            &LocationView::new(resolved, &st.settings.thresholds),
+        ))
+    })
+    .await
+}
+
+pub async fn get_location(st: Arc<StorageState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let r = st.resolve_one(&p.lab_id, req.path_param("id")?).await?;
+    Ok(Response::ok(&LocationView::new(r, &st.settings.thresholds)))
+}
+
+/// A page of `parent`'s children (roots when `None`), by name.
+async fn children_page(
+    st: &StorageState,
+    req: &Request,
+    lab: &str,
+    parent: Option<&Resolved>,
+) -> Result<LocationPage, Problem> {
+    let page = PageRequest::from_request(req)?;
+    let partition = keys::children(lab, parent.map(|r| r.location.id.as_str()));
+    let out = st
+        .table
+        .query_page(&PageQuery::of(&partition).on_index(tracseq_aws::store::GSI1), &page)
+        .await?;
+    let found = out
+        .items
+        .into_iter()
+        .map(from_item::<Location>)
+        .collect::<Result<Vec<_>, _>>()?;
+    let items = found
+        .into_iter()
+        .map(|location| {
+            let path = match parent {
+                Some(p) => format!("{}/{}", p.path, location.name),
+                None => location.name.clone(),
+            };
+            let unit = if location.kind.is_unit() {
+                Some(location.clone())
+            } else {
+                parent.and_then(|p| p.unit.clone())
+            };
+            LocationView::new(Resolved { location, path, unit }, &st.settings.thresholds)
+        })
+        .collect();
+    Ok(LocationPage {
+        items,
+        next_cursor: out.next_cursor,
+    })
+}
+
+pub async fn list_locations(st: Arc<StorageState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    Ok(Response::ok(&children_page(&st, &req, &p.lab_id, None).await?))
+}
+
+pub async fn list_children(st: Arc<StorageState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let parent = st.resolve_one(&p.lab_id, req.path_param("id")?).await?;
+    Ok(Response::ok(&children_page(&st, &req, &p.lab_id, Some(&parent)).await?))
+}
+
+pub async fn update_location(st: Arc<StorageState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let patch: LocationPatch = req.json()?;
+    let expected = expected_version(&req, patch.version)?;
+    let current = st.resolve_one(&p.lab_id, req.path_param("id")?).await?;
+    let loc = &current.location;
+    check_version("location", loc.version, expected)?;
+    let mut errors = Vec::new();
+    let mut sets: Vec<(&str, aws_sdk_dynamodb::types::AttributeValue)> = Vec::new();
+    let mut next = loc.clone();
+    if let Some(name) = &patch.name
+        && let Some(name) = check_name(name, &mut errors)
+        && name != loc.name
+    {
+        sets.push(("GSI1SK", s(children_sort(&name, &loc.id))));
+        if loc.kind.is_unit() {
+            sets.push(("GSI2SK", s(children_sort(&name, &loc.id))));
+        }
+        sets.push(("name", s(&name)));
+        next.name = name;
+    }
+    check_description(&patch.description, &mut errors);
+    if let Some(d) = &patch.description {
+        let d = d.trim();
+        next.description = (!d.is_empty()).then(|| d.to_owned());
+        sets.push(("description", s(d)));
+    }
+    if let Some(raw) = &patch.status {
+        if !loc.kind.is_unit() {
+            errors.push(FieldError::field(
+                "status",
+                "units_only",
+                "only storage units have a status",
+            ));
+        } else if let Some(v) = parse_named(
+            &mut errors,
+            "status",
+            raw,
+            LocationStatus::parse,
+            LocationStatus::names(),
+        ) && Some(v) != loc.status
+        {
+            sets.push(("status", s(v.as_str())));
+            next.status = Some(v);
+        }
+    }
+    if let Some(raw) = &patch.zone {
+        if !loc.kind.is_unit() {
+            errors.push(FieldError::field(
+                "zone",
+                "units_only",
+                "only storage units have a zone",
+            ));
+        } else if let Some(z) = parse_named(&mut errors, "zone", raw, Zone::parse, Zone::names())
+            && Some(z) != loc.zone
+        {
+            if loc.occupied > 0 {
+                errors.push(FieldError::field(
+                    "zone",
+                    "empty_only",
+                    "the zone of a unit holding samples cannot change: move them out first",
+                ));
+            }
+            sets.push(("zone", s(z.as_str())));
+            next.zone = Some(z);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Problem::validation(errors));
+    }
+    let changed: Vec<&str> = sets.iter().map(|(k, _)| *k).filter(|k| !k.starts_with("GSI")).collect();
+    if changed.is_empty() {
+        return Ok(Response::ok(&LocationView::new(current, &st.settings.thresholds)));
+    }
+    let now = now_rfc3339();
+    sets.push(("updated_at", s(&now)));
+    sets.push(("updated_by", s(&p.user_id)));
+    let ev = req.event(
+        "storage.location_updated",
+        &p,
+        &format!("storage/locations/{}", loc.id),
+        json!({"location_id": loc.id, "changed": changed, "status": next.status, "zone": next.zone}),
+    )?;
+    let update = versioned_update(&st, &p.lab_id, &loc.id, expected, &sets)?;
+    // An emptiness condition rides along for a zone change: a placement racing it loses.
+    let mut ops = vec![update];
+    ops.push(put_event_op(&st.table, &ev)?);
+    st.table.transact_retrying(ops).await.map_err(stale("location"))?;
+    next.version += 1;
+    next.updated_at = now;
+    next.updated_by = p.user_id.clone();
+    let path = match current.path.rsplit_once('/') {
+        Some((head, _)) => format!("{head}/{}", next.name),
+        None => next.name.clone(),
+    };
+    let unit = if next.kind.is_unit() {
+        Some(next.clone())
+    } else {
+        current.unit
+    };
+    Ok(Response::ok(&LocationView::new(
+        Resolved {
+            location: next,
+            path,
+            unit,
+        },
+        &st.settings.thresholds,
+    )))
+}
+
+/// `SET` `sets` and the next version if the version is `expected` (and, for a zone
+/// change, the location is still empty).
+fn versioned_update(
+    st: &StorageState,
+    lab: &str,
+    id: &str,
+    expected: u64,
+    sets: &[(&str, aws_sdk_dynamodb::types::AttributeValue)],
+) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+    let mut expr = String::from("SET #version = :next");
+    let mut condition = String::from("#version = :expected");
+    let mut update = aws_sdk_dynamodb::types::Update::builder()
+        .table_name(&st.table.name)
+        .key("PK", s(keys::location(lab, id)))
+        .key("SK", s(keys::LOCATION_SK))
+        .expression_attribute_names("#version", "version")
+        .expression_attribute_values(":expected", n(expected))
+        .expression_attribute_values(":next", n(expected + 1));
+    for (i, (name, value)) in sets.iter().enumerate() {
+        expr.push_str(&format!(", #a{i} = :v{i}"));
+        update = update
+            .expression_attribute_names(format!("#a{i}"), *name)
+            .expression_attribute_values(format!(":v{i}"), value.clone());
+        if *name == "zone" {
+            condition.push_str(" AND occupied = :zero");
+            update = update.expression_attribute_values(":zero", n(0));
+        }
+    }
+    let update = update
+        .update_expression(expr)
+        .condition_expression(condition)
+        .build()
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
+        .update(update)
+        .build())
+}
+
+/// Only an empty location goes: no children, no taken (or reserved) positions.
+pub async fn delete_location(st: Arc<StorageState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let current = st.resolve_one(&p.lab_id, req.path_param("id")?).await?;
+    let loc = &current.location;
+    if let Some(expected) = optional_version(&req, None)? {
+        check_version("location", loc.version, expected)?;
+    }
+    if loc.children > 0 || loc.occupied > 0 {
+        return Err(not_empty(loc));
+    }
+    let del = aws_sdk_dynamodb::types::Delete::builder()
+        .table_name(&st.table.name)
+        .key("PK", s(keys::location(&p.lab_id, &loc.id)))
+        .key("SK", s(keys::LOCATION_SK))
+        .condition_expression("#v = :v AND children = :zero AND occupied = :zero")
+        .expression_attribute_names("#v", "version")
+        .expression_attribute_values(":v", n(loc.version))
+        .expression_attribute_values(":zero", n(0))
+        .build()
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let mut ops = vec![
+        aws_sdk_dynamodb::types::TransactWriteItem::builder()
+            .delete(del)
+            .build(),
+        st.table
+            .delete_op(&keys::barcode(&p.lab_id, &loc.barcode), keys::BARCODE_SK)?,
+    ];
+    for (i, ancestor) in loc.ancestors.iter().enumerate() {
+        let mut deltas = Vec::new();
+        if i + 1 == loc.ancestors.len() {
+            deltas.push(("children", -1));
+        }
+        if loc.capacity > 0 {
+            deltas.push(("capacity", -(loc.capacity as i64)));
+        }
+        if !deltas.is_empty() {
+            ops.push(counter_op(&st.table, &p.lab_id, ancestor, None, &deltas)?);
+        }
+    }
+    let ev = req.event(
+        "storage.location_deleted",
+        &p,
+        &format!("storage/locations/{}", loc.id),
+        json!({"location_id": loc.id, "name": loc.name, "path": current.path, "barcode": loc.barcode}),
+    )?;
+    ops.push(put_event_op(&st.table, &ev)?);
+    match st.table.transact_retrying(ops).await {
+        Ok(()) => Ok(Response::new(204)),
+        Err(e) if e.failed_action() == Some(0) => {
+            let now = st.location(&p.lab_id, &loc.id).await?;
+            if now.children > 0 || now.occupied > 0 {
+                Err(not_empty(&now))
+            } else {
+                Err(stale("location")(e))
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn not_empty(loc: &Location) -> Problem {
+    Problem::conflict(
+        "location_not_empty",
+        format!(
+            "{} still holds {} location(s) and {} sample(s); empty it first",
+            loc.name, loc.children, loc.occupied
+        ),
+    )
+}
+
+/// One cell of a box map.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MapCell {
+    pub position: String,
+    pub row: u16,
+    pub column: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub occupant: Option<Occupant>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Occupant {
+    pub sample_id: String,
+    pub barcode: String,
+    pub sample_type: tracseq_samples::domain::kinds::SampleType,
+    pub status: tracseq_samples::domain::status::SampleStatus,
+    pub checked_out: bool,
+    pub since: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BoxMap {
+    pub location: LocationView,
+    pub rows: u16,
+    pub columns: u16,
+    pub fill_order: FillOrder,
+    /// Every cell, row by row (A1, A2, …).
+    pub cells: Vec<MapCell>,
+}
+
+/// The grid and every occupant: one Query of the box's partition (the node and its
+/// positions), plus one read of its ancestors for the path.
+pub async fn box_map(st: Arc<StorageState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let id = req.path_param("id")?;
+    if !tracseq_aws::keys::is_valid_id(id) {
+        return Err(Problem::not_found("location"));
+    }
+    let items = st.table.query_all(&keys::location(&p.lab_id, id)).await?;
+    let mut node = None;
+    let mut taken: HashMap<String, Position> = HashMap::with_capacity(items.len());
+    for item in items {
+        match item.get("SK").and_then(|v| v.as_s().ok()).map(String::as_str) {
+            Some(keys::LOCATION_SK) => node = Some(from_item::<Location>(item)?),
+            Some(sk) if sk.starts_with("POS#") => {
+                let pos: Position = from_item(item)?;
+                taken.insert(pos.position.clone(), pos);
+            }
+            _ => {}
+        }
+    }
+    let node = node.ok_or_else(|| Problem::not_found("location"))?;
+    let grid = node.grid().ok_or_else(|| {
+        Problem::conflict(
+            "not_a_grid",
+            format!("{} is a {}, not a box or plate", node.name, node.kind.as_str()),
+        )
+    })?;
+    let row_major = Grid::new(grid.rows, grid.columns, FillOrder::RowMajor).map_err(|_| Problem::internal())?;
+    let cells = row_major
+        .cells()
+        .map(|c| {
+            let label = c.label();
+            let occupant = taken.remove(&label).map(|x| Occupant {
+                sample_id: x.sample_id,
+                barcode: x.barcode,
+                sample_type: x.sample_type,
+                status: x.sample_status,
+                checked_out: x.checked_out,
+                since: x.since,
+            });
+            MapCell {
+                position: label,
+                row: c.row,
+                column: c.column,
+                occupant,
+            }
+        })
+        .collect();
+    let resolved = st
+        .resolve(&p.lab_id, vec![node])
+        .await?
+        .pop()
+        .ok_or_else(Problem::internal)?;
+    Ok(Response::ok(&BoxMap {
+        location: LocationView::new(resolved, &st.settings.thresholds),
+        rows: grid.rows,
+        columns: grid.columns,
+        fill_order: grid.fill,
+        cells,
+    }))
+}

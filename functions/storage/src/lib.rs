@@ -1,0 +1,58 @@
+//! The storage service: the freezer hierarchy, box maps, placement rules, capacity and
+//! chain of custody.
+//!
+//! Rules are DOMAIN.md's (Storage), implemented as pure functions in [`domain`] and tested
+//! there. Every custody change is one transaction (a 96-tube rack: checkpointed chunks,
+//! undone on failure) holding the position guards, the version-checked sample, its
+//! custody record and history line, the occupancy of every location above, and the
+//! domain event. Samples are the samples service's records: storage reads and writes the
+//! same items, through the same types.
+
+pub mod domain;
+pub mod handlers;
+pub mod model;
+pub mod routes;
+pub mod state;
+
+use state::StorageState;
+use std::sync::Arc;
+use tracseq_aws::lambda::ServiceState;
+use tracseq_aws::{FunctionDef, Init, InitError};
+use tracseq_core::function::BoxFuture;
+
+impl ServiceState for StorageState {
+    fn build(init: Arc<Init>) -> BoxFuture<Result<Arc<Self>, InitError>> {
+        Box::pin(async move { StorageState::build(&init).await })
+    }
+    fn authenticator(&self) -> Arc<tracseq_aws::auth::Auth> {
+        self.auth.clone()
+    }
+}
+
+macro_rules! function {
+    ($route:path => $handler:path) => {
+        tracseq_aws::service_function!(StorageState; protected $route => $handler)
+    };
+}
+
+use handlers as h;
+use routes as r;
+
+pub static FUNCTIONS: &[FunctionDef] = &[
+    function!(r::LIST_LOCATIONS => h::list_locations),
+    function!(r::CREATE_LOCATION => h::create_location),
+    function!(r::GET_LOCATION => h::get_location),
+    function!(r::PATCH_LOCATION => h::update_location),
+    function!(r::DELETE_LOCATION => h::delete_location),
+    function!(r::LOCATION_CHILDREN => h::list_children),
+    function!(r::BOX_MAP => h::box_map),
+    function!(r::PLACE => h::place_samples),
+    function!(r::MOVE => h::move_samples),
+    function!(r::RETRIEVE => h::retrieve_samples),
+    function!(r::RETURN => h::return_samples),
+    function!(r::DISPOSE => h::dispose_samples),
+    function!(r::SAMPLE_CUSTODY => h::sample_custody),
+    function!(r::SCAN => h::scan),
+    function!(r::CAPACITY_ROUTE => h::get_capacity),
+    function!(r::SUGGEST => h::suggest_positions),
+];

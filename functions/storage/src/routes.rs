@@ -1,0 +1,203 @@
+//! Every route of the storage service and the least role it needs (DOMAIN.md's matrix:
+//! storage research_scientist / lab_technician / lab_administrator). Custody operations
+//! are storage writes, so technicians do them; removing a location is the delete.
+
+use crate::handlers::*;
+use tracseq_core::auth::Role::{self, *};
+use tracseq_core::route::{Access, Method::*, ResponseSpec, RouteSpec, SchemaRef};
+
+const fn role(r: Role) -> Access {
+    Access::Role(r)
+}
+
+const NO_CONTENT: &[ResponseSpec] = &[ResponseSpec {
+    status: 204,
+    description: "Done",
+    schema: None,
+    media_type: "application/json",
+}];
+const LOCATION: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "The location with its path and fill",
+    SchemaRef::of::<LocationView>(),
+)];
+const LOCATION_CREATED: &[ResponseSpec] = &[ResponseSpec::json(
+    201,
+    "The created location",
+    SchemaRef::of::<LocationView>(),
+)];
+const LOCATION_PAGE: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "A page of locations, by name",
+    SchemaRef::of::<LocationPage>(),
+)];
+const MAP: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "Every position and its occupant",
+    SchemaRef::of::<BoxMap>(),
+)];
+const OUTCOME: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "What happened to each sample",
+    SchemaRef::of::<CustodyOutcome>(),
+)];
+const CUSTODY: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "The chain of custody, oldest first",
+    SchemaRef::of::<CustodyPage>(),
+)];
+const SCANNED: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "The sample or container and where it is",
+    SchemaRef::of::<Scanned>(),
+)];
+const CAPACITY: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "Capacity by unit and by zone",
+    SchemaRef::of::<CapacityReport>(),
+)];
+const SUGGESTIONS: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "Free positions, best first",
+    SchemaRef::of::<SuggestionList>(),
+)];
+const PAGING: &[(&str, &str)] = &[("limit", "page size, 1-1000"), ("cursor", "from next_cursor")];
+const TAG: &str = "storage";
+
+pub static LIST_LOCATIONS: RouteSpec = RouteSpec::new(
+    "storage_locations_list",
+    Get,
+    "/api/storage/locations",
+    role(ResearchScientist),
+)
+.doc("Top-level locations (sites, buildings, rooms, units)", TAG)
+.query(PAGING)
+.answers(LOCATION_PAGE);
+pub static CREATE_LOCATION: RouteSpec = RouteSpec::new(
+    "storage_locations_create",
+    Post,
+    "/api/storage/locations",
+    role(LabTechnician),
+)
+.doc("Add a location: a site, room, unit, shelf, rack, box or plate", TAG)
+.takes(SchemaRef::of::<NewLocation>())
+.answers(LOCATION_CREATED);
+pub static GET_LOCATION: RouteSpec = RouteSpec::new(
+    "storage_locations_get",
+    Get,
+    "/api/storage/locations/{id}",
+    role(ResearchScientist),
+)
+.doc("A location with its path, zone and fill", TAG)
+.answers(LOCATION);
+pub static PATCH_LOCATION: RouteSpec = RouteSpec::new(
+    "storage_locations_update",
+    Patch,
+    "/api/storage/locations/{id}",
+    role(LabTechnician),
+)
+.doc(
+    "Rename or describe a location; set a unit's status or (empty) zone",
+    TAG,
+)
+.takes(SchemaRef::of::<LocationPatch>())
+.answers(LOCATION);
+pub static DELETE_LOCATION: RouteSpec = RouteSpec::new(
+    "storage_locations_delete",
+    Delete,
+    "/api/storage/locations/{id}",
+    role(LabAdministrator),
+)
+.doc("Remove an empty location", TAG)
+.answers(NO_CONTENT);
+pub static LOCATION_CHILDREN: RouteSpec = RouteSpec::new(
+    "storage_locations_children",
+    Get,
+    "/api/storage/locations/{id}/children",
+    role(ResearchScientist),
+)
+.doc("What a location directly contains, by name", TAG)
+.query(PAGING)
+.answers(LOCATION_PAGE);
+pub static BOX_MAP: RouteSpec = RouteSpec::new(
+    "storage_box_map",
+    Get,
+    "/api/storage/locations/{id}/map",
+    role(ResearchScientist),
+)
+.doc("A box or plate: every position and its occupant", TAG)
+.answers(MAP);
+
+macro_rules! custody_route {
+    ($name:ident, $handler:literal, $path:literal, $doc:literal) => {
+        pub static $name: RouteSpec = RouteSpec::new($handler, Post, $path, role(LabTechnician))
+            .doc($doc, TAG)
+            .takes(SchemaRef::of::<CustodyRequest>())
+            .answers(OUTCOME);
+    };
+}
+custody_route!(
+    PLACE,
+    "storage_placements",
+    "/api/storage/placements",
+    "Put samples into positions (one, or up to 96 all or nothing)"
+);
+custody_route!(
+    MOVE,
+    "storage_moves",
+    "/api/storage/moves",
+    "Move stored samples to other positions (reason required)"
+);
+custody_route!(
+    RETRIEVE,
+    "storage_retrievals",
+    "/api/storage/retrievals",
+    "Check samples out; their positions wait for them"
+);
+custody_route!(
+    RETURN,
+    "storage_returns",
+    "/api/storage/returns",
+    "Check samples back in, to their kept position or another"
+);
+custody_route!(
+    DISPOSE,
+    "storage_disposals",
+    "/api/storage/disposals",
+    "Dispose of samples (terminal; reason required)"
+);
+
+pub static SAMPLE_CUSTODY: RouteSpec = RouteSpec::new(
+    "samples_custody",
+    Get,
+    "/api/samples/{id}/custody",
+    role(ResearchScientist),
+)
+.doc("A sample's chain of custody", TAG)
+.query(PAGING)
+.answers(CUSTODY);
+pub static SCAN: RouteSpec = RouteSpec::new(
+    "storage_scan",
+    Get,
+    "/api/storage/scan/{barcode}",
+    role(ResearchScientist),
+)
+.doc("What a scanned barcode is (sample or container) and where", TAG)
+.answers(SCANNED);
+pub static CAPACITY_ROUTE: RouteSpec = RouteSpec::new(
+    "storage_capacity",
+    Get,
+    "/api/storage/capacity",
+    role(ResearchScientist),
+)
+.doc("Capacity and fill by unit and by temperature zone", TAG)
+.answers(CAPACITY);
+pub static SUGGEST: RouteSpec = RouteSpec::new("storage_suggest", Get, "/api/storage/suggest", role(ResearchScientist))
+    .doc("Free positions for new samples, by rule", TAG)
+    .query(&[
+        ("sample_type", "required: decides the allowed zones"),
+        ("count", "how many positions, 1-384 (default 1)"),
+        ("rule", "least_empty (default) or same_project"),
+        ("project", "the project, for same_project"),
+    ])
+    .answers(SUGGESTIONS);
