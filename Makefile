@@ -49,8 +49,10 @@ build: $(VENV)/.stamp
 bench: $(VENV)/.stamp
 	$(CARGO) bench -p tracseq-core --bench hot_paths
 	$(CARGO) bench -p tracseq-samples --bench manifest
+	$(CARGO) bench -p tracseq-storage --bench box_map
 	infra/scripts/load-bench.sh
 	infra/scripts/import-bench.sh
+	infra/scripts/storage-bench.sh
 
 lint: venv
 	$(CARGO) fmt --all -- --check

@@ -667,39 +667,32 @@ pub struct BoxMap {
     pub cells: Vec<MapCell>,
 }
 
-/// The grid and every occupant: one Query of the box's partition (the node and its
-/// positions), plus one read of its ancestors for the path.
-pub async fn box_map(st: Arc<StorageState>, req: Request, p: Principal) -> Result<Response, Problem> {
-    let id = req.path_param("id")?;
-    if !tracseq_aws::keys::is_valid_id(id) {
-        return Err(Problem::not_found("location"));
-    }
-    let items = st.table.query_all(&keys::location(&p.lab_id, id)).await?;
+/// A box partition's items: the node and its taken positions.
+pub fn split_partition(items: Vec<Item>) -> Result<(Option<Location>, Vec<Position>), StoreError> {
     let mut node = None;
-    let mut taken: HashMap<String, Position> = HashMap::with_capacity(items.len());
+    let mut taken = Vec::with_capacity(items.len());
     for item in items {
         match item.get("SK").and_then(|v| v.as_s().ok()).map(String::as_str) {
             Some(keys::LOCATION_SK) => node = Some(from_item::<Location>(item)?),
-            Some(sk) if sk.starts_with("POS#") => {
-                let pos: Position = from_item(item)?;
-                taken.insert(pos.position.clone(), pos);
-            }
+            Some(sk) if sk.starts_with("POS#") => taken.push(from_item::<Position>(item)?),
             _ => {}
         }
     }
-    let node = node.ok_or_else(|| Problem::not_found("location"))?;
-    let grid = node.grid().ok_or_else(|| {
-        Problem::conflict(
-            "not_a_grid",
-            format!("{} is a {}, not a box or plate", node.name, node.kind.as_str()),
-        )
-    })?;
-    let row_major = Grid::new(grid.rows, grid.columns, FillOrder::RowMajor).map_err(|_| Problem::internal())?;
-    let cells = row_major
+    Ok((node, taken))
+}
+
+/// Every cell of `grid`, row by row, with its occupant.
+pub fn map_cells(grid: Grid, taken: Vec<Position>) -> Vec<MapCell> {
+    let mut by_label: HashMap<String, Position> = taken.into_iter().map(|p| (p.position.clone(), p)).collect();
+    let row_major = Grid {
+        fill: FillOrder::RowMajor,
+        ..grid
+    };
+    row_major
         .cells()
         .map(|c| {
             let label = c.label();
-            let occupant = taken.remove(&label).map(|x| Occupant {
+            let occupant = by_label.remove(&label).map(|x| Occupant {
                 sample_id: x.sample_id,
                 barcode: x.barcode,
                 sample_type: x.sample_type,
@@ -714,7 +707,25 @@ pub async fn box_map(st: Arc<StorageState>, req: Request, p: Principal) -> Resul
                 occupant,
             }
         })
-        .collect();
+        .collect()
+}
+
+/// The grid and every occupant: one Query of the box's partition (the node and its
+/// positions), plus one read of its ancestors for the path.
+pub async fn box_map(st: Arc<StorageState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let id = req.path_param("id")?;
+    if !tracseq_aws::keys::is_valid_id(id) {
+        return Err(Problem::not_found("location"));
+    }
+    let (node, taken) = split_partition(st.table.query_all(&keys::location(&p.lab_id, id)).await?)?;
+    let node = node.ok_or_else(|| Problem::not_found("location"))?;
+    let grid = node.grid().ok_or_else(|| {
+        Problem::conflict(
+            "not_a_grid",
+            format!("{} is a {}, not a box or plate", node.name, node.kind.as_str()),
+        )
+    })?;
+    let cells = map_cells(grid, taken);
     let resolved = st
         .resolve(&p.lab_id, vec![node])
         .await?
