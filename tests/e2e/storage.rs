@@ -673,6 +673,40 @@ async fn the_hierarchy_keeps_paths_counters_and_refuses_to_delete_what_is_not_em
     let (_, roots) = api.get("/api/storage/locations", &admin.access).await;
     assert_eq!(roots["items"].as_array().unwrap().len(), 1);
 
+    // A retried create (same Idempotency-Key) makes one location, counted once.
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let (status, v, _) = api
+            .send(
+                Method::POST,
+                "/api/storage/locations",
+                Some(&admin.access),
+                Some(json!({"name": "S2", "kind": "shelf", "parent_id": id(&unit)})),
+                &[("idempotency-key", "shelf-s2")],
+            )
+            .await;
+        assert_eq!(status, 201, "{v}");
+        answers.push(v);
+    }
+    assert_eq!(answers[0], answers[1]);
+    let (_, u) = api
+        .get(&format!("/api/storage/locations/{}", id(&unit)), &admin.access)
+        .await;
+    assert_eq!(u["children"], 2, "S1 and S2, once");
+    // Two editors with the same version: one wins, one gets 409.
+    let edits = join_all(["Shelf two", "Shelf 2"].map(|name| {
+        let (api, token, path) = (
+            api.clone(),
+            admin.access.clone(),
+            format!("/api/storage/locations/{}", id(&answers[0])),
+        );
+        async move { api.patch(&path, &token, json!({"name": name, "version": 1})).await.0 }
+    }))
+    .await;
+    let mut sorted = edits.clone();
+    sorted.sort();
+    assert_eq!(sorted, [200, 409], "{edits:?}");
+
     // Renames are versioned and show in every path below.
     let path = format!("/api/storage/locations/{}", id(&room));
     assert_eq!(api.patch(&path, &admin.access, json!({"name": "R313"})).await.0, 428);
@@ -926,7 +960,12 @@ async fn capacity_events_fire_once_per_upward_crossing() {
             8 | 9 => &["tracseq.storage.capacity_warning"],
             _ => &["tracseq.storage.capacity_warning", "tracseq.storage.capacity_critical"],
         };
-        assert_eq!(capacity_events(&lab, &boxed).await, expected, "after {} placements", i + 1);
+        assert_eq!(
+            capacity_events(&lab, &boxed).await,
+            expected,
+            "after {} placements",
+            i + 1
+        );
     }
     // The unit above crosses too (it holds only this box).
     assert_eq!(
