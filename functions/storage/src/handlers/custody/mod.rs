@@ -1,0 +1,180 @@
+//! Custody operations: place, move, retrieve (check-out), return (check-in) and dispose,
+//! for one sample or a rack of up to 96, all or nothing.
+//!
+//! Every request is read and checked whole before anything is written: samples, their
+//! status machine, the target boxes, zone rules, unit status and free positions. Then each
+//! sample's change — position guard(s), the sample (version-checked), its custody record
+//! and history line — and the counters of every location above the boxes go out as one
+//! transaction. A rack needs more than DynamoDB's 100 actions, so it commits in chunks,
+//! with an operation record as checkpoint; if a later chunk loses a race, the chunks
+//! already written are undone in reverse before the answer goes out. The operation's one
+//! domain event rides in the last chunk, so it exists exactly when the whole operation does.
+
+mod commit;
+mod plan;
+mod request;
+
+pub use request::{CustodyItem, CustodyRequest};
+
+use super::capacity::announce_capacity;
+use crate::model::{CustodyAction, Place};
+use crate::state::StorageState;
+use commit::{Writer, commit};
+use plan::Step;
+use request::{Normalized, normalize, refusals_problem};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::HashSet;
+use std::sync::Arc;
+use tracseq_aws::idempotency::idempotent;
+use tracseq_aws::keys::LabKeys;
+use tracseq_core::Problem;
+use tracseq_core::auth::Principal;
+use tracseq_core::events::CloudEvent;
+use tracseq_core::http::{Request, Response, optional_version};
+use tracseq_samples::domain::status::SampleStatus;
+
+/// What happened to one sample.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Moved {
+    pub sample_id: String,
+    pub barcode: String,
+    pub status: SampleStatus,
+    pub version: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<Place>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<Place>,
+    pub freeze_thaw_count: u32,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CustodyOutcome {
+    pub operation_id: String,
+    pub action: CustodyAction,
+    pub items: Vec<Moved>,
+}
+
+impl From<&Step> for Moved {
+    fn from(s: &Step) -> Self {
+        Moved {
+            sample_id: s.after.id.clone(),
+            barcode: s.after.barcode.clone(),
+            status: s.after.status,
+            version: s.after.version,
+            from: s.custody.from.clone(),
+            to: s.custody.to.clone(),
+            freeze_thaw_count: s.after.freeze_thaw_count,
+        }
+    }
+}
+
+/// The operation's one domain event: every sample with where it came from and went, and
+/// its status before and after.
+fn operation_event(
+    req: &Request,
+    p: &Principal,
+    action: CustodyAction,
+    op_id: &str,
+    reason: Option<&str>,
+    steps: &[Step],
+) -> Result<CloudEvent, Problem> {
+    let items: Vec<_> = steps
+        .iter()
+        .map(|s| {
+            json!({
+                "sample_id": s.after.id,
+                "barcode": s.after.barcode,
+                "from": s.custody.from,
+                "to": s.custody.to,
+                "status_from": s.before.status,
+                "status_to": s.after.status,
+            })
+        })
+        .collect();
+    req.event(
+        action.event_kind(),
+        p,
+        &format!("storage/operations/{op_id}"),
+        json!({ "operation_id": op_id, "action": action, "reason": reason, "items": items }),
+    )
+}
+
+/// Read, check, plan and commit one custody request.
+async fn execute(
+    st: &StorageState,
+    req: &Request,
+    p: &Principal,
+    action: CustodyAction,
+    n: &Normalized,
+) -> Result<Response, Problem> {
+    let header_version = if n.single { optional_version(req, None)? } else { None };
+    let (reads, mut refusals) = plan::read(st, &p.lab_id, n).await?;
+    let op_id = ulid::Ulid::new().to_string();
+    let (steps, more) = plan::Planner::new(st, p, action, n, &reads, &op_id, header_version).plan();
+    refusals.extend(more);
+    if !refusals.is_empty() {
+        return Err(refusals_problem(refusals, n.single));
+    }
+    let moved: Vec<Moved> = steps.iter().map(Moved::from).collect();
+    let event = operation_event(req, p, action, &op_id, n.reason.as_deref(), &steps)?;
+    let writer = Writer {
+        st,
+        lab: &p.lab_id,
+        boxes: &reads.boxes,
+    };
+    commit(&writer, p, action, &steps, &event, &op_id, n.single).await?;
+    let touched: Vec<String> = steps
+        .iter()
+        .flat_map(|s| s.deltas.iter())
+        .filter_map(|(b, _)| reads.boxes.get(b))
+        .flat_map(|r| r.location.lineage().map(str::to_owned).collect::<Vec<_>>())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    announce_capacity(st, req, p, &touched).await;
+    Ok(Response::ok(&CustodyOutcome {
+        operation_id: op_id,
+        action,
+        items: moved,
+    }))
+}
+
+/// Auto-placed requests that lose a position race are planned again (a few times) with
+/// fresh occupancy; explicit positions answer 409 at once.
+async fn run(st: Arc<StorageState>, req: Request, p: Principal, action: CustodyAction) -> Result<Response, Problem> {
+    let body: CustodyRequest = req.json_limited(256 * 1024)?;
+    let n = normalize(body, action, st.settings.max_bulk)?;
+    let lab = LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())?;
+    let auto = n.items.iter().any(|i| i.auto == Some(true));
+    idempotent(&st.idem, &lab, &req, || async {
+        let mut attempt = 0;
+        loop {
+            match execute(&st, &req, &p, action, &n).await {
+                Err(e) if auto && attempt < 3 && e.code == "position_occupied" => attempt += 1,
+                other => return other,
+            }
+        }
+    })
+    .await
+}
+
+pub async fn place_samples(st: Arc<StorageState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    run(st, req, p, CustodyAction::Placed).await
+}
+
+pub async fn move_samples(st: Arc<StorageState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    run(st, req, p, CustodyAction::Moved).await
+}
+
+pub async fn retrieve_samples(st: Arc<StorageState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    run(st, req, p, CustodyAction::Retrieved).await
+}
+
+pub async fn return_samples(st: Arc<StorageState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    run(st, req, p, CustodyAction::Returned).await
+}
+
+pub async fn dispose_samples(st: Arc<StorageState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    run(st, req, p, CustodyAction::Disposed).await
+}
