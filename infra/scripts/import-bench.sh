@@ -9,27 +9,9 @@ API_PORT=${API_PORT:-3910}
 EDGE_PORT=${EDGE_PORT:-4910}
 MOTO_PORT=${MOTO_PORT:-4911}
 ROWS=${ROWS:-10000}
-VENV=${TRACSEQ_VENV:-.venv}
 WORK=target/import-bench
-mkdir -p "$WORK"
-
-OHA=$(infra/scripts/oha.sh)
-
-cargo build --quiet --profile local -p tracseq-runner --bin tracseq-local
-target/local/tracseq-local serve --api-port "$API_PORT" --edge-port "$EDGE_PORT" --moto-port "$MOTO_PORT" \
-  --no-throttle --venv "$VENV" > "$WORK/runner.log" 2>&1 &
-RUNNER=$!
-trap 'kill -INT $RUNNER 2>/dev/null || true; wait $RUNNER 2>/dev/null || true' EXIT
-API="http://127.0.0.1:$API_PORT"
-for _ in $(seq 1 240); do
-  curl -fs "$API/api/health" > /dev/null && break
-  sleep 0.5
-done
-
-json() { python3 -c "import sys, json; print(json.load(sys.stdin)$1)"; }
-TOKEN=$(curl -fs "$API/api/auth/login" -H 'content-type: application/json' \
-  -d '{"email":"admin@lab.local","password":"admin123"}' | json '["access_token"]')
-AUTH="authorization: Bearer $TOKEN"
+RUNNER_ARGS=()
+source infra/scripts/bench-runner.sh
 
 TEMPLATE=$(python3 - <<'PY'
 import json
@@ -61,7 +43,7 @@ UPLOAD=$(curl -fs "$API/api/uploads" -H "$AUTH" -H 'content-type: application/js
 curl -fs -X PUT "$(echo "$UPLOAD" | json '["url"]')" -H 'content-type: text/csv' --data-binary "@$WORK/manifest.csv" > /dev/null
 KEY=$(echo "$UPLOAD" | json '["object_key"]')
 
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m); $(date -u +%F)"
+echo "$MACHINE"
 START=$(date +%s.%N)
 IMPORT=$(curl -fs "$API/api/imports" -H "$AUTH" -H 'content-type: application/json' \
   -d "{\"template_id\":\"$TID\",\"object_key\":\"$KEY\"}" | json '["id"]')

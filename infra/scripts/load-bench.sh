@@ -12,23 +12,11 @@ EDGE_PORT=${EDGE_PORT:-4900}
 MOTO_PORT=${MOTO_PORT:-4901}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-50}
-VENV=${TRACSEQ_VENV:-.venv}
+WORK=target/load-bench
+RUNNER_ARGS=(--env LOGIN_LIMIT_PER_EMAIL=100000000 --env LOGIN_LIMIT_PER_IP=100000000)
+source infra/scripts/bench-runner.sh
 
-OHA=$(infra/scripts/oha.sh)
-
-cargo build --quiet --profile local -p tracseq-runner --bin tracseq-local
-target/local/tracseq-local serve --api-port "$API_PORT" --edge-port "$EDGE_PORT" --moto-port "$MOTO_PORT" \
-  --no-throttle --venv "$VENV" --env LOGIN_LIMIT_PER_EMAIL=100000000 --env LOGIN_LIMIT_PER_IP=100000000 \
-  > target/load-bench-runner.log 2>&1 &
-RUNNER=$!
-trap 'kill -INT $RUNNER 2>/dev/null || true; wait $RUNNER 2>/dev/null || true' EXIT
-
-for _ in $(seq 1 240); do
-  curl -fs "http://127.0.0.1:$API_PORT/api/health" > /dev/null && break
-  sleep 0.5
-done
-
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m); $(date -u +%F)"
+echo "$MACHINE"
 echo
 echo "== GET /api/version (no AWS I/O), $CONNECTIONS connections, $DURATION"
 "$OHA" --no-tui -z "$DURATION" -c "$CONNECTIONS" "http://127.0.0.1:$API_PORT/api/version"

@@ -8,34 +8,16 @@ cd "$(dirname "$0")/../.."
 API_PORT=${API_PORT:-3920}
 EDGE_PORT=${EDGE_PORT:-4920}
 MOTO_PORT=${MOTO_PORT:-4921}
-VENV=${TRACSEQ_VENV:-.venv}
 WORK=target/storage-bench
-mkdir -p "$WORK"
-
-OHA=$(infra/scripts/oha.sh)
-
-cargo build --quiet --profile local -p tracseq-runner --bin tracseq-local
-target/local/tracseq-local serve --api-port "$API_PORT" --edge-port "$EDGE_PORT" --moto-port "$MOTO_PORT" \
-  --no-throttle --venv "$VENV" > "$WORK/runner.log" 2>&1 &
-RUNNER=$!
-trap 'kill -INT $RUNNER 2>/dev/null || true; wait $RUNNER 2>/dev/null || true' EXIT
-API="http://127.0.0.1:$API_PORT"
-for _ in $(seq 1 240); do
-  curl -fs "$API/api/health" > /dev/null && break
-  sleep 0.5
-done
-
-json() { python3 -c "import sys, json; print(json.load(sys.stdin)$1)"; }
-TOKEN=$(curl -fs "$API/api/auth/login" -H 'content-type: application/json' \
-  -d '{"email":"admin@lab.local","password":"admin123"}' | json '["access_token"]')
-AUTH="authorization: Bearer $TOKEN"
+RUNNER_ARGS=()
+source infra/scripts/bench-runner.sh
 post() { curl -fs "$API$1" -H "$AUTH" -H 'content-type: application/json' -d "$2"; }
 
 UNIT=$(post /api/storage/locations '{"name":"FRZ-B","kind":"freezer","zone":"ultra_low"}' | json '["id"]')
 RACK=$(post /api/storage/locations "{\"name\":\"R1\",\"kind\":\"rack\",\"parent_id\":\"$UNIT\"}" | json '["id"]')
 PLATE=$(post /api/storage/locations "{\"name\":\"PL-384\",\"kind\":\"plate\",\"parent_id\":\"$RACK\",\"rows\":16,\"columns\":24}" | json '["id"]')
 
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m); $(date -u +%F)"
+echo "$MACHINE"
 echo "== four racks of 96 into a 16 x 24 plate (one request each, all or nothing)"
 for rack in 1 2 3 4; do
   IDS=$(post /api/samples/batch "$(python3 -c 'import json; print(json.dumps({"samples": [{"sample_type": "DNA"}] * 96}))')" \

@@ -835,46 +835,9 @@ async fn another_labs_records_are_not_found() {
 async fn role_matrix_on_every_samples_route() {
     let api = api();
     let admin = new_lab(&api).await;
-    let roles = tracseq_tests::client::ROLES;
-    let mut users = Vec::new();
-    for r in roles {
-        users.push(new_user(&api, &admin, r).await);
-    }
     let routes: Vec<_> = tracseq_samples::FUNCTIONS.iter().filter_map(|f| f.route).collect();
     assert_eq!(routes.len(), 21);
-    for r in routes {
-        let tracseq_core::route::Access::Role(least) = r.access else {
-            panic!("{} is not role-protected", r.handler)
-        };
-        let path = r
-            .path
-            .replace("{id}", "01JNOSUCHTHING0000000000")
-            .replace("{barcode}", "NOSUCH");
-        let method = Method::from_bytes(r.method.as_str().as_bytes()).unwrap();
-        for (i, u) in users.iter().enumerate() {
-            let body = r.request.map(|_| json!({}));
-            let (status, v, _) = api.send(method.clone(), &path, Some(&u.access), body, &[]).await;
-            let role: tracseq_core::auth::Role = serde_json::from_value(json!(roles[i])).unwrap();
-            if role < least {
-                assert_eq!(
-                    (status, v["code"].as_str()),
-                    (403, Some("forbidden")),
-                    "{} {} as {}",
-                    r.method.as_str(),
-                    r.path,
-                    roles[i]
-                );
-            } else {
-                assert!(
-                    status != 403 && status < 500,
-                    "{} {} as {}: {status} {v}",
-                    r.method.as_str(),
-                    r.path,
-                    roles[i]
-                );
-            }
-        }
-    }
+    tracseq_tests::client::check_role_matrix(&api, &admin, &routes).await;
 }
 
 #[tokio::test]

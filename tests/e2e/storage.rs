@@ -7,7 +7,7 @@ use futures::StreamExt;
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
-use tracseq_tests::client::{Api, OPERATOR_EMAIL, OPERATOR_PASSWORD, Tokens, new_lab, new_user};
+use tracseq_tests::client::{Api, OPERATOR_EMAIL, OPERATOR_PASSWORD, Tokens, new_lab};
 use tracseq_tests::lims::events_of;
 use tracseq_tests::{config, isolated, shared};
 
@@ -1162,44 +1162,7 @@ async fn another_labs_storage_is_not_found() {
 async fn role_matrix_on_every_storage_route() {
     let api = api();
     let admin = new_lab(&api).await;
-    let roles = tracseq_tests::client::ROLES;
-    let mut users = Vec::new();
-    for r in roles {
-        users.push(new_user(&api, &admin, r).await);
-    }
     let routes: Vec<_> = tracseq_storage::FUNCTIONS.iter().filter_map(|f| f.route).collect();
     assert_eq!(routes.len(), 16);
-    for r in routes {
-        let tracseq_core::route::Access::Role(least) = r.access else {
-            panic!("{} is not role-protected", r.handler)
-        };
-        let path = r
-            .path
-            .replace("{id}", "01JNOSUCHTHING0000000000")
-            .replace("{barcode}", "NOSUCH");
-        let method = Method::from_bytes(r.method.as_str().as_bytes()).unwrap();
-        for (i, u) in users.iter().enumerate() {
-            let body = r.request.map(|_| json!({}));
-            let (status, v, _) = api.send(method.clone(), &path, Some(&u.access), body, &[]).await;
-            let role: tracseq_core::auth::Role = serde_json::from_value(json!(roles[i])).unwrap();
-            if role < least {
-                assert_eq!(
-                    (status, v["code"].as_str()),
-                    (403, Some("forbidden")),
-                    "{} {} as {}",
-                    r.method.as_str(),
-                    r.path,
-                    roles[i]
-                );
-            } else {
-                assert!(
-                    status != 403 && status < 500,
-                    "{} {} as {}: {status} {v}",
-                    r.method.as_str(),
-                    r.path,
-                    roles[i]
-                );
-            }
-        }
-    }
+    tracseq_tests::client::check_role_matrix(&api, &admin, &routes).await;
 }

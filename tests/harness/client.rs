@@ -152,3 +152,34 @@ pub async fn new_user(api: &Api, admin: &Tokens, role: &str) -> Tokens {
     assert_eq!(status, 201, "{v}");
     api.login(&email, PASSWORD).await
 }
+
+/// Call every route in `routes` as a user of each role of `admin`'s lab (ids and barcodes
+/// in the path name nothing; a body is `{}`): below the route's least role the answer is
+/// 403 `forbidden`, at or above it anything but 403 and never a 5xx.
+pub async fn check_role_matrix(api: &Api, admin: &Tokens, routes: &[&tracseq_core::route::RouteSpec]) {
+    let mut users = Vec::new();
+    for r in ROLES {
+        users.push(new_user(api, admin, r).await);
+    }
+    for r in routes {
+        let tracseq_core::route::Access::Role(least) = r.access else {
+            panic!("{} is not role-protected", r.handler)
+        };
+        let path = r
+            .path
+            .replace("{id}", "01JNOSUCHTHING0000000000")
+            .replace("{barcode}", "NOSUCH");
+        let method = Method::from_bytes(r.method.as_str().as_bytes()).expect("method");
+        for (u, name) in users.iter().zip(ROLES) {
+            let body = r.request.map(|_| json!({}));
+            let (status, v, _) = api.send(method.clone(), &path, Some(&u.access), body, &[]).await;
+            let role: tracseq_core::auth::Role = serde_json::from_value(json!(name)).expect("role");
+            let what = format!("{} {} as {name}: {status} {v}", r.method.as_str(), r.path);
+            if role < least {
+                assert_eq!((status, v["code"].as_str()), (403, Some("forbidden")), "{what}");
+            } else {
+                assert!(status != 403 && status < 500, "{what}");
+            }
+        }
+    }
+}

@@ -38,3 +38,18 @@ macro_rules! named_enum {
         }
     };
 }
+
+/// `parse(raw)`, or `None` with a 422 field error that lists the accepted `names`.
+pub fn parse_reported<T>(
+    errors: &mut Vec<crate::FieldError>,
+    field: &str,
+    raw: &str,
+    parse: fn(&str) -> Option<T>,
+    names: String,
+) -> Option<T> {
+    let v = parse(raw);
+    if v.is_none() {
+        errors.push(crate::FieldError::field(field, "one_of", format!("one of {names}")).with_value(raw));
+    }
+    v
+}

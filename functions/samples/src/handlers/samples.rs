@@ -20,6 +20,7 @@ use tracseq_aws::outbox::put_event_op;
 use tracseq_aws::store::{Item, StoreError, s};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
+use tracseq_core::named::parse_reported;
 use tracseq_core::{FieldError, Problem};
 
 pub const MAX_BATCH: usize = 1000;
@@ -140,20 +141,6 @@ fn deny_unknown(body: &Value, allowed: &[&[&str]], prefix: &str) -> Vec<FieldErr
         .collect()
 }
 
-fn parse_kind<T>(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    raw: &str,
-    parse: fn(&str) -> Option<T>,
-    names: String,
-) -> Option<T> {
-    let v = parse(raw);
-    if v.is_none() {
-        errors.push(FieldError::field(field, "one_of", format!("one of {names}")).with_value(raw));
-    }
-    v
-}
-
 /// A checked sample ready to be stored.
 #[derive(Debug, Clone)]
 pub struct Prepared {
@@ -192,7 +179,7 @@ pub async fn prepare(
         return Err(Problem::validation(errors));
     }
     let body: NewSample = tracseq_core::http::parse_json(raw.to_string().as_bytes())?;
-    let sample_type = parse_kind(
+    let sample_type = parse_reported(
         &mut errors,
         "sample_type",
         &body.sample_type,
@@ -202,7 +189,7 @@ pub async fn prepare(
     let priority = body
         .priority
         .as_deref()
-        .and_then(|p| parse_kind(&mut errors, "priority", p, Priority::parse, Priority::names()));
+        .and_then(|p| parse_reported(&mut errors, "priority", p, Priority::parse, Priority::names()));
     let mut fields = SampleFields {
         barcode: body.barcode,
         name: body.name,
@@ -237,7 +224,7 @@ pub async fn prepare(
     let parent = match (&body.parent_id, &body.parent_relation) {
         (None, None) => None,
         (Some(id), Some(rel)) => {
-            let rel = parse_kind(
+            let rel = parse_reported(
                 &mut errors,
                 "parent_relation",
                 rel,
@@ -564,12 +551,12 @@ pub async fn update_sample(st: Arc<SamplesState>, req: Request, p: Principal) ->
     let mut errors = Vec::new();
     let mut next = current.clone();
     if let Some(t) = patch.sample_type.as_deref()
-        && let Some(v) = parse_kind(&mut errors, "sample_type", t, SampleType::parse, SampleType::names())
+        && let Some(v) = parse_reported(&mut errors, "sample_type", t, SampleType::parse, SampleType::names())
     {
         next.sample_type = v;
     }
     if let Some(t) = patch.priority.as_deref()
-        && let Some(v) = parse_kind(&mut errors, "priority", t, Priority::parse, Priority::names())
+        && let Some(v) = parse_reported(&mut errors, "priority", t, Priority::parse, Priority::names())
     {
         next.priority = v;
     }

@@ -17,6 +17,7 @@ use tracseq_aws::outbox::put_event_op;
 use tracseq_aws::store::{Filter, GSI1, GSI2, Item, PageQuery, StoreError, from_item, s};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response};
+use tracseq_core::named::parse_reported;
 use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};
 use tracseq_samples::domain::kinds::SampleType;
@@ -218,12 +219,7 @@ struct SuggestQuery {
 fn suggest_query(req: &Request) -> Result<SuggestQuery, Problem> {
     let mut errors = Vec::new();
     let sample_type = match req.query("sample_type") {
-        Some(t) => SampleType::parse(t).or_else(|| {
-            errors.push(
-                FieldError::field("sample_type", "one_of", format!("one of {}", SampleType::names())).with_value(t),
-            );
-            None
-        }),
+        Some(t) => parse_reported(&mut errors, "sample_type", t, SampleType::parse, SampleType::names()),
         None => {
             errors.push(FieldError::field(
                 "sample_type",
@@ -247,10 +243,7 @@ fn suggest_query(req: &Request) -> Result<SuggestQuery, Problem> {
         .filter(|p| !p.is_empty())
         .map(str::to_owned);
     let rule = match req.query("rule") {
-        Some(r) => Rule::parse(r).unwrap_or_else(|| {
-            errors.push(FieldError::field("rule", "one_of", format!("one of {}", Rule::names())).with_value(r));
-            Rule::LeastEmpty
-        }),
+        Some(r) => parse_reported(&mut errors, "rule", r, Rule::parse, Rule::names()).unwrap_or(Rule::LeastEmpty),
         None if project.is_some() => Rule::SameProject,
         None => Rule::LeastEmpty,
     };

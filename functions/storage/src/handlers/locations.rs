@@ -18,6 +18,7 @@ use tracseq_aws::outbox::put_event_op;
 use tracseq_aws::store::{Item, PageQuery, StoreError, from_item, n, s, stale};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
+use tracseq_core::named::parse_reported;
 use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};
 use tracseq_samples::domain::barcode;
@@ -85,20 +86,6 @@ fn check_description(d: &Option<String>, errors: &mut Vec<FieldError>) {
     }
 }
 
-fn parse_named<T>(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    raw: &str,
-    parse: fn(&str) -> Option<T>,
-    names: String,
-) -> Option<T> {
-    let v = parse(raw);
-    if v.is_none() {
-        errors.push(FieldError::field(field, "one_of", format!("one of {names}")).with_value(raw));
-    }
-    v
-}
-
 /// `LOC-NNNNNN` from the lab's location counter.
 async fn next_location_barcode(st: &StorageState, lab: &str) -> Result<String, Problem> {
     let out = st
@@ -152,7 +139,7 @@ async fn check_new(st: &StorageState, lab: &str, body: NewLocation) -> Result<Ch
     let mut errors = Vec::new();
     let name = check_name(&body.name, &mut errors);
     check_description(&body.description, &mut errors);
-    let kind = parse_named(
+    let kind = parse_reported(
         &mut errors,
         "kind",
         &body.kind,
@@ -192,7 +179,7 @@ async fn check_new(st: &StorageState, lab: &str, body: NewLocation) -> Result<Ch
     let is_unit = kind.is_some_and(LocationKind::is_unit);
     let is_grid = kind.is_some_and(LocationKind::is_grid);
     let zone = match (&body.zone, is_unit) {
-        (Some(z), true) => parse_named(&mut errors, "zone", z, Zone::parse, Zone::names()),
+        (Some(z), true) => parse_reported(&mut errors, "zone", z, Zone::parse, Zone::names()),
         (None, true) => {
             errors.push(FieldError::field(
                 "zone",
@@ -212,7 +199,7 @@ async fn check_new(st: &StorageState, lab: &str, body: NewLocation) -> Result<Ch
         (None, false) => None,
     };
     let status = match (&body.status, is_unit) {
-        (Some(x), true) => parse_named(&mut errors, "status", x, LocationStatus::parse, LocationStatus::names()),
+        (Some(x), true) => parse_reported(&mut errors, "status", x, LocationStatus::parse, LocationStatus::names()),
         (None, true) => Some(LocationStatus::Active),
         (Some(_), false) => {
             errors.push(FieldError::field(
@@ -225,7 +212,7 @@ async fn check_new(st: &StorageState, lab: &str, body: NewLocation) -> Result<Ch
         (None, false) => None,
     };
     let fill = match &body.fill_order {
-        Some(f) => parse_named(&mut errors, "fill_order", f, FillOrder::parse, FillOrder::names()),
+        Some(f) => parse_reported(&mut errors, "fill_order", f, FillOrder::parse, FillOrder::names()),
         None => Some(FillOrder::RowMajor),
     };
     let grid = match (body.rows, body.columns, is_grid) {
@@ -453,7 +440,7 @@ pub async fn update_location(st: Arc<StorageState>, req: Request, p: Principal) 
                 "units_only",
                 "only storage units have a status",
             ));
-        } else if let Some(v) = parse_named(
+        } else if let Some(v) = parse_reported(
             &mut errors,
             "status",
             raw,
@@ -472,7 +459,7 @@ pub async fn update_location(st: Arc<StorageState>, req: Request, p: Principal) 
                 "units_only",
                 "only storage units have a zone",
             ));
-        } else if let Some(z) = parse_named(&mut errors, "zone", raw, Zone::parse, Zone::names())
+        } else if let Some(z) = parse_reported(&mut errors, "zone", raw, Zone::parse, Zone::names())
             && Some(z) != loc.zone
         {
             if loc.occupied > 0 {
