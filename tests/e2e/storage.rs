@@ -146,6 +146,46 @@ async fn fifty_placements_race_for_ten_positions() {
         );
     }
     assert_eq!(map["location"]["level"], "critical");
+
+    // Sample writes keep the map's snapshot in step: a type correction, and a checked-out
+    // sample going to sequencing.
+    let cell = &cells[0]["occupant"];
+    let sid = cell["sample_id"].as_str().unwrap();
+    let (_, s) = api.get(&format!("/api/samples/{sid}"), &admin.access).await;
+    let (status, _) = api
+        .patch(
+            &format!("/api/samples/{sid}"),
+            &admin.access,
+            json!({"sample_type": "cDNA", "version": s["version"]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    api.post(
+        "/api/storage/retrievals",
+        Some(&admin.access),
+        json!({"sample_id": sid}),
+    )
+    .await;
+    let (status, v) = api
+        .post(
+            &format!("/api/samples/{sid}/transitions"),
+            Some(&admin.access),
+            json!({"to": "in_sequencing"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let (_, map) = api
+        .get(&format!("/api/storage/locations/{boxed}/map"), &admin.access)
+        .await;
+    let now = &map["cells"][0]["occupant"];
+    assert_eq!(
+        (
+            now["sample_type"].as_str(),
+            now["status"].as_str(),
+            now["checked_out"].as_bool()
+        ),
+        (Some("cDNA"), Some("in_sequencing"), Some(true))
+    );
 }
 
 #[tokio::test]
