@@ -981,6 +981,68 @@ async fn a_failed_chunk_rolls_back_the_whole_rack() {
 }
 
 #[tokio::test]
+async fn a_rack_abandoned_between_chunks_is_undone_by_recovery() {
+    let mut cfg = config("tracseq-recovery");
+    cfg.env_overrides
+        .insert("STORAGE_FAULT_CRASH_AFTER_CHUNK".into(), "2".into());
+    cfg.env_overrides
+        .insert("STORAGE_RECOVER_AFTER_SECS".into(), "0".into());
+    let (stack, endpoints) = isolated(cfg).await;
+    let api = Api::new(&endpoints.api);
+    let op = api.login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
+    let admin = tracseq_tests::client::new_lab_by(&api, &op).await;
+    let (unit, rack, plate) = unit_with_box(&api, &admin, "freezer", 8, 12).await;
+    let samples = validated(&api, &admin, 96, "DNA", None).await;
+    let items: Vec<Value> = samples.iter().map(|s| json!({"sample_id": id(s)})).collect();
+    let (status, _) = place(
+        &api,
+        &admin,
+        json!({"location_id": plate, "auto": true, "items": items}),
+    )
+    .await;
+    assert_eq!(status, 500, "the process 'died' after chunk 2");
+    // Two chunks of 23 tubes are in, and nothing has undone them yet.
+    assert_eq!(counters(&api, &admin, &[&plate, &rack, &unit]).await, [46, 46, 46]);
+    let fire = || async {
+        let resp = endpoints
+            .http()
+            .post(format!(
+                "{}/_runner/schedules/{}",
+                endpoints.edge,
+                endpoints.function("RecoverOperationsFunction")
+            ))
+            .send()
+            .await
+            .expect("fire");
+        assert_eq!(resp.status(), 200);
+        resp.json::<Value>().await.expect("json")
+    };
+    let report = fire().await;
+    assert_eq!(
+        (report["found"].as_u64(), report["rolled_back"].as_u64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+    assert_eq!(counters(&api, &admin, &[&plate, &rack, &unit]).await, [0, 0, 0]);
+    let (_, map) = api
+        .get(&format!("/api/storage/locations/{plate}/map"), &admin.access)
+        .await;
+    assert!(map["cells"].as_array().unwrap().iter().all(|c| c["occupant"].is_null()));
+    for s in &samples {
+        let (_, now) = api.get(&format!("/api/samples/{}", id(s)), &admin.access).await;
+        assert_eq!(
+            (now["status"].as_str(), now["version"].as_u64()),
+            (Some("validated"), Some(2)),
+            "{now}"
+        );
+        let (_, custody) = api.get(&format!("/api/samples/{}/custody", id(s)), &admin.access).await;
+        assert_eq!(custody["items"].as_array().unwrap().len(), 0);
+    }
+    assert_eq!(fire().await["found"], 0, "the operation is closed");
+    stack.shutdown().await;
+}
+
+#[tokio::test]
 async fn capacity_events_fire_once_per_upward_crossing() {
     let api = api();
     let admin = new_lab(&api).await;

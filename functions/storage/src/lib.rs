@@ -18,7 +18,7 @@ use state::StorageState;
 use std::sync::Arc;
 use tracseq_aws::lambda::ServiceState;
 use tracseq_aws::{FunctionDef, Init, InitError};
-use tracseq_core::function::BoxFuture;
+use tracseq_core::function::{BoxFuture, SharedFunction};
 
 impl ServiceState for StorageState {
     fn build(init: Arc<Init>) -> BoxFuture<Result<Arc<Self>, InitError>> {
@@ -55,4 +55,24 @@ pub static FUNCTIONS: &[FunctionDef] = &[
     function!(r::SCAN => h::scan),
     function!(r::CAPACITY_ROUTE => h::get_capacity),
     function!(r::SUGGEST => h::suggest_positions),
+    FunctionDef {
+        handler: "storage_recover_operations",
+        route: None,
+        build: |i| Box::pin(recover_operations(i)),
+    },
 ];
+
+/// The scheduled recovery of custody operations abandoned between chunks.
+async fn recover_operations(init: Arc<Init>) -> Result<SharedFunction, InitError> {
+    let st = StorageState::build(&init).await?;
+    let f = move |_event: serde_json::Value, _ctx: tracseq_core::function::InvokeContext| {
+        let st = st.clone();
+        async move {
+            let done = handlers::custody::recovery::recover(&st)
+                .await
+                .map_err(|p| tracseq_core::function::FunctionError::transient(p.detail))?;
+            serde_json::to_value(done).map_err(tracseq_core::function::FunctionError::transient)
+        }
+    };
+    Ok(Arc::new(f))
+}

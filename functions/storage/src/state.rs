@@ -24,10 +24,21 @@ pub struct Settings {
     pub max_depth: usize,
     /// Most samples in one custody request (a 96-tube rack).
     pub max_bulk: usize,
-    /// Test hook: this chunk (1-based) of a multi-chunk custody operation fails as if it
-    /// lost a race, so the rollback of the chunks before it can be tested. Unset in every
-    /// deployed stage.
+    /// Open multi-chunk operations older than this are taken for dead and undone by the
+    /// recovery function (well above the function timeout).
+    pub recover_after_secs: i64,
+    pub faults: Faults,
+}
+
+/// Test hooks, unset in every deployed stage.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// This chunk (1-based) of a multi-chunk custody operation fails as if it lost a race,
+    /// so the rollback of the chunks before it can be tested.
     pub fail_chunk: Option<usize>,
+    /// The operation stops after committing this chunk (1-based), as if its process died,
+    /// so recovery can be tested.
+    pub crash_after_chunk: Option<usize>,
 }
 
 pub struct StorageState {
@@ -77,7 +88,12 @@ impl StorageState {
                 zone_rules,
                 max_depth: env.parse_or("STORAGE_MAX_DEPTH", 8usize)?.clamp(2, 8),
                 max_bulk: env.parse_or("STORAGE_MAX_BULK", 96usize)?.clamp(1, 96),
-                fail_chunk: Some(env.parse_or("STORAGE_FAULT_FAIL_CHUNK", 0usize)?).filter(|k| *k > 0),
+                recover_after_secs: env.parse_or("STORAGE_RECOVER_AFTER_SECS", 120i64)?.max(0),
+                faults: Faults {
+                    fail_chunk: Some(env.parse_or("STORAGE_FAULT_FAIL_CHUNK", 0usize)?).filter(|k| *k > 0),
+                    crash_after_chunk: Some(env.parse_or("STORAGE_FAULT_CRASH_AFTER_CHUNK", 0usize)?)
+                        .filter(|k| *k > 0),
+                },
             },
         }))
     }

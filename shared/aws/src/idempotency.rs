@@ -7,6 +7,7 @@
 //! [`IdempotencyStore::completed_op`] to that transaction, so the record and the change
 //! commit together even if the process dies right after.
 
+use crate::compress::{deflate, inflate};
 use crate::keys::LabKeys;
 use crate::store::{EXPIRES_AT, Item, StoreError, Table, n, now_epoch, s};
 use aws_sdk_dynamodb::primitives::Blob;
@@ -21,20 +22,6 @@ const IN_PROGRESS: &str = "in_progress";
 const COMPLETED: &str = "completed";
 /// Stored answers above this size are deflated.
 const COMPRESS_ABOVE: usize = 64 * 1024;
-
-fn deflate(bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
-    use std::io::Write;
-    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(bytes).map_err(|e| StoreError::Serde(e.to_string()))?;
-    enc.finish().map_err(|e| StoreError::Serde(e.to_string()))
-}
-
-fn inflate(bytes: &[u8]) -> Result<String, std::io::Error> {
-    use std::io::Read;
-    let mut out = String::new();
-    flate2::read::DeflateDecoder::new(bytes).read_to_string(&mut out)?;
-    Ok(out)
-}
 
 #[derive(Debug, Clone)]
 pub struct IdempotencyStore {
@@ -270,8 +257,8 @@ mod tests {
     #[test]
     fn large_answers_deflate_and_inflate_back() {
         let body = "{\"x\":1}".repeat(20_000);
-        let z = super::deflate(body.as_bytes()).unwrap();
+        let z = crate::compress::deflate(body.as_bytes()).unwrap();
         assert!(z.len() < body.len() / 10);
-        assert_eq!(super::inflate(&z).unwrap(), body);
+        assert_eq!(crate::compress::inflate(&z).unwrap(), body);
     }
 }

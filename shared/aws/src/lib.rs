@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod clients;
+pub mod compress;
 pub mod idempotency;
 pub mod jwt_keys;
 pub mod keys;

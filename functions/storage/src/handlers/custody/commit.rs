@@ -1,15 +1,25 @@
 //! Writing the steps: one transaction when they fit, checkpointed chunks when they do
 //! not, and the inverse of every committed chunk when a later one loses a race.
+//!
+//! A multi-chunk operation's record carries its undo plan (the steps, their chunks and
+//! the lineage of every box, deflated) and sits in an index of open operations until it
+//! completes or is rolled back, so an operation whose process died between chunks is
+//! found and undone by the recovery function ([`super::recovery`]).
 
 use super::plan::{PosChange, Step};
 use crate::model::{CustodyAction, keys, now_rfc3339};
 use crate::state::{Resolved, StorageState};
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use tracseq_aws::outbox::put_event_op;
 use tracseq_aws::store::{Item, StoreError, Table, n, s};
 use tracseq_core::auth::Principal;
 use tracseq_core::{FieldError, Problem};
+
+/// The index partition of operations that are neither completed nor rolled back.
+pub(super) const OPEN_OPERATIONS: &str = "STORAGEOPS#open";
 
 /// Room kept in every chunk for the operation record, the event and the test hook's check.
 const RESERVED_ACTIONS: usize = 3;
@@ -23,11 +33,37 @@ enum Meaning {
     Other,
 }
 
+/// What counters a box rolls up to, and its path for messages.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct Lineage {
+    pub ancestors: Vec<String>,
+    pub capacity: u64,
+    pub path: String,
+}
+
+impl From<&Resolved> for Lineage {
+    fn from(r: &Resolved) -> Self {
+        Self {
+            ancestors: r.location.ancestors.clone(),
+            capacity: r.location.capacity,
+            path: r.path.clone(),
+        }
+    }
+}
+
+/// Everything needed to undo an operation's committed chunks without reading anything.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct UndoPlan {
+    pub chunks: Vec<Vec<usize>>,
+    pub steps: Vec<Step>,
+    pub lineage: HashMap<String, Lineage>,
+}
+
 pub(super) struct Writer<'a> {
     pub st: &'a StorageState,
     pub lab: &'a str,
-    /// Every box the steps touch, with its ancestors.
-    pub boxes: &'a HashMap<String, Resolved>,
+    /// Every box the steps touch.
+    pub lineage: &'a HashMap<String, Lineage>,
 }
 
 impl Writer<'_> {
@@ -65,7 +101,7 @@ impl Writer<'_> {
     }
 
     fn path_of(&self, box_id: &str) -> String {
-        self.boxes.get(box_id).map(|r| r.path.clone()).unwrap_or_default()
+        self.lineage.get(box_id).map(|l| l.path.clone()).unwrap_or_default()
     }
 
     /// The step's writes, each with what its failure would mean.
@@ -162,14 +198,11 @@ impl Writer<'_> {
     fn counters(&self, deltas: &[(String, i64)]) -> Result<Vec<(TransactWriteItem, Meaning)>, StoreError> {
         let mut per_location: BTreeMap<String, (i64, Option<u64>)> = BTreeMap::new();
         for (box_id, d) in deltas {
-            let Some(r) = self.boxes.get(box_id) else { continue };
-            for id in r.location.ancestors.iter() {
+            let Some(l) = self.lineage.get(box_id) else { continue };
+            for id in &l.ancestors {
                 per_location.entry(id.clone()).or_insert((0, None)).0 += d;
             }
-            let e = per_location
-                .entry(box_id.clone())
-                .or_insert((0, Some(r.location.capacity)));
-            e.0 += d;
+            per_location.entry(box_id.clone()).or_insert((0, Some(l.capacity))).0 += d;
         }
         per_location
             .into_iter()
@@ -246,49 +279,63 @@ fn lost(meaning: &Meaning, single: bool) -> Problem {
     p
 }
 
+/// The record of a multi-chunk operation, open (indexed) until it ends.
 fn operation_item(
-    lab: &str,
+    w: &Writer<'_>,
     op_id: &str,
     action: CustodyAction,
     p: &Principal,
-    chunks: usize,
-    samples: Vec<String>,
-) -> Item {
-    Item::from([
-        ("PK".to_owned(), s(keys::operation(lab, op_id))),
+    plan: &UndoPlan,
+    status: &str,
+) -> Result<Item, StoreError> {
+    let json = serde_json::to_vec(plan).map_err(|e| StoreError::Serde(e.to_string()))?;
+    let created = now_rfc3339();
+    let mut item = Item::from([
+        ("PK".to_owned(), s(keys::operation(w.lab, op_id))),
         ("SK".to_owned(), s(keys::OP_SK)),
         ("entity".to_owned(), s("storage_operation")),
         ("id".to_owned(), s(op_id)),
+        ("lab_id".to_owned(), s(w.lab)),
         ("action".to_owned(), s(action.as_str())),
-        ("status".to_owned(), s("committing")),
-        ("chunks".to_owned(), n(chunks)),
-        ("done".to_owned(), n(0)),
+        ("status".to_owned(), s(status)),
+        ("chunks".to_owned(), n(plan.chunks.len())),
+        ("done".to_owned(), n(1)),
         ("by".to_owned(), s(&p.user_id)),
-        ("created_at".to_owned(), s(now_rfc3339())),
         (
-            "sample_ids".to_owned(),
-            aws_sdk_dynamodb::types::AttributeValue::L(samples.into_iter().map(s).collect()),
+            "plan_z".to_owned(),
+            AttributeValue::B(Blob::new(tracseq_aws::compress::deflate(&json)?)),
         ),
-    ])
+        ("created_at".to_owned(), s(&created)),
+    ]);
+    if status != "completed" {
+        item.insert("GSI1PK".into(), s(OPEN_OPERATIONS));
+        item.insert("GSI1SK".into(), s(format!("{created}#{}#{op_id}", w.lab)));
+    }
+    Ok(item)
 }
 
-/// Advance the operation record from chunk `done` to `done + 1` (and its status).
-fn operation_progress(
-    table: &Table,
-    lab: &str,
+/// Move the operation record's checkpoint from `from` to `to` chunks done, setting its
+/// status; a final status takes it out of the open index.
+pub(super) fn operation_progress(
+    w: &Writer<'_>,
     op_id: &str,
-    done: usize,
+    from: usize,
+    to: usize,
     status: &str,
 ) -> Result<TransactWriteItem, StoreError> {
-    let update = aws_sdk_dynamodb::types::Update::builder()
-        .table_name(&table.name)
-        .key("PK", s(keys::operation(lab, op_id)))
+    let mut expr = "SET done = :to, #st = :st".to_owned();
+    if matches!(status, "completed" | "rolled_back") {
+        expr.push_str(" REMOVE GSI1PK, GSI1SK");
+    }
+    let update = Update::builder()
+        .table_name(&w.table().name)
+        .key("PK", s(keys::operation(w.lab, op_id)))
         .key("SK", s(keys::OP_SK))
-        .update_expression("SET done = :next, #st = :st")
-        .condition_expression("done = :done")
+        .update_expression(expr)
+        .condition_expression("done = :from")
         .expression_attribute_names("#st", "status")
-        .expression_attribute_values(":done", n(done))
-        .expression_attribute_values(":next", n(done + 1))
+        .expression_attribute_values(":from", n(from))
+        .expression_attribute_values(":to", n(to))
         .expression_attribute_values(":st", s(status))
         .build()
         .map_err(|e| StoreError::Invalid(e.to_string()))?;
@@ -297,107 +344,136 @@ fn operation_progress(
 
 /// Commit the steps (chunked), undoing committed chunks if a later one fails.
 pub(super) async fn commit(
-    plan: &Writer<'_>,
+    w: &Writer<'_>,
     p: &Principal,
     action: CustodyAction,
-    steps: &[Step],
+    steps: Vec<Step>,
     event: &tracseq_core::events::CloudEvent,
     op_id: &str,
     single: bool,
 ) -> Result<(), Problem> {
-    let chunks = chunk(plan, steps)?;
+    let chunks = chunk(w, &steps)?;
+    let plan = UndoPlan {
+        chunks,
+        steps,
+        lineage: w.lineage.clone(),
+    };
+    let (chunks, steps) = (&plan.chunks, &plan.steps);
     let multi = chunks.len() > 1;
     for (k, idx) in chunks.iter().enumerate() {
         let mut ops: Vec<(TransactWriteItem, Meaning)> = Vec::new();
         let mut deltas = Vec::new();
         for &i in idx {
-            ops.extend(plan.forward(&steps[i])?);
+            ops.extend(w.forward(&steps[i])?);
             deltas.extend(steps[i].deltas.iter().cloned());
         }
-        ops.extend(plan.counters(&deltas)?);
+        ops.extend(w.counters(&deltas)?);
         let last = k + 1 == chunks.len();
         if multi {
             let status = if last { "completed" } else { "committing" };
             let op = if k == 0 {
-                let mut item = operation_item(
-                    plan.lab,
-                    op_id,
-                    action,
-                    p,
-                    chunks.len(),
-                    steps.iter().map(|s| s.before.id.clone()).collect(),
-                );
-                item.insert("done".into(), n(1));
-                item.insert("status".into(), s(status));
-                plan.table().put_new_op(item)?
+                w.table()
+                    .put_new_op(operation_item(w, op_id, action, p, &plan, status)?)?
             } else {
-                operation_progress(plan.table(), plan.lab, op_id, k, status)?
+                operation_progress(w, op_id, k, k + 1, status)?
             };
             ops.push((op, Meaning::Other));
         }
         if last {
-            ops.push((put_event_op(plan.table(), event)?, Meaning::Other));
+            ops.push((put_event_op(w.table(), event)?, Meaning::Other));
         }
-        if plan.st.settings.fail_chunk == Some(k + 1) {
+        if w.st.settings.faults.fail_chunk == Some(k + 1) {
             ops.push((
-                plan.table()
-                    .check_version_op(&keys::operation(plan.lab, op_id), "NO-SUCH-ITEM", 0)?,
+                w.table()
+                    .check_version_op(&keys::operation(w.lab, op_id), "NO-SUCH-ITEM", 0)?,
                 Meaning::Other,
             ));
         }
         let (writes, meanings): (Vec<_>, Vec<_>) = ops.into_iter().unzip();
-        if let Err(e) = plan.table().transact_retrying(writes).await {
+        if let Err(e) = w.table().transact_retrying(writes).await {
             let problem = match e.failed_action().and_then(|i| meanings.get(i)) {
                 Some(m) => lost(m, single),
                 None => e.into(),
             };
             if k > 0 {
-                rollback(plan, steps, &chunks[..k], op_id).await;
+                rollback(w, &plan, k, op_id).await;
             }
             return Err(problem);
+        }
+        if !last && w.st.settings.faults.crash_after_chunk == Some(k + 1) {
+            tracing::warn!(
+                operation = op_id,
+                chunk = k + 1,
+                "test hook: stopping as if the process died"
+            );
+            return Err(Problem::internal());
         }
     }
     Ok(())
 }
 
-/// Undo committed chunks, newest first. A compensation that loses a race (someone changed
-/// a sample in between) is logged with the operation id for a person to look at; the
-/// operation record says `rollback_incomplete`.
-async fn rollback(plan: &Writer<'_>, steps: &[Step], done: &[Vec<usize>], op_id: &str) {
-    let mut complete = true;
-    for idx in done.iter().rev() {
-        let mut ops = Vec::new();
-        let mut deltas = Vec::new();
-        for &i in idx {
-            match plan.inverse(&steps[i]) {
-                Ok(inv) => ops.extend(inv),
-                Err(_) => complete = false,
+/// How an undo ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Undone {
+    /// Every committed chunk is undone; the record says `rolled_back`.
+    Complete,
+    /// A chunk's undo lost a race with a later change of the same samples: a person must
+    /// look (logged with the operation id); the record says `rollback_incomplete`.
+    Conflict,
+    /// The store failed; the record stays open for the recovery function to retry.
+    Retry,
+}
+
+/// Undo the first `done` chunks of `plan`, newest first. Each chunk's undo moves the
+/// record's checkpoint back by one in the same transaction, so an undo that stops halfway
+/// resumes where it stopped.
+pub(super) async fn rollback(w: &Writer<'_>, plan: &UndoPlan, done: usize, op_id: &str) -> Undone {
+    for k in (0..done).rev() {
+        match undo_chunk(w, plan, k, op_id).await {
+            Ok(()) => {}
+            Err(e) if e.is_condition_failure() => {
+                tracing::error!(operation = op_id, chunk = k + 1, error = %e, "storage operation undo lost a race; needs a person");
+                finish(w, op_id, k + 1, "rollback_incomplete").await;
+                return Undone::Conflict;
             }
-            deltas.extend(steps[i].deltas.iter().map(|(b, d)| (b.clone(), -d)));
-        }
-        match plan.counters(&deltas) {
-            Ok(c) => ops.extend(c.into_iter().map(|(op, _)| op)),
-            Err(_) => complete = false,
-        }
-        if let Err(e) = plan.table().transact_retrying(ops).await {
-            tracing::error!(operation = op_id, error = %e, "storage operation rollback lost a race");
-            complete = false;
+            Err(e) => {
+                tracing::warn!(operation = op_id, chunk = k + 1, error = %e, "storage operation undo failed; recovery retries it");
+                return Undone::Retry;
+            }
         }
     }
-    let status = if complete { "rolled_back" } else { "rollback_incomplete" };
-    let result = plan
+    finish(w, op_id, 0, "rolled_back").await;
+    Undone::Complete
+}
+
+async fn undo_chunk(w: &Writer<'_>, plan: &UndoPlan, k: usize, op_id: &str) -> Result<(), StoreError> {
+    let mut ops = Vec::new();
+    let mut deltas = Vec::new();
+    for &i in &plan.chunks[k] {
+        ops.extend(w.inverse(&plan.steps[i])?);
+        deltas.extend(plan.steps[i].deltas.iter().map(|(b, d)| (b.clone(), -d)));
+    }
+    ops.extend(w.counters(&deltas)?.into_iter().map(|(op, _)| op));
+    ops.push(operation_progress(w, op_id, k + 1, k, "rolling_back")?);
+    w.table().transact_retrying(ops).await
+}
+
+/// Close the record with a final status (out of the open index).
+async fn finish(w: &Writer<'_>, op_id: &str, done: usize, status: &str) {
+    let result = w
         .table()
         .client
         .update_item()
-        .table_name(&plan.table().name)
-        .key("PK", s(keys::operation(plan.lab, op_id)))
+        .table_name(&w.table().name)
+        .key("PK", s(keys::operation(w.lab, op_id)))
         .key("SK", s(keys::OP_SK))
-        .update_expression("SET #st = :st")
+        .update_expression("SET #st = :st, done = :done REMOVE GSI1PK, GSI1SK")
         .expression_attribute_names("#st", "status")
         .expression_attribute_values(":st", s(status))
+        .expression_attribute_values(":done", n(done))
         .send()
         .await;
     if let Err(e) = result {
-        tracing::error!(operation = op_id, error = ?e, "storage operation record not updated after rollback");
+        tracing::error!(operation = op_id, error = ?e, "storage operation record not closed");
     }
 }

@@ -12,6 +12,7 @@
 
 mod commit;
 mod plan;
+pub mod recovery;
 mod request;
 
 pub use request::{CustodyItem, CustodyRequest};
@@ -19,12 +20,12 @@ pub use request::{CustodyItem, CustodyRequest};
 use super::capacity::announce_capacity;
 use crate::model::{CustodyAction, Place};
 use crate::state::StorageState;
-use commit::{Writer, commit};
+use commit::{Lineage, Writer, commit};
 use plan::Step;
 use request::{Normalized, normalize, refusals_problem};
 use serde::Serialize;
 use serde_json::json;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
 use tracseq_aws::keys::LabKeys;
@@ -118,12 +119,11 @@ async fn execute(
     }
     let moved: Vec<Moved> = steps.iter().map(Moved::from).collect();
     let event = operation_event(req, p, action, &op_id, n.reason.as_deref(), &steps)?;
-    let writer = Writer {
-        st,
-        lab: &p.lab_id,
-        boxes: &reads.boxes,
-    };
-    commit(&writer, p, action, &steps, &event, &op_id, n.single).await?;
+    let lineage: HashMap<String, Lineage> = reads
+        .boxes
+        .iter()
+        .map(|(id, r)| (id.clone(), Lineage::from(r)))
+        .collect();
     let touched: Vec<String> = steps
         .iter()
         .flat_map(|s| s.deltas.iter())
@@ -132,6 +132,12 @@ async fn execute(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
+    let writer = Writer {
+        st,
+        lab: &p.lab_id,
+        lineage: &lineage,
+    };
+    commit(&writer, p, action, steps, &event, &op_id, n.single).await?;
     announce_capacity(st, req, p, &touched).await;
     Ok(Response::ok(&CustodyOutcome {
         operation_id: op_id,

@@ -15,7 +15,7 @@ use tracseq_samples::domain::status::SampleStatus;
 use tracseq_samples::model::{HistoryEntry, Sample, StoragePlace};
 
 /// A position item's change within a step.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) enum PosChange {
     /// Take a free position.
     Take(Position),
@@ -26,7 +26,7 @@ pub(super) enum PosChange {
 }
 
 /// One sample's complete change.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct Step {
     pub index: usize,
     pub before: Sample,
