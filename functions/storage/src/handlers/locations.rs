@@ -311,7 +311,7 @@ pub async fn create_location(st: Arc<StorageState>, req: Request, p: Principal) 
                 deltas.push(("capacity", loc.capacity as i64));
             }
             if !deltas.is_empty() {
-                ops.push(counter_op(&st.table, &p.lab_id, ancestor, None, &deltas)?);
+                ops.push(counter_op(&st.table, &p.lab_id, ancestor, Default::default(), &deltas)?);
             }
         }
         let path = match &c.parent {
@@ -590,7 +590,7 @@ pub async fn delete_location(st: Arc<StorageState>, req: Request, p: Principal) 
             deltas.push(("capacity", -(loc.capacity as i64)));
         }
         if !deltas.is_empty() {
-            ops.push(counter_op(&st.table, &p.lab_id, ancestor, None, &deltas)?);
+            ops.push(counter_op(&st.table, &p.lab_id, ancestor, Default::default(), &deltas)?);
         }
     }
     let ev = req.event(

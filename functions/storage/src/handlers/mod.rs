@@ -55,14 +55,23 @@ impl LocationView {
     }
 }
 
-/// `ADD` deltas to a location's counters in a transaction. The location must exist; a
-/// positive `occupied` delta must fit `grid_capacity` (grids only: their capacity is
-/// fixed), a negative one must not take a counter below zero.
+/// What a counter update must find besides the location existing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CounterGuard {
+    /// A grid's fixed capacity: a positive `occupied` delta must fit.
+    pub grid_capacity: Option<u64>,
+    /// The unit's zone as checked: samples coming in need the unit still active and
+    /// still in this zone (a status or zone change racing a placement loses or wins whole).
+    pub unit_zone: Option<Zone>,
+}
+
+/// `ADD` deltas to a location's counters in a transaction, under `guard`; a negative
+/// delta must not take a counter below zero.
 pub fn counter_op(
     table: &Table,
     lab: &str,
     id: &str,
-    grid_capacity: Option<u64>,
+    guard: CounterGuard,
     deltas: &[(&str, i64)],
 ) -> Result<TransactWriteItem, StoreError> {
     let mut update = Update::builder()
@@ -79,9 +88,19 @@ pub fn counter_op(
         if *delta < 0 {
             conditions.push(format!("#c{i} >= :m{i}"));
             update = update.expression_attribute_values(format!(":m{i}"), n(-delta));
-        } else if let (true, Some(cap)) = (*attr == "occupied", grid_capacity) {
-            conditions.push(format!("#c{i} <= :m{i}"));
-            update = update.expression_attribute_values(format!(":m{i}"), n(cap.saturating_sub(*delta as u64)));
+        } else if *attr == "occupied" {
+            if let Some(cap) = guard.grid_capacity {
+                conditions.push(format!("#c{i} <= :m{i}"));
+                update = update.expression_attribute_values(format!(":m{i}"), n(cap.saturating_sub(*delta as u64)));
+            }
+            if let Some(zone) = guard.unit_zone {
+                conditions.push("#unit_status = :active AND #unit_zone = :zone".to_owned());
+                update = update
+                    .expression_attribute_names("#unit_status", "status")
+                    .expression_attribute_names("#unit_zone", "zone")
+                    .expression_attribute_values(":active", s(LocationStatus::Active.as_str()))
+                    .expression_attribute_values(":zone", s(zone.as_str()));
+            }
         }
     }
     let update = update

@@ -7,6 +7,8 @@
 //! found and undone by the recovery function ([`super::recovery`]).
 
 use super::plan::{PosChange, Step};
+use crate::domain::zone::Zone;
+use crate::handlers::{CounterGuard, counter_op};
 use crate::model::{CustodyAction, keys, now_rfc3339};
 use crate::state::{Resolved, StorageState};
 use aws_sdk_dynamodb::primitives::Blob;
@@ -30,6 +32,7 @@ enum Meaning {
     Position { item: usize, label: String, path: String },
     Sample { item: usize, barcode: String },
     Counter { location: String },
+    Unit { location: String },
     Other,
 }
 
@@ -39,6 +42,9 @@ pub(super) struct Lineage {
     pub ancestors: Vec<String>,
     pub capacity: u64,
     pub path: String,
+    /// The unit above the box and its zone as checked.
+    #[serde(default)]
+    pub unit: Option<(String, Zone)>,
 }
 
 impl From<&Resolved> for Lineage {
@@ -47,6 +53,7 @@ impl From<&Resolved> for Lineage {
             ancestors: r.location.ancestors.clone(),
             capacity: r.location.capacity,
             path: r.path.clone(),
+            unit: r.unit.as_ref().and_then(|u| Some((u.id.clone(), u.zone?))),
         }
     }
 }
@@ -196,21 +203,34 @@ impl Writer<'_> {
 
     /// Counter updates for `deltas` (per box), rolled up to every ancestor and merged.
     fn counters(&self, deltas: &[(String, i64)]) -> Result<Vec<(TransactWriteItem, Meaning)>, StoreError> {
-        let mut per_location: BTreeMap<String, (i64, Option<u64>)> = BTreeMap::new();
+        let mut per_location: BTreeMap<String, (i64, CounterGuard)> = BTreeMap::new();
         for (box_id, d) in deltas {
             let Some(l) = self.lineage.get(box_id) else { continue };
             for id in &l.ancestors {
-                per_location.entry(id.clone()).or_insert((0, None)).0 += d;
+                let e = per_location.entry(id.clone()).or_default();
+                e.0 += d;
+                if let Some((unit, zone)) = &l.unit
+                    && unit == id
+                {
+                    e.1.unit_zone = Some(*zone);
+                }
             }
-            per_location.entry(box_id.clone()).or_insert((0, Some(l.capacity))).0 += d;
+            let e = per_location.entry(box_id.clone()).or_default();
+            e.0 += d;
+            e.1.grid_capacity = Some(l.capacity);
         }
         per_location
             .into_iter()
             .filter(|(_, (d, _))| *d != 0)
-            .map(|(id, (d, cap))| {
+            .map(|(id, (d, guard))| {
+                let meaning = if guard.unit_zone.is_some() && d > 0 {
+                    Meaning::Unit { location: id.clone() }
+                } else {
+                    Meaning::Counter { location: id.clone() }
+                };
                 Ok((
-                    crate::handlers::counter_op(self.table(), self.lab, &id, cap, &[("occupied", d)])?,
-                    Meaning::Counter { location: id },
+                    counter_op(self.table(), self.lab, &id, guard, &[("occupied", d)])?,
+                    meaning,
                 ))
             })
             .collect()
@@ -265,6 +285,11 @@ fn lost(meaning: &Meaning, single: bool) -> Problem {
             "box_full",
             "location_id".to_owned(),
             format!("location {location} filled up meanwhile"),
+        ),
+        Meaning::Unit { location } => (
+            "unit_unavailable",
+            "location_id".to_owned(),
+            format!("unit {location} changed its status or zone meanwhile"),
         ),
         Meaning::Other => (
             "conflict",
