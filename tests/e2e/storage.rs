@@ -8,7 +8,7 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tracseq_tests::client::{Api, OPERATOR_EMAIL, OPERATOR_PASSWORD, Tokens, new_lab};
-use tracseq_tests::lims::events_of;
+use tracseq_tests::lims::{events_at, events_of};
 use tracseq_tests::{config, isolated, shared};
 
 fn api() -> Api {
@@ -894,9 +894,14 @@ async fn a_rack_of_96_is_placed_all_or_nothing() {
         .get(&format!("/api/samples/{}/custody", id(&samples[7])), &admin.access)
         .await;
     assert_eq!(custody["items"].as_array().unwrap().len(), 1);
-    let op = v["operation_id"].as_str().unwrap();
-    let kinds = events_of(&admin.lab_id(), &format!("storage/operations/{op}")).await;
-    assert_eq!(kinds, ["tracseq.storage.samples_placed"], "one event for the rack");
+    for s in [&samples[0], &samples[50], &samples[95]] {
+        let kinds = events_of(&admin.lab_id(), &format!("samples/{}", id(s))).await;
+        assert_eq!(
+            kinds.iter().filter(|k| *k == "tracseq.sample.stored").count(),
+            1,
+            "one stored event per tube: {kinds:?}"
+        );
+    }
     // The plate is full: the 97th sample gets a clear refusal.
     let (status, v) = place(
         &api,
@@ -1039,6 +1044,50 @@ async fn a_rack_abandoned_between_chunks_is_undone_by_recovery() {
         assert_eq!(custody["items"].as_array().unwrap().len(), 0);
     }
     assert_eq!(fire().await["found"], 0, "the operation is closed");
+    for s in &samples[..3] {
+        let kinds = events_at(&endpoints, &admin.lab_id(), &format!("samples/{}", id(s))).await;
+        assert!(!kinds.iter().any(|k| k == "tracseq.sample.stored"), "{kinds:?}");
+    }
+
+    // A rack of 40 is two chunks: "dying" after the second, every tube is in but no event
+    // is written yet; recovery writes them and closes the operation.
+    let rack2 = validated(&api, &admin, 40, "DNA", None).await;
+    let items: Vec<Value> = rack2.iter().map(|s| json!({"sample_id": id(s)})).collect();
+    let (status, _) = place(
+        &api,
+        &admin,
+        json!({"location_id": plate, "auto": true, "items": items}),
+    )
+    .await;
+    assert_eq!(status, 500);
+    assert_eq!(counters(&api, &admin, &[&plate]).await, [40]);
+    let stored = |s: &Value| {
+        let subject = format!("samples/{}", id(s));
+        let (endpoints, lab) = (&endpoints, admin.lab_id());
+        async move {
+            events_at(endpoints, &lab, &subject)
+                .await
+                .iter()
+                .filter(|k| *k == "tracseq.sample.stored")
+                .count()
+        }
+    };
+    assert_eq!(stored(&rack2[0]).await, 0);
+    let report = fire().await;
+    assert_eq!(
+        (report["found"].as_u64(), report["published"].as_u64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+    for s in &rack2 {
+        assert_eq!(stored(s).await, 1, "{}", id(s));
+    }
+    assert_eq!(
+        counters(&api, &admin, &[&plate]).await,
+        [40],
+        "rolled forward, not back"
+    );
+    assert_eq!(fire().await["found"], 0);
     stack.shutdown().await;
 }
 

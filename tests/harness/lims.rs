@@ -95,7 +95,11 @@ pub async fn list_all(api: &Api, token: &str, query: &str) -> Vec<Value> {
 /// The event types the lab's outbox holds for one subject, oldest first (read from the
 /// table with the AWS SDK, as the stream publisher will).
 pub async fn events_of(lab: &str, subject: &str) -> Vec<String> {
-    let s = crate::shared();
+    events_at(crate::shared(), lab, subject).await
+}
+
+/// [`events_of`] on a given stack.
+pub async fn events_at(s: &crate::Endpoints, lab: &str, subject: &str) -> Vec<String> {
     let client = aws_sdk_dynamodb::Client::new(&s.sdk().await);
     let out = client
         .query()

@@ -23,7 +23,7 @@ use crate::domain::status::SampleStatus;
 use crate::handlers::samples::{Prepared, create_ops, new_sample};
 use crate::model::{Import, ImportFailure, ImportStatus, Sample, keys, now_rfc3339};
 use crate::state::SamplesState;
-use aws_sdk_dynamodb::types::{Delete, PutRequest, TransactWriteItem, WriteRequest};
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -507,7 +507,7 @@ async fn write_events(st: &SamplesState, lab: &str, imp: Import) -> Result<(), S
     let total = imp.rows_committed as usize;
     while done < total {
         let end = (done + 25).min(total);
-        let mut writes = Vec::with_capacity(end - done);
+        let mut events = Vec::with_capacity(end - done);
         for (i, row) in rows.iter().enumerate().take(end).skip(done) {
             let sample = staged_sample(lab, &imp, i, row);
             let mut ev = CloudEvent::new(
@@ -521,13 +521,12 @@ async fn write_events(st: &SamplesState, lab: &str, imp: Import) -> Result<(), S
             // Deterministic id and time: a repeated run rewrites the same item.
             ev.id = sample.id.clone();
             ev.time = sample.created_at.clone();
-            let put = PutRequest::builder()
-                .set_item(Some(event_item(&ev)?))
-                .build()
-                .map_err(|e| Stop::Transient(e.to_string()))?;
-            writes.push(WriteRequest::builder().put_request(put).build());
+            events.push(event_item(&ev)?);
         }
-        batch_write(st, writes).await?;
+        st.table.batch_put(events).await.map_err(|e| match e {
+            StoreError::Throttled => Stop::Transient("event writes were throttled".into()),
+            other => Stop::from(other),
+        })?;
         st.table
             .client
             .update_item()
@@ -544,34 +543,6 @@ async fn write_events(st: &SamplesState, lab: &str, imp: Import) -> Result<(), S
         done = end;
     }
     Ok(())
-}
-
-async fn batch_write(st: &SamplesState, mut writes: Vec<WriteRequest>) -> Result<(), Stop> {
-    for attempt in 0..8 {
-        if writes.is_empty() {
-            return Ok(());
-        }
-        let out = st
-            .table
-            .client
-            .batch_write_item()
-            .request_items(&st.table.name, std::mem::take(&mut writes))
-            .send()
-            .await
-            .map_err(|e| Stop::from(StoreError::from_sdk(e)))?;
-        writes = out
-            .unprocessed_items
-            .and_then(|mut u| u.remove(&st.table.name))
-            .unwrap_or_default();
-        if !writes.is_empty() {
-            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-        }
-    }
-    if writes.is_empty() {
-        Ok(())
-    } else {
-        Err(Stop::Transient("event writes were throttled".into()))
-    }
 }
 
 #[cfg(test)]

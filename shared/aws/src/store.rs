@@ -284,6 +284,49 @@ impl Table {
         }
     }
 
+    /// Unconditional puts of many items (in requests of 25, retrying unprocessed ones with
+    /// backoff), for writes that are safe to repeat: items under deterministic keys.
+    pub async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        let mut items = items.into_iter().peekable();
+        while items.peek().is_some() {
+            let mut writes = items
+                .by_ref()
+                .take(25)
+                .map(|item| {
+                    PutRequest::builder()
+                        .set_item(Some(item))
+                        .build()
+                        .map(|put| WriteRequest::builder().put_request(put).build())
+                        .map_err(|e| StoreError::Invalid(e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            for attempt in 0..8u32 {
+                if writes.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.name, std::mem::take(&mut writes))
+                    .send()
+                    .await
+                    .map_err(StoreError::from_sdk)?;
+                writes = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.name))
+                    .unwrap_or_default();
+            }
+            if !writes.is_empty() {
+                return Err(StoreError::Throttled);
+            }
+        }
+        Ok(())
+    }
+
     /// Every item of one partition (strongly consistent, all pages), for partitions bounded
     /// by design, such as a box's positions.
     pub async fn query_all(&self, partition: &str) -> Result<Vec<Item>, StoreError> {

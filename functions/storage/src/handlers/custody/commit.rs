@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Up
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use tracseq_aws::outbox::put_event_op;
-use tracseq_aws::store::{Item, StoreError, Table, n, s};
+use tracseq_aws::store::{Item, MAX_TRANSACTION_ITEMS, StoreError, Table, n, s};
 use tracseq_core::auth::Principal;
 use tracseq_core::{FieldError, Problem};
 
@@ -202,6 +202,18 @@ impl Writer<'_> {
     }
 
     /// Counter updates for `deltas` (per box), rolled up to every ancestor and merged.
+    /// How many counter updates [`Writer::counters`] makes for `deltas`.
+    fn counter_count(&self, deltas: &[(String, i64)]) -> usize {
+        let mut net: HashMap<&str, i64> = HashMap::new();
+        for (box_id, d) in deltas {
+            let Some(l) = self.lineage.get(box_id) else { continue };
+            for id in l.ancestors.iter().chain([box_id]) {
+                *net.entry(id.as_str()).or_default() += d;
+            }
+        }
+        net.values().filter(|d| **d != 0).count()
+    }
+
     fn counters(&self, deltas: &[(String, i64)]) -> Result<Vec<(TransactWriteItem, Meaning)>, StoreError> {
         let mut per_location: BTreeMap<String, (i64, CounterGuard)> = BTreeMap::new();
         for (box_id, d) in deltas {
@@ -237,22 +249,31 @@ impl Writer<'_> {
     }
 }
 
+/// A chunk's writes: each step's actions, then the merged counters.
+fn chunk_ops(w: &Writer<'_>, steps: &[Step], idx: &[usize]) -> Result<Vec<(TransactWriteItem, Meaning)>, StoreError> {
+    let mut ops = Vec::new();
+    let mut deltas = Vec::new();
+    for &i in idx {
+        ops.extend(w.forward(&steps[i])?);
+        deltas.extend(steps[i].deltas.iter().cloned());
+    }
+    ops.extend(w.counters(&deltas)?);
+    Ok(ops)
+}
+
 /// Split steps into transactions of at most 100 actions, counters included.
-fn chunk(plan: &Writer<'_>, steps: &[Step]) -> Result<Vec<Vec<usize>>, StoreError> {
+fn chunk(w: &Writer<'_>, steps: &[Step]) -> Result<Vec<Vec<usize>>, StoreError> {
     let mut chunks: Vec<Vec<usize>> = Vec::new();
     let mut current: Vec<usize> = Vec::new();
-    let size = |idx: &[usize]| -> Result<usize, StoreError> {
-        let mut n = RESERVED_ACTIONS;
-        let mut deltas = Vec::new();
-        for &i in idx {
-            n += plan.forward(&steps[i])?.len();
-            deltas.extend(steps[i].deltas.iter().cloned());
-        }
-        Ok(n + plan.counters(&deltas)?.len())
+    // Counted, not built: sizing a rack would otherwise encode every item many times.
+    let size = |idx: &[usize]| -> usize {
+        let own: usize = idx.iter().map(|&i| steps[i].actions()).sum();
+        let deltas: Vec<(String, i64)> = idx.iter().flat_map(|&i| steps[i].deltas.iter().cloned()).collect();
+        own + w.counter_count(&deltas)
     };
     for i in 0..steps.len() {
         current.push(i);
-        if size(&current)? > tracseq_aws::store::MAX_TRANSACTION_ITEMS {
+        if size(&current) + RESERVED_ACTIONS > MAX_TRANSACTION_ITEMS {
             current.pop();
             if current.is_empty() {
                 return Err(StoreError::Invalid("one sample's change exceeds a transaction".into()));
@@ -367,35 +388,36 @@ pub(super) fn operation_progress(
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
-/// Commit the steps (chunked), undoing committed chunks if a later one fails.
+/// Commit the steps. When they and their events fit one transaction, that is all.
+/// Otherwise the state goes in checkpointed chunks (undone if a later one fails), the
+/// record turns `publishing`, and the events follow, written under their fixed keys; a
+/// process that dies before that ends leaves the record open for recovery to finish.
 pub(super) async fn commit(
     w: &Writer<'_>,
     p: &Principal,
     action: CustodyAction,
     steps: Vec<Step>,
-    event: &tracseq_core::events::CloudEvent,
     op_id: &str,
     single: bool,
 ) -> Result<(), Problem> {
     let chunks = chunk(w, &steps)?;
+    let events = steps.iter().filter(|s| s.event.is_some()).count();
+    let phased = chunks.len() > 1 || chunk_ops(w, &steps, &chunks[0])?.len() + events > MAX_TRANSACTION_ITEMS;
     let plan = UndoPlan {
         chunks,
         steps,
         lineage: w.lineage.clone(),
     };
     let (chunks, steps) = (&plan.chunks, &plan.steps);
-    let multi = chunks.len() > 1;
     for (k, idx) in chunks.iter().enumerate() {
-        let mut ops: Vec<(TransactWriteItem, Meaning)> = Vec::new();
-        let mut deltas = Vec::new();
-        for &i in idx {
-            ops.extend(w.forward(&steps[i])?);
-            deltas.extend(steps[i].deltas.iter().cloned());
-        }
-        ops.extend(w.counters(&deltas)?);
+        let mut ops = chunk_ops(w, steps, idx)?;
+        debug_assert!(
+            ops.len() + RESERVED_ACTIONS <= MAX_TRANSACTION_ITEMS,
+            "chunk sized wrongly"
+        );
         let last = k + 1 == chunks.len();
-        if multi {
-            let status = if last { "completed" } else { "committing" };
+        if phased {
+            let status = if last { "publishing" } else { "committing" };
             let op = if k == 0 {
                 w.table()
                     .put_new_op(operation_item(w, op_id, action, p, &plan, status)?)?
@@ -403,9 +425,10 @@ pub(super) async fn commit(
                 operation_progress(w, op_id, k, k + 1, status)?
             };
             ops.push((op, Meaning::Other));
-        }
-        if last {
-            ops.push((put_event_op(w.table(), event)?, Meaning::Other));
+        } else {
+            for ev in steps.iter().filter_map(|s| s.event.as_ref()) {
+                ops.push((put_event_op(w.table(), ev)?, Meaning::Other));
+            }
         }
         if w.st.settings.faults.fail_chunk == Some(k + 1) {
             ops.push((
@@ -425,7 +448,7 @@ pub(super) async fn commit(
             }
             return Err(problem);
         }
-        if !last && w.st.settings.faults.crash_after_chunk == Some(k + 1) {
+        if phased && w.st.settings.faults.crash_after_chunk == Some(k + 1) {
             tracing::warn!(
                 operation = op_id,
                 chunk = k + 1,
@@ -434,7 +457,31 @@ pub(super) async fn commit(
             return Err(Problem::internal());
         }
     }
+    if phased && let Err(e) = publish(w, &plan, op_id).await {
+        // The operation happened; its events are owed, and recovery pays them.
+        tracing::warn!(operation = op_id, error = %e, "events not yet written; recovery will write them");
+    }
     Ok(())
+}
+
+/// Write every step's event (repeatable: fixed keys) and close the record `completed`.
+pub(super) async fn publish(w: &Writer<'_>, plan: &UndoPlan, op_id: &str) -> Result<(), StoreError> {
+    let items = plan
+        .steps
+        .iter()
+        .filter_map(|s| s.event.as_ref())
+        .map(tracseq_aws::outbox::event_item)
+        .collect::<Result<Vec<_>, _>>()?;
+    w.table().batch_put(items).await?;
+    w.table()
+        .transact(vec![operation_progress(
+            w,
+            op_id,
+            plan.chunks.len(),
+            plan.chunks.len(),
+            "completed",
+        )?])
+        .await
 }
 
 /// How an undo ended.

@@ -70,34 +70,31 @@ impl From<&Step> for Moved {
     }
 }
 
-/// The operation's one domain event: every sample with where it came from and went, and
-/// its status before and after.
-fn operation_event(
+/// A sample's event for its movement: where it came from and went, its status before
+/// and after, and the operation it was part of.
+fn sample_event(
     req: &Request,
     p: &Principal,
-    action: CustodyAction,
     op_id: &str,
     reason: Option<&str>,
-    steps: &[Step],
+    s: &Step,
 ) -> Result<CloudEvent, Problem> {
-    let items: Vec<_> = steps
-        .iter()
-        .map(|s| {
-            json!({
-                "sample_id": s.after.id,
-                "barcode": s.after.barcode,
-                "from": s.custody.from,
-                "to": s.custody.to,
-                "status_from": s.before.status,
-                "status_to": s.after.status,
-            })
-        })
-        .collect();
     req.event(
-        action.event_kind(),
+        s.custody.action.event_kind(),
         p,
-        &format!("storage/operations/{op_id}"),
-        json!({ "operation_id": op_id, "action": action, "reason": reason, "items": items }),
+        &format!("samples/{}", s.after.id),
+        json!({
+            "sample_id": s.after.id,
+            "barcode": s.after.barcode,
+            "action": s.custody.action,
+            "from": s.custody.from,
+            "to": s.custody.to,
+            "status_from": s.before.status,
+            "status_to": s.after.status,
+            "freeze_thaw_count": s.after.freeze_thaw_count,
+            "reason": reason,
+            "operation_id": op_id,
+        }),
     )
 }
 
@@ -112,13 +109,15 @@ async fn execute(
     let header_version = if n.single { optional_version(req, None)? } else { None };
     let (reads, mut refusals) = plan::read(st, &p.lab_id, n).await?;
     let op_id = ulid::Ulid::new().to_string();
-    let (steps, more) = plan::Planner::new(st, p, action, n, &reads, &op_id, header_version).plan();
+    let (mut steps, more) = plan::Planner::new(st, p, action, n, &reads, &op_id, header_version).plan();
     refusals.extend(more);
     if !refusals.is_empty() {
         return Err(refusals_problem(refusals, n.single));
     }
+    for s in &mut steps {
+        s.event = Some(sample_event(req, p, &op_id, n.reason.as_deref(), s)?);
+    }
     let moved: Vec<Moved> = steps.iter().map(Moved::from).collect();
-    let event = operation_event(req, p, action, &op_id, n.reason.as_deref(), &steps)?;
     let lineage: HashMap<String, Lineage> = reads
         .boxes
         .iter()
@@ -137,7 +136,7 @@ async fn execute(
         lab: &p.lab_id,
         lineage: &lineage,
     };
-    commit(&writer, p, action, steps, &event, &op_id, n.single).await?;
+    commit(&writer, p, action, steps, &op_id, n.single).await?;
     announce_capacity(st, req, p, &touched).await;
     Ok(Response::ok(&CustodyOutcome {
         operation_id: op_id,

@@ -36,6 +36,17 @@ pub(super) struct Step {
     pub history: Option<HistoryEntry>,
     /// Occupancy changes: (box, +1/-1); rolled up to every ancestor when committed.
     pub deltas: Vec<(String, i64)>,
+    /// The sample's domain event, fixed (id and time) before anything is written, so a
+    /// repeated write of it is the same item.
+    #[serde(default)]
+    pub event: Option<tracseq_core::events::CloudEvent>,
+}
+
+impl Step {
+    /// How many transaction actions the step's own writes take (see `Writer::forward`).
+    pub fn actions(&self) -> usize {
+        self.positions.len() + 2 + usize::from(self.history.is_some())
+    }
 }
 
 /// Everything read for a request.
@@ -537,6 +548,7 @@ impl<'a> Planner<'a> {
             positions,
             custody,
             deltas,
+            event: None,
         })
     }
 

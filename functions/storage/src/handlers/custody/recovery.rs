@@ -1,10 +1,11 @@
-//! Recovery of custody operations whose process died between chunks (a Lambda timeout or
-//! crash): a scheduled function finds operations still open long after any function could
-//! still be running them, and undoes their committed chunks from the undo plan their
-//! record carries. The operation never reached its last chunk, so it has no event; after
-//! recovery nothing of it is left but the record (`rolled_back`).
+//! Recovery of custody operations whose process died midway (a Lambda timeout or crash):
+//! a scheduled function finds operations still open long after any function could still
+//! be running them. One that died between chunks is undone from the undo plan its record
+//! carries (it has written no event yet; afterwards nothing of it is left but the record,
+//! `rolled_back`). One that died after its last chunk happened, so its events are written
+//! and it is closed `completed`.
 
-use super::commit::{OPEN_OPERATIONS, UndoPlan, Undone, Writer, rollback};
+use super::commit::{OPEN_OPERATIONS, UndoPlan, Undone, Writer, publish, rollback};
 use crate::state::StorageState;
 use serde::Serialize;
 use tracseq_aws::store::{GSI1, Item, PageQuery, StoreError};
@@ -16,6 +17,8 @@ pub struct Recovered {
     /// Operations found open past the deadline.
     pub found: usize,
     pub rolled_back: usize,
+    /// Operations that had committed every chunk: their events were written.
+    pub published: usize,
     /// Undo lost a race with a later change: logged for a person.
     pub needs_attention: usize,
     /// The store failed; the next run retries them.
@@ -86,6 +89,17 @@ pub async fn recover(st: &StorageState) -> Result<Recovered, Problem> {
                 lab,
                 lineage: &plan.lineage,
             };
+            // Past its last chunk the operation happened: finish it. Before, undo it.
+            if text(&record, "status") == Some("publishing") {
+                match publish(&w, &plan, op).await {
+                    Ok(()) => out.published += 1,
+                    Err(e) => {
+                        tracing::warn!(operation = op, error = %e, "events still not written; next run retries");
+                        out.retry += 1;
+                    }
+                }
+                continue;
+            }
             match rollback(&w, &plan, done, op).await {
                 Undone::Complete => {
                     tracing::warn!(

@@ -54,13 +54,14 @@ impl CustodyAction {
         matches!(self, Self::Moved | Self::Disposed)
     }
 
+    /// The sample event of each movement (DOMAIN.md's `sample.stored | moved | retrieved |
+    /// disposed`; a return stores the sample again).
     pub(super) fn event_kind(self) -> &'static str {
         match self {
-            Self::Placed => "storage.samples_placed",
-            Self::Moved => "storage.samples_moved",
-            Self::Retrieved => "storage.samples_retrieved",
-            Self::Returned => "storage.samples_returned",
-            Self::Disposed => "storage.samples_disposed",
+            Self::Placed | Self::Returned => "sample.stored",
+            Self::Moved => "sample.moved",
+            Self::Retrieved => "sample.retrieved",
+            Self::Disposed => "sample.disposed",
         }
     }
 }
