@@ -14,6 +14,11 @@ trap 'kill -INT $RUNNER 2>/dev/null || true; wait $RUNNER 2>/dev/null || true' E
 API="http://127.0.0.1:$API_PORT"
 for _ in $(seq 1 240); do
   curl -fs "$API/api/health" > /dev/null && break
+  if ! kill -0 "$RUNNER" 2>/dev/null; then
+    echo "the runner exited (a port still held by a previous run?):" >&2
+    tail -20 "$WORK/runner.log" >&2
+    exit 1
+  fi
   sleep 0.5
 done
 

@@ -322,8 +322,10 @@ pub async fn suggest_positions(st: Arc<StorageState>, req: Request, p: Principal
     }
     let resolved = st.resolve(lab, chosen).await?;
     let mut candidates = Vec::with_capacity(resolved.len());
+    let mut boxes = Vec::with_capacity(resolved.len());
     for r in &resolved {
         let Some(grid) = r.location.grid() else { continue };
+        boxes.push(r);
         let taken = st
             .table
             .query_all(&keys::location(lab, &r.location.id))
@@ -357,8 +359,8 @@ pub async fn suggest_positions(st: Arc<StorageState>, req: Request, p: Principal
     let suggestions: Vec<Suggestion> = picked
         .into_iter()
         .map(|(i, c)| Suggestion {
-            location_id: resolved[i].location.id.clone(),
-            path: resolved[i].path.clone(),
+            location_id: boxes[i].location.id.clone(),
+            path: boxes[i].path.clone(),
             position: c.label(),
             row: c.row,
             column: c.column,

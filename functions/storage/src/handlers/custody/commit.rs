@@ -1,10 +1,12 @@
-//! Writing the steps: one transaction when they fit, checkpointed chunks when they do
-//! not, and the inverse of every committed chunk when a later one loses a race.
+//! Writing the steps: one transaction with their events when they fit; otherwise
+//! checkpointed chunks (the inverse of every committed chunk when a later one loses a
+//! race), then the events.
 //!
-//! A multi-chunk operation's record carries its undo plan (the steps, their chunks and
-//! the lineage of every box, deflated) and sits in an index of open operations until it
-//! completes or is rolled back, so an operation whose process died between chunks is
-//! found and undone by the recovery function ([`super::recovery`]).
+//! A multi-chunk operation's record carries its undo plan (the steps with their events,
+//! their chunks and the lineage of every box, deflated) and sits in an index of open
+//! operations until it completes or is rolled back, so an operation whose process died
+//! midway is found by the recovery function ([`super::recovery`]) and undone, or, past
+//! its last chunk, finished.
 
 use super::plan::{PosChange, Step};
 use crate::domain::zone::Zone;
@@ -23,7 +25,7 @@ use tracseq_core::{FieldError, Problem};
 /// The index partition of operations that are neither completed nor rolled back.
 pub(super) const OPEN_OPERATIONS: &str = "STORAGEOPS#open";
 
-/// Room kept in every chunk for the operation record, the event and the test hook's check.
+/// Room kept in every transaction for the operation record and the test hook's check.
 const RESERVED_ACTIONS: usize = 3;
 
 /// Why an action of a transaction failed, for the answer.
@@ -401,8 +403,12 @@ pub(super) async fn commit(
     single: bool,
 ) -> Result<(), Problem> {
     let chunks = chunk(w, &steps)?;
+    let Some(first) = chunks.first() else {
+        return Ok(());
+    };
     let events = steps.iter().filter(|s| s.event.is_some()).count();
-    let phased = chunks.len() > 1 || chunk_ops(w, &steps, &chunks[0])?.len() + events > MAX_TRANSACTION_ITEMS;
+    let phased =
+        chunks.len() > 1 || chunk_ops(w, &steps, first)?.len() + events + RESERVED_ACTIONS > MAX_TRANSACTION_ITEMS;
     let plan = UndoPlan {
         chunks,
         steps,
@@ -503,7 +509,7 @@ pub(super) async fn rollback(w: &Writer<'_>, plan: &UndoPlan, done: usize, op_id
     for k in (0..done).rev() {
         match undo_chunk(w, plan, k, op_id).await {
             Ok(()) => {}
-            Err(e) if e.is_condition_failure() => {
+            Err(e) if e.is_condition_failure() || matches!(e, StoreError::Serde(_) | StoreError::Invalid(_)) => {
                 tracing::error!(operation = op_id, chunk = k + 1, error = %e, "storage operation undo lost a race; needs a person");
                 finish(w, op_id, k + 1, "rollback_incomplete").await;
                 return Undone::Conflict;
@@ -521,9 +527,11 @@ pub(super) async fn rollback(w: &Writer<'_>, plan: &UndoPlan, done: usize, op_id
 async fn undo_chunk(w: &Writer<'_>, plan: &UndoPlan, k: usize, op_id: &str) -> Result<(), StoreError> {
     let mut ops = Vec::new();
     let mut deltas = Vec::new();
-    for &i in &plan.chunks[k] {
-        ops.extend(w.inverse(&plan.steps[i])?);
-        deltas.extend(plan.steps[i].deltas.iter().map(|(b, d)| (b.clone(), -d)));
+    let malformed = || StoreError::Serde("undo plan names a chunk or step it does not hold".into());
+    for &i in plan.chunks.get(k).ok_or_else(malformed)? {
+        let step = plan.steps.get(i).ok_or_else(malformed)?;
+        ops.extend(w.inverse(step)?);
+        deltas.extend(step.deltas.iter().map(|(b, d)| (b.clone(), -d)));
     }
     ops.extend(w.counters(&deltas)?.into_iter().map(|(op, _)| op));
     ops.push(operation_progress(w, op_id, k + 1, k, "rolling_back")?);
