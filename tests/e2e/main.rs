@@ -8,6 +8,7 @@ mod http_api;
 mod imports;
 mod invoke;
 mod samples;
+mod sequencing;
 mod storage;
 mod store;
 mod template;

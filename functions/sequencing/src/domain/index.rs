@@ -1,0 +1,106 @@
+//! Index sequences: `ACGTN` only, compared by Hamming distance, reverse-complemented for
+//! the instruments that read i5 on the other strand.
+
+use serde::{Deserialize, Serialize};
+
+/// A validated index sequence (uppercase `ACGTN`, 1 to 24 bases).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(try_from = "String", into = "String")]
+pub struct IndexSeq(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an index sequence: 1 to 24 bases of A, C, G, T or N")]
+pub struct BadIndex(pub String);
+
+pub const MAX_INDEX_LENGTH: usize = 24;
+
+impl IndexSeq {
+    pub fn parse(raw: &str) -> Result<Self, BadIndex> {
+        let s = raw.trim().to_ascii_uppercase();
+        if s.is_empty()
+            || s.len() > MAX_INDEX_LENGTH
+            || !s.bytes().all(|b| matches!(b, b'A' | b'C' | b'G' | b'T' | b'N'))
+        {
+            return Err(BadIndex(raw.to_owned()));
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The other strand, read 5'→3'.
+    pub fn reverse_complement(&self) -> IndexSeq {
+        IndexSeq(
+            self.0
+                .bytes()
+                .rev()
+                .map(|b| match b {
+                    b'A' => 'T',
+                    b'C' => 'G',
+                    b'G' => 'C',
+                    b'T' => 'A',
+                    _ => 'N',
+                })
+                .collect(),
+        )
+    }
+}
+
+impl TryFrom<String> for IndexSeq {
+    type Error = BadIndex;
+    fn try_from(s: String) -> Result<Self, BadIndex> {
+        IndexSeq::parse(&s)
+    }
+}
+
+impl From<IndexSeq> for String {
+    fn from(s: IndexSeq) -> String {
+        s.0
+    }
+}
+
+/// Positions that differ over the shorter length (what a demultiplexer with per-sample
+/// masks compares); an `N` matches nothing, as in BCL Convert.
+pub fn hamming(a: &str, b: &str) -> usize {
+    a.bytes().zip(b.bytes()).filter(|(x, y)| x != y || *x == b'N').count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequences_are_checked_and_normalized() {
+        assert_eq!(IndexSeq::parse(" taaggcga ").unwrap().as_str(), "TAAGGCGA");
+        for bad in ["", "ACGU", "ACG T", &"A".repeat(25)] {
+            assert!(IndexSeq::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn reverse_complement_and_distance() {
+        assert_eq!(
+            IndexSeq::parse("CTCTCTAT").unwrap().reverse_complement().as_str(),
+            "ATAGAGAG"
+        );
+        assert_eq!(
+            IndexSeq::parse("GTAAGGAG").unwrap().reverse_complement().as_str(),
+            "CTCCTTAC"
+        );
+        assert_eq!(hamming("TAAGGCGA", "TAAGGCGA"), 0);
+        assert_eq!(hamming("TAAGGCGA", "TAAGGCGT"), 1);
+        assert_eq!(hamming("TAAGGCGA", "CGTACTAG"), 8);
+        assert_eq!(hamming("TAAGGCGA", "TAAGGC"), 0, "over the shorter length");
+        assert_eq!(hamming("NAAG", "NAAG"), 1, "N never matches");
+    }
+}

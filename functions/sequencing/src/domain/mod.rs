@@ -1,0 +1,8 @@
+//! Pure rules, tested directly.
+
+pub mod index;
+pub mod kits;
+pub mod platform;
+pub mod qc;
+pub mod samplesheet;
+pub mod status;
