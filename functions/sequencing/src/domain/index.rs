@@ -75,6 +75,29 @@ pub fn hamming(a: &str, b: &str) -> usize {
     a.bytes().zip(b.bytes()).filter(|(x, y)| x != y || *x == b'N').count()
 }
 
+/// Index distances of two index pairs: (i7, i5); i5 is `None` unless both have one.
+pub type Distances = (usize, Option<usize>);
+
+pub fn pair_distances(a: (&IndexSeq, Option<&IndexSeq>), b: (&IndexSeq, Option<&IndexSeq>)) -> Distances {
+    let d7 = hamming(a.0.as_str(), b.0.as_str());
+    let d5 = match (a.1, b.1) {
+        (Some(x), Some(y)) => Some(hamming(x.as_str(), y.as_str())),
+        _ => None,
+    };
+    (d7, d5)
+}
+
+/// Whether a read could match both pairs with `m7`/`m5` mismatches allowed: each index
+/// read within `2m` of the other's.
+pub fn ambiguous((d7, d5): Distances, m7: u8, m5: u8) -> bool {
+    d7 <= 2 * m7 as usize && d5.is_none_or(|d| d <= 2 * m5 as usize)
+}
+
+/// Identical pairs (never separable).
+pub fn identical((d7, d5): Distances) -> bool {
+    d7 == 0 && d5.is_none_or(|d| d == 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

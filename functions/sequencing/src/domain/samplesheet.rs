@@ -10,7 +10,7 @@
 //! request allows lowering the mismatches: then the highest setting without ambiguity is
 //! used (per index read) and a warning names the pair that forced it.
 
-use super::index::{IndexSeq, hamming};
+use super::index::{Distances, IndexSeq, ambiguous, identical, pair_distances};
 use super::platform::{Instrument, Orientation, SheetFormat};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -168,7 +168,12 @@ pub fn validate(req: &SheetRequest) -> Checked {
     if let Some(v) = &req.bclconvert_version
         && (v.is_empty() || v.len() > 20 || !v.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
     {
-        err("bclconvert_version", format!("BCL Convert version {v:?} is not like 4.2.7"), None, None);
+        err(
+            "bclconvert_version",
+            format!("BCL Convert version {v:?} is not like 4.2.7"),
+            None,
+            None,
+        );
     }
     if req.barcode_mismatches > 2 {
         err(
@@ -277,9 +282,6 @@ fn lengths_per_lane(req: &SheetRequest, issues: &mut Vec<Issue>) {
     }
 }
 
-/// Index distances of two samples: (i7, i5); i5 is `None` for single-index samples.
-type Distances = (usize, Option<usize>);
-
 /// Two samples of a lane whose indexes are close, and how close.
 struct ClosePair<'a> {
     lane: u8,
@@ -289,17 +291,7 @@ struct ClosePair<'a> {
 }
 
 fn distances(a: &SheetSample, b: &SheetSample) -> Distances {
-    let d7 = hamming(a.index.as_str(), b.index.as_str());
-    let d5 = match (&a.index2, &b.index2) {
-        (Some(x), Some(y)) => Some(hamming(x.as_str(), y.as_str())),
-        _ => None,
-    };
-    (d7, d5)
-}
-
-/// Whether two samples are ambiguous with `m7`/`m5` mismatches allowed.
-fn ambiguous((d7, d5): Distances, m7: u8, m5: u8) -> bool {
-    d7 <= 2 * m7 as usize && d5.is_none_or(|d| d <= 2 * m5 as usize)
+    pair_distances((&a.index, a.index2.as_ref()), (&b.index, b.index2.as_ref()))
 }
 
 /// Check every pair in each lane; answer the mismatches to write.
@@ -320,7 +312,7 @@ fn check_collisions(req: &SheetRequest, issues: &mut Vec<Issue>) -> (u8, u8) {
         for (i, a) in samples.iter().enumerate() {
             for b in &samples[i + 1..] {
                 let d = distances(a, b);
-                if d.0 == 0 && d.1.is_none_or(|x| x == 0) {
+                if identical(d) {
                     issues.push(issue(
                         Severity::Error,
                         "index_collision",
