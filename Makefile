@@ -50,6 +50,7 @@ bench: $(VENV)/.stamp
 	$(CARGO) bench -p tracseq-core --bench hot_paths
 	$(CARGO) bench -p tracseq-samples --bench manifest
 	$(CARGO) bench -p tracseq-storage --bench box_map
+	$(CARGO) bench -p tracseq-sequencing --bench samplesheet
 	infra/scripts/load-bench.sh
 	infra/scripts/import-bench.sh
 	infra/scripts/storage-bench.sh
