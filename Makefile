@@ -38,8 +38,8 @@ test: venv
 routes:
 	$(CARGO) run -q -p tracseq-runner --bin tracseq-local -- routes
 
-# Every service crate under functions/ (each has one `bootstrap` binary).
-FUNCTION_PACKAGES := $(foreach d,$(wildcard functions/*/Cargo.toml),-p tracseq-$(notdir $(patsubst %/Cargo.toml,%,$(d))))
+# Every service crate under functions/ with a `bootstrap` binary (src/main.rs).
+FUNCTION_PACKAGES := $(foreach d,$(wildcard functions/*/src/main.rs),-p tracseq-$(word 2,$(subst /, ,$(d))))
 
 ## Release Lambda artifacts (arm64) with cargo-lambda: target/lambda/<binary>/bootstrap.
 build: $(VENV)/.stamp
