@@ -412,6 +412,24 @@ async fn placement_rules_custody_and_disposal() {
         .map(|c| c["action"].as_str().unwrap())
         .collect();
     assert_eq!(actions, ["placed", "moved", "retrieved", "returned", "disposed"]);
+    let kinds: Vec<String> = events_of(&admin.lab_id(), &format!("samples/{a}"))
+        .await
+        .into_iter()
+        .filter(|k| {
+            !k.starts_with("tracseq.sample.status_changed") && !k.ends_with("created") && !k.ends_with("validated")
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "tracseq.sample.stored",
+            "tracseq.sample.moved",
+            "tracseq.sample.retrieved",
+            "tracseq.sample.stored",
+            "tracseq.sample.disposed"
+        ],
+        "one event per movement, in order"
+    );
     assert_eq!(custody["items"][1]["reason"], "consolidate");
     assert_eq!(custody["items"][4]["from"]["position"], "A1");
     let (_, h) = api.get(&format!("/api/samples/{a}/history"), &admin.access).await;
