@@ -103,3 +103,316 @@ fn a_novaseq_6000_v1_sheet_carries_i5_reverse_complemented() {
         assert_eq!(b["Lane"], sample.lane.to_string());
     }
 }
+
+fn api() -> tracseq_tests::client::Api {
+    tracseq_tests::client::Api::new(&tracseq_tests::shared().api)
+}
+
+async fn sample_id(api: &tracseq_tests::client::Api, token: &str) -> String {
+    let (status, v) = api
+        .post(
+            "/api/samples",
+            Some(token),
+            serde_json::json!({"sample_type": "DNA", "project": "P-SEQ"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    v["id"].as_str().unwrap().to_owned()
+}
+
+async fn library(api: &tracseq_tests::client::Api, token: &str, body: Value) -> (u16, Value) {
+    api.post("/api/libraries", Some(token), body).await
+}
+
+#[tokio::test]
+async fn libraries_join_pools_only_with_separable_indexes() {
+    use serde_json::json;
+    let api = api();
+    let admin = tracseq_tests::client::new_lab(&api).await;
+    let t = admin.access.as_str();
+
+    let (status, inst) = api.get("/api/sequencing/instruments", t).await;
+    assert_eq!(status, 200);
+    let x = inst["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "NovaSeq X")
+        .unwrap();
+    assert_eq!(
+        (x["i5_in_v2"].as_str(), x["i5_in_v1"].as_str()),
+        (Some("forward"), Some("reverse_complement"))
+    );
+    assert_eq!(x["flow_cells"].as_array().unwrap().len(), 2);
+    let (_, kits) = api.get("/api/sequencing/index-kits", t).await;
+    assert_eq!(kits["items"][0]["id"], "nextera-xt-v2");
+    assert_eq!(kits["items"][0]["i7"].as_array().unwrap().len(), 24);
+
+    let mut libs = Vec::new();
+    for (i7, i5, conc) in [("N701", "S502", 10.0), ("N702", "S502", 0.5)] {
+        let s = sample_id(&api, t).await;
+        let (status, v) = library(
+            &api,
+            t,
+            json!({"sample_id": s, "kit": "nextera-xt-v2", "i7": i7, "i5": i5,
+                   "concentration_ng_ul": conc, "fragment_size_bp": 350}),
+        )
+        .await;
+        assert_eq!(status, 201, "{v}");
+        libs.push(v);
+    }
+    assert_eq!(
+        (libs[0]["i7"].as_str(), libs[0]["i5"].as_str()),
+        (Some("TAAGGCGA"), Some("CTCTCTAT"))
+    );
+    assert_eq!(
+        (libs[0]["qc"].as_str(), libs[1]["qc"].as_str()),
+        (Some("pass"), Some("fail")),
+        "0.5 ng/µL is below 1"
+    );
+    assert_eq!(libs[0]["project"], "P-SEQ");
+    // The same pair again, and a custom i7 one base from N701.
+    let s = sample_id(&api, t).await;
+    let (_, twin) = library(
+        &api,
+        t,
+        json!({"sample_id": s, "kit": "nextera-xt-v2", "i7": "n701", "i5": "S502"}),
+    )
+    .await;
+    let (_, near) = library(
+        &api,
+        t,
+        json!({"sample_id": s, "kit": "nextera-xt-v2", "i7_sequence": "TAAGGCGT", "i5": "S502"}),
+    )
+    .await;
+    for (body, field, rule) in [
+        (
+            json!({"sample_id": s, "kit": "nextera-xt-v2", "i7": "N799"}),
+            "i7",
+            "in_kit",
+        ),
+        (
+            json!({"sample_id": s, "kit": "nextera-xt-v2", "i7_sequence": "ACGU"}),
+            "i7_sequence",
+            "sequence",
+        ),
+        (json!({"sample_id": s, "kit": "nextera-xt-v2"}), "i7", "required"),
+        (
+            json!({"sample_id": s, "kit": "no-such-kit", "i7": "N701"}),
+            "kit",
+            "exists",
+        ),
+        (
+            json!({"sample_id": "01JNOSUCHTHING0000000000", "kit": "nextera-xt-v2", "i7": "N701"}),
+            "sample_id",
+            "exists",
+        ),
+        (
+            json!({"sample_id": s, "kit": "nextera-xt-v2", "i7": "N701", "concentration_ng_ul": -1}),
+            "concentration_ng_ul",
+            "range",
+        ),
+    ] {
+        let (status, v) = library(&api, t, body.clone()).await;
+        assert_eq!(
+            (
+                status,
+                v["errors"][0]["field"].as_str(),
+                v["errors"][0]["rule"].as_str()
+            ),
+            (422, Some(field), Some(rule)),
+            "{body}: {v}"
+        );
+    }
+
+    let (status, pool) = api.post("/api/pools", Some(t), json!({"name": "Lane 1 pool"})).await;
+    assert_eq!(status, 201, "{pool}");
+    let path = format!("/api/pools/{}/libraries", pool["id"].as_str().unwrap());
+    let ids = |v: &[&Value]| {
+        v.iter()
+            .map(|l| l["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        api.post(&path, Some(t), json!({"library_ids": ids(&[&libs[0]])}))
+            .await
+            .0,
+        428,
+        "membership changes need the pool's version"
+    );
+    let (status, v) = api
+        .post(
+            &path,
+            Some(t),
+            json!({"library_ids": ids(&[&libs[0], &libs[1]]), "version": 1}),
+        )
+        .await;
+    assert_eq!(
+        (status, v["members"].as_u64(), v["version"].as_u64()),
+        (200, Some(2), Some(2)),
+        "{v}"
+    );
+    for (lib, what) in [(&twin, "the same indexes"), (&near, "within 1 (i7) and 0 (i5)")] {
+        let (status, v) = api
+            .post(&path, Some(t), json!({"library_ids": ids(&[lib]), "version": 2}))
+            .await;
+        assert_eq!((status, v["code"].as_str()), (409, Some("index_collision")), "{v}");
+        let msg = v["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            msg.contains(what) && msg.contains(libs[0]["id"].as_str().unwrap()),
+            "{msg}"
+        );
+    }
+    let (status, v) = api
+        .post(&path, Some(t), json!({"library_ids": ids(&[&libs[0]]), "version": 2}))
+        .await;
+    assert_eq!(
+        (status, v["errors"][0]["rule"].as_str()),
+        (422, Some("unique")),
+        "already in the pool"
+    );
+    let (status, v) = api
+        .post(&path, Some(t), json!({"library_ids": ids(&[&twin]), "version": 1}))
+        .await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("version_conflict")));
+    // Out goes N701; now its twin fits.
+    let (status, _) = api
+        .delete(&format!("{path}/{}", libs[0]["id"].as_str().unwrap()), t)
+        .await;
+    assert_eq!(status, 204);
+    let (status, v) = api
+        .post(&path, Some(t), json!({"library_ids": ids(&[&twin]), "version": 3}))
+        .await;
+    assert_eq!((status, v["members"].as_u64()), (200, Some(2)), "{v}");
+    let (_, got) = api
+        .get(&format!("/api/pools/{}", pool["id"].as_str().unwrap()), t)
+        .await;
+    let in_pool: Vec<&str> = got["libraries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["library_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(in_pool.len(), 2);
+    assert!(in_pool.contains(&twin["id"].as_str().unwrap()));
+    let kinds = tracseq_tests::lims::events_of(
+        &admin.lab_id(),
+        &format!("sequencing/pools/{}", pool["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(
+        kinds,
+        [
+            "tracseq.sequencing.pool_created",
+            "tracseq.sequencing.pool_changed",
+            "tracseq.sequencing.pool_changed",
+            "tracseq.sequencing.pool_changed"
+        ]
+    );
+    let (_, list) = api.get("/api/libraries?limit=2", t).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    assert!(list["next_cursor"].is_string());
+}
+
+#[tokio::test]
+async fn lab_kits_idempotency_tenancy_and_roles() {
+    use serde_json::json;
+    let api = api();
+    let admin = tracseq_tests::client::new_lab(&api).await;
+    let other = tracseq_tests::client::new_lab(&api).await;
+    let t = admin.access.as_str();
+    let kit = json!({"name": "In-house UDI", "i7": [{"name": "U1", "sequence": "acgtacgtac"}, {"name": "U2", "sequence": "TTGGCCAATT"}],
+                     "i5": [{"name": "V1", "sequence": "GGTTAACCGG"}]});
+    let (status, v) = api.post("/api/sequencing/index-kits", Some(t), kit).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["i7"][0]["sequence"], "ACGTACGTAC");
+    let kit_id = v["id"].as_str().unwrap().to_owned();
+    let (status, v) = api
+        .post(
+            "/api/sequencing/index-kits",
+            Some(t),
+            json!({"name": "bad", "i7": [{"name": "A", "sequence": "ACGU"}, {"name": "a", "sequence": "ACGT"}]}),
+        )
+        .await;
+    let fields: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!((status, fields), (422, vec!["i7[0].sequence", "i7[1].name"]));
+    let (_, kits) = api.get("/api/sequencing/index-kits", t).await;
+    assert_eq!(kits["items"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        api.get("/api/sequencing/index-kits", &other.access).await.1["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // A library from the lab's kit, created twice with one Idempotency-Key: one library.
+    let s = sample_id(&api, t).await;
+    let body = json!({"sample_id": s, "kit": kit_id, "i7": "U2", "i5": "V1"});
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let (status, v, _) = api
+            .send(
+                reqwest::Method::POST,
+                "/api/libraries",
+                Some(t),
+                Some(body.clone()),
+                &[("idempotency-key", "lib-0001")],
+            )
+            .await;
+        assert_eq!(status, 201, "{v}");
+        seen.push(v["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(
+        api.get("/api/libraries", t).await.1["items"].as_array().unwrap().len(),
+        1
+    );
+
+    // Another lab sees none of it and cannot use it.
+    let lib = &seen[0];
+    assert_eq!(api.get(&format!("/api/libraries/{lib}"), &other.access).await.0, 404);
+    let (status, v) = library(&api, &other.access, json!({"sample_id": s, "kit": kit_id, "i7": "U1"})).await;
+    let fields: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!((status, fields), (422, vec!["sample_id", "kit"]));
+    let (_, pool) = api.post("/api/pools", Some(t), json!({"name": "Mine"})).await;
+    let pool_id = pool["id"].as_str().unwrap();
+    assert_eq!(api.get(&format!("/api/pools/{pool_id}"), &other.access).await.0, 404);
+    let (status, _) = api
+        .post(
+            &format!("/api/pools/{pool_id}/libraries"),
+            Some(&other.access),
+            json!({"library_ids": [lib], "version": 1}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (_, their_pool) = api
+        .post("/api/pools", Some(&other.access), json!({"name": "Theirs"}))
+        .await;
+    let (status, v) = api
+        .post(
+            &format!("/api/pools/{}/libraries", their_pool["id"].as_str().unwrap()),
+            Some(&other.access),
+            json!({"library_ids": [lib], "version": 1}),
+        )
+        .await;
+    assert_eq!(
+        (status, v["errors"][0]["rule"].as_str()),
+        (422, Some("exists")),
+        "my library is not theirs"
+    );
+
+    let routes: Vec<_> = tracseq_sequencing::FUNCTIONS.iter().filter_map(|f| f.route).collect();
+    assert_eq!(routes.len(), 11);
+    tracseq_tests::client::check_role_matrix(&api, &admin, &routes).await;
+}

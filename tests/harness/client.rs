@@ -165,10 +165,20 @@ pub async fn check_role_matrix(api: &Api, admin: &Tokens, routes: &[&tracseq_cor
         let tracseq_core::route::Access::Role(least) = r.access else {
             panic!("{} is not role-protected", r.handler)
         };
+        // Every path parameter names nothing (a valid id shape, or a barcode).
         let path = r
             .path
-            .replace("{id}", "01JNOSUCHTHING0000000000")
-            .replace("{barcode}", "NOSUCH");
+            .replace("{barcode}", "NOSUCH")
+            .split('/')
+            .map(|seg| {
+                if seg.starts_with('{') {
+                    "01JNOSUCHTHING0000000000"
+                } else {
+                    seg
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
         let method = Method::from_bytes(r.method.as_str().as_bytes()).expect("method");
         for (u, name) in users.iter().zip(ROLES) {
             let body = r.request.map(|_| json!({}));

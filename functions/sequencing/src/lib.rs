@@ -1,6 +1,51 @@
-//! The sequencing service's rules (DOMAIN.md, Sequencing), free of any storage: reference
-//! data (instruments, flow cells, a real index kit), the job and run status machines,
-//! Illumina sample sheets in both formats with every check DOMAIN.md lists, and QC
-//! thresholds. The HTTP functions over them (libraries, pools, jobs, runs) come next.
+//! The sequencing service (DOMAIN.md, Sequencing).
+//!
+//! The rules live in [`domain`] as pure functions: reference data (instruments, flow
+//! cells, a real index kit), the job and run status machines, Illumina sample sheets in
+//! both formats with every check DOMAIN.md lists, pooling checks and QC thresholds. The
+//! HTTP functions so far cover reference data, libraries and pools; jobs, runs, sheets
+//! over the API and QC submission come next.
 
 pub mod domain;
+pub mod handlers;
+pub mod model;
+pub mod routes;
+pub mod state;
+
+use state::SequencingState;
+use std::sync::Arc;
+use tracseq_aws::lambda::ServiceState;
+use tracseq_aws::{FunctionDef, Init, InitError};
+use tracseq_core::function::BoxFuture;
+
+impl ServiceState for SequencingState {
+    fn build(init: Arc<Init>) -> BoxFuture<Result<Arc<Self>, InitError>> {
+        Box::pin(async move { SequencingState::build(&init).await })
+    }
+    fn authenticator(&self) -> Arc<tracseq_aws::auth::Auth> {
+        self.auth.clone()
+    }
+}
+
+macro_rules! function {
+    ($route:path => $handler:path) => {
+        tracseq_aws::service_function!(SequencingState; protected $route => $handler)
+    };
+}
+
+use handlers as h;
+use routes as r;
+
+pub static FUNCTIONS: &[FunctionDef] = &[
+    function!(r::INSTRUMENTS_ROUTE => h::list_instruments),
+    function!(r::LIST_KITS => h::list_kits),
+    function!(r::CREATE_KIT => h::create_kit),
+    function!(r::LIST_LIBRARIES => h::list_libraries),
+    function!(r::CREATE_LIBRARY => h::create_library),
+    function!(r::GET_LIBRARY => h::get_library),
+    function!(r::LIST_POOLS => h::list_pools),
+    function!(r::CREATE_POOL => h::create_pool),
+    function!(r::GET_POOL => h::get_pool),
+    function!(r::ADD_TO_POOL => h::add_to_pool),
+    function!(r::REMOVE_FROM_POOL => h::remove_from_pool),
+];

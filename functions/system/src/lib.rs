@@ -20,6 +20,7 @@ pub fn catalog() -> Vec<FunctionDef> {
         tracseq_auth::FUNCTIONS,
         tracseq_samples::FUNCTIONS,
         tracseq_storage::FUNCTIONS,
+        tracseq_sequencing::FUNCTIONS,
     ]
     .concat()
 }

@@ -1,0 +1,207 @@
+//! Libraries: made from a sample with an index kit's i7 (and i5), a concentration and a
+//! fragment size, judged against the QC thresholds when registered.
+
+use super::reference::kit;
+use crate::domain::index::IndexSeq;
+use crate::domain::qc::{Metric, default_thresholds, evaluate};
+use crate::model::{Library, keys, now_rfc3339};
+use crate::state::SequencingState;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tracseq_aws::idempotency::idempotent;
+use tracseq_aws::keys::LabKeys;
+use tracseq_aws::outbox::put_event_op;
+use tracseq_aws::store::{GSI1, PageQuery, from_item};
+use tracseq_core::auth::Principal;
+use tracseq_core::http::{Request, Response};
+use tracseq_core::pagination::PageRequest;
+use tracseq_core::{FieldError, Problem};
+use tracseq_samples::domain::status::SampleStatus;
+use tracseq_samples::model::{Sample, keys as sample_keys};
+
+/// `POST /api/libraries`. Indexes come from the kit by name (`i7`, `i5`) or, for a
+/// custom design, as sequences (`i7_sequence`, `i5_sequence`, i5 forward).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewLibrary {
+    pub sample_id: String,
+    pub name: Option<String>,
+    /// A kit id (`nextera-xt-v2`, or one of the lab's).
+    pub kit: String,
+    pub i7: Option<String>,
+    pub i5: Option<String>,
+    pub i7_sequence: Option<String>,
+    pub i5_sequence: Option<String>,
+    pub concentration_ng_ul: Option<f64>,
+    pub fragment_size_bp: Option<f64>,
+}
+
+/// One index from the kit by name or as a sequence.
+fn pick(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    by_name: Option<&str>,
+    sequence: Option<&str>,
+    lookup: impl Fn(&str) -> Option<IndexSeq>,
+    required: bool,
+) -> Option<(Option<String>, IndexSeq)> {
+    match (by_name, sequence) {
+        (Some(n), None) => match lookup(n) {
+            Some(s) => Some((Some(n.trim().to_uppercase()), s)),
+            None => {
+                errors.push(FieldError::field(field, "in_kit", "the kit has no index of this name").with_value(n));
+                None
+            }
+        },
+        (None, Some(s)) => match IndexSeq::parse(s) {
+            Ok(s) => Some((None, s)),
+            Err(e) => {
+                errors.push(FieldError::field(format!("{field}_sequence"), "sequence", e.to_string()).with_value(s));
+                None
+            }
+        },
+        (Some(_), Some(_)) => {
+            errors.push(FieldError::field(
+                field,
+                "one_of",
+                "a name from the kit or a sequence, not both",
+            ));
+            None
+        }
+        (None, None) => {
+            if required {
+                errors.push(FieldError::field(
+                    field,
+                    "required",
+                    "the kit index name or its sequence",
+                ));
+            }
+            None
+        }
+    }
+}
+
+fn check_positive(errors: &mut Vec<FieldError>, field: &str, v: Option<f64>) {
+    if v.is_some_and(|x| !x.is_finite() || x <= 0.0 || x > 1e6) {
+        errors.push(FieldError::field(field, "range", "a positive number"));
+    }
+}
+
+pub async fn create_library(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: NewLibrary = req.json()?;
+    let lab = LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())?;
+    idempotent(&st.idem, &lab, &req, || async {
+        let mut errors = Vec::new();
+        let sample: Option<Sample> = if tracseq_aws::keys::is_valid_id(&body.sample_id) {
+            st.table
+                .get_as(&sample_keys::sample(&p.lab_id, &body.sample_id), sample_keys::SAMPLE_SK)
+                .await?
+        } else {
+            None
+        };
+        let sample = match sample {
+            Some(s) if s.status == SampleStatus::Deleted => None,
+            // An import's samples exist once the import has completed.
+            Some(s) if s.import_id.is_some() => {
+                let imp: Option<tracseq_samples::model::Import> = st
+                    .table
+                    .get_as(&sample_keys::import(&p.lab_id, s.import_id.as_deref().unwrap_or_default()), sample_keys::IMPORT_SK)
+                    .await?;
+                imp.filter(|i| i.status == tracseq_samples::model::ImportStatus::Completed).map(|_| s)
+            }
+            other => other,
+        };
+        if sample.is_none() {
+            errors.push(FieldError::field("sample_id", "exists", "no such sample").with_value(&body.sample_id));
+        }
+        let the_kit = kit(&st, &p.lab_id, &body.kit).await?;
+        if the_kit.is_none() {
+            errors.push(FieldError::field("kit", "exists", "no such index kit").with_value(&body.kit));
+        }
+        let (i7, i5) = match &the_kit {
+            Some(k) => (
+                pick(&mut errors, "i7", body.i7.as_deref(), body.i7_sequence.as_deref(), |n| k.i7(n).cloned(), true),
+                pick(&mut errors, "i5", body.i5.as_deref(), body.i5_sequence.as_deref(), |n| k.i5(n).cloned(), false),
+            ),
+            None => (None, None),
+        };
+        check_positive(&mut errors, "concentration_ng_ul", body.concentration_ng_ul);
+        check_positive(&mut errors, "fragment_size_bp", body.fragment_size_bp);
+        let name = body.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        if name.is_some_and(|n| n.chars().count() > 100) {
+            errors.push(FieldError::field("name", "length", "1 to 100 characters"));
+        }
+        let (Some(sample), Some(the_kit), Some((i7_name, i7)), true) = (sample, the_kit, i7, errors.is_empty()) else {
+            return Err(Problem::validation(errors));
+        };
+        let values: BTreeMap<Metric, f64> = [
+            (Metric::LibraryConcentration, body.concentration_ng_ul),
+            (Metric::FragmentSize, body.fragment_size_bp),
+        ]
+        .into_iter()
+        .filter_map(|(m, v)| v.map(|v| (m, v)))
+        .collect();
+        let (qc, findings) = evaluate(&values, &default_thresholds());
+        let now = now_rfc3339();
+        let library = Library {
+            id: ulid::Ulid::new().to_string(),
+            name: name.map_or_else(|| format!("{}-L", sample.barcode), str::to_owned),
+            sample_id: sample.id.clone(),
+            sample_barcode: sample.barcode.clone(),
+            kit: the_kit.name,
+            i7_name,
+            i7,
+            i5_name: i5.as_ref().and_then(|x| x.0.clone()),
+            i5: i5.map(|x| x.1),
+            concentration_ng_ul: body.concentration_ng_ul,
+            fragment_size_bp: body.fragment_size_bp,
+            project: sample.details.project.clone(),
+            qc,
+            version: 1,
+            created_at: now.clone(),
+            created_by: p.user_id.clone(),
+        };
+        let ev = req.event(
+            "sequencing.library_created",
+            &p,
+            &format!("sequencing/libraries/{}", library.id),
+            json!({"library_id": library.id, "sample_id": library.sample_id, "i7": library.i7, "i5": library.i5, "qc": qc, "findings": findings}),
+        )?;
+        st.table
+            .transact(vec![st.table.put_new_op(library.item(&p.lab_id)?)?, put_event_op(&st.table, &ev)?])
+            .await?;
+        Ok(Response::created(&format!("/api/libraries/{}", library.id), &library))
+    })
+    .await
+}
+
+pub async fn get_library(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    Ok(Response::ok(&st.library(&p.lab_id, req.path_param("id")?).await?))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LibraryPage {
+    pub items: Vec<Library>,
+    pub next_cursor: Option<String>,
+}
+
+/// Newest first.
+pub async fn list_libraries(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let page = PageRequest::from_request(&req)?;
+    let pk = keys::libraries(&p.lab_id);
+    let out = st
+        .table
+        .query_page(&PageQuery::of(&pk).on_index(GSI1).newest_first(), &page)
+        .await?;
+    let items = out
+        .items
+        .into_iter()
+        .map(from_item::<Library>)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Response::ok(&LibraryPage {
+        items,
+        next_cursor: out.next_cursor,
+    }))
+}

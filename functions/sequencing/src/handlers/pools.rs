@@ -1,0 +1,286 @@
+//! Pools: libraries sequenced together. A library joins only if its indexes stay
+//! separable from every library already in the pool (and from the others joining with
+//! it); membership changes are version-checked.
+
+use crate::domain::index::IndexSeq;
+use crate::domain::pool::{Member, check_join};
+use crate::model::{Library, Pool, PoolMember, keys, now_rfc3339};
+use crate::state::SequencingState;
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::HashSet;
+use std::sync::Arc;
+use tracseq_aws::idempotency::idempotent;
+use tracseq_aws::keys::LabKeys;
+use tracseq_aws::outbox::put_event_op;
+use tracseq_aws::store::{GSI1, PageQuery, StoreError, from_item, n, s, stale};
+use tracseq_core::auth::Principal;
+use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
+use tracseq_core::pagination::PageRequest;
+use tracseq_core::{FieldError, Problem};
+
+/// Most libraries added in one request (each is one action of its transaction).
+pub const MAX_JOIN: usize = 96;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPool {
+    pub name: String,
+    pub description: Option<String>,
+    /// Mismatches the index check assumes, 0–2 (default 1, as BCL Convert).
+    pub barcode_mismatches: Option<u8>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddLibraries {
+    pub library_ids: Vec<String>,
+    pub version: Option<u64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PoolView {
+    #[serde(flatten)]
+    pub pool: Pool,
+    pub libraries: Vec<PoolMember>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PoolPage {
+    pub items: Vec<Pool>,
+    pub next_cursor: Option<String>,
+}
+
+pub async fn create_pool(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: NewPool = req.json()?;
+    let mut errors = Vec::new();
+    let name = body.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        errors.push(FieldError::field("name", "length", "1 to 100 characters"));
+    }
+    if body.description.as_ref().is_some_and(|d| d.chars().count() > 1000) {
+        errors.push(FieldError::field(
+            "description",
+            "max_length",
+            "at most 1000 characters",
+        ));
+    }
+    let mismatches = body.barcode_mismatches.unwrap_or(1);
+    if mismatches > 2 {
+        errors.push(FieldError::field("barcode_mismatches", "range", "0, 1 or 2"));
+    }
+    if !errors.is_empty() {
+        return Err(Problem::validation(errors));
+    }
+    let lab = LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())?;
+    idempotent(&st.idem, &lab, &req, || async {
+        let now = now_rfc3339();
+        let pool = Pool {
+            id: ulid::Ulid::new().to_string(),
+            name: name.clone(),
+            description: body.description.clone().filter(|d| !d.trim().is_empty()),
+            barcode_mismatches: mismatches,
+            members: 0,
+            version: 1,
+            created_at: now.clone(),
+            created_by: p.user_id.clone(),
+            updated_at: now,
+        };
+        let ev = req.event(
+            "sequencing.pool_created",
+            &p,
+            &format!("sequencing/pools/{}", pool.id),
+            json!({"pool_id": pool.id, "name": pool.name}),
+        )?;
+        st.table
+            .transact(vec![
+                st.table.put_new_op(pool.item(&p.lab_id)?)?,
+                put_event_op(&st.table, &ev)?,
+            ])
+            .await?;
+        Ok(Response::created(
+            &format!("/api/pools/{}", pool.id),
+            &PoolView {
+                pool,
+                libraries: vec![],
+            },
+        ))
+    })
+    .await
+}
+
+pub async fn get_pool(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let (pool, libraries) = st.pool(&p.lab_id, req.path_param("id")?).await?;
+    Ok(Response::ok(&PoolView { pool, libraries }))
+}
+
+pub async fn list_pools(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let page = PageRequest::from_request(&req)?;
+    let pk = keys::pools(&p.lab_id);
+    let out = st
+        .table
+        .query_page(&PageQuery::of(&pk).on_index(GSI1).newest_first(), &page)
+        .await?;
+    let items = out
+        .items
+        .into_iter()
+        .map(from_item::<Pool>)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Response::ok(&PoolPage {
+        items,
+        next_cursor: out.next_cursor,
+    }))
+}
+
+/// The pool's head update of a membership change: members ± `delta`, next version, if
+/// the version is `expected`.
+fn pool_update(
+    st: &SequencingState,
+    lab: &str,
+    pool: &Pool,
+    expected: u64,
+    delta: i64,
+) -> Result<TransactWriteItem, StoreError> {
+    let update = Update::builder()
+        .table_name(&st.table.name)
+        .key("PK", s(keys::pool(lab, &pool.id)))
+        .key("SK", s(keys::POOL_SK))
+        .update_expression("SET #v = :next, members = :members, updated_at = :now")
+        .condition_expression("#v = :expected")
+        .expression_attribute_names("#v", "version")
+        .expression_attribute_values(":expected", n(expected))
+        .expression_attribute_values(":next", n(expected + 1))
+        .expression_attribute_values(":members", n((pool.members as i64 + delta).max(0)))
+        .expression_attribute_values(":now", s(now_rfc3339()))
+        .build()
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+fn member_of(pool: &Pool, l: &Library, p: &Principal) -> PoolMember {
+    PoolMember {
+        pool_id: pool.id.clone(),
+        library_id: l.id.clone(),
+        library_name: l.name.clone(),
+        sample_id: l.sample_id.clone(),
+        i7: l.i7.clone(),
+        i5: l.i5.clone(),
+        project: l.project.clone(),
+        added_at: now_rfc3339(),
+        added_by: p.user_id.clone(),
+    }
+}
+
+fn as_member(id: &str, i7: &IndexSeq, i5: Option<&IndexSeq>) -> Member {
+    Member {
+        library_id: id.to_owned(),
+        i7: i7.clone(),
+        i5: i5.cloned(),
+    }
+}
+
+/// Add libraries (all or none): index collisions with the pool are 409 naming both.
+pub async fn add_to_pool(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: AddLibraries = req.json()?;
+    let expected = expected_version(&req, body.version)?;
+    let unique: HashSet<&String> = body.library_ids.iter().collect();
+    if body.library_ids.is_empty() || body.library_ids.len() > MAX_JOIN || unique.len() != body.library_ids.len() {
+        return Err(Problem::validation(vec![FieldError::field(
+            "library_ids",
+            "length",
+            format!("1 to {MAX_JOIN} distinct library ids"),
+        )]));
+    }
+    let lab = LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())?;
+    idempotent(&st.idem, &lab, &req, || async {
+        let (pool, members) = st.pool(&p.lab_id, req.path_param("id")?).await?;
+        check_version("pool", pool.version, expected)?;
+        let keys_: Vec<(String, String)> = body
+            .library_ids
+            .iter()
+            .filter(|id| tracseq_aws::keys::is_valid_id(id))
+            .map(|id| (keys::library(&p.lab_id, id), keys::LIBRARY_SK.to_owned()))
+            .collect();
+        let found: Vec<Library> = st
+            .table
+            .batch_get(&keys_)
+            .await?
+            .into_iter()
+            .map(from_item::<Library>)
+            .collect::<Result<_, _>>()?;
+        let mut errors = Vec::new();
+        let mut joining = Vec::new();
+        for (i, id) in body.library_ids.iter().enumerate() {
+            match found.iter().find(|l| &l.id == id) {
+                None => errors
+                    .push(FieldError::field(format!("library_ids[{i}]"), "exists", "no such library").with_value(id)),
+                Some(_) if members.iter().any(|m| &m.library_id == id) => errors.push(
+                    FieldError::field(format!("library_ids[{i}]"), "unique", "already in this pool").with_value(id),
+                ),
+                Some(l) => joining.push(l),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Problem::validation(errors));
+        }
+        let existing: Vec<Member> = members
+            .iter()
+            .map(|m| as_member(&m.library_id, &m.i7, m.i5.as_ref()))
+            .collect();
+        let new: Vec<Member> = joining.iter().map(|l| as_member(&l.id, &l.i7, l.i5.as_ref())).collect();
+        let conflicts = check_join(&existing, &new, pool.barcode_mismatches);
+        if !conflicts.is_empty() {
+            let mut problem = Problem::conflict(
+                "index_collision",
+                format!("{} index conflict(s); nothing was added", conflicts.len()),
+            );
+            problem.errors = conflicts
+                .iter()
+                .map(|c| FieldError::field("library_ids", "index_collision", c.to_string()))
+                .collect();
+            return Err(problem);
+        }
+        let added: Vec<PoolMember> = joining.iter().map(|l| member_of(&pool, l, &p)).collect();
+        let mut ops = vec![pool_update(&st, &p.lab_id, &pool, expected, added.len() as i64)?];
+        for m in &added {
+            ops.push(st.table.put_new_op(m.item(&p.lab_id)?)?);
+        }
+        let ev = req.event(
+            "sequencing.pool_changed",
+            &p,
+            &format!("sequencing/pools/{}", pool.id),
+            json!({"pool_id": pool.id, "added": added.iter().map(|m| &m.library_id).collect::<Vec<_>>()}),
+        )?;
+        ops.push(put_event_op(&st.table, &ev)?);
+        st.table.transact(ops).await.map_err(stale("pool"))?;
+        let (pool, libraries) = st.pool(&p.lab_id, &pool.id).await?;
+        Ok(Response::ok(&PoolView { pool, libraries }))
+    })
+    .await
+}
+
+/// Take one library out (version-checked when `If-Match` is given).
+pub async fn remove_from_pool(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let (pool, members) = st.pool(&p.lab_id, req.path_param("id")?).await?;
+    let expected = optional_version(&req, None)?.unwrap_or(pool.version);
+    check_version("pool", pool.version, expected)?;
+    let library = req.path_param("library_id")?;
+    if !members.iter().any(|m| m.library_id == library) {
+        return Err(Problem::not_found("pool library"));
+    }
+    let ev = req.event(
+        "sequencing.pool_changed",
+        &p,
+        &format!("sequencing/pools/{}", pool.id),
+        json!({"pool_id": pool.id, "removed": [library]}),
+    )?;
+    let ops = vec![
+        pool_update(&st, &p.lab_id, &pool, expected, -1)?,
+        st.table
+            .delete_op(&keys::pool(&p.lab_id, &pool.id), &keys::member_sk(library))?,
+        put_event_op(&st.table, &ev)?,
+    ];
+    st.table.transact(ops).await.map_err(stale("pool"))?;
+    Ok(Response::new(204))
+}

@@ -1,0 +1,225 @@
+//! Reference data: instruments with their flow cells and i5 conventions, and index kits
+//! (the shipped Nextera XT v2 and the lab's own, which administrators add).
+
+use crate::domain::index::IndexSeq;
+use crate::domain::kits::{IndexKit, KitIndex, nextera_xt_v2};
+use crate::domain::platform::{FlowCell, Instrument, Orientation, SheetFormat, flow_cells};
+use crate::model::{LabKit, now_rfc3339};
+use crate::state::SequencingState;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::HashSet;
+use std::sync::Arc;
+use tracseq_aws::idempotency::idempotent;
+use tracseq_aws::keys::LabKeys;
+use tracseq_aws::outbox::put_event_op;
+use tracseq_aws::store::{PageQuery, from_item};
+use tracseq_core::auth::Principal;
+use tracseq_core::http::{Request, Response};
+use tracseq_core::pagination::PageRequest;
+use tracseq_core::{FieldError, Problem};
+
+/// The id of the kit that ships with TracSeq.
+pub const BUILT_IN_KIT: &str = "nextera-xt-v2";
+const MAX_KIT_INDEXES: usize = 384;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InstrumentInfo {
+    pub name: Instrument,
+    pub has_illumina_sheets: bool,
+    /// How i5 is written in a v2 and a v1 sheet for this instrument.
+    pub i5_in_v2: Orientation,
+    pub i5_in_v1: Orientation,
+    pub flow_cells: Vec<FlowCell>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InstrumentList {
+    pub items: Vec<InstrumentInfo>,
+}
+
+pub async fn list_instruments(_st: Arc<SequencingState>, _req: Request, _p: Principal) -> Result<Response, Problem> {
+    let cells = flow_cells();
+    let items = Instrument::ALL
+        .iter()
+        .map(|&i| InstrumentInfo {
+            name: i,
+            has_illumina_sheets: i.has_illumina_sheets(),
+            i5_in_v2: i.i5_orientation(SheetFormat::V2),
+            i5_in_v1: i.i5_orientation(SheetFormat::V1),
+            flow_cells: cells.iter().filter(|c| c.instrument == i).cloned().collect(),
+        })
+        .collect();
+    Ok(Response::ok(&InstrumentList { items }))
+}
+
+/// A kit as listed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct KitView {
+    pub id: String,
+    pub built_in: bool,
+    #[serde(flatten)]
+    pub kit: IndexKit,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct KitList {
+    pub items: Vec<KitView>,
+    pub next_cursor: Option<String>,
+}
+
+/// Every kit the lab can use: the built-in one, then the lab's own (a page of them).
+pub async fn list_kits(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let page = PageRequest::from_request(&req)?;
+    let pk = format!("LAB#{}", p.lab_id);
+    let out = st
+        .table
+        .query_page(&PageQuery::of(&pk).with_prefix("KIT#"), &page)
+        .await?;
+    let mut items = Vec::new();
+    if page.cursor.is_none() {
+        items.push(KitView {
+            id: BUILT_IN_KIT.to_owned(),
+            built_in: true,
+            kit: nextera_xt_v2(),
+        });
+    }
+    for item in out.items {
+        let k: LabKit = from_item(item)?;
+        items.push(KitView {
+            id: k.id,
+            built_in: false,
+            kit: IndexKit {
+                name: k.name,
+                i7: k.i7,
+                i5: k.i5,
+            },
+        });
+    }
+    Ok(Response::ok(&KitList {
+        items,
+        next_cursor: out.next_cursor,
+    }))
+}
+
+/// The kit named by `id` in the lab (the built-in one or the lab's own).
+pub async fn kit(st: &SequencingState, lab: &str, id: &str) -> Result<Option<IndexKit>, Problem> {
+    if id == BUILT_IN_KIT {
+        return Ok(Some(nextera_xt_v2()));
+    }
+    if !tracseq_aws::keys::is_valid_id(id) {
+        return Ok(None);
+    }
+    let got: Option<LabKit> = st
+        .table
+        .get_as(&format!("LAB#{lab}"), &crate::model::keys::kit_sk(id))
+        .await?;
+    Ok(got.map(|k| IndexKit {
+        name: k.name,
+        i7: k.i7,
+        i5: k.i5,
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKitIndex {
+    pub name: String,
+    pub sequence: String,
+}
+
+/// `POST /api/sequencing/index-kits`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKit {
+    pub name: String,
+    pub i7: Vec<NewKitIndex>,
+    /// Forward orientation (as on the kit's sheet for MiSeq).
+    #[serde(default)]
+    pub i5: Vec<NewKitIndex>,
+}
+
+fn check_indexes(field: &str, list: &[NewKitIndex], required: bool, errors: &mut Vec<FieldError>) -> Vec<KitIndex> {
+    if (required && list.is_empty()) || list.len() > MAX_KIT_INDEXES {
+        errors.push(FieldError::field(
+            field,
+            "length",
+            format!("1 to {MAX_KIT_INDEXES} indexes"),
+        ));
+    }
+    let mut names = HashSet::new();
+    let mut out = Vec::with_capacity(list.len());
+    for (i, x) in list.iter().enumerate() {
+        let name = x.name.trim();
+        if name.is_empty() || name.len() > 40 || !names.insert(name.to_ascii_uppercase()) {
+            errors.push(
+                FieldError::field(
+                    format!("{field}[{i}].name"),
+                    "unique",
+                    "1 to 40 characters, unique in the kit",
+                )
+                .with_value(&x.name),
+            );
+        }
+        match IndexSeq::parse(&x.sequence) {
+            Ok(sequence) => out.push(KitIndex {
+                name: name.to_owned(),
+                sequence,
+            }),
+            Err(e) => errors.push(
+                FieldError::field(format!("{field}[{i}].sequence"), "sequence", e.to_string()).with_value(&x.sequence),
+            ),
+        }
+    }
+    out
+}
+
+pub async fn create_kit(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: NewKit = req.json_limited(512 * 1024)?;
+    let mut errors = Vec::new();
+    let name = body.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        errors.push(FieldError::field("name", "length", "1 to 100 characters"));
+    }
+    let i7 = check_indexes("i7", &body.i7, true, &mut errors);
+    let i5 = check_indexes("i5", &body.i5, false, &mut errors);
+    if !errors.is_empty() {
+        return Err(Problem::validation(errors));
+    }
+    let lab = LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())?;
+    idempotent(&st.idem, &lab, &req, || async {
+        let kit = LabKit {
+            id: ulid::Ulid::new().to_string(),
+            name: name.clone(),
+            i7: i7.clone(),
+            i5: i5.clone(),
+            created_at: now_rfc3339(),
+            created_by: p.user_id.clone(),
+        };
+        let ev = req.event(
+            "sequencing.index_kit_created",
+            &p,
+            &format!("sequencing/index-kits/{}", kit.id),
+            json!({"kit_id": kit.id, "name": kit.name, "i7": kit.i7.len(), "i5": kit.i5.len()}),
+        )?;
+        st.table
+            .transact(vec![
+                st.table.put_new_op(kit.item(&p.lab_id)?)?,
+                put_event_op(&st.table, &ev)?,
+            ])
+            .await?;
+        Ok(Response::created(
+            "/api/sequencing/index-kits",
+            &KitView {
+                id: kit.id,
+                built_in: false,
+                kit: IndexKit {
+                    name: kit.name,
+                    i7: kit.i7,
+                    i5: kit.i5,
+                },
+            },
+        ))
+    })
+    .await
+}

@@ -1,0 +1,163 @@
+//! Stored records of the sequencing service and their keys (docs/data-model.md).
+//!
+//! - Library `LAB#{lab}#LIBRARY#{id}` / `LIBRARY`; GSI1 `LAB#{lab}#LIBRARIES` / `{created}#{id}`.
+//! - Pool `LAB#{lab}#POOL#{id}` / `POOL`, its members `MEMBER#{library}` in the same
+//!   partition (a pool with its libraries is one Query); GSI1 `LAB#{lab}#POOLS`.
+//! - A lab's own index kit `LAB#{lab}` / `KIT#{id}`.
+
+use crate::domain::index::IndexSeq;
+use crate::domain::kits::KitIndex;
+use crate::domain::qc::Verdict;
+use serde::{Deserialize, Serialize};
+use tracseq_aws::store::{Item, StoreError, keyed_item};
+pub use tracseq_samples::model::now_rfc3339;
+
+pub mod keys {
+    pub const LIBRARY_SK: &str = "LIBRARY";
+    pub const POOL_SK: &str = "POOL";
+
+    pub fn library(lab: &str, id: &str) -> String {
+        format!("LAB#{lab}#LIBRARY#{id}")
+    }
+    pub fn libraries(lab: &str) -> String {
+        format!("LAB#{lab}#LIBRARIES")
+    }
+    pub fn pool(lab: &str, id: &str) -> String {
+        format!("LAB#{lab}#POOL#{id}")
+    }
+    pub fn pools(lab: &str) -> String {
+        format!("LAB#{lab}#POOLS")
+    }
+    pub fn member_sk(library: &str) -> String {
+        format!("MEMBER#{library}")
+    }
+    pub fn kit_sk(id: &str) -> String {
+        format!("KIT#{id}")
+    }
+}
+
+/// A sequencing library made from a sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Library {
+    pub id: String,
+    pub name: String,
+    pub sample_id: String,
+    pub sample_barcode: String,
+    pub kit: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub i7_name: Option<String>,
+    pub i7: IndexSeq,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub i5_name: Option<String>,
+    /// Forward orientation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub i5: Option<IndexSeq>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concentration_ng_ul: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fragment_size_bp: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// The library QC verdict (concentration and fragment size against the thresholds).
+    pub qc: Verdict,
+    pub version: u64,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+impl Library {
+    pub fn item(&self, lab: &str) -> Result<Item, StoreError> {
+        keyed_item(
+            self,
+            &[
+                ("PK", keys::library(lab, &self.id)),
+                ("SK", keys::LIBRARY_SK.to_owned()),
+                ("GSI1PK", keys::libraries(lab)),
+                ("GSI1SK", format!("{}#{}", self.created_at, self.id)),
+            ],
+            "library",
+        )
+    }
+}
+
+/// A pool of libraries (sequenced together on a lane).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Pool {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Mismatches the pool's index check assumes (BCL Convert's default is 1).
+    pub barcode_mismatches: u8,
+    pub members: u32,
+    pub version: u64,
+    pub created_at: String,
+    pub created_by: String,
+    pub updated_at: String,
+}
+
+impl Pool {
+    pub fn item(&self, lab: &str) -> Result<Item, StoreError> {
+        keyed_item(
+            self,
+            &[
+                ("PK", keys::pool(lab, &self.id)),
+                ("SK", keys::POOL_SK.to_owned()),
+                ("GSI1PK", keys::pools(lab)),
+                ("GSI1SK", format!("{}#{}", self.created_at, self.id)),
+            ],
+            "pool",
+        )
+    }
+}
+
+/// A library in a pool: what the index checks and the sheet need, copied when it joined
+/// (a library's indexes never change).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PoolMember {
+    pub pool_id: String,
+    pub library_id: String,
+    pub library_name: String,
+    pub sample_id: String,
+    pub i7: IndexSeq,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub i5: Option<IndexSeq>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    pub added_at: String,
+    pub added_by: String,
+}
+
+impl PoolMember {
+    pub fn item(&self, lab: &str) -> Result<Item, StoreError> {
+        keyed_item(
+            self,
+            &[
+                ("PK", keys::pool(lab, &self.pool_id)),
+                ("SK", keys::member_sk(&self.library_id)),
+            ],
+            "pool_member",
+        )
+    }
+}
+
+/// A lab's own index kit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LabKit {
+    pub id: String,
+    pub name: String,
+    pub i7: Vec<KitIndex>,
+    pub i5: Vec<KitIndex>,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+impl LabKit {
+    pub fn item(&self, lab: &str) -> Result<Item, StoreError> {
+        keyed_item(
+            self,
+            &[("PK", format!("LAB#{lab}")), ("SK", keys::kit_sk(&self.id))],
+            "index_kit",
+        )
+    }
+}

@@ -1,0 +1,120 @@
+//! Every route of the sequencing service and the least role it needs (DOMAIN.md's matrix:
+//! sequencing research_scientist / lab_technician / lab_administrator; index kits are
+//! reference data that administrators edit).
+
+use crate::handlers::*;
+use tracseq_core::auth::Role::{self, *};
+use tracseq_core::route::{Access, Method::*, ResponseSpec, RouteSpec, SchemaRef};
+
+const fn role(r: Role) -> Access {
+    Access::Role(r)
+}
+
+const TAG: &str = "sequencing";
+const PAGING: &[(&str, &str)] = &[("limit", "page size, 1-1000"), ("cursor", "from next_cursor")];
+const NO_CONTENT: &[ResponseSpec] = &[ResponseSpec {
+    status: 204,
+    description: "Done",
+    schema: None,
+    media_type: "application/json",
+}];
+const INSTRUMENTS: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "Instruments with their flow cells and i5 conventions",
+    SchemaRef::of::<InstrumentList>(),
+)];
+const KITS: &[ResponseSpec] = &[ResponseSpec::json(200, "Index kits", SchemaRef::of::<KitList>())];
+const KIT_CREATED: &[ResponseSpec] = &[ResponseSpec::json(201, "The lab's new kit", SchemaRef::of::<KitView>())];
+const LIBRARY: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "The library",
+    SchemaRef::of::<crate::model::Library>(),
+)];
+const LIBRARY_CREATED: &[ResponseSpec] = &[ResponseSpec::json(
+    201,
+    "The registered library",
+    SchemaRef::of::<crate::model::Library>(),
+)];
+const LIBRARY_PAGE: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "Libraries, newest first",
+    SchemaRef::of::<LibraryPage>(),
+)];
+const POOL: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "The pool and its libraries",
+    SchemaRef::of::<PoolView>(),
+)];
+const POOL_CREATED: &[ResponseSpec] = &[ResponseSpec::json(201, "The new pool", SchemaRef::of::<PoolView>())];
+const POOL_PAGE: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "Pools, newest first",
+    SchemaRef::of::<PoolPage>(),
+)];
+
+pub static INSTRUMENTS_ROUTE: RouteSpec = RouteSpec::new(
+    "sequencing_instruments",
+    Get,
+    "/api/sequencing/instruments",
+    role(ResearchScientist),
+)
+.doc("Instruments, flow cells and how each wants i5 in a sheet", TAG)
+.answers(INSTRUMENTS);
+pub static LIST_KITS: RouteSpec = RouteSpec::new(
+    "sequencing_kits_list",
+    Get,
+    "/api/sequencing/index-kits",
+    role(ResearchScientist),
+)
+.doc("Index kits: the shipped Nextera XT v2 and the lab's own", TAG)
+.query(PAGING)
+.answers(KITS);
+pub static CREATE_KIT: RouteSpec = RouteSpec::new(
+    "sequencing_kits_create",
+    Post,
+    "/api/sequencing/index-kits",
+    role(LabAdministrator),
+)
+.doc("Add a lab index kit (i7 and forward i5 sequences)", TAG)
+.takes(SchemaRef::of::<NewKit>())
+.answers(KIT_CREATED);
+pub static LIST_LIBRARIES: RouteSpec = RouteSpec::new("libraries_list", Get, "/api/libraries", role(ResearchScientist))
+    .doc("Libraries, newest first", TAG)
+    .query(PAGING)
+    .answers(LIBRARY_PAGE);
+pub static CREATE_LIBRARY: RouteSpec = RouteSpec::new("libraries_create", Post, "/api/libraries", role(LabTechnician))
+    .doc("Register a library made from a sample", TAG)
+    .takes(SchemaRef::of::<NewLibrary>())
+    .answers(LIBRARY_CREATED);
+pub static GET_LIBRARY: RouteSpec =
+    RouteSpec::new("libraries_get", Get, "/api/libraries/{id}", role(ResearchScientist))
+        .doc("A library", TAG)
+        .answers(LIBRARY);
+pub static LIST_POOLS: RouteSpec = RouteSpec::new("pools_list", Get, "/api/pools", role(ResearchScientist))
+    .doc("Pools, newest first", TAG)
+    .query(PAGING)
+    .answers(POOL_PAGE);
+pub static CREATE_POOL: RouteSpec = RouteSpec::new("pools_create", Post, "/api/pools", role(LabTechnician))
+    .doc("Create an empty pool", TAG)
+    .takes(SchemaRef::of::<NewPool>())
+    .answers(POOL_CREATED);
+pub static GET_POOL: RouteSpec = RouteSpec::new("pools_get", Get, "/api/pools/{id}", role(ResearchScientist))
+    .doc("A pool with its libraries", TAG)
+    .answers(POOL);
+pub static ADD_TO_POOL: RouteSpec = RouteSpec::new(
+    "pools_add_libraries",
+    Post,
+    "/api/pools/{id}/libraries",
+    role(LabTechnician),
+)
+.doc("Add libraries (all or none; index collisions refused)", TAG)
+.takes(SchemaRef::of::<AddLibraries>())
+.answers(POOL);
+pub static REMOVE_FROM_POOL: RouteSpec = RouteSpec::new(
+    "pools_remove_library",
+    Delete,
+    "/api/pools/{id}/libraries/{library_id}",
+    role(LabTechnician),
+)
+.doc("Take a library out of a pool", TAG)
+.answers(NO_CONTENT);
