@@ -413,6 +413,217 @@ async fn lab_kits_idempotency_tenancy_and_roles() {
     );
 
     let routes: Vec<_> = tracseq_sequencing::FUNCTIONS.iter().filter_map(|f| f.route).collect();
-    assert_eq!(routes.len(), 11);
+    assert_eq!(routes.len(), 18);
     tracseq_tests::client::check_role_matrix(&api, &admin, &routes).await;
+}
+
+/// A library from a new sample with kit indexes; answers its id and name.
+async fn kit_library(api: &tracseq_tests::client::Api, t: &str, i7: &str, i5: &str) -> (String, String) {
+    let s = sample_id(api, t).await;
+    let (status, v) = library(
+        api,
+        t,
+        serde_json::json!({"sample_id": s, "kit": "nextera-xt-v2", "i7": i7, "i5": i5}),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    (
+        v["id"].as_str().unwrap().to_owned(),
+        v["name"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn pool_of(api: &tracseq_tests::client::Api, t: &str, libs: &[&str]) -> String {
+    let (_, pool) = api.post("/api/pools", Some(t), serde_json::json!({"name": "P"})).await;
+    let id = pool["id"].as_str().unwrap().to_owned();
+    let (status, v) = api
+        .post(
+            &format!("/api/pools/{id}/libraries"),
+            Some(t),
+            serde_json::json!({"library_ids": libs, "version": 1}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    id
+}
+
+#[tokio::test]
+async fn a_run_exports_its_pools_sheet_refuses_collisions_and_judges_qc() {
+    use serde_json::json;
+    let api = api();
+    let admin = tracseq_tests::client::new_lab(&api).await;
+    let t = admin.access.as_str();
+    let (l1, n1) = kit_library(&api, t, "N701", "S502").await;
+    let (l2, n2) = kit_library(&api, t, "N702", "S503").await;
+    let (l3, n3) = kit_library(&api, t, "N703", "S505").await;
+    let (twin, _) = kit_library(&api, t, "N701", "S502").await;
+    let pool_a = pool_of(&api, t, &[&l1, &l2]).await;
+    let pool_b = pool_of(&api, t, &[&l3]).await;
+    let pool_twin = pool_of(&api, t, &[&twin]).await;
+    let reads = json!({"read1": 151, "index1": 10, "index2": 10, "read2": 151});
+
+    let (status, run) = api
+        .post(
+            "/api/sequencing/runs",
+            Some(t),
+            json!({"name": "NVX-0001", "instrument": "NovaSeq X", "flow_cell": "10B", "reads": reads,
+                   "lanes": [{"lane": 1, "pool_ids": [pool_a]}, {"lane": 2, "pool_ids": [pool_b]}]}),
+        )
+        .await;
+    assert_eq!((status, run["status"].as_str()), (201, Some("planned")), "{run}");
+    let id = run["id"].as_str().unwrap();
+    let (status, check) = api
+        .post(
+            &format!("/api/sequencing/runs/{id}/samplesheet/validate"),
+            Some(t),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, check["valid"].as_bool(), check["errors"].as_u64()),
+        (200, Some(true), Some(0)),
+        "{check}"
+    );
+    let sheet = |format: &str| {
+        let url = format!("{}/api/sequencing/runs/{id}/samplesheet?format={format}", api.base);
+        let (http, token) = (api.http.clone(), t.to_owned());
+        async move {
+            let resp = http.get(url).bearer_auth(token).send().await.unwrap();
+            let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
+            (resp.status().as_u16(), ct, resp.text().await.unwrap())
+        }
+    };
+    let (status, ct, v2) = sheet("v2").await;
+    assert_eq!((status, ct.as_str()), (200, "text/csv; charset=utf-8"));
+    assert!(v2.contains("InstrumentPlatform,NovaSeqXSeries\r\n"), "{v2}");
+    assert!(v2.contains(&format!("1,{n1},TAAGGCGA,CTCTCTAT,P-SEQ\r\n")), "{v2}");
+    assert!(v2.contains(&format!("1,{n2},CGTACTAG,TATCCTCT,P-SEQ\r\n")), "{v2}");
+    assert!(v2.contains(&format!("2,{n3},AGGCAGAA,GTAAGGAG,P-SEQ\r\n")), "{v2}");
+    let (status, _, v1) = sheet("v1").await;
+    assert_eq!(status, 200);
+    assert!(
+        v1.contains(&format!("1,{n1},{n1},,TAAGGCGA,,ATAGAGAG,P-SEQ\r\n")),
+        "NovaSeq X v1 wants i5 reverse-complemented: {v1}"
+    );
+    assert_eq!(sheet("v3").await.0, 422);
+
+    // Two pools that collide on one lane: the sheet says so, and the run cannot load.
+    let (_, bad) = api
+        .post(
+            "/api/sequencing/runs",
+            Some(t),
+            json!({"name": "NVX-0002", "instrument": "novaseq x", "flow_cell": "10B", "reads": reads,
+                   "lanes": [{"lane": 3, "pool_ids": [pool_a, pool_twin]}]}),
+        )
+        .await;
+    let bad_id = bad["id"].as_str().unwrap();
+    let (_, check) = api
+        .post(
+            &format!("/api/sequencing/runs/{bad_id}/samplesheet/validate"),
+            Some(t),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (check["valid"].as_bool(), check["issues"][0]["code"].as_str()),
+        (Some(false), Some("index_collision")),
+        "{check}"
+    );
+    let (status, v) = api.get(&format!("/api/sequencing/runs/{bad_id}/samplesheet"), t).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("samplesheet_invalid")));
+    let (status, v) = api
+        .post(
+            &format!("/api/sequencing/runs/{bad_id}/transitions"),
+            Some(t),
+            json!({"to": "loaded"}),
+        )
+        .await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("samplesheet_invalid")), "{v}");
+    for (body, field) in [
+        (
+            json!({"name": "x", "instrument": "MiSeq", "flow_cell": "10B", "reads": reads, "lanes": [{"lane": 1, "pool_ids": [pool_a]}]}),
+            "flow_cell",
+        ),
+        (
+            json!({"name": "x", "instrument": "NovaSeq X", "flow_cell": "10B", "reads": reads, "lanes": [{"lane": 9, "pool_ids": [pool_a]}]}),
+            "lanes[0].lane",
+        ),
+        (
+            json!({"name": "x", "instrument": "NovaSeq X", "flow_cell": "10B", "reads": reads, "lanes": [{"lane": 1, "pool_ids": ["01JNOSUCHTHING0000000000"]}]}),
+            "lanes[0].pool_ids[0]",
+        ),
+    ] {
+        let (status, v) = api.post("/api/sequencing/runs", Some(t), body).await;
+        assert_eq!((status, v["errors"][0]["field"].as_str()), (422, Some(field)), "{v}");
+    }
+
+    // The machine, and QC at its edges.
+    let transitions = format!("/api/sequencing/runs/{id}/transitions");
+    let go = |to: &str, version: u64| api.post(&transitions, Some(t), json!({"to": to, "version": version}));
+    let qc_path = format!("/api/sequencing/runs/{id}/qc");
+    let (status, v) = api
+        .post(
+            &qc_path,
+            Some(t),
+            json!({"lanes": [{"lane": 1, "metrics": {"percent_q30": 90}}], "version": 1}),
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (409, Some("invalid_state")),
+        "not before it ran"
+    );
+    assert_eq!(go("running", 1).await.0, 409, "planned → running skips loading");
+    assert_eq!(go("loaded", 1).await.0, 200);
+    assert_eq!(go("running", 1).await.0, 409, "stale");
+    let (status, v) = go("running", 2).await;
+    assert_eq!((status, v["version"].as_u64()), (200, Some(3)));
+    let (status, v) = api
+        .post(
+            &qc_path,
+            Some(t),
+            json!({"lanes": [{"lane": 1, "metrics": {"percent_q30": 80.0, "percent_pf": 80.0, "cluster_density": 1200}},
+                             {"lane": 2, "metrics": {"percent_q30": 79.9}}],
+                   "version": 3}),
+        )
+        .await;
+    assert_eq!((status, v["qc"]["verdict"].as_str()), (200, Some("warning")), "{v}");
+    assert_eq!(v["qc"]["results"][0]["verdict"], "pass", "exactly at the limits passes");
+    let (status, v) = api
+        .post(
+            &qc_path,
+            Some(t),
+            json!({"lanes": [{"lane": 2, "metrics": {"percent_q30": 74.9}}], "version": 4}),
+        )
+        .await;
+    assert_eq!((status, v["qc"]["verdict"].as_str()), (200, Some("fail")), "{v}");
+    let (status, v) = api
+        .post(
+            &qc_path,
+            Some(t),
+            json!({"lanes": [{"lane": 5, "metrics": {}}], "version": 5}),
+        )
+        .await;
+    assert_eq!((status, v["errors"][0]["field"].as_str()), (422, Some("lanes[0].lane")));
+    assert_eq!(go("completed", 5).await.0, 200);
+    assert_eq!(go("running", 6).await.0, 409, "completed is terminal");
+    let kinds = tracseq_tests::lims::events_of(&admin.lab_id(), &format!("sequencing/runs/{id}")).await;
+    for k in [
+        "tracseq.sequencing.run_created",
+        "tracseq.sequencing.qc_failed",
+        "tracseq.sequencing.run_completed",
+    ] {
+        assert_eq!(kinds.iter().filter(|x| *x == k).count(), 1, "{k}: {kinds:?}");
+    }
+    let (_, done) = api.get("/api/sequencing/runs?status=completed", t).await;
+    assert_eq!(done["items"].as_array().unwrap().len(), 1);
+    let (_, all) = api.get("/api/sequencing/runs", t).await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 2);
+    let other = tracseq_tests::client::new_lab(&api).await;
+    for path in [
+        format!("/api/sequencing/runs/{id}"),
+        format!("/api/sequencing/runs/{id}/samplesheet"),
+    ] {
+        assert_eq!(api.get(&path, &other.access).await.0, 404, "{path}");
+    }
 }

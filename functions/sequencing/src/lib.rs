@@ -3,8 +3,8 @@
 //! The rules live in [`domain`] as pure functions: reference data (instruments, flow
 //! cells, a real index kit), the job and run status machines, Illumina sample sheets in
 //! both formats with every check DOMAIN.md lists, pooling checks and QC thresholds. The
-//! HTTP functions so far cover reference data, libraries and pools; jobs, runs, sheets
-//! over the API and QC submission come next.
+//! HTTP functions cover reference data, libraries, pools, runs with their sample sheets
+//! and QC; jobs, and runs moving their samples' statuses, come next.
 
 pub mod domain;
 pub mod handlers;
@@ -48,4 +48,11 @@ pub static FUNCTIONS: &[FunctionDef] = &[
     function!(r::GET_POOL => h::get_pool),
     function!(r::ADD_TO_POOL => h::add_to_pool),
     function!(r::REMOVE_FROM_POOL => h::remove_from_pool),
+    function!(r::LIST_RUNS => h::list_runs),
+    function!(r::CREATE_RUN => h::create_run),
+    function!(r::GET_RUN => h::get_run),
+    function!(r::TRANSITION_RUN => h::transition_run),
+    function!(r::SAMPLESHEET => h::get_samplesheet),
+    function!(r::VALIDATE_SAMPLESHEET => h::validate_samplesheet),
+    function!(r::RUN_QC => h::submit_qc),
 ];

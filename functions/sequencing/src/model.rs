@@ -7,7 +7,10 @@
 
 use crate::domain::index::IndexSeq;
 use crate::domain::kits::KitIndex;
-use crate::domain::qc::Verdict;
+use crate::domain::platform::Instrument;
+use crate::domain::qc::{Finding, Verdict};
+use crate::domain::samplesheet::Reads;
+use crate::domain::status::RunStatus;
 use serde::{Deserialize, Serialize};
 use tracseq_aws::store::{Item, StoreError, keyed_item};
 pub use tracseq_samples::model::now_rfc3339;
@@ -33,6 +36,16 @@ pub mod keys {
     }
     pub fn kit_sk(id: &str) -> String {
         format!("KIT#{id}")
+    }
+    pub const RUN_SK: &str = "RUN";
+    pub fn run(lab: &str, id: &str) -> String {
+        format!("LAB#{lab}#RUN#{id}")
+    }
+    pub fn runs(lab: &str) -> String {
+        format!("LAB#{lab}#RUNS")
+    }
+    pub fn runs_by_status(lab: &str, status: &str) -> String {
+        format!("LAB#{lab}#RUNS#{status}")
     }
 }
 
@@ -158,6 +171,74 @@ impl LabKit {
             self,
             &[("PK", format!("LAB#{lab}")), ("SK", keys::kit_sk(&self.id))],
             "index_kit",
+        )
+    }
+}
+
+/// The pools on one lane of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RunLane {
+    pub lane: u8,
+    pub pool_ids: Vec<String>,
+}
+
+/// QC of one lane or one library.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct QcResult {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lane: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub library_id: Option<String>,
+    pub verdict: Verdict,
+    pub findings: Vec<Finding>,
+}
+
+/// A run's QC as submitted and judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RunQc {
+    pub verdict: Verdict,
+    pub results: Vec<QcResult>,
+    pub submitted_at: String,
+    pub submitted_by: String,
+}
+
+/// A sequencing run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Run {
+    pub id: String,
+    pub name: String,
+    pub instrument: Instrument,
+    pub flow_cell: String,
+    pub lanes: Vec<RunLane>,
+    pub reads: Reads,
+    pub barcode_mismatches: u8,
+    #[serde(default)]
+    pub allow_lower_mismatches: bool,
+    pub status: RunStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_folder: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qc: Option<RunQc>,
+    pub version: u64,
+    pub created_at: String,
+    pub created_by: String,
+    pub updated_at: String,
+}
+
+impl Run {
+    pub fn item(&self, lab: &str) -> Result<Item, StoreError> {
+        let order = format!("{}#{}", self.created_at, self.id);
+        keyed_item(
+            self,
+            &[
+                ("PK", keys::run(lab, &self.id)),
+                ("SK", keys::RUN_SK.to_owned()),
+                ("GSI1PK", keys::runs_by_status(lab, self.status.as_str())),
+                ("GSI1SK", order.clone()),
+                ("GSI2PK", keys::runs(lab)),
+                ("GSI2SK", order),
+            ],
+            "run",
         )
     }
 }

@@ -118,3 +118,75 @@ pub static REMOVE_FROM_POOL: RouteSpec = RouteSpec::new(
 )
 .doc("Take a library out of a pool", TAG)
 .answers(NO_CONTENT);
+
+const RUN: &[ResponseSpec] = &[ResponseSpec::json(200, "The run", SchemaRef::of::<crate::model::Run>())];
+const RUN_CREATED: &[ResponseSpec] = &[ResponseSpec::json(
+    201,
+    "The planned run",
+    SchemaRef::of::<crate::model::Run>(),
+)];
+const RUN_PAGE: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "Runs, newest first",
+    SchemaRef::of::<RunPage>(),
+)];
+const SHEET: &[ResponseSpec] = &[ResponseSpec {
+    status: 200,
+    description: "The sample sheet (CSV)",
+    schema: None,
+    media_type: "text/csv",
+}];
+const SHEET_CHECK: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "Every problem of the sheet; errors block the export",
+    SchemaRef::of::<SheetCheck>(),
+)];
+
+pub static LIST_RUNS: RouteSpec = RouteSpec::new("runs_list", Get, "/api/sequencing/runs", role(ResearchScientist))
+    .doc("Runs, newest first", TAG)
+    .query(&[
+        ("status", "planned, loaded, running, completed, failed or aborted"),
+        ("limit", "page size, 1-1000"),
+        ("cursor", "from next_cursor"),
+    ])
+    .answers(RUN_PAGE);
+pub static CREATE_RUN: RouteSpec = RouteSpec::new("runs_create", Post, "/api/sequencing/runs", role(LabTechnician))
+    .doc("Plan a run: instrument, flow cell, reads, pools per lane", TAG)
+    .takes(SchemaRef::of::<NewRun>())
+    .answers(RUN_CREATED);
+pub static GET_RUN: RouteSpec = RouteSpec::new("runs_get", Get, "/api/sequencing/runs/{id}", role(ResearchScientist))
+    .doc("A run", TAG)
+    .answers(RUN);
+pub static TRANSITION_RUN: RouteSpec = RouteSpec::new(
+    "runs_transition",
+    Post,
+    "/api/sequencing/runs/{id}/transitions",
+    role(LabTechnician),
+)
+.doc(
+    "Move a run through its status machine (loading needs a valid sheet)",
+    TAG,
+)
+.takes(SchemaRef::of::<RunTransition>())
+.answers(RUN);
+pub static SAMPLESHEET: RouteSpec = RouteSpec::new(
+    "runs_samplesheet",
+    Get,
+    "/api/sequencing/runs/{id}/samplesheet",
+    role(ResearchScientist),
+)
+.doc("The run's sample sheet for BCL Convert (v2) or bcl2fastq (v1)", TAG)
+.query(&[("format", "v2 (default) or v1")])
+.answers(SHEET);
+pub static VALIDATE_SAMPLESHEET: RouteSpec = RouteSpec::new(
+    "runs_samplesheet_validate",
+    Post,
+    "/api/sequencing/runs/{id}/samplesheet/validate",
+    role(ResearchScientist),
+)
+.doc("Every problem of the run's sample sheet at once", TAG)
+.answers(SHEET_CHECK);
+pub static RUN_QC: RouteSpec = RouteSpec::new("runs_qc", Post, "/api/sequencing/runs/{id}/qc", role(LabTechnician))
+    .doc("Submit lane and library metrics; judged against the QC thresholds", TAG)
+    .takes(SchemaRef::of::<NewQc>())
+    .answers(RUN);

@@ -2,7 +2,7 @@
 //! handlers share. Another lab's record, a malformed id and a missing record are all the
 //! same 404.
 
-use crate::model::{Library, Pool, PoolMember, keys};
+use crate::model::{Library, Pool, PoolMember, Run, keys};
 use std::sync::Arc;
 use tracseq_aws::auth::Auth;
 use tracseq_aws::idempotency::IdempotencyStore;
@@ -52,5 +52,15 @@ impl SequencingState {
             }
         }
         Ok((pool.ok_or_else(|| Problem::not_found("pool"))?, members))
+    }
+
+    pub async fn run(&self, lab: &str, id: &str) -> Result<Run, Problem> {
+        if !is_valid_id(id) {
+            return Err(Problem::not_found("run"));
+        }
+        self.table
+            .get_as(&keys::run(lab, id), keys::RUN_SK)
+            .await?
+            .ok_or_else(|| Problem::not_found("run"))
     }
 }

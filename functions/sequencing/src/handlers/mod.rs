@@ -3,7 +3,9 @@
 pub mod libraries;
 pub mod pools;
 pub mod reference;
+pub mod runs;
 
 pub use libraries::*;
 pub use pools::*;
 pub use reference::*;
+pub use runs::*;

@@ -1,0 +1,548 @@
+//! Runs: an instrument, a flow cell, a read structure and the pools on each lane; their
+//! status machine; the sample sheet built from the pools' libraries (validated whole,
+//! exported in v2 or v1); QC judged against the thresholds.
+
+use crate::domain::platform::{Instrument, SheetFormat, flow_cells};
+use crate::domain::qc::{Metric, Verdict, default_thresholds, evaluate};
+use crate::domain::samplesheet::{Issue, Reads, Severity, SheetRequest, SheetSample, render, validate};
+use crate::domain::status::RunStatus;
+use crate::model::{QcResult, Run, RunLane, RunQc, keys, now_rfc3339};
+use crate::state::SequencingState;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use tracseq_aws::idempotency::idempotent;
+use tracseq_aws::keys::LabKeys;
+use tracseq_aws::outbox::put_event_op;
+use tracseq_aws::store::{GSI1, GSI2, PageQuery, from_item, stale};
+use tracseq_core::auth::Principal;
+use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
+use tracseq_core::named::parse_reported;
+use tracseq_core::pagination::PageRequest;
+use tracseq_core::{FieldError, Problem};
+
+/// `POST /api/sequencing/runs`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRun {
+    pub name: String,
+    pub instrument: String,
+    /// A flow cell type of the instrument (`10B`, `S4`, `MiSeq v3` …).
+    pub flow_cell: String,
+    pub reads: Reads,
+    pub lanes: Vec<RunLane>,
+    /// Mismatches per index read, 0–2 (default 1).
+    pub barcode_mismatches: Option<u8>,
+    /// Lower mismatches (with a warning) instead of refusing close indexes.
+    pub allow_lower_mismatches: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunTransition {
+    pub to: RunStatus,
+    pub run_folder: Option<String>,
+    pub version: Option<u64>,
+}
+
+/// Metrics as submitted: keys are [`Metric`] names.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LaneMetrics {
+    pub lane: u8,
+    pub metrics: BTreeMap<Metric, f64>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LibraryMetrics {
+    pub library_id: String,
+    pub metrics: BTreeMap<Metric, f64>,
+}
+
+/// `POST /api/sequencing/runs/{id}/qc`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewQc {
+    #[serde(default)]
+    pub lanes: Vec<LaneMetrics>,
+    #[serde(default)]
+    pub libraries: Vec<LibraryMetrics>,
+    pub version: Option<u64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RunPage {
+    pub items: Vec<Run>,
+    pub next_cursor: Option<String>,
+}
+
+/// Every problem of a run's sheet.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SheetCheck {
+    /// No errors: the sheet can be exported.
+    pub valid: bool,
+    pub errors: usize,
+    pub warnings: usize,
+    pub issues: Vec<Issue>,
+}
+
+fn check_new(body: &NewRun) -> Result<(Instrument, u8), Problem> {
+    let mut errors = Vec::new();
+    let name = body.name.trim();
+    if name.is_empty() || name.len() > 100 {
+        errors.push(FieldError::field("name", "length", "1 to 100 characters"));
+    }
+    let instrument = parse_reported(
+        &mut errors,
+        "instrument",
+        &body.instrument,
+        Instrument::parse,
+        Instrument::names(),
+    );
+    let cell = instrument.and_then(|i| {
+        let found = flow_cells()
+            .into_iter()
+            .find(|c| c.instrument == i && c.name.eq_ignore_ascii_case(body.flow_cell.trim()));
+        if found.is_none() {
+            errors.push(
+                FieldError::field("flow_cell", "one_of", format!("not a flow cell of the {}", i.as_str()))
+                    .with_value(&body.flow_cell),
+            );
+        }
+        found
+    });
+    if body.barcode_mismatches.is_some_and(|m| m > 2) {
+        errors.push(FieldError::field("barcode_mismatches", "range", "0, 1 or 2"));
+    }
+    if body.lanes.is_empty() {
+        errors.push(FieldError::field("lanes", "required", "at least one lane with a pool"));
+    }
+    let mut seen = HashSet::new();
+    for (i, l) in body.lanes.iter().enumerate() {
+        if cell.as_ref().is_some_and(|c| l.lane == 0 || l.lane > c.lanes) {
+            errors.push(FieldError::field(
+                format!("lanes[{i}].lane"),
+                "range",
+                "not a lane of the flow cell",
+            ));
+        }
+        if !seen.insert(l.lane) {
+            errors.push(FieldError::field(
+                format!("lanes[{i}].lane"),
+                "unique",
+                "each lane once",
+            ));
+        }
+        if l.pool_ids.is_empty() || l.pool_ids.len() > 20 {
+            errors.push(FieldError::field(
+                format!("lanes[{i}].pool_ids"),
+                "length",
+                "1 to 20 pools",
+            ));
+        }
+    }
+    match (instrument, cell, errors.is_empty()) {
+        (Some(i), Some(c), true) => Ok((i, c.lanes)),
+        _ => Err(Problem::validation(errors)),
+    }
+}
+
+pub async fn create_run(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: NewRun = req.json()?;
+    let (instrument, _) = check_new(&body)?;
+    let lab = LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())?;
+    idempotent(&st.idem, &lab, &req, || async {
+        let mut errors = Vec::new();
+        for (i, l) in body.lanes.iter().enumerate() {
+            for (j, pool) in l.pool_ids.iter().enumerate() {
+                if let Err(e) = st.pool(&p.lab_id, pool).await {
+                    if e.status != 404 {
+                        return Err(e);
+                    }
+                    errors.push(
+                        FieldError::field(format!("lanes[{i}].pool_ids[{j}]"), "exists", "no such pool")
+                            .with_value(pool),
+                    );
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Problem::validation(errors));
+        }
+        let now = now_rfc3339();
+        let run = Run {
+            id: ulid::Ulid::new().to_string(),
+            name: body.name.trim().to_owned(),
+            instrument,
+            flow_cell: body.flow_cell.trim().to_owned(),
+            lanes: body.lanes.clone(),
+            reads: body.reads,
+            barcode_mismatches: body.barcode_mismatches.unwrap_or(1),
+            allow_lower_mismatches: body.allow_lower_mismatches.unwrap_or(false),
+            status: RunStatus::Planned,
+            run_folder: None,
+            qc: None,
+            version: 1,
+            created_at: now.clone(),
+            created_by: p.user_id.clone(),
+            updated_at: now,
+        };
+        let ev = req.event(
+            "sequencing.run_created",
+            &p,
+            &format!("sequencing/runs/{}", run.id),
+            json!({"run_id": run.id, "name": run.name, "instrument": run.instrument, "flow_cell": run.flow_cell}),
+        )?;
+        st.table
+            .transact(vec![
+                st.table.put_new_op(run.item(&p.lab_id)?)?,
+                put_event_op(&st.table, &ev)?,
+            ])
+            .await?;
+        Ok(Response::created(&format!("/api/sequencing/runs/{}", run.id), &run))
+    })
+    .await
+}
+
+pub async fn get_run(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    Ok(Response::ok(&st.run(&p.lab_id, req.path_param("id")?).await?))
+}
+
+/// Newest first; `?status=` narrows to one status.
+pub async fn list_runs(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let page = PageRequest::from_request(&req)?;
+    let (pk, index) = match req.query("status") {
+        Some(raw) => {
+            let status: RunStatus = serde_json::from_value(json!(raw)).map_err(|_| {
+                Problem::validation(vec![
+                    FieldError::field("status", "one_of", "a run status").with_value(raw),
+                ])
+            })?;
+            (keys::runs_by_status(&p.lab_id, status.as_str()), GSI1)
+        }
+        None => (keys::runs(&p.lab_id), GSI2),
+    };
+    let out = st
+        .table
+        .query_page(&PageQuery::of(&pk).on_index(index).newest_first(), &page)
+        .await?;
+    let items = out
+        .items
+        .into_iter()
+        .map(from_item::<Run>)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Response::ok(&RunPage {
+        items,
+        next_cursor: out.next_cursor,
+    }))
+}
+
+/// Store `next` over the run at `expected`, with its events.
+async fn save(
+    st: &SequencingState,
+    p: &Principal,
+    next: &Run,
+    expected: u64,
+    events: Vec<tracseq_core::events::CloudEvent>,
+) -> Result<(), Problem> {
+    let mut ops = vec![st.table.put_versioned_op(next.item(&p.lab_id)?, expected)?];
+    for ev in &events {
+        ops.push(put_event_op(&st.table, ev)?);
+    }
+    st.table.transact(ops).await.map_err(stale("run"))
+}
+
+pub async fn transition_run(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: RunTransition = req.json()?;
+    let current = st.run(&p.lab_id, req.path_param("id")?).await?;
+    if let Some(expected) = optional_version(&req, body.version)? {
+        check_version("run", current.version, expected)?;
+    }
+    let to = current
+        .status
+        .transition(body.to)
+        .map_err(|e| Problem::conflict("invalid_transition", e.to_string()))?;
+    if let Some(folder) = &body.run_folder
+        && (folder.is_empty() || folder.len() > 300 || folder.chars().any(char::is_control))
+    {
+        return Err(Problem::validation(vec![FieldError::field(
+            "run_folder",
+            "format",
+            "1 to 300 printable characters",
+        )]));
+    }
+    // A run is loaded only with a sheet that can be exported.
+    if to == RunStatus::Loaded {
+        let sheet = sheet_request(&st, &p.lab_id, &current).await?;
+        let checked = validate(&sheet);
+        if checked.has_errors() {
+            let mut problem = Problem::conflict("samplesheet_invalid", "the run's sample sheet has errors; see errors");
+            problem.errors = checked
+                .issues
+                .iter()
+                .filter(|i| i.severity == Severity::Error)
+                .map(|i| FieldError::field("samplesheet", &i.code, &i.message))
+                .collect();
+            return Err(problem);
+        }
+    }
+    let mut next = current.clone();
+    next.status = to;
+    next.version += 1;
+    next.updated_at = now_rfc3339();
+    if body.run_folder.is_some() {
+        next.run_folder = body.run_folder.clone();
+    }
+    let subject = format!("sequencing/runs/{}", next.id);
+    let mut events = vec![req.event(
+        "sequencing.run_status_changed",
+        &p,
+        &subject,
+        json!({"run_id": next.id, "from": current.status, "to": to}),
+    )?];
+    if to == RunStatus::Completed {
+        events.push(req.event(
+            "sequencing.run_completed",
+            &p,
+            &subject,
+            json!({"run_id": next.id, "name": next.name}),
+        )?);
+    }
+    save(&st, &p, &next, current.version, events).await?;
+    Ok(Response::ok(&next))
+}
+
+/// The sheet a run makes: each lane's pools' libraries, Sample_ID = library name.
+async fn sheet_request(st: &SequencingState, lab: &str, run: &Run) -> Result<SheetRequest, Problem> {
+    let lanes = flow_cells()
+        .into_iter()
+        .find(|c| c.instrument == run.instrument && c.name == run.flow_cell)
+        .map_or(1, |c| c.lanes);
+    let mut samples = Vec::new();
+    for lane in &run.lanes {
+        for pool in &lane.pool_ids {
+            let (_, members) = st.pool(lab, pool).await?;
+            for m in members {
+                samples.push(SheetSample {
+                    lane: lane.lane,
+                    sample_id: m.library_name.clone(),
+                    index: m.i7.clone(),
+                    index2: m.i5.clone(),
+                    project: m.project.clone(),
+                    i7_name: None,
+                    i5_name: None,
+                });
+            }
+        }
+    }
+    Ok(SheetRequest {
+        run_name: run.name.clone(),
+        instrument: run.instrument,
+        lanes,
+        reads: run.reads,
+        barcode_mismatches: run.barcode_mismatches,
+        allow_lower_mismatches: run.allow_lower_mismatches,
+        date: run.created_at.get(..10).unwrap_or("1970-01-01").to_owned(),
+        bclconvert_version: None,
+        samples,
+    })
+}
+
+fn sheet_check(issues: Vec<Issue>) -> SheetCheck {
+    let errors = issues.iter().filter(|i| i.severity == Severity::Error).count();
+    SheetCheck {
+        valid: errors == 0,
+        errors,
+        warnings: issues.len() - errors,
+        issues,
+    }
+}
+
+/// Every problem at once (200 either way; `valid` says whether it can be exported).
+pub async fn validate_samplesheet(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let run = st.run(&p.lab_id, req.path_param("id")?).await?;
+    let sheet = sheet_request(&st, &p.lab_id, &run).await?;
+    Ok(Response::ok(&sheet_check(validate(&sheet).issues)))
+}
+
+/// `text/csv`, ready for BCL Convert (v2, default) or bcl2fastq (v1); 409 with every
+/// error when the sheet is not valid.
+pub async fn get_samplesheet(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let format = match req.query("format").unwrap_or("v2") {
+        "v2" => SheetFormat::V2,
+        "v1" => SheetFormat::V1,
+        other => {
+            return Err(Problem::validation(vec![
+                FieldError::field("format", "one_of", "v2 or v1").with_value(other),
+            ]));
+        }
+    };
+    let run = st.run(&p.lab_id, req.path_param("id")?).await?;
+    let sheet = sheet_request(&st, &p.lab_id, &run).await?;
+    match render(&sheet, format) {
+        Ok(csv) => Ok(Response::new(200)
+            .with_header(http::header::CONTENT_TYPE, "text/csv; charset=utf-8")
+            .with_header(
+                http::header::CONTENT_DISPOSITION,
+                &format!("attachment; filename=\"SampleSheet-{}.csv\"", run.id),
+            )
+            .with_body(csv.into_bytes())),
+        Err(errors) => {
+            let mut problem = Problem::conflict(
+                "samplesheet_invalid",
+                format!("{} error(s) block the export", errors.len()),
+            );
+            problem.errors = errors
+                .into_iter()
+                .map(|i| FieldError::field("samplesheet", &i.code, &i.message))
+                .collect();
+            Err(problem)
+        }
+    }
+}
+
+/// Judge submitted metrics per lane and per library; a failure raises
+/// `sequencing.qc_failed` naming the failing metrics.
+pub async fn submit_qc(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: NewQc = req.json()?;
+    let expected = expected_version(&req, body.version)?;
+    let current = st.run(&p.lab_id, req.path_param("id")?).await?;
+    check_version("run", current.version, expected)?;
+    if !matches!(
+        current.status,
+        RunStatus::Running | RunStatus::Completed | RunStatus::Failed
+    ) {
+        return Err(Problem::conflict(
+            "invalid_state",
+            format!("QC is for runs that ran; this one is {}", current.status.as_str()),
+        ));
+    }
+    let mut errors = Vec::new();
+    if body.lanes.is_empty() && body.libraries.is_empty() {
+        errors.push(FieldError::field(
+            "lanes",
+            "required",
+            "metrics for at least one lane or library",
+        ));
+    }
+    for (i, l) in body.lanes.iter().enumerate() {
+        if !current.lanes.iter().any(|x| x.lane == l.lane) {
+            errors.push(FieldError::field(
+                format!("lanes[{i}].lane"),
+                "exists",
+                "the run has no such lane",
+            ));
+        }
+    }
+    for (i, m) in body
+        .lanes
+        .iter()
+        .map(|l| &l.metrics)
+        .chain(body.libraries.iter().map(|l| &l.metrics))
+        .enumerate()
+    {
+        if m.values().any(|v| !v.is_finite()) {
+            errors.push(FieldError::field(
+                format!("metrics[{i}]"),
+                "number",
+                "metrics are finite numbers",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Problem::validation(errors));
+    }
+    let thresholds = default_thresholds();
+    let mut results = Vec::new();
+    for l in &body.lanes {
+        let (verdict, findings) = evaluate(&l.metrics, &thresholds);
+        results.push(QcResult {
+            lane: Some(l.lane),
+            library_id: None,
+            verdict,
+            findings,
+        });
+    }
+    for l in &body.libraries {
+        let (verdict, findings) = evaluate(&l.metrics, &thresholds);
+        results.push(QcResult {
+            lane: None,
+            library_id: Some(l.library_id.clone()),
+            verdict,
+            findings,
+        });
+    }
+    let verdict = results.iter().map(|r| r.verdict).max().unwrap_or(Verdict::Pass);
+    let mut next = current.clone();
+    next.qc = Some(RunQc {
+        verdict,
+        results: results.clone(),
+        submitted_at: now_rfc3339(),
+        submitted_by: p.user_id.clone(),
+    });
+    next.version += 1;
+    next.updated_at = now_rfc3339();
+    let subject = format!("sequencing/runs/{}", next.id);
+    let mut events = vec![req.event(
+        "sequencing.qc_recorded",
+        &p,
+        &subject,
+        json!({"run_id": next.id, "verdict": verdict}),
+    )?];
+    if verdict == Verdict::Fail {
+        let failing: Vec<_> = results
+            .iter()
+            .flat_map(|r| {
+                r.findings.iter().filter(|f| f.verdict == Verdict::Fail).map(
+                    move |f| json!({"lane": r.lane, "library_id": r.library_id, "metric": f.metric, "value": f.value}),
+                )
+            })
+            .collect();
+        events.push(req.event(
+            "sequencing.qc_failed",
+            &p,
+            &subject,
+            json!({"run_id": next.id, "name": next.name, "failing": failing, "requested_by": next.created_by}),
+        )?);
+    }
+    save(&st, &p, &next, current.version, events).await?;
+    Ok(Response::ok(&next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(v: serde_json::Value) -> NewRun {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn a_run_names_a_flow_cell_of_its_instrument_and_lanes_on_it() {
+        let ok = body(json!({"name": "R1", "instrument": "novaseq x", "flow_cell": "25b",
+            "reads": {"read1": 151, "index1": 10, "index2": 10, "read2": 151},
+            "lanes": [{"lane": 1, "pool_ids": ["P"]}, {"lane": 8, "pool_ids": ["Q"]}]}));
+        assert_eq!(check_new(&ok).unwrap(), (Instrument::NovaSeqX, 8));
+        let bad = body(json!({"name": "", "instrument": "MiSeq", "flow_cell": "25B",
+            "reads": {"read1": 151, "index1": 8, "index2": 8, "read2": 151},
+            "lanes": [{"lane": 1, "pool_ids": []}, {"lane": 1, "pool_ids": ["P"]}], "barcode_mismatches": 3}));
+        let fields: Vec<String> = check_new(&bad)
+            .unwrap_err()
+            .errors
+            .into_iter()
+            .filter_map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "name",
+                "flow_cell",
+                "barcode_mismatches",
+                "lanes[0].pool_ids",
+                "lanes[1].lane"
+            ]
+        );
+    }
+}
