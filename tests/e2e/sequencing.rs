@@ -413,7 +413,7 @@ async fn lab_kits_idempotency_tenancy_and_roles() {
     );
 
     let routes: Vec<_> = tracseq_sequencing::FUNCTIONS.iter().filter_map(|f| f.route).collect();
-    assert_eq!(routes.len(), 18);
+    assert_eq!(routes.len(), 23);
     tracseq_tests::client::check_role_matrix(&api, &admin, &routes).await;
 }
 
@@ -626,4 +626,105 @@ async fn a_run_exports_its_pools_sheet_refuses_collisions_and_judges_qc() {
     ] {
         assert_eq!(api.get(&path, &other.access).await.0, 404, "{path}");
     }
+}
+
+#[tokio::test]
+async fn jobs_follow_their_machine_and_freeze_their_scope_once_queued() {
+    use serde_json::json;
+    let api = api();
+    let admin = tracseq_tests::client::new_lab(&api).await;
+    let t = admin.access.as_str();
+    let s1 = sample_id(&api, t).await;
+    let s2 = sample_id(&api, t).await;
+    let (status, job) = api
+        .post(
+            "/api/sequencing/jobs",
+            Some(t),
+            json!({"name": "Exomes batch 7", "priority": "HIGH", "sample_ids": [s1], "instrument": "novaseq x",
+                   "reads": {"read1": 151, "index1": 10, "index2": 10, "read2": 151}}),
+        )
+        .await;
+    assert_eq!(
+        (status, job["status"].as_str(), job["priority"].as_str()),
+        (201, Some("draft"), Some("high")),
+        "{job}"
+    );
+    let id = job["id"].as_str().unwrap();
+    let path = format!("/api/sequencing/jobs/{id}");
+    for (body, field) in [
+        (json!({"name": "x", "sample_ids": []}), "sample_ids"),
+        (
+            json!({"name": "x", "sample_ids": ["01JNOSUCHTHING0000000000"]}),
+            "sample_ids[0]",
+        ),
+        (json!({"name": "", "sample_ids": [s1]}), "name"),
+        (json!({"name": "x", "sample_ids": [s1], "priority": "asap"}), "priority"),
+    ] {
+        let (status, v) = api.post("/api/sequencing/jobs", Some(t), body).await;
+        assert_eq!((status, v["errors"][0]["field"].as_str()), (422, Some(field)), "{v}");
+    }
+    assert_eq!(api.patch(&path, t, json!({"sample_ids": [s1, s2]})).await.0, 428);
+    let (status, v) = api.patch(&path, t, json!({"sample_ids": [s1, s2], "version": 1})).await;
+    assert_eq!((status, v["sample_ids"].as_array().unwrap().len()), (200, 2));
+    assert_eq!(
+        api.patch(&path, t, json!({"notes": "x", "version": 1})).await.0,
+        409,
+        "stale"
+    );
+    let transitions = format!("/api/sequencing/jobs/{id}/transitions");
+    let go = |to: &str, reason: Option<&str>| {
+        let mut body = json!({ "to": to });
+        if let Some(r) = reason {
+            body["reason"] = json!(r);
+        }
+        api.post(&transitions, Some(t), body)
+    };
+    assert_eq!(go("queued", None).await.1["code"], "invalid_transition");
+    for to in ["submitted", "validated", "queued"] {
+        assert_eq!(go(to, None).await.0, 200, "{to}");
+    }
+    let (status, v) = api.patch(&path, t, json!({"sample_ids": [s1], "version": 5})).await;
+    assert_eq!((status, v["errors"][0]["rule"].as_str()), (422, Some("queued")), "{v}");
+    assert_eq!(
+        api.patch(&path, t, json!({"priority": "urgent", "version": 5})).await.0,
+        200,
+        "priority may still change"
+    );
+    assert_eq!(go("on_hold", None).await.0, 422, "holding says why");
+    let (status, v) = go("on_hold", Some("waiting for the flow cell")).await;
+    assert_eq!(
+        (status, v["status_reason"].as_str()),
+        (200, Some("waiting for the flow cell"))
+    );
+    for to in ["queued", "running", "failed"] {
+        let reason = (to == "failed").then_some("cluster density too low");
+        assert_eq!(go(to, reason).await.0, 200, "{to}");
+    }
+    assert_eq!(go("queued", None).await.0, 200, "a failed job is retried");
+    assert_eq!(go("cancelled", Some("funding withdrawn")).await.0, 200);
+    assert_eq!(go("queued", None).await.0, 409, "cancelled is terminal");
+    let version = api.get(&path, t).await.1["version"].clone();
+    assert_eq!(version, 12);
+    assert_eq!(
+        api.patch(&path, t, json!({"notes": "x", "version": version})).await.1["code"],
+        "job_closed"
+    );
+    let (_, list) = api.get("/api/sequencing/jobs?status=cancelled", t).await;
+    assert_eq!(list["items"][0]["id"], json!(id));
+    let kinds = tracseq_tests::lims::events_of(&admin.lab_id(), &format!("sequencing/jobs/{id}")).await;
+    assert_eq!(kinds.iter().filter(|k| k.ends_with("job_status_changed")).count(), 9);
+    let other = tracseq_tests::client::new_lab(&api).await;
+    assert_eq!(api.get(&path, &other.access).await.0, 404);
+    let (status, v) = api
+        .post(
+            "/api/sequencing/jobs",
+            Some(&other.access),
+            json!({"name": "x", "sample_ids": [s1]}),
+        )
+        .await;
+    assert_eq!(
+        (status, v["errors"][0]["field"].as_str()),
+        (422, Some("sample_ids[0]")),
+        "my sample is not theirs"
+    );
 }

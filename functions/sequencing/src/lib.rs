@@ -3,8 +3,8 @@
 //! The rules live in [`domain`] as pure functions: reference data (instruments, flow
 //! cells, a real index kit), the job and run status machines, Illumina sample sheets in
 //! both formats with every check DOMAIN.md lists, pooling checks and QC thresholds. The
-//! HTTP functions cover reference data, libraries, pools, runs with their sample sheets
-//! and QC; jobs, and runs moving their samples' statuses, come next.
+//! HTTP functions cover reference data, libraries, pools, jobs, and runs with their
+//! sample sheets and QC; runs do not move their samples' statuses yet.
 
 pub mod domain;
 pub mod handlers;
@@ -55,4 +55,9 @@ pub static FUNCTIONS: &[FunctionDef] = &[
     function!(r::SAMPLESHEET => h::get_samplesheet),
     function!(r::VALIDATE_SAMPLESHEET => h::validate_samplesheet),
     function!(r::RUN_QC => h::submit_qc),
+    function!(r::LIST_JOBS => h::list_jobs),
+    function!(r::CREATE_JOB => h::create_job),
+    function!(r::GET_JOB => h::get_job),
+    function!(r::PATCH_JOB => h::update_job),
+    function!(r::TRANSITION_JOB => h::transition_job),
 ];

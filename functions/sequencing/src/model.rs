@@ -10,7 +10,7 @@ use crate::domain::kits::KitIndex;
 use crate::domain::platform::Instrument;
 use crate::domain::qc::{Finding, Verdict};
 use crate::domain::samplesheet::Reads;
-use crate::domain::status::RunStatus;
+use crate::domain::status::{JobStatus, RunStatus};
 use serde::{Deserialize, Serialize};
 use tracseq_aws::store::{Item, StoreError, keyed_item};
 pub use tracseq_samples::model::now_rfc3339;
@@ -46,6 +46,16 @@ pub mod keys {
     }
     pub fn runs_by_status(lab: &str, status: &str) -> String {
         format!("LAB#{lab}#RUNS#{status}")
+    }
+    pub const JOB_SK: &str = "JOB";
+    pub fn job(lab: &str, id: &str) -> String {
+        format!("LAB#{lab}#JOB#{id}")
+    }
+    pub fn jobs(lab: &str) -> String {
+        format!("LAB#{lab}#JOBS")
+    }
+    pub fn jobs_by_status(lab: &str, status: &str) -> String {
+        format!("LAB#{lab}#JOBS#{status}")
     }
 }
 
@@ -239,6 +249,47 @@ impl Run {
                 ("GSI2SK", order),
             ],
             "run",
+        )
+    }
+}
+
+/// A request for sequencing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Job {
+    pub id: String,
+    pub name: String,
+    pub requested_by: String,
+    pub priority: tracseq_samples::domain::kinds::Priority,
+    pub status: JobStatus,
+    pub sample_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instrument: Option<Instrument>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reads: Option<Reads>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// Why it was last held, cancelled or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Job {
+    pub fn item(&self, lab: &str) -> Result<Item, StoreError> {
+        let order = format!("{}#{}", self.created_at, self.id);
+        keyed_item(
+            self,
+            &[
+                ("PK", keys::job(lab, &self.id)),
+                ("SK", keys::JOB_SK.to_owned()),
+                ("GSI1PK", keys::jobs_by_status(lab, self.status.as_str())),
+                ("GSI1SK", order.clone()),
+                ("GSI2PK", keys::jobs(lab)),
+                ("GSI2SK", order),
+            ],
+            "job",
         )
     }
 }

@@ -190,3 +190,45 @@ pub static RUN_QC: RouteSpec = RouteSpec::new("runs_qc", Post, "/api/sequencing/
     .doc("Submit lane and library metrics; judged against the QC thresholds", TAG)
     .takes(SchemaRef::of::<NewQc>())
     .answers(RUN);
+
+const JOB: &[ResponseSpec] = &[ResponseSpec::json(200, "The job", SchemaRef::of::<crate::model::Job>())];
+const JOB_CREATED: &[ResponseSpec] = &[ResponseSpec::json(
+    201,
+    "The drafted job",
+    SchemaRef::of::<crate::model::Job>(),
+)];
+const JOB_PAGE: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "Jobs, newest first",
+    SchemaRef::of::<JobPage>(),
+)];
+
+pub static LIST_JOBS: RouteSpec = RouteSpec::new("jobs_list", Get, "/api/sequencing/jobs", role(ResearchScientist))
+    .doc("Sequencing jobs, newest first", TAG)
+    .query(&[
+        ("status", "one job status"),
+        ("limit", "page size, 1-1000"),
+        ("cursor", "from next_cursor"),
+    ])
+    .answers(JOB_PAGE);
+pub static CREATE_JOB: RouteSpec = RouteSpec::new("jobs_create", Post, "/api/sequencing/jobs", role(LabTechnician))
+    .doc("Request sequencing of samples (a draft)", TAG)
+    .takes(SchemaRef::of::<NewJob>())
+    .answers(JOB_CREATED);
+pub static GET_JOB: RouteSpec = RouteSpec::new("jobs_get", Get, "/api/sequencing/jobs/{id}", role(ResearchScientist))
+    .doc("A job", TAG)
+    .answers(JOB);
+pub static PATCH_JOB: RouteSpec =
+    RouteSpec::new("jobs_update", Patch, "/api/sequencing/jobs/{id}", role(LabTechnician))
+        .doc("Change a job (what it requests only until it is queued)", TAG)
+        .takes(SchemaRef::of::<JobPatch>())
+        .answers(JOB);
+pub static TRANSITION_JOB: RouteSpec = RouteSpec::new(
+    "jobs_transition",
+    Post,
+    "/api/sequencing/jobs/{id}/transitions",
+    role(LabTechnician),
+)
+.doc("Move a job through its status machine", TAG)
+.takes(SchemaRef::of::<JobTransition>())
+.answers(JOB);

@@ -2,7 +2,7 @@
 //! handlers share. Another lab's record, a malformed id and a missing record are all the
 //! same 404.
 
-use crate::model::{Library, Pool, PoolMember, Run, keys};
+use crate::model::{Job, Library, Pool, PoolMember, Run, keys};
 use std::sync::Arc;
 use tracseq_aws::auth::Auth;
 use tracseq_aws::idempotency::IdempotencyStore;
@@ -62,5 +62,15 @@ impl SequencingState {
             .get_as(&keys::run(lab, id), keys::RUN_SK)
             .await?
             .ok_or_else(|| Problem::not_found("run"))
+    }
+
+    pub async fn job(&self, lab: &str, id: &str) -> Result<Job, Problem> {
+        if !is_valid_id(id) {
+            return Err(Problem::not_found("job"));
+        }
+        self.table
+            .get_as(&keys::job(lab, id), keys::JOB_SK)
+            .await?
+            .ok_or_else(|| Problem::not_found("job"))
     }
 }

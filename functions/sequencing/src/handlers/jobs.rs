@@ -1,0 +1,313 @@
+//! Jobs: requests for sequencing, from draft to completed, through DOMAIN.md's machine.
+//! Holding, cancelling and failing say why; edits of what is requested end once the job
+//! is queued.
+
+use crate::domain::platform::Instrument;
+use crate::domain::samplesheet::Reads;
+use crate::domain::status::JobStatus;
+use crate::model::{Job, keys, now_rfc3339};
+use crate::state::SequencingState;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::HashSet;
+use std::sync::Arc;
+use tracseq_aws::idempotency::idempotent;
+use tracseq_aws::keys::LabKeys;
+use tracseq_aws::outbox::put_event_op;
+use tracseq_aws::store::{GSI1, GSI2, PageQuery, from_item, stale};
+use tracseq_core::auth::Principal;
+use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
+use tracseq_core::named::parse_reported;
+use tracseq_core::pagination::PageRequest;
+use tracseq_core::{FieldError, Problem};
+use tracseq_samples::domain::kinds::Priority;
+use tracseq_samples::domain::status::SampleStatus;
+use tracseq_samples::model::{Sample, keys as sample_keys};
+
+const MAX_SAMPLES: usize = 1000;
+const MAX_TEXT: usize = 2000;
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewJob {
+    pub name: String,
+    pub priority: Option<String>,
+    pub sample_ids: Vec<String>,
+    pub instrument: Option<String>,
+    pub reads: Option<Reads>,
+    pub notes: Option<String>,
+}
+
+/// `PATCH`: absent keys stay; `sample_ids`, `instrument` and `reads` only before queueing.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobPatch {
+    pub name: Option<String>,
+    pub priority: Option<String>,
+    pub sample_ids: Option<Vec<String>>,
+    pub instrument: Option<String>,
+    pub reads: Option<Reads>,
+    pub notes: Option<String>,
+    pub version: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobTransition {
+    pub to: JobStatus,
+    /// Required for on_hold, cancelled and failed (at most 500 characters).
+    pub reason: Option<String>,
+    pub version: Option<u64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JobPage {
+    pub items: Vec<Job>,
+    pub next_cursor: Option<String>,
+}
+
+fn check_name(name: &str, errors: &mut Vec<FieldError>) {
+    if name.trim().is_empty() || name.chars().count() > 200 {
+        errors.push(FieldError::field("name", "length", "1 to 200 characters"));
+    }
+}
+
+fn check_notes(notes: &Option<String>, errors: &mut Vec<FieldError>) {
+    if notes.as_ref().is_some_and(|n| n.chars().count() > MAX_TEXT) {
+        errors.push(FieldError::field("notes", "max_length", "at most 2000 characters"));
+    }
+}
+
+/// Every sample exists in the lab and is not deleted.
+async fn check_samples(
+    st: &SequencingState,
+    lab: &str,
+    ids: &[String],
+    errors: &mut Vec<FieldError>,
+) -> Result<(), Problem> {
+    let unique: HashSet<&String> = ids.iter().collect();
+    if ids.is_empty() || ids.len() > MAX_SAMPLES || unique.len() != ids.len() {
+        errors.push(FieldError::field(
+            "sample_ids",
+            "length",
+            format!("1 to {MAX_SAMPLES} distinct sample ids"),
+        ));
+        return Ok(());
+    }
+    let keys_: Vec<(String, String)> = ids
+        .iter()
+        .filter(|id| tracseq_aws::keys::is_valid_id(id))
+        .map(|id| (sample_keys::sample(lab, id), sample_keys::SAMPLE_SK.to_owned()))
+        .collect();
+    let found: Vec<Sample> = st
+        .table
+        .batch_get(&keys_)
+        .await?
+        .into_iter()
+        .map(from_item::<Sample>)
+        .collect::<Result<_, _>>()?;
+    for (i, id) in ids.iter().enumerate() {
+        if !found.iter().any(|s| &s.id == id && s.status != SampleStatus::Deleted) {
+            errors.push(FieldError::field(format!("sample_ids[{i}]"), "exists", "no such sample").with_value(id));
+        }
+    }
+    Ok(())
+}
+
+pub async fn create_job(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: NewJob = req.json_limited(256 * 1024)?;
+    let lab = LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())?;
+    idempotent(&st.idem, &lab, &req, || async {
+        let mut errors = Vec::new();
+        check_name(&body.name, &mut errors);
+        check_notes(&body.notes, &mut errors);
+        let priority = match &body.priority {
+            Some(x) => parse_reported(&mut errors, "priority", x, Priority::parse, Priority::names()),
+            None => Some(Priority::Normal),
+        };
+        let instrument = body
+            .instrument
+            .as_deref()
+            .and_then(|x| parse_reported(&mut errors, "instrument", x, Instrument::parse, Instrument::names()));
+        check_samples(&st, &p.lab_id, &body.sample_ids, &mut errors).await?;
+        let (Some(priority), true) = (priority, errors.is_empty()) else {
+            return Err(Problem::validation(errors));
+        };
+        let now = now_rfc3339();
+        let job = Job {
+            id: ulid::Ulid::new().to_string(),
+            name: body.name.trim().to_owned(),
+            requested_by: p.user_id.clone(),
+            priority,
+            status: JobStatus::Draft,
+            sample_ids: body.sample_ids.clone(),
+            instrument,
+            reads: body.reads,
+            notes: body.notes.clone().filter(|n| !n.trim().is_empty()),
+            status_reason: None,
+            version: 1,
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        let ev = req.event(
+            "sequencing.job_created",
+            &p,
+            &format!("sequencing/jobs/{}", job.id),
+            json!({"job_id": job.id, "name": job.name, "priority": job.priority, "samples": job.sample_ids.len(), "requested_by": job.requested_by}),
+        )?;
+        st.table
+            .transact(vec![st.table.put_new_op(job.item(&p.lab_id)?)?, put_event_op(&st.table, &ev)?])
+            .await?;
+        Ok(Response::created(&format!("/api/sequencing/jobs/{}", job.id), &job))
+    })
+    .await
+}
+
+pub async fn get_job(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    Ok(Response::ok(&st.job(&p.lab_id, req.path_param("id")?).await?))
+}
+
+/// Newest first; `?status=` narrows to one status.
+pub async fn list_jobs(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let page = PageRequest::from_request(&req)?;
+    let (pk, index) = match req.query("status") {
+        Some(raw) => {
+            let status: JobStatus = serde_json::from_value(json!(raw)).map_err(|_| {
+                Problem::validation(vec![
+                    FieldError::field("status", "one_of", "a job status").with_value(raw),
+                ])
+            })?;
+            (keys::jobs_by_status(&p.lab_id, status.as_str()), GSI1)
+        }
+        None => (keys::jobs(&p.lab_id), GSI2),
+    };
+    let out = st
+        .table
+        .query_page(&PageQuery::of(&pk).on_index(index).newest_first(), &page)
+        .await?;
+    let items = out
+        .items
+        .into_iter()
+        .map(from_item::<Job>)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Response::ok(&JobPage {
+        items,
+        next_cursor: out.next_cursor,
+    }))
+}
+
+async fn save(
+    st: &SequencingState,
+    p: &Principal,
+    next: &Job,
+    expected: u64,
+    ev: tracseq_core::events::CloudEvent,
+) -> Result<(), Problem> {
+    let ops = vec![
+        st.table.put_versioned_op(next.item(&p.lab_id)?, expected)?,
+        put_event_op(&st.table, &ev)?,
+    ];
+    st.table.transact(ops).await.map_err(stale("job"))
+}
+
+pub async fn update_job(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let patch: JobPatch = req.json_limited(256 * 1024)?;
+    let expected = expected_version(&req, patch.version)?;
+    let current = st.job(&p.lab_id, req.path_param("id")?).await?;
+    check_version("job", current.version, expected)?;
+    if matches!(current.status, JobStatus::Completed | JobStatus::Cancelled) {
+        return Err(Problem::conflict(
+            "job_closed",
+            "a completed or cancelled job does not change",
+        ));
+    }
+    let editable = matches!(
+        current.status,
+        JobStatus::Draft | JobStatus::Submitted | JobStatus::Validated
+    );
+    let mut errors = Vec::new();
+    let mut next = current.clone();
+    if let Some(n) = &patch.name {
+        check_name(n, &mut errors);
+        next.name = n.trim().to_owned();
+    }
+    if let Some(x) = &patch.priority
+        && let Some(v) = parse_reported(&mut errors, "priority", x, Priority::parse, Priority::names())
+    {
+        next.priority = v;
+    }
+    check_notes(&patch.notes, &mut errors);
+    if let Some(n) = &patch.notes {
+        next.notes = Some(n.trim().to_owned()).filter(|n| !n.is_empty());
+    }
+    let scope_change = patch.sample_ids.is_some() || patch.instrument.is_some() || patch.reads.is_some();
+    if scope_change && !editable {
+        errors.push(FieldError::field(
+            "sample_ids",
+            "queued",
+            "what a job requests cannot change once it is queued",
+        ));
+    }
+    if let Some(ids) = &patch.sample_ids {
+        check_samples(&st, &p.lab_id, ids, &mut errors).await?;
+        next.sample_ids = ids.clone();
+    }
+    if let Some(x) = &patch.instrument {
+        next.instrument = parse_reported(&mut errors, "instrument", x, Instrument::parse, Instrument::names());
+    }
+    if patch.reads.is_some() {
+        next.reads = patch.reads;
+    }
+    if !errors.is_empty() {
+        return Err(Problem::validation(errors));
+    }
+    if next == current {
+        return Ok(Response::ok(&current));
+    }
+    next.version += 1;
+    next.updated_at = now_rfc3339();
+    let ev = req.event(
+        "sequencing.job_updated",
+        &p,
+        &format!("sequencing/jobs/{}", next.id),
+        json!({"job_id": next.id, "priority": next.priority}),
+    )?;
+    save(&st, &p, &next, current.version, ev).await?;
+    Ok(Response::ok(&next))
+}
+
+pub async fn transition_job(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: JobTransition = req.json()?;
+    let current = st.job(&p.lab_id, req.path_param("id")?).await?;
+    if let Some(expected) = optional_version(&req, body.version)? {
+        check_version("job", current.version, expected)?;
+    }
+    let to = current
+        .status
+        .transition(body.to)
+        .map_err(|e| Problem::conflict("invalid_transition", e.to_string()))?;
+    let reason = body.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let needs = matches!(to, JobStatus::OnHold | JobStatus::Cancelled | JobStatus::Failed);
+    if reason.is_some_and(|r| r.chars().count() > 500) || (needs && reason.is_none()) {
+        return Err(Problem::validation(vec![FieldError::field(
+            "reason",
+            "required",
+            "holding, cancelling and failing a job say why (at most 500 characters)",
+        )]));
+    }
+    let mut next = current.clone();
+    next.status = to;
+    next.status_reason = reason
+        .map(str::to_owned)
+        .or(if needs { None } else { current.status_reason.clone() });
+    next.version += 1;
+    next.updated_at = now_rfc3339();
+    let ev = req.event(
+        "sequencing.job_status_changed",
+        &p,
+        &format!("sequencing/jobs/{}", next.id),
+        json!({"job_id": next.id, "from": current.status, "to": to, "reason": reason, "requested_by": next.requested_by}),
+    )?;
+    save(&st, &p, &next, current.version, ev).await?;
+    Ok(Response::ok(&next))
+}
