@@ -417,9 +417,18 @@ async fn lab_kits_idempotency_tenancy_and_roles() {
     tracseq_tests::client::check_role_matrix(&api, &admin, &routes).await;
 }
 
-/// A library from a new sample with kit indexes; answers its id and name.
-async fn kit_library(api: &tracseq_tests::client::Api, t: &str, i7: &str, i5: &str) -> (String, String) {
+/// A library from a new, validated sample with kit indexes; answers its id, its name and
+/// the sample's id.
+async fn kit_library(api: &tracseq_tests::client::Api, t: &str, i7: &str, i5: &str) -> (String, String, String) {
     let s = sample_id(api, t).await;
+    let (status, v) = api
+        .post(
+            &format!("/api/samples/{s}/transitions"),
+            Some(t),
+            serde_json::json!({"to": "validated"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
     let (status, v) = library(
         api,
         t,
@@ -430,6 +439,7 @@ async fn kit_library(api: &tracseq_tests::client::Api, t: &str, i7: &str, i5: &s
     (
         v["id"].as_str().unwrap().to_owned(),
         v["name"].as_str().unwrap().to_owned(),
+        s,
     )
 }
 
@@ -453,10 +463,10 @@ async fn a_run_exports_its_pools_sheet_refuses_collisions_and_judges_qc() {
     let api = api();
     let admin = tracseq_tests::client::new_lab(&api).await;
     let t = admin.access.as_str();
-    let (l1, n1) = kit_library(&api, t, "N701", "S502").await;
-    let (l2, n2) = kit_library(&api, t, "N702", "S503").await;
-    let (l3, n3) = kit_library(&api, t, "N703", "S505").await;
-    let (twin, _) = kit_library(&api, t, "N701", "S502").await;
+    let (l1, n1, s1) = kit_library(&api, t, "N701", "S502").await;
+    let (l2, n2, s2) = kit_library(&api, t, "N702", "S503").await;
+    let (l3, n3, s3) = kit_library(&api, t, "N703", "S505").await;
+    let (twin, _, _) = kit_library(&api, t, "N701", "S502").await;
     let pool_a = pool_of(&api, t, &[&l1, &l2]).await;
     let pool_b = pool_of(&api, t, &[&l3]).await;
     let pool_twin = pool_of(&api, t, &[&twin]).await;
@@ -576,8 +586,63 @@ async fn a_run_exports_its_pools_sheet_refuses_collisions_and_judges_qc() {
     assert_eq!(go("running", 1).await.0, 409, "planned → running skips loading");
     assert_eq!(go("loaded", 1).await.0, 200);
     assert_eq!(go("running", 1).await.0, 409, "stale");
+    // A sample in the freezer keeps the run from starting until it is retrieved.
+    let (_, unit) = api
+        .post(
+            "/api/storage/locations",
+            Some(t),
+            json!({"name": "F", "kind": "freezer", "zone": "ultra_low"}),
+        )
+        .await;
+    let (_, boxed) = api
+        .post(
+            "/api/storage/locations",
+            Some(t),
+            json!({"name": "B", "kind": "box", "parent_id": unit["id"], "rows": 2, "columns": 2}),
+        )
+        .await;
+    let (status, _) = api
+        .post(
+            "/api/storage/placements",
+            Some(t),
+            json!({"sample_id": s3, "location_id": boxed["id"], "auto": true}),
+        )
+        .await;
+    assert_eq!(status, 200);
     let (status, v) = go("running", 2).await;
-    assert_eq!((status, v["version"].as_u64()), (200, Some(3)));
+    assert_eq!(
+        (status, v["code"].as_str(), v["errors"][0]["rule"].as_str()),
+        (409, Some("samples_not_ready"), Some("in_storage")),
+        "{v}"
+    );
+    assert_eq!(
+        api.post("/api/storage/retrievals", Some(t), json!({"sample_id": s3}))
+            .await
+            .0,
+        200
+    );
+    let (status, v) = go("running", 2).await;
+    assert_eq!(
+        (status, v["run"]["version"].as_u64(), v["samples"]["moved"].as_u64()),
+        (200, Some(3), Some(3)),
+        "{v}"
+    );
+    for s in [&s1, &s2, &s3] {
+        assert_eq!(
+            api.get(&format!("/api/samples/{s}"), t).await.1["status"],
+            "in_sequencing"
+        );
+    }
+    let (_, map) = api
+        .get(
+            &format!("/api/storage/locations/{}/map", boxed["id"].as_str().unwrap()),
+            t,
+        )
+        .await;
+    assert_eq!(
+        map["cells"][0]["occupant"]["status"], "in_sequencing",
+        "the box map follows"
+    );
     let (status, v) = api
         .post(
             &qc_path,
@@ -593,7 +658,8 @@ async fn a_run_exports_its_pools_sheet_refuses_collisions_and_judges_qc() {
         .post(
             &qc_path,
             Some(t),
-            json!({"lanes": [{"lane": 2, "metrics": {"percent_q30": 74.9}}], "version": 4}),
+            json!({"lanes": [{"lane": 2, "metrics": {"percent_q30": 74.9}}],
+                   "libraries": [{"library_id": l2, "metrics": {"percent_q30": 70}}], "version": 4}),
         )
         .await;
     assert_eq!((status, v["qc"]["verdict"].as_str()), (200, Some("fail")), "{v}");
@@ -605,7 +671,21 @@ async fn a_run_exports_its_pools_sheet_refuses_collisions_and_judges_qc() {
         )
         .await;
     assert_eq!((status, v["errors"][0]["field"].as_str()), (422, Some("lanes[0].lane")));
-    assert_eq!(go("completed", 5).await.0, 200);
+    let (status, v) = go("completed", 5).await;
+    assert_eq!((status, v["samples"]["moved"].as_u64()), (200, Some(3)), "{v}");
+    for (s, want) in [(&s1, "completed"), (&s2, "failed"), (&s3, "completed")] {
+        assert_eq!(
+            api.get(&format!("/api/samples/{s}"), t).await.1["status"],
+            want,
+            "the library of s2 failed QC"
+        );
+    }
+    let (_, h) = api.get(&format!("/api/samples/{s2}/history"), t).await;
+    let last = h["items"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["from"].as_str(), last["to"].as_str()),
+        (Some("in_sequencing"), Some("failed"))
+    );
     assert_eq!(go("running", 6).await.0, 409, "completed is terminal");
     let kinds = tracseq_tests::lims::events_of(&admin.lab_id(), &format!("sequencing/runs/{id}")).await;
     for k in [

@@ -125,6 +125,11 @@ const RUN_CREATED: &[ResponseSpec] = &[ResponseSpec::json(
     "The planned run",
     SchemaRef::of::<crate::model::Run>(),
 )];
+const RUN_TRANSITIONED: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "The run and what happened to its samples",
+    SchemaRef::of::<RunTransitionOutcome>(),
+)];
 const RUN_PAGE: &[ResponseSpec] = &[ResponseSpec::json(
     200,
     "Runs, newest first",
@@ -164,11 +169,11 @@ pub static TRANSITION_RUN: RouteSpec = RouteSpec::new(
     role(LabTechnician),
 )
 .doc(
-    "Move a run through its status machine (loading needs a valid sheet)",
+    "Move a run through its status machine (loading needs a valid sheet); its samples follow",
     TAG,
 )
 .takes(SchemaRef::of::<RunTransition>())
-.answers(RUN);
+.answers(RUN_TRANSITIONED);
 pub static SAMPLESHEET: RouteSpec = RouteSpec::new(
     "runs_samplesheet",
     Get,

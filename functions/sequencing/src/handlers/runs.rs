@@ -2,6 +2,7 @@
 //! status machine; the sample sheet built from the pools' libraries (validated whole,
 //! exported in v2 or v1); QC judged against the thresholds.
 
+use super::run_samples::{SampleSync, not_ready, read_samples, run_members, sample_ids, sync};
 use crate::domain::platform::{Instrument, SheetFormat, flow_cells};
 use crate::domain::qc::{Metric, Verdict, default_thresholds, evaluate};
 use crate::domain::samplesheet::{Issue, Reads, Severity, SheetRequest, SheetSample, render, validate};
@@ -21,6 +22,7 @@ use tracseq_core::http::{Request, Response, check_version, expected_version, opt
 use tracseq_core::named::parse_reported;
 use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};
+use tracseq_samples::domain::status::SampleStatus;
 
 /// `POST /api/sequencing/runs`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -288,6 +290,19 @@ pub async fn transition_run(st: Arc<SequencingState>, req: Request, p: Principal
             return Err(problem);
         }
     }
+    let members = run_members(&st, &p.lab_id, &current).await?;
+    let samples = read_samples(&st, &p.lab_id, &sample_ids(&members)).await?;
+    if to == RunStatus::Running {
+        let refused = not_ready(&samples);
+        if !refused.is_empty() {
+            let mut problem = Problem::conflict(
+                "samples_not_ready",
+                format!("{} sample(s) cannot go into sequencing; see errors", refused.len()),
+            );
+            problem.errors = refused;
+            return Err(problem);
+        }
+    }
     let mut next = current.clone();
     next.status = to;
     next.version += 1;
@@ -311,7 +326,55 @@ pub async fn transition_run(st: Arc<SequencingState>, req: Request, p: Principal
         )?);
     }
     save(&st, &p, &next, current.version, events).await?;
-    Ok(Response::ok(&next))
+    let samples = match to {
+        RunStatus::Running => {
+            sync(&st, &req, &p, &next, samples, |s| {
+                let out_of_freezer = s.storage.as_ref().is_none_or(|x| x.checked_out);
+                (s.status == SampleStatus::Validated && out_of_freezer).then_some(SampleStatus::InSequencing)
+            })
+            .await?
+        }
+        RunStatus::Completed => {
+            // Libraries that failed QC fail their samples; the rest complete.
+            let failed_libraries: HashSet<&str> = next
+                .qc
+                .iter()
+                .flat_map(|q| q.results.iter())
+                .filter(|r| r.verdict == Verdict::Fail)
+                .filter_map(|r| r.library_id.as_deref())
+                .collect();
+            let failed_samples: HashSet<String> = members
+                .iter()
+                .filter(|(l, _)| failed_libraries.contains(l.as_str()))
+                .map(|(_, s)| s.clone())
+                .collect();
+            sync(&st, &req, &p, &next, samples, |s| {
+                (s.status == SampleStatus::InSequencing).then(|| {
+                    if failed_samples.contains(&s.id) {
+                        SampleStatus::Failed
+                    } else {
+                        SampleStatus::Completed
+                    }
+                })
+            })
+            .await?
+        }
+        RunStatus::Failed | RunStatus::Aborted => {
+            sync(&st, &req, &p, &next, samples, |s| {
+                (s.status == SampleStatus::InSequencing).then_some(SampleStatus::Failed)
+            })
+            .await?
+        }
+        RunStatus::Planned | RunStatus::Loaded => SampleSync::default(),
+    };
+    Ok(Response::ok(&RunTransitionOutcome { run: next, samples }))
+}
+
+/// A run after a transition, and what happened to its samples.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RunTransitionOutcome {
+    pub run: Run,
+    pub samples: SampleSync,
 }
 
 /// The sheet a run makes: each lane's pools' libraries, Sample_ID = library name.
