@@ -413,7 +413,7 @@ async fn lab_kits_idempotency_tenancy_and_roles() {
     );
 
     let routes: Vec<_> = tracseq_sequencing::FUNCTIONS.iter().filter_map(|f| f.route).collect();
-    assert_eq!(routes.len(), 23);
+    assert_eq!(routes.len(), 25);
     tracseq_tests::client::check_role_matrix(&api, &admin, &routes).await;
 }
 
@@ -806,5 +806,92 @@ async fn jobs_follow_their_machine_and_freeze_their_scope_once_queued() {
         (status, v["errors"][0]["field"].as_str()),
         (422, Some("sample_ids[0]")),
         "my sample is not theirs"
+    );
+}
+
+#[tokio::test]
+async fn a_lab_sets_its_own_qc_thresholds() {
+    use serde_json::json;
+    let api = api();
+    let admin = tracseq_tests::client::new_lab(&api).await;
+    let t = admin.access.as_str();
+    let (status, v) = api.get("/api/sequencing/qc-thresholds", t).await;
+    assert_eq!((status, v["version"].as_u64()), (200, Some(0)));
+    assert_eq!(v["thresholds"]["percent_q30"]["pass_min"], 80.0);
+    let body = |pass: f64, warn: f64, version: u64| json!({"thresholds": {"percent_q30": {"pass_min": pass, "warn_min": warn}}, "version": version});
+    let (status, v, _) = api
+        .send(
+            reqwest::Method::PUT,
+            "/api/sequencing/qc-thresholds",
+            Some(t),
+            Some(body(75.0, 80.0, 0)),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (status, v["errors"][0]["rule"].as_str()),
+        (422, Some("band")),
+        "pass below warn: {v}"
+    );
+    let (status, v, _) = api
+        .send(
+            reqwest::Method::PUT,
+            "/api/sequencing/qc-thresholds",
+            Some(t),
+            Some(body(85.0, 80.0, 0)),
+            &[],
+        )
+        .await;
+    assert_eq!((status, v["version"].as_u64()), (200, Some(1)), "{v}");
+    assert_eq!(
+        v["thresholds"]["percent_pf"]["pass_min"], 80.0,
+        "others keep their defaults"
+    );
+    let (status, _, _) = api
+        .send(
+            reqwest::Method::PUT,
+            "/api/sequencing/qc-thresholds",
+            Some(t),
+            Some(body(90.0, 80.0, 0)),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 409, "stale");
+    // A run of this lab is judged with them: 84 % Q30 now only warns.
+    let (l1, _, _) = kit_library(&api, t, "N701", "S502").await;
+    let pool = pool_of(&api, t, &[&l1]).await;
+    let (_, run) = api
+        .post(
+            "/api/sequencing/runs",
+            Some(t),
+            json!({"name": "MS-1", "instrument": "MiSeq", "flow_cell": "MiSeq v3",
+                   "reads": {"read1": 301, "index1": 8, "index2": 8, "read2": 301},
+                   "lanes": [{"lane": 1, "pool_ids": [pool]}]}),
+        )
+        .await;
+    let id = run["id"].as_str().unwrap();
+    for (to, v) in [("loaded", 1), ("running", 2)] {
+        let (status, r) = api
+            .post(
+                &format!("/api/sequencing/runs/{id}/transitions"),
+                Some(t),
+                json!({"to": to, "version": v}),
+            )
+            .await;
+        assert_eq!(status, 200, "{r}");
+    }
+    let (_, v) = api
+        .post(
+            &format!("/api/sequencing/runs/{id}/qc"),
+            Some(t),
+            json!({"lanes": [{"lane": 1, "metrics": {"percent_q30": 84}}], "version": 3}),
+        )
+        .await;
+    assert_eq!(v["qc"]["verdict"], "warning", "{v}");
+    let other = tracseq_tests::client::new_lab(&api).await;
+    assert_eq!(
+        api.get("/api/sequencing/qc-thresholds", &other.access).await.1["version"],
+        0,
+        "another lab's are its own"
     );
 }

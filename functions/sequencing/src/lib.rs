@@ -60,4 +60,6 @@ pub static FUNCTIONS: &[FunctionDef] = &[
     function!(r::GET_JOB => h::get_job),
     function!(r::PATCH_JOB => h::update_job),
     function!(r::TRANSITION_JOB => h::transition_job),
+    function!(r::GET_QC_SETTINGS => h::get_qc_settings),
+    function!(r::PUT_QC_SETTINGS => h::put_qc_settings),
 ];

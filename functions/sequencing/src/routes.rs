@@ -237,3 +237,27 @@ pub static TRANSITION_JOB: RouteSpec = RouteSpec::new(
 .doc("Move a job through its status machine", TAG)
 .takes(SchemaRef::of::<JobTransition>())
 .answers(JOB);
+
+const QC_SETTINGS: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "The lab's QC thresholds (defaults filled in)",
+    SchemaRef::of::<QcSettings>(),
+)];
+
+pub static GET_QC_SETTINGS: RouteSpec = RouteSpec::new(
+    "sequencing_qc_thresholds_get",
+    Get,
+    "/api/sequencing/qc-thresholds",
+    role(ResearchScientist),
+)
+.doc("The lab's QC thresholds", TAG)
+.answers(QC_SETTINGS);
+pub static PUT_QC_SETTINGS: RouteSpec = RouteSpec::new(
+    "sequencing_qc_thresholds_put",
+    Put,
+    "/api/sequencing/qc-thresholds",
+    role(LabAdministrator),
+)
+.doc("Replace some of the lab's QC thresholds (version-checked)", TAG)
+.takes(SchemaRef::of::<QcSettingsPatch>())
+.answers(QC_SETTINGS);

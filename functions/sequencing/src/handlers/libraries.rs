@@ -3,7 +3,7 @@
 
 use super::reference::kit;
 use crate::domain::index::IndexSeq;
-use crate::domain::qc::{Metric, default_thresholds, evaluate};
+use crate::domain::qc::{Metric, evaluate};
 use crate::model::{Library, keys, now_rfc3339};
 use crate::state::SequencingState;
 use serde::{Deserialize, Serialize};
@@ -143,7 +143,8 @@ pub async fn create_library(st: Arc<SequencingState>, req: Request, p: Principal
         .into_iter()
         .filter_map(|(m, v)| v.map(|v| (m, v)))
         .collect();
-        let (qc, findings) = evaluate(&values, &default_thresholds());
+        let thresholds = super::qc_settings::lab_thresholds(&st, &p.lab_id).await?.thresholds;
+        let (qc, findings) = evaluate(&values, &thresholds);
         let now = now_rfc3339();
         let library = Library {
             id: ulid::Ulid::new().to_string(),

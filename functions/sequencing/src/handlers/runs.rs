@@ -4,7 +4,7 @@
 
 use super::run_samples::{SampleSync, not_ready, read_samples, run_members, sample_ids, sync};
 use crate::domain::platform::{Instrument, SheetFormat, flow_cells};
-use crate::domain::qc::{Metric, Verdict, default_thresholds, evaluate};
+use crate::domain::qc::{Metric, Verdict, evaluate};
 use crate::domain::samplesheet::{Issue, Reads, Severity, SheetRequest, SheetSample, render, validate};
 use crate::domain::status::RunStatus;
 use crate::model::{QcResult, Run, RunLane, RunQc, keys, now_rfc3339};
@@ -517,7 +517,7 @@ pub async fn submit_qc(st: Arc<SequencingState>, req: Request, p: Principal) -> 
     if !errors.is_empty() {
         return Err(Problem::validation(errors));
     }
-    let thresholds = default_thresholds();
+    let thresholds = super::qc_settings::lab_thresholds(&st, &p.lab_id).await?.thresholds;
     let mut results = Vec::new();
     for l in &body.lanes {
         let (verdict, findings) = evaluate(&l.metrics, &thresholds);
