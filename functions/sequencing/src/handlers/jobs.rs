@@ -14,11 +14,10 @@ use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
 use tracseq_aws::keys::LabKeys;
 use tracseq_aws::outbox::put_event_op;
-use tracseq_aws::store::{GSI1, GSI2, PageQuery, from_item, stale};
+use tracseq_aws::store::{GSI1, GSI2, from_item, stale};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
 use tracseq_core::named::parse_reported;
-use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};
 use tracseq_samples::domain::kinds::Priority;
 use tracseq_samples::domain::status::SampleStatus;
@@ -169,31 +168,12 @@ pub async fn get_job(st: Arc<SequencingState>, req: Request, p: Principal) -> Re
 
 /// Newest first; `?status=` narrows to one status.
 pub async fn list_jobs(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
-    let page = PageRequest::from_request(&req)?;
-    let (pk, index) = match req.query("status") {
-        Some(raw) => {
-            let status: JobStatus = serde_json::from_value(json!(raw)).map_err(|_| {
-                Problem::validation(vec![
-                    FieldError::field("status", "one_of", "a job status").with_value(raw),
-                ])
-            })?;
-            (keys::jobs_by_status(&p.lab_id, status.as_str()), GSI1)
-        }
+    let (pk, index) = match super::status_query::<JobStatus>(&req, "job")? {
+        Some(status) => (keys::jobs_by_status(&p.lab_id, status.as_str()), GSI1),
         None => (keys::jobs(&p.lab_id), GSI2),
     };
-    let out = st
-        .table
-        .query_page(&PageQuery::of(&pk).on_index(index).newest_first(), &page)
-        .await?;
-    let items = out
-        .items
-        .into_iter()
-        .map(from_item::<Job>)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Response::ok(&JobPage {
-        items,
-        next_cursor: out.next_cursor,
-    }))
+    let (items, next_cursor) = super::newest_page(&st, &req, &pk, index).await?;
+    Ok(Response::ok(&JobPage { items, next_cursor }))
 }
 
 async fn save(

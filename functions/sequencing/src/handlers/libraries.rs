@@ -13,10 +13,9 @@ use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
 use tracseq_aws::keys::LabKeys;
 use tracseq_aws::outbox::put_event_op;
-use tracseq_aws::store::{GSI1, PageQuery, from_item};
+use tracseq_aws::store::GSI1;
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response};
-use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};
 use tracseq_samples::domain::status::SampleStatus;
 use tracseq_samples::model::{Sample, keys as sample_keys};
@@ -190,19 +189,6 @@ pub struct LibraryPage {
 
 /// Newest first.
 pub async fn list_libraries(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
-    let page = PageRequest::from_request(&req)?;
-    let pk = keys::libraries(&p.lab_id);
-    let out = st
-        .table
-        .query_page(&PageQuery::of(&pk).on_index(GSI1).newest_first(), &page)
-        .await?;
-    let items = out
-        .items
-        .into_iter()
-        .map(from_item::<Library>)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Response::ok(&LibraryPage {
-        items,
-        next_cursor: out.next_cursor,
-    }))
+    let (items, next_cursor) = super::newest_page(&st, &req, &keys::libraries(&p.lab_id), GSI1).await?;
+    Ok(Response::ok(&LibraryPage { items, next_cursor }))
 }

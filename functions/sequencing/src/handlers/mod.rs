@@ -15,3 +15,43 @@ pub use qc_settings::*;
 pub use reference::*;
 pub use run_samples::SampleSync;
 pub use runs::*;
+
+use crate::state::SequencingState;
+use serde::de::DeserializeOwned;
+use tracseq_aws::store::{PageQuery, from_item};
+use tracseq_core::http::Request;
+use tracseq_core::pagination::PageRequest;
+use tracseq_core::{FieldError, Problem};
+
+/// A page of an index partition, newest first, decoded.
+pub(crate) async fn newest_page<T: DeserializeOwned>(
+    st: &SequencingState,
+    req: &Request,
+    partition: &str,
+    index: &str,
+) -> Result<(Vec<T>, Option<String>), Problem> {
+    let page = PageRequest::from_request(req)?;
+    let out = st
+        .table
+        .query_page(&PageQuery::of(partition).on_index(index).newest_first(), &page)
+        .await?;
+    let items = out
+        .items
+        .into_iter()
+        .map(from_item::<T>)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((items, out.next_cursor))
+}
+
+/// `?status=` as a status of `what`; 422 when it names none.
+pub(crate) fn status_query<S: DeserializeOwned>(req: &Request, what: &str) -> Result<Option<S>, Problem> {
+    req.query("status")
+        .map(|raw| {
+            serde_json::from_value(serde_json::Value::String(raw.to_owned())).map_err(|_| {
+                Problem::validation(vec![
+                    FieldError::field("status", "one_of", format!("a {what} status")).with_value(raw),
+                ])
+            })
+        })
+        .transpose()
+}

@@ -14,10 +14,9 @@ use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
 use tracseq_aws::keys::LabKeys;
 use tracseq_aws::outbox::put_event_op;
-use tracseq_aws::store::{GSI1, PageQuery, StoreError, from_item, n, s, stale};
+use tracseq_aws::store::{GSI1, StoreError, from_item, n, s, stale};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
-use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};
 
 /// Most libraries added in one request (each is one action of its transaction).
@@ -116,21 +115,8 @@ pub async fn get_pool(st: Arc<SequencingState>, req: Request, p: Principal) -> R
 }
 
 pub async fn list_pools(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
-    let page = PageRequest::from_request(&req)?;
-    let pk = keys::pools(&p.lab_id);
-    let out = st
-        .table
-        .query_page(&PageQuery::of(&pk).on_index(GSI1).newest_first(), &page)
-        .await?;
-    let items = out
-        .items
-        .into_iter()
-        .map(from_item::<Pool>)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Response::ok(&PoolPage {
-        items,
-        next_cursor: out.next_cursor,
-    }))
+    let (items, next_cursor) = super::newest_page(&st, &req, &keys::pools(&p.lab_id), GSI1).await?;
+    Ok(Response::ok(&PoolPage { items, next_cursor }))
 }
 
 /// The pool's head update of a membership change: members ± `delta`, next version, if

@@ -16,11 +16,10 @@ use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
 use tracseq_aws::keys::LabKeys;
 use tracseq_aws::outbox::put_event_op;
-use tracseq_aws::store::{GSI1, GSI2, PageQuery, from_item, stale};
+use tracseq_aws::store::{GSI1, GSI2, stale};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
 use tracseq_core::named::parse_reported;
-use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};
 use tracseq_samples::domain::status::SampleStatus;
 
@@ -214,31 +213,12 @@ pub async fn get_run(st: Arc<SequencingState>, req: Request, p: Principal) -> Re
 
 /// Newest first; `?status=` narrows to one status.
 pub async fn list_runs(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
-    let page = PageRequest::from_request(&req)?;
-    let (pk, index) = match req.query("status") {
-        Some(raw) => {
-            let status: RunStatus = serde_json::from_value(json!(raw)).map_err(|_| {
-                Problem::validation(vec![
-                    FieldError::field("status", "one_of", "a run status").with_value(raw),
-                ])
-            })?;
-            (keys::runs_by_status(&p.lab_id, status.as_str()), GSI1)
-        }
+    let (pk, index) = match super::status_query::<RunStatus>(&req, "run")? {
+        Some(status) => (keys::runs_by_status(&p.lab_id, status.as_str()), GSI1),
         None => (keys::runs(&p.lab_id), GSI2),
     };
-    let out = st
-        .table
-        .query_page(&PageQuery::of(&pk).on_index(index).newest_first(), &page)
-        .await?;
-    let items = out
-        .items
-        .into_iter()
-        .map(from_item::<Run>)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Response::ok(&RunPage {
-        items,
-        next_cursor: out.next_cursor,
-    }))
+    let (items, next_cursor) = super::newest_page(&st, &req, &pk, index).await?;
+    Ok(Response::ok(&RunPage { items, next_cursor }))
 }
 
 /// Store `next` over the run at `expected`, with its events.
