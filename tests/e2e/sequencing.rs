@@ -472,12 +472,23 @@ async fn a_run_exports_its_pools_sheet_refuses_collisions_and_judges_qc() {
     let pool_twin = pool_of(&api, t, &[&twin]).await;
     let reads = json!({"read1": 151, "index1": 10, "index2": 10, "read2": 151});
 
+    // A technician asks for the sequencing; the run serves that job.
+    let tech = tracseq_tests::client::new_user(&api, &admin, "lab_technician").await;
+    let (status, job) = api
+        .post(
+            "/api/sequencing/jobs",
+            Some(&tech.access),
+            json!({"name": "Batch", "sample_ids": [s1, s2, s3]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{job}");
     let (status, run) = api
         .post(
             "/api/sequencing/runs",
             Some(t),
             json!({"name": "NVX-0001", "instrument": "NovaSeq X", "flow_cell": "10B", "reads": reads,
-                   "lanes": [{"lane": 1, "pool_ids": [pool_a]}, {"lane": 2, "pool_ids": [pool_b]}]}),
+                   "lanes": [{"lane": 1, "pool_ids": [pool_a]}, {"lane": 2, "pool_ids": [pool_b]}],
+                   "job_id": job["id"]}),
         )
         .await;
     assert_eq!((status, run["status"].as_str()), (201, Some("planned")), "{run}");
@@ -516,6 +527,10 @@ async fn a_run_exports_its_pools_sheet_refuses_collisions_and_judges_qc() {
         "NovaSeq X v1 wants i5 reverse-complemented: {v1}"
     );
     assert_eq!(sheet("v3").await.0, 422);
+    // What the API serves, the independent parsers read.
+    let parsed = parse(&v2, &v1);
+    assert_eq!(parsed["v2"]["data"].as_array().unwrap().len(), 3);
+    assert_eq!(parsed["v1"]["samples"].as_array().unwrap().len(), 3);
 
     // Two pools that collide on one lane: the sheet says so, and the run cannot load.
     let (_, bad) = api
@@ -695,6 +710,24 @@ async fn a_run_exports_its_pools_sheet_refuses_collisions_and_judges_qc() {
     ] {
         assert_eq!(kinds.iter().filter(|x| *x == k).count(), 1, "{k}: {kinds:?}");
     }
+    let failed = tracseq_tests::lims::event_data(
+        &admin.lab_id(),
+        &format!("sequencing/runs/{id}"),
+        "tracseq.sequencing.qc_failed",
+    )
+    .await;
+    assert_eq!(
+        failed[0]["requested_by"],
+        json!(tech.user_id()),
+        "the job's requester hears of it"
+    );
+    assert!(
+        failed[0]["failing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["metric"] == "percent_q30" && f["lane"] == 2)
+    );
     let (_, done) = api.get("/api/sequencing/runs?status=completed", t).await;
     assert_eq!(done["items"].as_array().unwrap().len(), 1);
     let (_, all) = api.get("/api/sequencing/runs", t).await;

@@ -225,6 +225,9 @@ pub struct Run {
     #[serde(default)]
     pub allow_lower_mismatches: bool,
     pub status: RunStatus,
+    /// The job this run serves; its requester hears about QC and completion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_folder: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -37,6 +37,8 @@ pub struct NewRun {
     pub barcode_mismatches: Option<u8>,
     /// Lower mismatches (with a warning) instead of refusing close indexes.
     pub allow_lower_mismatches: Option<bool>,
+    /// The job the run serves.
+    pub job_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -169,6 +171,14 @@ pub async fn create_run(st: Arc<SequencingState>, req: Request, p: Principal) ->
                 }
             }
         }
+        if let Some(job) = &body.job_id
+            && let Err(e) = st.job(&p.lab_id, job).await
+        {
+            if e.status != 404 {
+                return Err(e);
+            }
+            errors.push(FieldError::field("job_id", "exists", "no such job").with_value(job));
+        }
         if !errors.is_empty() {
             return Err(Problem::validation(errors));
         }
@@ -183,6 +193,7 @@ pub async fn create_run(st: Arc<SequencingState>, req: Request, p: Principal) ->
             barcode_mismatches: body.barcode_mismatches.unwrap_or(1),
             allow_lower_mismatches: body.allow_lower_mismatches.unwrap_or(false),
             status: RunStatus::Planned,
+            job_id: body.job_id.clone(),
             run_folder: None,
             qc: None,
             version: 1,
@@ -298,11 +309,12 @@ pub async fn transition_run(st: Arc<SequencingState>, req: Request, p: Principal
         json!({"run_id": next.id, "from": current.status, "to": to}),
     )?];
     if to == RunStatus::Completed {
+        let requested_by = requester(&st, &p.lab_id, &next).await?;
         events.push(req.event(
             "sequencing.run_completed",
             &p,
             &subject,
-            json!({"run_id": next.id, "name": next.name}),
+            json!({"run_id": next.id, "name": next.name, "job_id": next.job_id, "requested_by": requested_by}),
         )?);
     }
     save(&st, &p, &next, current.version, events).await?;
@@ -348,6 +360,17 @@ pub async fn transition_run(st: Arc<SequencingState>, req: Request, p: Principal
         RunStatus::Planned | RunStatus::Loaded => SampleSync::default(),
     };
     Ok(Response::ok(&RunTransitionOutcome { run: next, samples }))
+}
+
+/// Who asked for the run: its job's requester, else whoever planned it.
+async fn requester(st: &SequencingState, lab: &str, run: &Run) -> Result<String, Problem> {
+    match &run.job_id {
+        Some(job) => Ok(st
+            .job(lab, job)
+            .await
+            .map_or_else(|_| run.created_by.clone(), |j| j.requested_by)),
+        None => Ok(run.created_by.clone()),
+    }
 }
 
 /// A run after a transition, and what happened to its samples.
@@ -547,7 +570,8 @@ pub async fn submit_qc(st: Arc<SequencingState>, req: Request, p: Principal) -> 
             "sequencing.qc_failed",
             &p,
             &subject,
-            json!({"run_id": next.id, "name": next.name, "failing": failing, "requested_by": next.created_by}),
+            json!({"run_id": next.id, "name": next.name, "failing": failing, "job_id": next.job_id,
+                   "requested_by": requester(&st, &p.lab_id, &next).await?}),
         )?);
     }
     save(&st, &p, &next, current.version, events).await?;
