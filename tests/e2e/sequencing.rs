@@ -413,7 +413,7 @@ async fn lab_kits_idempotency_tenancy_and_roles() {
     );
 
     let routes: Vec<_> = tracseq_sequencing::FUNCTIONS.iter().filter_map(|f| f.route).collect();
-    assert_eq!(routes.len(), 25);
+    assert_eq!(routes.len(), 26);
     tracseq_tests::client::check_role_matrix(&api, &admin, &routes).await;
 }
 
@@ -926,5 +926,75 @@ async fn a_lab_sets_its_own_qc_thresholds() {
         api.get("/api/sequencing/qc-thresholds", &other.access).await.1["version"],
         0,
         "another lab's are its own"
+    );
+}
+
+#[tokio::test]
+async fn administrators_add_flow_cell_types_their_runs_use() {
+    use serde_json::json;
+    let api = api();
+    let admin = tracseq_tests::client::new_lab(&api).await;
+    let t = admin.access.as_str();
+    let body = json!({"name": "P4", "instrument": "NextSeq 1000/2000", "lanes": 1, "reads_per_lane": 1_800_000_000u64});
+    let (status, v) = api.post("/api/sequencing/flow-cells", Some(t), body.clone()).await;
+    assert_eq!((status, v["lanes"].as_u64()), (201, Some(1)), "{v}");
+    assert_eq!(
+        api.post("/api/sequencing/flow-cells", Some(t), body).await.1["code"],
+        "flow_cell_exists"
+    );
+    let (_, v) = api
+        .post(
+            "/api/sequencing/flow-cells",
+            Some(t),
+            json!({"name": "S4", "instrument": "NovaSeq 6000", "lanes": 4, "reads_per_lane": 1}),
+        )
+        .await;
+    assert_eq!(v["code"], "flow_cell_exists", "a built-in type");
+    let (status, v) = api
+        .post(
+            "/api/sequencing/flow-cells",
+            Some(t),
+            json!({"name": "X", "instrument": "NovaSeq X", "lanes": 0, "reads_per_lane": 0}),
+        )
+        .await;
+    assert_eq!((status, v["errors"].as_array().unwrap().len()), (422, 2));
+    let (_, inst) = api.get("/api/sequencing/instruments", t).await;
+    let nextseq = inst["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "NextSeq 1000/2000")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        nextseq["flow_cells"].as_array().unwrap().len(),
+        3,
+        "P2, P3 and the lab's P4"
+    );
+    let (l1, _, _) = kit_library(&api, t, "N701", "S502").await;
+    let pool = pool_of(&api, t, &[&l1]).await;
+    let (status, run) = api
+        .post(
+            "/api/sequencing/runs",
+            Some(t),
+            json!({"name": "NS-P4", "instrument": "NextSeq 1000/2000", "flow_cell": "p4",
+                   "reads": {"read1": 151, "index1": 10, "index2": 10, "read2": 151},
+                   "lanes": [{"lane": 1, "pool_ids": [pool]}]}),
+        )
+        .await;
+    assert_eq!((status, run["flow_cell_lanes"].as_u64()), (201, Some(1)), "{run}");
+    let other = tracseq_tests::client::new_lab(&api).await;
+    let (_, inst) = api.get("/api/sequencing/instruments", &other.access).await;
+    let nextseq = inst["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "NextSeq 1000/2000")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        nextseq["flow_cells"].as_array().unwrap().len(),
+        2,
+        "another lab's types are its own"
     );
 }

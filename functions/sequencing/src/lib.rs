@@ -62,4 +62,5 @@ pub static FUNCTIONS: &[FunctionDef] = &[
     function!(r::TRANSITION_JOB => h::transition_job),
     function!(r::GET_QC_SETTINGS => h::get_qc_settings),
     function!(r::PUT_QC_SETTINGS => h::put_qc_settings),
+    function!(r::CREATE_FLOW_CELL => h::create_flow_cell),
 ];

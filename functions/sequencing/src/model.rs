@@ -37,6 +37,9 @@ pub mod keys {
     pub fn kit_sk(id: &str) -> String {
         format!("KIT#{id}")
     }
+    pub fn flow_cell_sk(instrument: &str, name: &str) -> String {
+        format!("FLOWCELL#{instrument}#{}", name.to_lowercase())
+    }
     pub const RUN_SK: &str = "RUN";
     pub fn run(lab: &str, id: &str) -> String {
         format!("LAB#{lab}#RUN#{id}")
@@ -219,6 +222,8 @@ pub struct Run {
     pub name: String,
     pub instrument: Instrument,
     pub flow_cell: String,
+    /// Lanes of that flow cell type when the run was planned.
+    pub flow_cell_lanes: u8,
     pub lanes: Vec<RunLane>,
     pub reads: Reads,
     pub barcode_mismatches: u8,

@@ -261,3 +261,22 @@ pub static PUT_QC_SETTINGS: RouteSpec = RouteSpec::new(
 .doc("Replace some of the lab's QC thresholds (version-checked)", TAG)
 .takes(SchemaRef::of::<QcSettingsPatch>())
 .answers(QC_SETTINGS);
+
+const FLOW_CELL_CREATED: &[ResponseSpec] = &[ResponseSpec::json(
+    201,
+    "The lab's new flow cell type",
+    SchemaRef::of::<crate::domain::platform::FlowCell>(),
+)];
+
+pub static CREATE_FLOW_CELL: RouteSpec = RouteSpec::new(
+    "sequencing_flow_cells_create",
+    Post,
+    "/api/sequencing/flow-cells",
+    role(LabAdministrator),
+)
+.doc(
+    "Add a flow cell type of the lab's own (listed with its instrument)",
+    TAG,
+)
+.takes(SchemaRef::of::<NewFlowCell>())
+.answers(FLOW_CELL_CREATED);

@@ -38,8 +38,97 @@ pub struct InstrumentList {
     pub items: Vec<InstrumentInfo>,
 }
 
-pub async fn list_instruments(_st: Arc<SequencingState>, _req: Request, _p: Principal) -> Result<Response, Problem> {
-    let cells = flow_cells();
+/// The flow cell types the lab can plan runs on: DOMAIN.md's, then the lab's own.
+pub async fn lab_flow_cells(st: &SequencingState, lab: &str) -> Result<Vec<FlowCell>, Problem> {
+    let mut cells = flow_cells();
+    let page = PageRequest::first(1000);
+    let pk = format!("LAB#{lab}");
+    let out = st
+        .table
+        .query_page(&PageQuery::of(&pk).with_prefix("FLOWCELL#"), &page)
+        .await?;
+    for item in out.items {
+        cells.push(from_item::<FlowCell>(item)?);
+    }
+    Ok(cells)
+}
+
+/// `POST /api/sequencing/flow-cells`: a flow cell type of the lab's own.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewFlowCell {
+    pub name: String,
+    pub instrument: String,
+    pub lanes: u8,
+    pub reads_per_lane: u64,
+}
+
+pub async fn create_flow_cell(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: NewFlowCell = req.json()?;
+    let mut errors = Vec::new();
+    let name = body.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 40 {
+        errors.push(FieldError::field("name", "length", "1 to 40 characters"));
+    }
+    let instrument = tracseq_core::named::parse_reported(
+        &mut errors,
+        "instrument",
+        &body.instrument,
+        Instrument::parse,
+        Instrument::names(),
+    );
+    if !(1..=16).contains(&body.lanes) {
+        errors.push(FieldError::field("lanes", "range", "1 to 16"));
+    }
+    if body.reads_per_lane == 0 {
+        errors.push(FieldError::field("reads_per_lane", "range", "a positive number"));
+    }
+    let (Some(instrument), true) = (instrument, errors.is_empty()) else {
+        return Err(Problem::validation(errors));
+    };
+    let taken = |c: &FlowCell| c.instrument == instrument && c.name.eq_ignore_ascii_case(&name);
+    if flow_cells().iter().any(taken) {
+        return Err(Problem::conflict(
+            "flow_cell_exists",
+            format!("{} already has a {name} flow cell", instrument.as_str()),
+        ));
+    }
+    let cell = FlowCell {
+        name,
+        instrument,
+        lanes: body.lanes,
+        reads_per_lane: body.reads_per_lane,
+    };
+    let item = tracseq_aws::store::keyed_item(
+        &cell,
+        &[
+            ("PK", format!("LAB#{}", p.lab_id)),
+            ("SK", crate::model::keys::flow_cell_sk(instrument.as_str(), &cell.name)),
+        ],
+        "flow_cell",
+    )?;
+    let ev = req.event(
+        "sequencing.flow_cell_created",
+        &p,
+        "sequencing/flow-cells",
+        json!({"name": cell.name, "instrument": cell.instrument, "lanes": cell.lanes}),
+    )?;
+    match st
+        .table
+        .transact(vec![st.table.put_new_op(item)?, put_event_op(&st.table, &ev)?])
+        .await
+    {
+        Ok(()) => Ok(Response::created("/api/sequencing/instruments", &cell)),
+        Err(e) if e.failed_action() == Some(0) => Err(Problem::conflict(
+            "flow_cell_exists",
+            format!("{} already has a {} flow cell", instrument.as_str(), cell.name),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn list_instruments(st: Arc<SequencingState>, _req: Request, p: Principal) -> Result<Response, Problem> {
+    let cells = lab_flow_cells(&st, &p.lab_id).await?;
     let items = Instrument::ALL
         .iter()
         .map(|&i| InstrumentInfo {

@@ -3,7 +3,7 @@
 //! exported in v2 or v1); QC judged against the thresholds.
 
 use super::run_samples::{SampleSync, not_ready, read_samples, run_members, sample_ids, sync};
-use crate::domain::platform::{Instrument, SheetFormat, flow_cells};
+use crate::domain::platform::{FlowCell, Instrument, SheetFormat};
 use crate::domain::qc::{Metric, Verdict, evaluate};
 use crate::domain::samplesheet::{Issue, Reads, Severity, SheetRequest, SheetSample, render, validate};
 use crate::domain::status::RunStatus;
@@ -91,7 +91,7 @@ pub struct SheetCheck {
     pub issues: Vec<Issue>,
 }
 
-fn check_new(body: &NewRun) -> Result<(Instrument, u8), Problem> {
+fn check_new(body: &NewRun, cells: &[FlowCell]) -> Result<(Instrument, u8), Problem> {
     let mut errors = Vec::new();
     let name = body.name.trim();
     if name.is_empty() || name.len() > 100 {
@@ -105,9 +105,10 @@ fn check_new(body: &NewRun) -> Result<(Instrument, u8), Problem> {
         Instrument::names(),
     );
     let cell = instrument.and_then(|i| {
-        let found = flow_cells()
-            .into_iter()
-            .find(|c| c.instrument == i && c.name.eq_ignore_ascii_case(body.flow_cell.trim()));
+        let found = cells
+            .iter()
+            .find(|c| c.instrument == i && c.name.eq_ignore_ascii_case(body.flow_cell.trim()))
+            .cloned();
         if found.is_none() {
             errors.push(
                 FieldError::field("flow_cell", "one_of", format!("not a flow cell of the {}", i.as_str()))
@@ -154,7 +155,8 @@ fn check_new(body: &NewRun) -> Result<(Instrument, u8), Problem> {
 
 pub async fn create_run(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let body: NewRun = req.json()?;
-    let (instrument, _) = check_new(&body)?;
+    let cells = super::reference::lab_flow_cells(&st, &p.lab_id).await?;
+    let (instrument, flow_cell_lanes) = check_new(&body, &cells)?;
     let lab = LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())?;
     idempotent(&st.idem, &lab, &req, || async {
         let mut errors = Vec::new();
@@ -188,6 +190,7 @@ pub async fn create_run(st: Arc<SequencingState>, req: Request, p: Principal) ->
             name: body.name.trim().to_owned(),
             instrument,
             flow_cell: body.flow_cell.trim().to_owned(),
+            flow_cell_lanes,
             lanes: body.lanes.clone(),
             reads: body.reads,
             barcode_mismatches: body.barcode_mismatches.unwrap_or(1),
@@ -382,10 +385,7 @@ pub struct RunTransitionOutcome {
 
 /// The sheet a run makes: each lane's pools' libraries, Sample_ID = library name.
 async fn sheet_request(st: &SequencingState, lab: &str, run: &Run) -> Result<SheetRequest, Problem> {
-    let lanes = flow_cells()
-        .into_iter()
-        .find(|c| c.instrument == run.instrument && c.name == run.flow_cell)
-        .map_or(1, |c| c.lanes);
+    let lanes = run.flow_cell_lanes;
     let mut samples = Vec::new();
     for lane in &run.lanes {
         for pool in &lane.pool_ids {
@@ -591,11 +591,12 @@ mod tests {
         let ok = body(json!({"name": "R1", "instrument": "novaseq x", "flow_cell": "25b",
             "reads": {"read1": 151, "index1": 10, "index2": 10, "read2": 151},
             "lanes": [{"lane": 1, "pool_ids": ["P"]}, {"lane": 8, "pool_ids": ["Q"]}]}));
-        assert_eq!(check_new(&ok).unwrap(), (Instrument::NovaSeqX, 8));
+        let cells = crate::domain::platform::flow_cells();
+        assert_eq!(check_new(&ok, &cells).unwrap(), (Instrument::NovaSeqX, 8));
         let bad = body(json!({"name": "", "instrument": "MiSeq", "flow_cell": "25B",
             "reads": {"read1": 151, "index1": 8, "index2": 8, "read2": 151},
             "lanes": [{"lane": 1, "pool_ids": []}, {"lane": 1, "pool_ids": ["P"]}], "barcode_mismatches": 3}));
-        let fields: Vec<String> = check_new(&bad)
+        let fields: Vec<String> = check_new(&bad, &cells)
             .unwrap_err()
             .errors
             .into_iter()
