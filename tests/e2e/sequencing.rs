@@ -309,6 +309,23 @@ async fn libraries_join_pools_only_with_separable_indexes() {
             "tracseq.sequencing.pool_changed"
         ]
     );
+    // Two technicians add to the pool at once from the same version: one wins.
+    let (a, _, _) = kit_library(&api, t, "N704", "S506").await;
+    let (b, _, _) = kit_library(&api, t, "N705", "S507").await;
+    let version = api
+        .get(&format!("/api/pools/{}", pool["id"].as_str().unwrap()), t)
+        .await
+        .1["version"]
+        .clone();
+    let results = futures::future::join_all([a, b].map(|lib| {
+        let (api, token, path) = (api.clone(), t.to_owned(), path.clone());
+        let body = json!({"library_ids": [lib], "version": version});
+        async move { api.post(&path, Some(&token), body).await.0 }
+    }))
+    .await;
+    let mut sorted = results.clone();
+    sorted.sort();
+    assert_eq!(sorted, [200, 409], "{results:?}");
     let (_, list) = api.get("/api/libraries?limit=2", t).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
     assert!(list["next_cursor"].is_string());
