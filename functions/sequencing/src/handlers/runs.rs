@@ -117,6 +117,20 @@ fn check_new(body: &NewRun, cells: &[FlowCell]) -> Result<(Instrument, u8), Prob
         }
         found
     });
+    let r = body.reads;
+    if r.read1 == 0
+        || r.read1 > 1000
+        || r.read2 > 1000
+        || r.index1 > 24
+        || r.index2 > 24
+        || (r.index1 == 0 && r.index2 > 0)
+    {
+        errors.push(FieldError::field(
+            "reads",
+            "cycles",
+            "read1 1 to 1000, read2 0 to 1000, index reads 0 to 24 (index2 needs index1)",
+        ));
+    }
     if body.barcode_mismatches.is_some_and(|m| m > 2) {
         errors.push(FieldError::field("barcode_mismatches", "range", "0, 1 or 2"));
     }
@@ -612,5 +626,8 @@ mod tests {
                 "lanes[1].lane"
             ]
         );
+        let mut no_read = ok.clone();
+        no_read.reads.read1 = 0;
+        assert_eq!(check_new(&no_read, &cells).unwrap_err().errors[0].rule, "cycles");
     }
 }
