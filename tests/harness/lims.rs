@@ -98,9 +98,8 @@ pub async fn events_of(lab: &str, subject: &str) -> Vec<String> {
     events_at(crate::shared(), lab, subject).await
 }
 
-/// The `data` of each event of `kind` for one subject, oldest first.
-pub async fn event_data(lab: &str, subject: &str, kind: &str) -> Vec<serde_json::Value> {
-    let s = crate::shared();
+/// The outbox items about one subject on a stack, oldest first.
+async fn subject_events(s: &crate::Endpoints, lab: &str, subject: &str) -> Vec<tracseq_aws::store::Item> {
     let client = aws_sdk_dynamodb::Client::new(&s.sdk().await);
     let out = client
         .query()
@@ -114,30 +113,26 @@ pub async fn event_data(lab: &str, subject: &str, kind: &str) -> Vec<serde_json:
         .send()
         .await
         .expect("query events");
-    out.items()
-        .iter()
-        .filter(|i| i.get("type").and_then(|v| v.as_s().ok()).is_some_and(|t| t == kind))
-        .filter_map(|i| serde_dynamo::from_attribute_value::<_, serde_json::Value>(i.get("data")?.clone()).ok())
+    out.items.unwrap_or_default()
+}
+
+/// The `data` of each event of `kind` for one subject, oldest first.
+pub async fn event_data(lab: &str, subject: &str, kind: &str) -> Vec<serde_json::Value> {
+    subject_events(crate::shared(), lab, subject)
+        .await
+        .into_iter()
+        .filter_map(|item| {
+            (item.get("type")?.as_s().ok()? == kind).then_some(())?;
+            serde_dynamo::from_attribute_value(item.get("data")?.clone()).ok()
+        })
         .collect()
 }
 
 /// [`events_of`] on a given stack.
 pub async fn events_at(s: &crate::Endpoints, lab: &str, subject: &str) -> Vec<String> {
-    let client = aws_sdk_dynamodb::Client::new(&s.sdk().await);
-    let out = client
-        .query()
-        .table_name(&s.table)
-        .index_name("GSI1")
-        .key_condition_expression("GSI1PK = :p")
-        .expression_attribute_values(
-            ":p",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("LAB#{lab}#SUBJECT#{subject}")),
-        )
-        .send()
+    subject_events(s, lab, subject)
         .await
-        .expect("query events");
-    out.items()
-        .iter()
-        .filter_map(|i| i.get("type").and_then(|v| v.as_s().ok()).cloned())
+        .into_iter()
+        .filter_map(|item| item.get("type")?.as_s().ok().cloned())
         .collect()
 }
