@@ -4,6 +4,7 @@
 mod auth;
 mod events;
 mod health;
+mod history;
 mod http_api;
 mod imports;
 mod invoke;

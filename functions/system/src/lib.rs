@@ -21,6 +21,7 @@ pub fn catalog() -> Vec<FunctionDef> {
         tracseq_samples::FUNCTIONS,
         tracseq_storage::FUNCTIONS,
         tracseq_sequencing::FUNCTIONS,
+        tracseq_events::FUNCTIONS,
     ]
     .concat()
 }
