@@ -3,12 +3,8 @@
 
 use crate::handlers::*;
 use crate::model::{Lab, UserView};
-use tracseq_core::auth::Role::{self, *};
-use tracseq_core::route::{Access, Method::*, ResponseSpec, RouteSpec, SchemaRef};
-
-const fn role(r: Role) -> Access {
-    Access::Role(r)
-}
+use tracseq_core::auth::Role::*;
+use tracseq_core::route::{Access, Method::*, NO_CONTENT, ResponseSpec, RouteSpec, SchemaRef, role};
 
 const PUBLIC: Access = Access::Public;
 const OPERATOR: Access = Access::Operator;
@@ -26,12 +22,6 @@ const LAB_CREATED: &[ResponseSpec] = &[ResponseSpec::json(
     "The lab and its administrator",
     SchemaRef::of::<CreatedLab>(),
 )];
-const NO_CONTENT: &[ResponseSpec] = &[ResponseSpec {
-    status: 204,
-    description: "Done",
-    schema: None,
-    media_type: "application/json",
-}];
 const ACCEPTED: &[ResponseSpec] = &[ResponseSpec::json(202, "Accepted", SchemaRef::of::<Accepted>())];
 const JWKS_SET: &[ResponseSpec] = &[ResponseSpec::json(200, "JSON Web Key Set", SchemaRef::of::<JwksView>())];
 const SESSION_PAGE: &[ResponseSpec] = &[ResponseSpec::json(

@@ -5,19 +5,9 @@
 
 use crate::handlers::*;
 use crate::model::{Import, Sample, Template};
-use tracseq_core::auth::Role::{self, *};
-use tracseq_core::route::{Access, Method::*, ResponseSpec, RouteSpec, SchemaRef};
+use tracseq_core::auth::Role::*;
+use tracseq_core::route::{Method::*, NO_CONTENT, ResponseSpec, RouteSpec, SchemaRef, role};
 
-const fn role(r: Role) -> Access {
-    Access::Role(r)
-}
-
-const NO_CONTENT: &[ResponseSpec] = &[ResponseSpec {
-    status: 204,
-    description: "Done",
-    schema: None,
-    media_type: "application/json",
-}];
 const TEMPLATE: &[ResponseSpec] = &[ResponseSpec::json(200, "The template", SchemaRef::of::<Template>())];
 const TEMPLATE_CREATED: &[ResponseSpec] = &[ResponseSpec::json(
     201,

@@ -3,21 +3,11 @@
 //! reference data that administrators edit).
 
 use crate::handlers::*;
-use tracseq_core::auth::Role::{self, *};
-use tracseq_core::route::{Access, Method::*, ResponseSpec, RouteSpec, SchemaRef};
-
-const fn role(r: Role) -> Access {
-    Access::Role(r)
-}
+use tracseq_core::auth::Role::*;
+use tracseq_core::route::{Method::*, NO_CONTENT, ResponseSpec, RouteSpec, SchemaRef, role};
 
 const TAG: &str = "sequencing";
 const PAGING: &[(&str, &str)] = &[("limit", "page size, 1-1000"), ("cursor", "from next_cursor")];
-const NO_CONTENT: &[ResponseSpec] = &[ResponseSpec {
-    status: 204,
-    description: "Done",
-    schema: None,
-    media_type: "application/json",
-}];
 const INSTRUMENTS: &[ResponseSpec] = &[ResponseSpec::json(
     200,
     "Instruments with their flow cells and i5 conventions",

@@ -3,19 +3,9 @@
 //! are storage writes, so technicians do them; removing a location is the delete.
 
 use crate::handlers::*;
-use tracseq_core::auth::Role::{self, *};
-use tracseq_core::route::{Access, Method::*, ResponseSpec, RouteSpec, SchemaRef};
+use tracseq_core::auth::Role::*;
+use tracseq_core::route::{Method::*, NO_CONTENT, ResponseSpec, RouteSpec, SchemaRef, role};
 
-const fn role(r: Role) -> Access {
-    Access::Role(r)
-}
-
-const NO_CONTENT: &[ResponseSpec] = &[ResponseSpec {
-    status: 204,
-    description: "Done",
-    schema: None,
-    media_type: "application/json",
-}];
 const LOCATION: &[ResponseSpec] = &[ResponseSpec::json(
     200,
     "The location with its path and fill",

@@ -91,6 +91,19 @@ pub struct ResponseSpec {
     pub media_type: &'static str,
 }
 
+/// A route for this role and up.
+pub const fn role(r: Role) -> Access {
+    Access::Role(r)
+}
+
+/// The answer of a route that answers nothing: 204.
+pub const NO_CONTENT: &[ResponseSpec] = &[ResponseSpec {
+    status: 204,
+    description: "Done",
+    schema: None,
+    media_type: "application/json",
+}];
+
 impl ResponseSpec {
     pub const fn json(status: u16, description: &'static str, schema: SchemaRef) -> Self {
         Self {

@@ -298,8 +298,14 @@ pub async fn transition_run(st: Arc<SequencingState>, req: Request, p: Principal
             return Err(problem);
         }
     }
-    let members = run_members(&st, &p.lab_id, &current).await?;
-    let samples = read_samples(&st, &p.lab_id, &sample_ids(&members)).await?;
+    // Only the steps that move samples read them (loading reads its pools for the sheet).
+    let (members, samples) = if matches!(to, RunStatus::Planned | RunStatus::Loaded) {
+        (Vec::new(), Vec::new())
+    } else {
+        let members = run_members(&st, &p.lab_id, &current).await?;
+        let samples = read_samples(&st, &p.lab_id, &sample_ids(&members)).await?;
+        (members, samples)
+    };
     if to == RunStatus::Running {
         let refused = not_ready(&samples);
         if !refused.is_empty() {
