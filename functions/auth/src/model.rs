@@ -2,15 +2,11 @@
 //! status machine.
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use tracseq_aws::store::{Item, StoreError, keyed_item, s};
 use tracseq_core::Problem;
 use tracseq_core::auth::Role;
 
-pub fn now_rfc3339() -> String {
-    OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()
-}
+pub use tracseq_core::now_rfc3339;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

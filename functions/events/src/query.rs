@@ -51,7 +51,9 @@ fn bound(name: &str, raw: Option<&str>, end: bool) -> Result<Option<OffsetDateTi
     }
     match Date::parse(raw, DAY) {
         Ok(d) if end => Ok(Some(
-            d.with_hms(23, 59, 59).map_err(|_| bad_time(name, raw))?.assume_utc(),
+            d.with_hms_micro(23, 59, 59, 999_999)
+                .map_err(|_| bad_time(name, raw))?
+                .assume_utc(),
         )),
         Ok(d) => Ok(Some(d.midnight().assume_utc())),
         Err(_) => Err(bad_time(name, raw)),
@@ -97,7 +99,7 @@ pub fn window(from: Option<&str>, to: Option<&str>, now: OffsetDateTime) -> Resu
             format!("one request covers at most {MAX_DAYS} days"),
         )]);
     }
-    let fmt = |t: OffsetDateTime| t.to_offset(time::UtcOffset::UTC).format(&Rfc3339).unwrap_or_default();
+    let fmt = tracseq_core::events::event_time;
     let mut days = Vec::new();
     let mut d = to.to_offset(time::UtcOffset::UTC).date();
     let first = from.to_offset(time::UtcOffset::UTC).date();
@@ -110,7 +112,7 @@ pub fn window(from: Option<&str>, to: Option<&str>, now: OffsetDateTime) -> Resu
     }
     Ok(Window {
         lo: fmt(from),
-        // `~` sorts after the `#{id}` that follows the time in the key.
+        // Times are fixed-width; `~` sorts after the `#{id}` that follows them in the key.
         hi: format!("{}~", fmt(to)),
         days,
     })
@@ -142,12 +144,12 @@ mod tests {
         let w = window(None, None, now).unwrap();
         assert_eq!(w.days.len(), 8);
         assert_eq!((w.days[0].as_str(), w.days[7].as_str()), ("2026-11-27", "2026-11-20"));
-        assert_eq!(w.hi, "2026-11-27T10:00:00Z~");
+        assert_eq!(w.hi, "2026-11-27T10:00:00.000000Z~");
         let w = window(Some("2026-11-01"), Some("2026-11-02"), now).unwrap();
         assert_eq!(w.days, ["2026-11-02", "2026-11-01"]);
         assert_eq!(
             (w.lo.as_str(), w.hi.as_str()),
-            ("2026-11-01T00:00:00Z", "2026-11-02T23:59:59Z~")
+            ("2026-11-01T00:00:00.000000Z", "2026-11-02T23:59:59.999999Z~")
         );
         assert_eq!(window(Some("2026-01-01"), None, now).unwrap_err()[0].rule, "range");
         assert_eq!(

@@ -520,7 +520,7 @@ async fn write_events(st: &SamplesState, lab: &str, imp: Import) -> Result<(), S
             .map_err(|e| Stop::Transient(e.to_string()))?;
             // Deterministic id and time: a repeated run rewrites the same item.
             ev.id = sample.id.clone();
-            ev.time = sample.created_at.clone();
+            ev.time = tracseq_core::events::normalize_time(&sample.created_at).unwrap_or(ev.time);
             events.push(event_item(&ev)?);
         }
         st.table.batch_put(events).await.map_err(|e| match e {

@@ -8,11 +8,7 @@ use crate::domain::template::TemplateDef;
 use serde::{Deserialize, Serialize};
 use tracseq_aws::store::{Item, StoreError, keyed_item};
 
-pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    now.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
+pub use tracseq_core::now_rfc3339;
 
 /// `yyyy-mm` of an RFC 3339 timestamp.
 pub fn month_of(ts: &str) -> &str {

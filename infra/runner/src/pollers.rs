@@ -3,7 +3,7 @@
 //! ReportBatchItemFailures only the reported messages do), and DynamoDB streams.
 
 use crate::functions::{Functions, Loaded};
-use crate::template::{SqsSource, StreamSource};
+use crate::template::{SqsSource, StreamSource, filter_matches};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
@@ -110,32 +110,44 @@ pub fn spawn_sqs(
 }
 
 /// Follow a table's stream (moto's DynamoDB Streams API, spoken directly as JSON) and
-/// invoke the function with batches of records. A failed batch is retried, then skipped.
-pub fn spawn_stream(
-    moto_url: String,
-    table: String,
-    f: Arc<Loaded>,
-    src: StreamSource,
-    region: String,
-    stop: watch::Receiver<bool>,
-) {
-    tokio::spawn(async move {
-        let mut stop = stop;
-        let call = |target: &'static str, body: Value| {
-            let url = moto_url.clone();
-            async move { crate::net::aws_json(&url, &format!("DynamoDBStreams_20120810.{target}"), &body).await }
-        };
+/// invoke the function with batches of the records its filters accept. As in Lambda, a
+/// failed batch blocks its shard and is retried (with backoff) until it succeeds or
+/// `MaximumRetryAttempts` runs out; then its position goes to the on-failure queue, if
+/// any, and the shard moves on.
+pub struct StreamPoller {
+    pub moto_url: String,
+    pub table: String,
+    pub f: Arc<Loaded>,
+    pub src: StreamSource,
+    pub region: String,
+    pub sqs: aws_sdk_sqs::Client,
+    /// The on-failure queue's URL, resolved from its ARN.
+    pub on_failure_url: Option<String>,
+}
+
+impl StreamPoller {
+    pub fn spawn(self, stop: watch::Receiver<bool>) {
+        tokio::spawn(async move { self.run(stop).await });
+    }
+
+    async fn call(&self, target: &str, body: Value) -> Result<Value, String> {
+        crate::net::aws_json(&self.moto_url, &format!("DynamoDBStreams_20120810.{target}"), &body)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn run(self, mut stop: watch::Receiver<bool>) {
         let desc = crate::net::aws_json(
-            &moto_url,
+            &self.moto_url,
             "DynamoDB_20120810.DescribeTable",
-            &json!({ "TableName": table }),
+            &json!({ "TableName": self.table }),
         )
         .await;
         let Some(stream_arn) = desc
             .ok()
             .and_then(|d| d["Table"]["LatestStreamArn"].as_str().map(str::to_owned))
         else {
-            tracing::error!(%table, "table has no stream; stream consumer not started");
+            tracing::error!(table = %self.table, "table has no stream; stream consumer not started");
             return;
         };
         let mut iterators: HashMap<String, String> = HashMap::new();
@@ -143,44 +155,42 @@ pub fn spawn_stream(
             if *stop.borrow() {
                 return;
             }
-            if let Ok(d) = call("DescribeStream", json!({ "StreamArn": stream_arn })).await {
+            if let Ok(d) = self.call("DescribeStream", json!({ "StreamArn": stream_arn })).await {
                 for shard in d["StreamDescription"]["Shards"].as_array().into_iter().flatten() {
                     let id = shard["ShardId"].as_str().unwrap_or_default().to_owned();
                     if let std::collections::hash_map::Entry::Vacant(slot) = iterators.entry(id) {
                         let req = json!({ "StreamArn": stream_arn, "ShardId": slot.key(), "ShardIteratorType": "TRIM_HORIZON" });
-                        let it = call("GetShardIterator", req).await;
+                        let it = self.call("GetShardIterator", req).await;
                         if let Some(it) = it.ok().and_then(|v| v["ShardIterator"].as_str().map(str::to_owned)) {
                             slot.insert(it);
                         }
                     }
                 }
             }
-            for it in iterators.values_mut() {
-                let Ok(out) = call("GetRecords", json!({ "ShardIterator": it, "Limit": src.batch_size })).await else {
+            for (shard, it) in iterators.iter_mut() {
+                let Ok(out) = self
+                    .call(
+                        "GetRecords",
+                        json!({ "ShardIterator": it, "Limit": self.src.batch_size }),
+                    )
+                    .await
+                else {
                     continue;
                 };
                 let records: Vec<Value> = out["Records"]
                     .as_array()
                     .into_iter()
                     .flatten()
+                    .filter(|r| self.src.filters.is_empty() || self.src.filters.iter().any(|p| filter_matches(p, r)))
                     .map(|r| {
                         let mut r = r.clone();
                         r["eventSourceARN"] = json!(stream_arn);
-                        r["awsRegion"] = json!(region);
+                        r["awsRegion"] = json!(self.region);
                         r
                     })
                     .collect();
-                if !records.is_empty() {
-                    let event = json!({ "Records": records });
-                    for attempt in 0..3 {
-                        match crate::functions::invoke(&f, event.clone()).await {
-                            Ok(_) => break,
-                            Err(e) => {
-                                tracing::warn!(function = %f.spec.logical_id, attempt, error = %e, "stream batch failed");
-                                tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
-                            }
-                        }
-                    }
+                if !records.is_empty() && !self.deliver(&records, &stream_arn, shard, &mut stop).await {
+                    return;
                 }
                 if let Some(next) = out["NextShardIterator"].as_str() {
                     *it = next.to_owned();
@@ -191,7 +201,75 @@ pub fn spawn_stream(
                 _ = stop.changed() => return,
             }
         }
-    });
+    }
+
+    /// Invoke until the batch succeeds or its retries run out; `false` if stopped meanwhile.
+    async fn deliver(
+        &self,
+        records: &[Value],
+        stream_arn: &str,
+        shard: &str,
+        stop: &mut watch::Receiver<bool>,
+    ) -> bool {
+        let event = json!({ "Records": records });
+        let mut failures: u32 = 0;
+        loop {
+            match crate::functions::invoke(&self.f, event.clone()).await {
+                Ok(_) => return true,
+                Err(e) => {
+                    tracing::warn!(function = %self.f.spec.logical_id, failures, error = %e, "stream batch failed");
+                    if self.src.max_retries.is_some_and(|max| failures >= max) {
+                        self.give_up(records, stream_arn, shard).await;
+                        return true;
+                    }
+                    failures += 1;
+                }
+            }
+            let backoff = Duration::from_millis((100u64 << failures.min(6)).min(5_000));
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = stop.changed() => return false,
+            }
+        }
+    }
+
+    /// What Lambda sends to a stream source's on-failure destination: where the batch was.
+    async fn give_up(&self, records: &[Value], stream_arn: &str, shard: &str) {
+        let seq = |r: Option<&Value>| {
+            r.map(|r| r["dynamodb"]["SequenceNumber"].clone())
+                .unwrap_or(Value::Null)
+        };
+        let info = json!({
+            "requestContext": { "condition": "RetryAttemptsExhausted", "functionArn": self.f.spec.name },
+            "DDBStreamBatchInfo": {
+                "shardId": shard,
+                "startSequenceNumber": seq(records.first()),
+                "endSequenceNumber": seq(records.last()),
+                "batchSize": records.len(),
+                "streamArn": stream_arn,
+            }
+        });
+        tracing::error!(function = %self.f.spec.logical_id, "stream batch given up after its retries");
+        if let Some(url) = &self.on_failure_url
+            && let Err(e) = self
+                .sqs
+                .send_message()
+                .queue_url(url)
+                .message_body(info.to_string())
+                .send()
+                .await
+        {
+            tracing::error!(error = ?e, "recording the failed stream batch failed");
+        }
+    }
+}
+
+fn queue_url_of(queue_urls: &HashMap<String, String>, arn: &str) -> Option<String> {
+    let name = arn.rsplit(':').next().unwrap_or_default();
+    queue_urls
+        .values()
+        .find(|u| u.rsplit('/').next() == Some(name))
+        .cloned()
 }
 
 /// Start every event source of every function.
@@ -206,12 +284,7 @@ pub fn start_all(
 ) {
     for f in functions.all() {
         for src in &f.spec.sqs {
-            let name = src.queue_arn.rsplit(':').next().unwrap_or_default();
-            let url = queue_urls
-                .values()
-                .find(|u| u.rsplit('/').next() == Some(name))
-                .cloned();
-            match url {
+            match queue_url_of(queue_urls, &src.queue_arn) {
                 Some(url) => spawn_sqs(
                     sqs.clone(),
                     f.clone(),
@@ -226,19 +299,20 @@ pub fn start_all(
             }
         }
         for src in &f.spec.streams {
-            match tables.get(&src.table_logical_id) {
-                Some(t) => spawn_stream(
-                    moto_url.to_owned(),
-                    t.clone(),
-                    f.clone(),
-                    src.clone(),
-                    region.to_owned(),
-                    stop.clone(),
-                ),
-                None => {
-                    tracing::error!(function = %f.spec.logical_id, table = %src.table_logical_id, "stream table not in the template")
-                }
+            if !tables.values().any(|t| *t == src.table) {
+                tracing::error!(function = %f.spec.logical_id, table = %src.table, "stream table not in the template");
+                continue;
             }
+            StreamPoller {
+                moto_url: moto_url.to_owned(),
+                table: src.table.clone(),
+                f: f.clone(),
+                src: src.clone(),
+                region: region.to_owned(),
+                sqs: sqs.clone(),
+                on_failure_url: src.on_failure.as_deref().and_then(|arn| queue_url_of(queue_urls, arn)),
+            }
+            .spawn(stop.clone());
         }
     }
 }

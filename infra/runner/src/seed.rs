@@ -65,11 +65,14 @@ pub async fn seed(table: &Table) -> Result<Option<String>, SeedError> {
         created_at: now.clone(),
         updated_at: now,
     };
-    let ops = vec![
+    let mut ops = vec![
         table.put_new_op(admin.email_guard())?,
         table.put_new_op(lab.item()?)?,
         table.put_new_op(admin.item()?)?,
     ];
+    ops.extend(tracseq_events::handlers::subscriptions::default_ops(
+        table, &lab.id, &admin.id,
+    )?);
     match table.transact(ops).await {
         Ok(()) => Ok(Some(lab.id)),
         // Another runner seeded at the same moment: fine.

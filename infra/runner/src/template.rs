@@ -250,8 +250,27 @@ pub struct SqsSource {
 
 #[derive(Debug, Clone)]
 pub struct StreamSource {
-    pub table_logical_id: String,
+    /// The table's physical name, from the stream ARN (which may arrive as a parameter
+    /// of a nested stack).
+    pub table: String,
     pub batch_size: u32,
+    /// Attempts after the first failure before the batch goes to `on_failure`; `None`
+    /// (Lambda's -1) retries until it succeeds.
+    pub max_retries: Option<u32>,
+    /// The queue ARN that records exhausted batches (`DestinationConfig.OnFailure`).
+    pub on_failure: Option<String>,
+    /// `FilterCriteria.Filters[].Pattern`, parsed: a record is delivered if any matches.
+    pub filters: Vec<Value>,
+}
+
+/// Whether `record` matches an event filter `pattern` (Lambda's syntax, exact-value lists
+/// only: `{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"entity": {"S": ["event"]}}}}`).
+pub fn filter_matches(pattern: &Value, record: &Value) -> bool {
+    match pattern {
+        Value::Object(fields) => fields.iter().all(|(k, p)| filter_matches(p, &record[k])),
+        Value::Array(allowed) => allowed.iter().any(|a| a == record),
+        other => other == record,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -577,11 +596,26 @@ fn function_spec(
                     .is_some_and(|a| a.iter().any(|t| t == "ReportBatchItemFailures")),
             }),
             "DynamoDB" => {
-                let raw = &ev["Properties"]["Stream"];
-                let table = raw["Fn::GetAtt"][0].as_str().unwrap_or_default().to_owned();
+                let arn = scalar_string(&p["Stream"]);
+                let table = arn
+                    .split_once(":table/")
+                    .and_then(|(_, rest)| rest.split('/').next())
+                    .unwrap_or_default()
+                    .to_owned();
+                let filters = p["FilterCriteria"]["Filters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| f["Pattern"].as_str().and_then(|s| serde_json::from_str(s).ok()))
+                    .collect();
                 spec.streams.push(StreamSource {
-                    table_logical_id: table,
+                    table,
                     batch_size: p["BatchSize"].as_u64().unwrap_or(100) as u32,
+                    max_retries: p["MaximumRetryAttempts"].as_i64().and_then(|n| u32::try_from(n).ok()),
+                    on_failure: p["DestinationConfig"]["OnFailure"]["Destination"]
+                        .as_str()
+                        .map(str::to_owned),
+                    filters,
                 });
             }
             "Schedule" | "ScheduleV2" => spec.schedules.push(ScheduleSource {

@@ -210,6 +210,33 @@ impl Table {
         self.get(pk, sk).await?.map(from_item).transpose()
     }
 
+    /// Delete an item if its `version` is `expected` (a missing item fails the condition too).
+    pub async fn delete_versioned(&self, pk: &str, sk: &str, expected: u64) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(pk, sk)))
+            .condition_expression("#version = :expected")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":expected", n(expected))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Put an item, replacing any item with its key.
+    pub async fn put(&self, item: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
     /// Put an item that must not exist yet.
     pub async fn put_new(&self, item: Item) -> Result<(), StoreError> {
         self.client
@@ -330,6 +357,12 @@ impl Table {
     /// Every item of one partition (strongly consistent, all pages), for partitions bounded
     /// by design, such as a box's positions.
     pub async fn query_all(&self, partition: &str) -> Result<Vec<Item>, StoreError> {
+        self.query_prefix(partition, "").await
+    }
+
+    /// Every item of one partition whose sort key starts with `prefix` (all pages, strongly
+    /// consistent), for sets bounded by design, such as a lab's subscriptions.
+    pub async fn query_prefix(&self, partition: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
         let mut out = Vec::new();
         let mut start = None;
         let now = now_epoch();
@@ -338,9 +371,11 @@ impl Table {
                 .client
                 .query()
                 .table_name(&self.name)
-                .key_condition_expression("#pk = :pk")
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                 .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
                 .expression_attribute_values(":pk", s(partition))
+                .expression_attribute_values(":prefix", s(prefix))
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
 
 pub const SOURCE: &str = "tracseq";
 
@@ -51,7 +51,7 @@ impl CloudEvent {
             source: format!("{SOURCE}/{}", kind.split('.').next().unwrap_or("app")),
             kind: format!("tracseq.{kind}"),
             subject: subject.to_owned(),
-            time: now.format(&Rfc3339).unwrap_or_default(),
+            time: event_time(now),
             datacontenttype: "application/json".into(),
             labid: lab.to_owned(),
             correlationid: correlation_id.to_owned(),
@@ -63,6 +63,22 @@ impl CloudEvent {
     pub fn day(&self) -> &str {
         self.time.get(..10).unwrap_or("0000-00-00")
     }
+}
+
+/// An event time: RFC 3339 in UTC with exactly six fractional digits. Fixed width makes
+/// the history's sort keys (`{time}#{id}`) sort in time order, and lets a time range be a
+/// plain key range.
+pub fn event_time(t: OffsetDateTime) -> String {
+    const FORMAT: &[time::format_description::FormatItem<'static>] =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+    t.to_offset(time::UtcOffset::UTC).format(FORMAT).unwrap_or_default()
+}
+
+/// An RFC 3339 timestamp in [`event_time`]'s form (`None` if it is not one).
+pub fn normalize_time(rfc3339: &str) -> Option<String> {
+    OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(event_time)
 }
 
 /// Whether an event type matches a pattern like `tracseq.sample.*` or `sample.*`.
@@ -92,6 +108,9 @@ mod tests {
         assert_eq!(e.kind, "tracseq.sample.created");
         assert_eq!(e.specversion, "1.0");
         assert_eq!(e.day().len(), 10);
+        assert_eq!(e.time.len(), "2026-11-27T00:00:00.000000Z".len());
+        let t = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        assert_eq!(event_time(t), "2023-11-14T22:13:20.000000Z");
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["type"], "tracseq.sample.created");
         assert_eq!(v["labid"], "lab1");

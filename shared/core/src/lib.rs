@@ -23,3 +23,10 @@ pub mod route;
 pub mod telemetry;
 
 pub use problem::{FieldError, Problem};
+
+/// The current time in RFC 3339 (UTC), as every record stores it.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

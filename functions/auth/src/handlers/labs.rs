@@ -133,7 +133,7 @@ pub async fn create_lab(st: Arc<AuthState>, req: Request, p: Principal) -> Resul
             updated_at: now,
         };
         let ip = req.source_ip.as_deref();
-        let ops = vec![
+        let mut ops = vec![
             st.table.put_new_op(admin.email_guard())?,
             st.table.put_new_op(lab.item()?)?,
             st.table.put_new_op(admin.item()?)?,
@@ -148,6 +148,10 @@ pub async fn create_lab(st: Arc<AuthState>, req: Request, p: Principal) -> Resul
                     .from_ip(ip),
             )?,
         ];
+        // DOMAIN.md's wiring: every lab starts with its alerts, outcomes and reset links.
+        ops.extend(tracseq_events::handlers::subscriptions::default_ops(
+            &st.table, &lab.id, &admin.id,
+        )?);
         match st.table.transact(ops).await {
             Ok(()) => Ok(Response::json(
                 201,

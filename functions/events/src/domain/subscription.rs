@@ -1,0 +1,177 @@
+//! Who hears about what: a subscription matches event types by pattern and a minimum
+//! priority, and names its channels and its audience.
+
+use super::channel::ChannelKind;
+use super::priority::Priority;
+use super::quiet::QuietHours;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tracseq_core::auth::Role;
+use tracseq_core::events::type_matches;
+
+/// Whom a matching event is told to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Audience {
+    /// One user of the lab.
+    User { user_id: String },
+    /// Every active user holding one of these roles.
+    Roles { roles: Vec<Role> },
+    /// The user the event is about or who asked for it: the event's `requested_by`,
+    /// else `created_by` (an import's importer), else `user_id` (auth events).
+    Requester,
+}
+
+impl Audience {
+    /// The requester named by an event's data, for [`Audience::Requester`].
+    pub fn requester_of(data: &Value) -> Option<&str> {
+        ["requested_by", "created_by", "user_id"]
+            .iter()
+            .find_map(|k| data.get(*k).and_then(Value::as_str))
+            .filter(|s| !s.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Subscription {
+    pub id: String,
+    pub name: String,
+    /// Patterns like `sequencing.qc_failed` or `sample.*`.
+    pub event_types: Vec<String>,
+    pub channels: Vec<ChannelKind>,
+    pub audience: Audience,
+    pub min_priority: Priority,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<QuietHours>,
+    pub enabled: bool,
+    /// Written when the lab was created.
+    #[serde(default)]
+    pub default: bool,
+    pub created_by: String,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Subscription {
+    pub fn matches(&self, event_type: &str, priority: Priority) -> bool {
+        self.enabled
+            && priority.at_least(self.min_priority)
+            && self.event_types.iter().any(|p| type_matches(p, event_type))
+    }
+}
+
+/// Whether `pattern` is a valid event type pattern: `entity.action`, `entity.*` or `*`,
+/// with an optional `tracseq.` prefix.
+pub fn valid_pattern(pattern: &str) -> bool {
+    let p = pattern.strip_prefix("tracseq.").unwrap_or(pattern);
+    if p == "*" {
+        return true;
+    }
+    let Some((entity, action)) = p.split_once('.') else {
+        return false;
+    };
+    let word = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    word(entity) && (action == "*" || word(action))
+}
+
+/// The subscriptions every lab starts with (DOMAIN.md's wiring): capacity and temperature
+/// alerts to the lab's administrators; QC failures and run completion to the job's
+/// requester; password reset links to the user; import outcomes to the importer.
+pub fn defaults(created_by: &str, now: &str) -> Vec<Subscription> {
+    let sub = |id: &str, name: &str, types: &[&str], channels: &[ChannelKind], audience: Audience, min: Priority| {
+        Subscription {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            event_types: types.iter().map(|t| (*t).to_owned()).collect(),
+            channels: channels.to_vec(),
+            audience,
+            min_priority: min,
+            quiet_hours: None,
+            enabled: true,
+            default: true,
+            created_by: created_by.to_owned(),
+            version: 1,
+            created_at: now.to_owned(),
+            updated_at: now.to_owned(),
+        }
+    };
+    use ChannelKind::{Email, InApp};
+    vec![
+        sub(
+            "default-storage-alerts",
+            "Storage alerts to lab administrators",
+            &["storage.capacity_critical", "storage.temperature_alert"],
+            &[Email, InApp],
+            Audience::Roles {
+                roles: vec![Role::LabAdministrator],
+            },
+            Priority::Low,
+        ),
+        sub(
+            "default-sequencing-outcomes",
+            "QC failures and completed runs to the requester",
+            &["sequencing.qc_failed", "sequencing.run_completed"],
+            &[Email, InApp],
+            Audience::Requester,
+            Priority::Low,
+        ),
+        sub(
+            "default-password-reset",
+            "Password reset links",
+            &["auth.password_reset_requested"],
+            &[Email],
+            Audience::Requester,
+            Priority::Low,
+        ),
+        sub(
+            "default-imports",
+            "Import outcomes to the importer",
+            &["import.completed", "import.failed"],
+            &[Email, InApp],
+            Audience::Requester,
+            Priority::Low,
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn patterns_and_matching() {
+        for p in ["sample.*", "tracseq.sample.created", "*", "storage.capacity_critical"] {
+            assert!(valid_pattern(p), "{p}");
+        }
+        for p in ["sample", "Sample.created", "sample.", ".x", "sample.*.x", "sa mple.x"] {
+            assert!(!valid_pattern(p), "{p}");
+        }
+        let subs = defaults("u1", "2026-11-27T00:00:00Z");
+        let alerts = &subs[0];
+        assert!(alerts.matches("tracseq.storage.capacity_critical", Priority::Urgent));
+        assert!(!alerts.matches("tracseq.storage.capacity_warning", Priority::High));
+        let mut high_only = alerts.clone();
+        high_only.min_priority = Priority::Urgent;
+        assert!(!high_only.matches("tracseq.storage.temperature_alert", Priority::High));
+        high_only.enabled = false;
+        assert!(!high_only.matches("tracseq.storage.capacity_critical", Priority::Urgent));
+    }
+
+    #[test]
+    fn requester_fields_in_order() {
+        assert_eq!(
+            Audience::requester_of(&json!({"requested_by": "a", "user_id": "b"})),
+            Some("a")
+        );
+        assert_eq!(Audience::requester_of(&json!({"created_by": "c"})), Some("c"));
+        assert_eq!(Audience::requester_of(&json!({"user_id": "b"})), Some("b"));
+        assert_eq!(Audience::requester_of(&json!({"requested_by": ""})), None);
+        let v = serde_json::to_value(Audience::Roles {
+            roles: vec![Role::LabAdministrator],
+        })
+        .unwrap();
+        assert_eq!(v["kind"], "roles");
+    }
+}

@@ -1,0 +1,153 @@
+//! Message templates. Each channel has a built-in default and built-in texts for the
+//! events labs care most about; a lab may override any of them by id
+//! (`{channel}.{entity}.{action}` or `{channel}.default`).
+//!
+//! Variables: `event` (like `sequencing.qc_failed`), `type`, `id`, `subject`, `time`,
+//! `priority`, `lab_id`, `link` (the subject in the web UI), `data.*` (the event's data),
+//! `recipient.name` and `recipient.email` (per-recipient channels), `reset_url` (password
+//! resets only).
+
+use super::channel::ChannelKind;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Template {
+    pub id: String,
+    pub channel: ChannelKind,
+    /// The event type (`entity.action`), or `default`.
+    pub event: String,
+    /// Email and in-app only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    pub body: String,
+    /// `builtin` or `lab`.
+    pub origin: String,
+}
+
+pub const DEFAULT_EVENT: &str = "default";
+
+/// Split a template id into its channel and event (`email.sequencing.qc_failed`).
+pub fn parse_id(id: &str) -> Option<(ChannelKind, String)> {
+    let (channel, event) = id.split_once('.')?;
+    let channel = ChannelKind::ALL.iter().copied().find(|c| c.as_str() == channel)?;
+    let valid_event = event == DEFAULT_EVENT
+        || event.split_once('.').is_some_and(|(e, a)| {
+            let word = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+            word(e) && word(a)
+        });
+    valid_event.then(|| (channel, event.to_owned()))
+}
+
+pub fn template_id(channel: ChannelKind, event: &str) -> String {
+    format!("{}.{event}", channel.as_str())
+}
+
+/// (event, subject, body) of the built-in texts; the subject is used by email and in-app.
+const TEXTS: &[(&str, &str, &str)] = &[
+    (
+        DEFAULT_EVENT,
+        "[TracSeq] {{event}}",
+        "{{event}} ({{priority}}) for {{subject}} at {{time}}.\n{{link}}",
+    ),
+    (
+        "storage.capacity_critical",
+        "[TracSeq] {{data.name}} is {{data.percent_full}}% full",
+        "Storage location {{data.name}} ({{data.kind}}, zone {{data.zone}}) holds {{data.occupied}} of {{data.capacity}} samples ({{data.percent_full}}%). Free or add space before placements fail.\n{{link}}",
+    ),
+    (
+        "storage.temperature_alert",
+        "[TracSeq] Temperature alert: {{subject}}",
+        "Temperature alert for {{subject}} at {{time}}.\n{{link}}",
+    ),
+    (
+        "sequencing.qc_failed",
+        "[TracSeq] QC failed: run {{data.run_id}}",
+        "Run {{data.run_id}} failed QC at {{time}}.\n{{link}}",
+    ),
+    (
+        "sequencing.run_completed",
+        "[TracSeq] Run {{data.name}} completed",
+        "Sequencing run {{data.name}} ({{data.run_id}}) completed at {{time}}.\n{{link}}",
+    ),
+    (
+        "auth.password_reset_requested",
+        "[TracSeq] Reset your password",
+        "Hello {{recipient.name}},\n\nSomeone (hopefully you) asked to reset your TracSeq password. Use this link within the hour:\n\n{{reset_url}}\n\nIf it was not you, ignore this message; your password stays as it is.",
+    ),
+    (
+        "import.completed",
+        "[TracSeq] Import {{data.import_id}} completed",
+        "Your import {{data.import_id}} completed: {{data.rows_committed}} of {{data.rows_total}} rows committed.\n{{link}}",
+    ),
+    (
+        "import.failed",
+        "[TracSeq] Import {{data.import_id}} failed",
+        "Your import {{data.import_id}} failed with {{data.errors_total}} errors. Nothing was committed.\n{{link}}",
+    ),
+];
+
+/// The built-in template for `channel` and `event`, if there is one (the default always is).
+pub fn builtin(channel: ChannelKind, event: &str) -> Option<Template> {
+    let (_, subject, body) = TEXTS.iter().find(|(e, _, _)| *e == event)?;
+    let with_subject = matches!(channel, ChannelKind::Email | ChannelKind::InApp);
+    // SMS and chat carry one text: the subject line leads.
+    let body = if with_subject {
+        (*body).to_owned()
+    } else {
+        format!("{subject}\n{body}").replace("[TracSeq] ", "TracSeq: ")
+    };
+    Some(Template {
+        id: template_id(channel, event),
+        channel,
+        event: event.to_owned(),
+        subject: with_subject.then(|| (*subject).to_owned()),
+        body,
+        origin: "builtin".into(),
+    })
+}
+
+/// Every built-in template.
+pub fn builtins() -> Vec<Template> {
+    ChannelKind::ALL
+        .iter()
+        .flat_map(|c| TEXTS.iter().filter_map(move |(e, _, _)| builtin(*c, e)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::render::{Escape, placeholders, render};
+    use serde_json::json;
+
+    #[test]
+    fn ids() {
+        assert_eq!(
+            parse_id("email.sequencing.qc_failed"),
+            Some((ChannelKind::Email, "sequencing.qc_failed".into()))
+        );
+        assert_eq!(parse_id("in_app.default"), Some((ChannelKind::InApp, "default".into())));
+        assert_eq!(parse_id("fax.default"), None);
+        assert_eq!(parse_id("email.qc"), None);
+        assert_eq!(parse_id("email"), None);
+    }
+
+    #[test]
+    fn every_builtin_parses_and_the_default_renders_for_any_event() {
+        for t in builtins() {
+            placeholders(&t.body).unwrap();
+            if let Some(s) = &t.subject {
+                placeholders(s).unwrap();
+            }
+        }
+        let vars =
+            json!({"event": "sample.created", "priority": "low", "subject": "samples/1", "time": "t", "link": "l"});
+        let t = builtin(ChannelKind::Slack, DEFAULT_EVENT).unwrap();
+        assert!(
+            render(&t.body, &vars, Escape::Slack)
+                .unwrap()
+                .starts_with("TracSeq: sample.created")
+        );
+        assert_eq!(builtins().len(), TEXTS.len() * ChannelKind::ALL.len());
+    }
+}

@@ -1,0 +1,279 @@
+//! `GET|POST /api/notifications/subscriptions`, `PATCH|DELETE …/{id}`. Anyone may
+//! subscribe themselves (email, SMS, in-app); lab administrators manage the lab's
+//! subscriptions for roles, requesters, other users and the shared Slack/Teams channels.
+
+use super::{is_admin, lab_keys, patterns, text};
+use crate::directory;
+use crate::domain::channel::ChannelKind;
+use crate::domain::priority::Priority;
+use crate::domain::quiet::QuietHours;
+use crate::domain::subscription::{Audience, Subscription};
+use crate::model::keys;
+use crate::route::subscriptions;
+use crate::state::EventsState;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use tracseq_aws::idempotency::idempotent;
+use tracseq_aws::store::{Item, StoreError, keyed_item, stale};
+use tracseq_core::auth::Principal;
+use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
+use tracseq_core::named::parse_reported;
+use tracseq_core::{FieldError, Problem, now_rfc3339};
+
+/// Most subscriptions one lab may have.
+pub const MAX_SUBSCRIPTIONS: usize = 200;
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSubscription {
+    pub name: String,
+    pub event_types: Vec<String>,
+    /// `email`, `sms`, `slack`, `teams`, `in_app`.
+    pub channels: Vec<String>,
+    /// Whom to tell; yourself when left out.
+    #[serde(default)]
+    pub audience: Option<Audience>,
+    /// `low` (default), `normal`, `high` or `urgent`.
+    #[serde(default)]
+    pub min_priority: Option<String>,
+    #[serde(default)]
+    pub quiet_hours: Option<QuietHours>,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub event_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub channels: Option<Vec<String>>,
+    #[serde(default)]
+    pub min_priority: Option<String>,
+    /// `null` removes the quiet hours.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<QuietHours>)]
+    pub quiet_hours: Option<Option<QuietHours>>,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub version: Option<u64>,
+}
+
+/// A field that is present (even as `null`) is `Some`; absent stays `None` by default.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SubscriptionList {
+    pub items: Vec<Subscription>,
+}
+
+pub fn sub_sk(id: &str) -> String {
+    format!("{}{id}", keys::SUB)
+}
+
+pub fn item(lab: &str, sub: &Subscription) -> Result<Item, StoreError> {
+    keyed_item(sub, &[("PK", keys::lab(lab)), ("SK", sub_sk(&sub.id))], "subscription")
+}
+
+/// The writes that give a new lab its default subscriptions, for the lab's creation
+/// transaction.
+pub fn default_ops(
+    table: &tracseq_aws::store::Table,
+    lab: &str,
+    created_by: &str,
+) -> Result<Vec<aws_sdk_dynamodb::types::TransactWriteItem>, StoreError> {
+    crate::domain::subscription::defaults(created_by, &now_rfc3339())
+        .iter()
+        .map(|s| table.put_new_op(item(lab, s)?))
+        .collect()
+}
+
+/// Whether `p` may see and change `sub`: administrators all, others their own.
+fn owns(p: &Principal, sub: &Subscription) -> bool {
+    is_admin(p) || matches!(&sub.audience, Audience::User { user_id } if *user_id == p.user_id)
+}
+
+fn check_channels(raw: &[String], admin: bool, errors: &mut Vec<FieldError>) -> Vec<ChannelKind> {
+    if raw.is_empty() || raw.len() > ChannelKind::ALL.len() {
+        errors.push(FieldError::field("channels", "count", "1 to 5 channels"));
+    }
+    let mut out: Vec<ChannelKind> = Vec::new();
+    for c in raw {
+        if let Some(k) = parse_reported(errors, "channels", c, ChannelKind::parse, ChannelKind::names()) {
+            if !k.per_recipient() && !admin {
+                errors.push(
+                    FieldError::field(
+                        "channels",
+                        "admin_only",
+                        "the lab's shared channels are managed by administrators",
+                    )
+                    .with_value(c),
+                );
+            }
+            if !out.contains(&k) {
+                out.push(k);
+            }
+        }
+    }
+    out
+}
+
+fn check_priority(raw: Option<&str>, errors: &mut Vec<FieldError>) -> Option<Priority> {
+    raw.and_then(|r| parse_reported(errors, "min_priority", r, Priority::parse, Priority::names()))
+}
+
+fn check_quiet(q: Option<&QuietHours>, errors: &mut Vec<FieldError>) {
+    if let Some(q) = q
+        && let Err(e) = q.check()
+    {
+        errors.push(FieldError::field("quiet_hours", "invalid", e.to_string()));
+    }
+}
+
+async fn find(st: &EventsState, p: &Principal, id: &str) -> Result<Subscription, Problem> {
+    let sub: Option<Subscription> = if tracseq_aws::keys::is_valid_id(id) {
+        st.table.get_as(&keys::lab(&p.lab_id), &sub_sk(id)).await?
+    } else {
+        None
+    };
+    // Someone else's subscription is as absent as a missing one.
+    sub.filter(|s| owns(p, s))
+        .ok_or_else(|| Problem::not_found("subscription"))
+}
+
+pub async fn list_subscriptions(st: Arc<EventsState>, _req: Request, p: Principal) -> Result<Response, Problem> {
+    let mut items: Vec<Subscription> = subscriptions(&st, &p.lab_id)
+        .await?
+        .into_iter()
+        .filter(|s| owns(&p, s))
+        .collect();
+    items.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+    Ok(Response::ok(&SubscriptionList { items }))
+}
+
+pub async fn create_subscription(st: Arc<EventsState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: NewSubscription = req.json()?;
+    let lab = lab_keys(&p)?;
+    idempotent(&st.idem, &lab, &req, || async {
+        let admin = is_admin(&p);
+        let mut errors = Vec::new();
+        let name = text("name", &body.name, 100, &mut errors);
+        let event_types = patterns("event_types", &body.event_types, &mut errors);
+        let channels = check_channels(&body.channels, admin, &mut errors);
+        let min_priority = check_priority(body.min_priority.as_deref(), &mut errors).unwrap_or(Priority::Low);
+        check_quiet(body.quiet_hours.as_ref(), &mut errors);
+        let audience = body.audience.clone().unwrap_or(Audience::User {
+            user_id: p.user_id.clone(),
+        });
+        match &audience {
+            Audience::User { user_id } if *user_id == p.user_id => {}
+            _ if !admin => errors.push(FieldError::field(
+                "audience",
+                "admin_only",
+                "only administrators subscribe others",
+            )),
+            Audience::User { user_id } => {
+                if directory::person(&st, &p.lab_id, user_id).await?.is_none() {
+                    errors.push(
+                        FieldError::field("audience.user_id", "unknown", "no active user of this lab")
+                            .with_value(user_id),
+                    );
+                }
+            }
+            Audience::Roles { roles } if roles.is_empty() || roles.len() > 6 => {
+                errors.push(FieldError::field("audience.roles", "count", "1 to 6 roles"));
+            }
+            _ => {}
+        }
+        if !errors.is_empty() {
+            return Err(Problem::validation(errors));
+        }
+        if subscriptions(&st, &p.lab_id).await?.len() >= MAX_SUBSCRIPTIONS {
+            return Err(Problem::conflict(
+                "too_many_subscriptions",
+                format!("a lab has at most {MAX_SUBSCRIPTIONS} subscriptions"),
+            ));
+        }
+        let now = now_rfc3339();
+        let sub = Subscription {
+            id: ulid::Ulid::new().to_string(),
+            name,
+            event_types,
+            channels,
+            audience,
+            min_priority,
+            quiet_hours: body.quiet_hours.clone(),
+            enabled: body.enabled.unwrap_or(true),
+            default: false,
+            created_by: p.user_id.clone(),
+            version: 1,
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        st.table.put_new(item(&p.lab_id, &sub)?).await?;
+        Ok(Response::created(
+            &format!("/api/notifications/subscriptions/{}", sub.id),
+            &sub,
+        ))
+    })
+    .await
+}
+
+pub async fn update_subscription(st: Arc<EventsState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let patch: SubscriptionPatch = req.json()?;
+    let expected = expected_version(&req, patch.version)?;
+    let current = find(&st, &p, req.path_param("id")?).await?;
+    check_version("subscription", current.version, expected)?;
+    let admin = is_admin(&p);
+    let mut errors = Vec::new();
+    let mut next = current.clone();
+    if let Some(n) = &patch.name {
+        next.name = text("name", n, 100, &mut errors);
+    }
+    if let Some(t) = &patch.event_types {
+        next.event_types = patterns("event_types", t, &mut errors);
+    }
+    if let Some(c) = &patch.channels {
+        next.channels = check_channels(c, admin, &mut errors);
+    }
+    if let Some(pr) = check_priority(patch.min_priority.as_deref(), &mut errors) {
+        next.min_priority = pr;
+    }
+    if let Some(q) = &patch.quiet_hours {
+        check_quiet(q.as_ref(), &mut errors);
+        next.quiet_hours = q.clone();
+    }
+    if let Some(e) = patch.enabled {
+        next.enabled = e;
+    }
+    if !errors.is_empty() {
+        return Err(Problem::validation(errors));
+    }
+    next.version += 1;
+    next.updated_at = now_rfc3339();
+    let op = st.table.put_versioned_op(item(&p.lab_id, &next)?, current.version)?;
+    st.table.transact(vec![op]).await.map_err(stale("subscription"))?;
+    Ok(Response::ok(&next))
+}
+
+pub async fn delete_subscription(st: Arc<EventsState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let current = find(&st, &p, req.path_param("id")?).await?;
+    if let Some(v) = optional_version(&req, None)? {
+        check_version("subscription", current.version, v)?;
+    }
+    st.table
+        .delete_versioned(&keys::lab(&p.lab_id), &sub_sk(&current.id), current.version)
+        .await
+        .map_err(stale("subscription"))?;
+    Ok(Response::new(204))
+}

@@ -1,0 +1,112 @@
+//! The outbox publisher: a DynamoDB stream consumer. Every INSERT of an outbox item (an
+//! event written in the same transaction as its state change) goes to every consumer's
+//! queue. A failed batch fails the invocation, and Lambda (or the local runner) retries it
+//! from the same stream position, so nothing is lost; what was sent before the failure is
+//! sent again, and consumers dedupe on the event id.
+
+use crate::feed::{FeedEvent, send_all};
+use crate::state::EventsState;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tracseq_aws::outbox::{ENTITY, event_from_item};
+use tracseq_core::function::FunctionError;
+
+/// The outbox events of a stream batch, in stream order. Other writes, and outbox items
+/// that do not read back as events (never written by our code), are skipped with a log line.
+pub fn outbox_events(batch: &Value) -> Vec<FeedEvent> {
+    let mut out = Vec::new();
+    for record in batch["Records"].as_array().into_iter().flatten() {
+        if record["eventName"] != "INSERT" {
+            continue;
+        }
+        let image = &record["dynamodb"]["NewImage"];
+        if image["entity"]["S"] != ENTITY {
+            continue;
+        }
+        let item: Result<serde_dynamo::Item, _> = serde_json::from_value(image.clone());
+        let parsed = item
+            .map_err(|e| e.to_string())
+            .and_then(|i| event_from_item(HashMap::<String, AttributeValue>::from(i)).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(event) => out.push(FeedEvent { event, replayid: None }),
+            Err(e) => tracing::error!(error = %e, "an outbox item is not an event; skipped"),
+        }
+    }
+    out
+}
+
+pub async fn handle(st: Arc<EventsState>, batch: Value) -> Result<Value, FunctionError> {
+    let events = outbox_events(&batch);
+    if events.is_empty() {
+        return Ok(json!({ "published": 0 }));
+    }
+    fault(&st, &events, true)?;
+    let mut consumers: Vec<(&String, &String)> = st.settings.consumers.iter().collect();
+    consumers.sort();
+    for (name, url) in consumers {
+        send_all(&st, url, &events).await.map_err(|e| {
+            tracing::warn!(consumer = %name, error = %e, "publishing failed; the stream batch will be retried");
+            FunctionError::transient(e)
+        })?;
+    }
+    fault(&st, &events, false)?;
+    tracing::info!(events = events.len(), "published");
+    Ok(json!({ "published": events.len() }))
+}
+
+/// The test hook of [`crate::state::Settings::publish_fault`].
+fn fault(st: &EventsState, events: &[FeedEvent], before: bool) -> Result<(), FunctionError> {
+    let Some(prefix) = &st.settings.publish_fault else {
+        return Ok(());
+    };
+    let mode = if before { "before/" } else { "after/" };
+    let Ok(mut seen) = st.faulted.lock() else {
+        return Ok(());
+    };
+    let hit = events
+        .iter()
+        .filter(|e| {
+            e.event
+                .subject
+                .strip_prefix(prefix.as_str())
+                .is_some_and(|rest| rest.starts_with(mode))
+        })
+        .any(|e| seen.insert(e.event.id.clone()));
+    if hit {
+        tracing::warn!(before, "publish fault injected");
+        return Err(FunctionError::transient("injected publisher crash"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_outbox_inserts_are_published() {
+        let image = json!({
+            "PK": {"S": "LAB#L#EVENTS#2026-11-27"}, "SK": {"S": "2026-11-27T00:00:00Z#E1"},
+            "entity": {"S": "event"}, "specversion": {"S": "1.0"}, "id": {"S": "E1"},
+            "source": {"S": "tracseq/sample"}, "type": {"S": "tracseq.sample.created"},
+            "subject": {"S": "samples/S1"}, "time": {"S": "2026-11-27T00:00:00Z"},
+            "datacontenttype": {"S": "application/json"}, "labid": {"S": "L"},
+            "correlationid": {"S": "c"}, "data": {"M": {"n": {"N": "3"}}}
+        });
+        let batch = json!({"Records": [
+            {"eventName": "INSERT", "dynamodb": {"NewImage": image.clone()}},
+            {"eventName": "MODIFY", "dynamodb": {"NewImage": image.clone()}},
+            {"eventName": "INSERT", "dynamodb": {"NewImage": {"entity": {"S": "sample"}}}},
+            {"eventName": "INSERT", "dynamodb": {"NewImage": {"entity": {"S": "event"}, "id": {"S": "broken"}}}},
+        ]});
+        let events = outbox_events(&batch);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event.id, "E1");
+        assert_eq!(events[0].event.data, json!({"n": 3}));
+        let body = serde_json::to_value(&events[0]).unwrap();
+        assert_eq!(body["type"], "tracseq.sample.created");
+        assert!(body.get("PK").is_none() && body.get("replayid").is_none());
+    }
+}

@@ -1,0 +1,162 @@
+//! The notifications consumer: for each event, the lab's subscriptions that match it, and
+//! for each of their channels and recipients one delivery, rendered now and sent by the
+//! channel's worker. Quiet hours set the earliest send time of anything below urgent.
+
+use crate::compose::{Texts, event_vars};
+use crate::deliveries;
+use crate::directory::{self, Person};
+use crate::domain::channel::ChannelKind;
+use crate::domain::delivery::{DeliveryStatus, delivery_id};
+use crate::domain::priority::Priority;
+use crate::domain::subscription::{Audience, Subscription};
+use crate::error::WorkError;
+use crate::feed::FeedEvent;
+use crate::model::{ChannelConfig, Delivery, Message, Target, keys};
+use crate::state::EventsState;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tracseq_aws::store::{StoreError, from_item, now_epoch};
+use tracseq_core::now_rfc3339;
+
+pub const CONSUMER: &str = "notifications";
+
+pub async fn subscriptions(st: &EventsState, lab: &str) -> Result<Vec<Subscription>, StoreError> {
+    let items = st.table.query_prefix(&keys::lab(lab), keys::SUB).await?;
+    items.into_iter().map(from_item).collect()
+}
+
+pub async fn channels(st: &EventsState, lab: &str) -> Result<HashMap<ChannelKind, ChannelConfig>, StoreError> {
+    let items = st.table.query_prefix(&keys::lab(lab), keys::CHANNEL).await?;
+    let configs: Vec<ChannelConfig> = items.into_iter().map(from_item).collect::<Result<_, _>>()?;
+    Ok(configs.into_iter().map(|c| (c.kind, c)).collect())
+}
+
+async fn audience(st: &EventsState, lab: &str, sub: &Subscription, fe: &FeedEvent) -> Result<Vec<Person>, StoreError> {
+    match &sub.audience {
+        Audience::User { user_id } => Ok(directory::person(st, lab, user_id).await?.into_iter().collect()),
+        Audience::Requester => match Audience::requester_of(&fe.event.data) {
+            Some(id) => Ok(directory::person(st, lab, id).await?.into_iter().collect()),
+            None => Ok(vec![]),
+        },
+        Audience::Roles { roles } => {
+            let mut out = Vec::new();
+            for r in roles {
+                out.extend(directory::with_role(st, lab, *r).await?);
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Why a channel cannot send right now, if it cannot.
+fn unavailable(kind: ChannelKind, config: Option<&ChannelConfig>) -> Option<String> {
+    if kind == ChannelKind::InApp {
+        return None;
+    }
+    match config {
+        None => Some(format!("the lab has not configured {}", kind.as_str())),
+        Some(c) if !c.enabled => Some(format!("{} is disabled for the lab", kind.as_str())),
+        Some(c) if kind.needs_secret() && !c.secret_set => Some(format!("{} has no secret set", kind.as_str())),
+        Some(_) => None,
+    }
+}
+
+pub async fn handle(st: Arc<EventsState>, fe: FeedEvent) -> Result<(), WorkError> {
+    let lab = fe.event.labid.clone();
+    let priority = Priority::of_event(&fe.event.kind);
+    let subs: Vec<Subscription> = subscriptions(&st, &lab)
+        .await?
+        .into_iter()
+        .filter(|s| s.matches(&fe.event.kind, priority))
+        .collect();
+    if subs.is_empty() {
+        return Ok(());
+    }
+    let configs = channels(&st, &lab).await?;
+    let texts = Texts::load(&st, &lab).await?;
+    let now = now_epoch();
+    let created = now_rfc3339();
+    let event_ms = fe.time_ms();
+    for sub in &subs {
+        let people = audience(&st, &lab, sub, &fe).await?;
+        let release = match &sub.quiet_hours {
+            Some(q) if priority != Priority::Urgent => q
+                .check()
+                .ok()
+                .and_then(|w| w.release_at(jiff::Timestamp::now()))
+                .map(|t| t.as_second()),
+            _ => None,
+        };
+        for &kind in &sub.channels {
+            let recipients: Vec<Option<&Person>> = if kind.per_recipient() {
+                people.iter().map(Some).collect()
+            } else {
+                vec![None]
+            };
+            for person in recipients {
+                let recipient_key = person.map_or("lab", |p| p.id.as_str());
+                let id = delivery_id(
+                    &fe.event.id,
+                    event_ms,
+                    fe.replayid.as_deref(),
+                    &sub.id,
+                    &format!("{}:{recipient_key}", kind.as_str()),
+                );
+                let vars = event_vars(&st.settings.app_url, &fe, person);
+                let to = match (kind, person) {
+                    (ChannelKind::Email, Some(p)) => Some(p.email.clone()),
+                    (ChannelKind::Sms, Some(p)) => p.phone.clone(),
+                    _ => None,
+                };
+                let mut reason = unavailable(kind, configs.get(&kind));
+                if reason.is_none() && kind == ChannelKind::Sms && to.is_none() {
+                    reason = Some("the recipient has no phone number".into());
+                }
+                let (subject, body) = match texts.render(kind, &vars) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        reason = reason.or(Some(format!("no template renders: {e}")));
+                        (None, String::new())
+                    }
+                };
+                let status = match (&reason, release) {
+                    (Some(_), _) => DeliveryStatus::Skipped,
+                    (None, Some(_)) => DeliveryStatus::Scheduled,
+                    (None, None) => DeliveryStatus::Pending,
+                };
+                let d = Delivery {
+                    id,
+                    lab_id: lab.clone(),
+                    target: Target::Channel(kind).encode(),
+                    event_id: fe.event.id.clone(),
+                    event_type: fe.event.kind.clone(),
+                    event_subject: fe.event.subject.clone(),
+                    replay_id: fe.replayid.clone(),
+                    subscription_id: Some(sub.id.clone()),
+                    user_id: person.map(|p| p.id.clone()),
+                    priority,
+                    message: Message {
+                        to,
+                        subject,
+                        body,
+                        link: vars["link"].as_str().map(str::to_owned),
+                    },
+                    secret_ref: (kind == ChannelKind::Email && vars.get("reset_url").is_some())
+                        .then(|| fe.event.data["delivery_id"].as_str().map(str::to_owned))
+                        .flatten(),
+                    status,
+                    reason: reason.or_else(|| release.map(|_| "quiet hours".to_owned())),
+                    not_before: release,
+                    lease_until: 0,
+                    attempt_count: 0,
+                    attempts: vec![],
+                    created_at: created.clone(),
+                    updated_at: created.clone(),
+                };
+                deliveries::create(&st, &d).await?;
+            }
+        }
+    }
+    tracing::debug!(event = %fe.event.id, subscriptions = subs.len(), elapsed_s = now_epoch() - now, "routed");
+    Ok(())
+}

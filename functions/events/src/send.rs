@@ -1,0 +1,299 @@
+//! One attempt at sending a delivery over its channel. Channel settings and secrets are
+//! read at send time, so a lab's change applies to messages already queued.
+
+use crate::compose::RESET_LINK;
+use crate::domain::channel::{ChannelKind, SmtpTls};
+use crate::domain::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
+use crate::model::{ChannelConfig, Delivery, InboxMessage, Target, Webhook, keys};
+use crate::state::EventsState;
+use lettre::message::header::ContentType;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use serde_json::{Value, json};
+use tracseq_aws::store::{StoreError, from_item, keyed_item, s};
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Delivered {
+        code: Option<u16>,
+    },
+    Failed {
+        code: Option<u16>,
+        error: String,
+    },
+    /// Nothing to do, now or later (the channel or webhook is gone, a link expired).
+    Skip(String),
+}
+
+fn failed(error: impl Into<String>) -> Outcome {
+    Outcome::Failed {
+        code: None,
+        error: error.into(),
+    }
+}
+
+pub async fn send(st: &EventsState, d: &Delivery, target: &Target) -> Outcome {
+    match target {
+        Target::Webhook(id) => webhook(st, d, id).await,
+        Target::Channel(ChannelKind::InApp) => inbox(st, d).await,
+        Target::Channel(kind) => {
+            let config = match channel(st, &d.lab_id, *kind).await {
+                Ok(Some(c)) if c.enabled => c,
+                Ok(_) => return Outcome::Skip(format!("{} is not configured or disabled", kind.as_str())),
+                Err(e) => return failed(format!("reading the channel failed: {e}")),
+            };
+            let secret = if kind.needs_secret() || config.secret_set {
+                match st
+                    .secret(&st.secret_name(&d.lab_id, &format!("channels/{}", kind.as_str())))
+                    .await
+                {
+                    Ok(Some(v)) => Some(v),
+                    Ok(None) if kind.needs_secret() => {
+                        return Outcome::Skip(format!("{} has no secret set", kind.as_str()));
+                    }
+                    Ok(None) => None,
+                    Err(e) => return failed(e),
+                }
+            } else {
+                None
+            };
+            match kind {
+                ChannelKind::Email => email(st, d, &config, secret).await,
+                ChannelKind::Sms => sms(st, d, &config, secret.unwrap_or_default()).await,
+                ChannelKind::Slack => {
+                    post(st, &secret.unwrap_or_default(), &json!({ "text": d.message.body }), &[]).await
+                }
+                ChannelKind::Teams => post(st, &secret.unwrap_or_default(), &teams_card(d), &[]).await,
+                ChannelKind::InApp => inbox(st, d).await,
+            }
+        }
+    }
+}
+
+pub async fn channel(st: &EventsState, lab: &str, kind: ChannelKind) -> Result<Option<ChannelConfig>, StoreError> {
+    st.table
+        .get_as(&keys::lab(lab), &format!("{}{}", keys::CHANNEL, kind.as_str()))
+        .await
+}
+
+/// A Teams incoming-webhook message: an Adaptive Card, which both Workflows webhooks and
+/// the older connectors accept.
+pub fn teams_card(d: &Delivery) -> Value {
+    let mut body: Vec<Value> = Vec::new();
+    if let Some(s) = &d.message.subject {
+        body.push(json!({"type": "TextBlock", "text": s, "weight": "Bolder", "wrap": true}));
+    }
+    body.push(json!({"type": "TextBlock", "text": d.message.body, "wrap": true}));
+    json!({
+        "type": "message",
+        "attachments": [{
+            "contentType": "application/vnd.microsoft.card.adaptive",
+            "contentUrl": null,
+            "content": {
+                "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                "type": "AdaptiveCard",
+                "version": "1.4",
+                "body": body,
+            }
+        }]
+    })
+}
+
+async fn post(st: &EventsState, url: &str, body: &Value, headers: &[(&str, String)]) -> Outcome {
+    let Ok(bytes) = serde_json::to_vec(body) else {
+        return failed("unserialisable payload");
+    };
+    post_bytes(st, url, bytes, headers).await
+}
+
+async fn post_bytes(st: &EventsState, url: &str, bytes: Vec<u8>, headers: &[(&str, String)]) -> Outcome {
+    let mut req = st.http.post(url).header("content-type", "application/json").body(bytes);
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    match req.send().await {
+        Ok(resp) if resp.status().is_success() => Outcome::Delivered {
+            code: Some(resp.status().as_u16()),
+        },
+        Ok(resp) => {
+            let code = resp.status().as_u16();
+            let text = resp.text().await.unwrap_or_default();
+            Outcome::Failed {
+                code: Some(code),
+                error: format!("HTTP {code}: {}", text.chars().take(200).collect::<String>()),
+            }
+        }
+        // The URL is a lab's secret (Slack, Teams): say what failed, not where.
+        Err(e) if e.is_timeout() => failed("the receiver did not answer in time"),
+        Err(e) if e.is_connect() => failed("could not connect to the receiver"),
+        Err(_) => failed("the request to the receiver failed"),
+    }
+}
+
+async fn webhook(st: &EventsState, d: &Delivery, id: &str) -> Outcome {
+    let hook: Option<Webhook> = match st
+        .table
+        .get_as(&keys::lab(&d.lab_id), &format!("{}{id}", keys::WEBHOOK))
+        .await
+    {
+        Ok(h) => h,
+        Err(e) => return failed(format!("reading the webhook failed: {e}")),
+    };
+    let Some(hook) = hook.filter(|h| h.enabled) else {
+        return Outcome::Skip("the webhook was deleted or disabled".into());
+    };
+    let secret = match st.secret(&st.secret_name(&d.lab_id, &format!("webhooks/{id}"))).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Outcome::Skip("the webhook has no secret".into()),
+        Err(e) => return failed(e),
+    };
+    let ts = jiff::Timestamp::now().as_second();
+    let body = d.message.body.as_bytes().to_vec();
+    let mut headers = vec![
+        (SIGNATURE_HEADER, sign(&secret, ts, &body)),
+        (TIMESTAMP_HEADER, ts.to_string()),
+        ("x-tracseq-event-id", d.event_id.clone()),
+        ("x-tracseq-event-type", d.event_type.clone()),
+        ("x-tracseq-delivery", d.id.clone()),
+        ("x-tracseq-attempt", (d.attempt_count + 1).to_string()),
+    ];
+    if let Some(r) = &d.replay_id {
+        headers.push(("x-tracseq-replay", r.clone()));
+    }
+    post_bytes(st, &hook.url, body, &headers).await
+}
+
+async fn sms(st: &EventsState, d: &Delivery, config: &ChannelConfig, token: String) -> Outcome {
+    let (Some(url), Some(to)) = (&config.settings.url, &d.message.to) else {
+        return Outcome::Skip("no SMS endpoint or phone number".into());
+    };
+    let body = json!({ "to": to, "from": config.settings.from, "body": d.message.body });
+    post(st, url, &body, &[("authorization", format!("Bearer {token}"))]).await
+}
+
+/// The reset link of a password reset delivery, from the auth service's secret delivery;
+/// `None` once it expired (an hour).
+async fn reset_link(st: &EventsState, d: &Delivery, secret_ref: &str) -> Result<Option<String>, StoreError> {
+    let item = st
+        .table
+        .get(&format!("LAB#{}#DELIVERY#{secret_ref}", d.lab_id), "DELIVERY")
+        .await?;
+    let Some(item) = item else { return Ok(None) };
+    let token = item
+        .get("token")
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default();
+    let purpose = item
+        .get("purpose")
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default();
+    let path = if purpose == "invitation" {
+        "accept-invitation"
+    } else {
+        "reset-password"
+    };
+    let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+    Ok((!token.is_empty()).then(|| format!("{}/{path}?token={token}", st.settings.app_url)))
+}
+
+async fn email(st: &EventsState, d: &Delivery, config: &ChannelConfig, password: Option<String>) -> Outcome {
+    let s = &config.settings;
+    let (Some(host), Some(from), Some(to)) = (&s.smtp_host, &s.from, &d.message.to) else {
+        return Outcome::Skip("no SMTP relay, sender or recipient".into());
+    };
+    let mut body = d.message.body.clone();
+    if let Some(r) = &d.secret_ref {
+        match reset_link(st, d, r).await {
+            Ok(Some(link)) => body = body.replace(RESET_LINK, &link),
+            Ok(None) => return Outcome::Skip("the reset link expired before it could be sent".into()),
+            Err(e) => return failed(format!("reading the reset link failed: {e}")),
+        }
+    }
+    let (Ok(from), Ok(to)) = (from.parse(), to.parse()) else {
+        return Outcome::Skip("the sender or recipient is not an email address".into());
+    };
+    let message = lettre::Message::builder()
+        .from(from)
+        .to(to)
+        .subject(d.message.subject.clone().unwrap_or_else(|| "[TracSeq]".into()))
+        .message_id(Some(format!("<{}@tracseq>", d.id)))
+        .header(ContentType::TEXT_PLAIN)
+        .body(body);
+    let message = match message {
+        Ok(m) => m,
+        Err(e) => return Outcome::Skip(format!("the message cannot be built: {e}")),
+    };
+    let tls = s
+        .smtp_tls
+        .as_deref()
+        .and_then(SmtpTls::parse)
+        .unwrap_or(SmtpTls::StartTls);
+    let builder = match tls {
+        SmtpTls::None => {
+            Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(s.smtp_port.unwrap_or(25)))
+        }
+        SmtpTls::StartTls => {
+            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).map(|b| b.port(s.smtp_port.unwrap_or(587)))
+        }
+        SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host).map(|b| b.port(s.smtp_port.unwrap_or(465))),
+    };
+    let mut builder = match builder {
+        Ok(b) => b.timeout(Some(st.settings.send_timeout)),
+        Err(e) => return failed(format!("SMTP relay: {e}")),
+    };
+    if let (Some(user), Some(pw)) = (&s.smtp_username, password) {
+        builder = builder.credentials(Credentials::new(user.clone(), pw));
+    }
+    match builder.build().send(message).await {
+        Ok(resp) => Outcome::Delivered {
+            code: resp.code().to_string().parse().ok(),
+        },
+        Err(e) => Outcome::Failed {
+            code: e.status().and_then(|c| c.to_string().parse().ok()),
+            error: format!("SMTP: {e}"),
+        },
+    }
+}
+
+/// An in-app message in the recipient's inbox, under the delivery's id (so a repeat
+/// writes the same message).
+async fn inbox(st: &EventsState, d: &Delivery) -> Outcome {
+    let Some(user) = &d.user_id else {
+        return Outcome::Skip("no recipient".into());
+    };
+    let m = InboxMessage {
+        id: d.id.clone(),
+        event_id: d.event_id.clone(),
+        event_type: d.event_type.clone(),
+        priority: d.priority,
+        title: d.message.subject.clone().unwrap_or_else(|| d.event_type.clone()),
+        body: d.message.body.clone(),
+        link: d.message.link.clone(),
+        created_at: d.created_at.clone(),
+        read_at: None,
+    };
+    let item = keyed_item(
+        &m,
+        &[
+            ("PK", keys::inbox(&d.lab_id, user)),
+            ("SK", format!("{}{}", keys::MESSAGE, d.id)),
+        ],
+        "inbox_message",
+    );
+    let Ok(mut item) = item else {
+        return failed("unserialisable message");
+    };
+    item.insert("user_id".into(), s(user));
+    item.insert("state".into(), s("unread"));
+    match st.table.put_new(item).await {
+        Ok(()) | Err(StoreError::ConditionFailed) => Outcome::Delivered { code: None },
+        Err(e) => failed(format!("writing the inbox failed: {e}")),
+    }
+}
+
+pub fn inbox_message(item: tracseq_aws::store::Item) -> Result<InboxMessage, StoreError> {
+    from_item(item)
+}
