@@ -8,6 +8,7 @@ mod history;
 mod http_api;
 mod imports;
 mod invoke;
+mod notifications;
 mod samples;
 mod sequencing;
 mod storage;

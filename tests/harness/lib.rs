@@ -5,6 +5,7 @@
 pub mod client;
 pub mod fixtures;
 pub mod lims;
+pub mod receivers;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

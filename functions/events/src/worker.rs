@@ -320,6 +320,8 @@ async fn dead_letter(
         a.push(serde_json::to_value(last).unwrap_or(Value::Null));
     }
     record["reason"] = json!(reason);
+    record["status"] = json!(DeliveryStatus::Failed.as_str());
+    record["attempt_count"] = json!(last.number);
     // Reset tokens never leave the table; the DLQ may be read by more people.
     record["message"]["body"] = json!(d.message.body.chars().take(2000).collect::<String>());
     st.sqs

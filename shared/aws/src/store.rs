@@ -367,15 +367,21 @@ impl Table {
         let mut start = None;
         let now = now_epoch();
         loop {
-            let got = self
+            let mut q = self
                 .client
                 .query()
                 .table_name(&self.name)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                 .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(partition))
-                .expression_attribute_values(":prefix", s(prefix))
+                .expression_attribute_values(":pk", s(partition));
+            // DynamoDB refuses an empty begins_with operand.
+            q = if prefix.is_empty() {
+                q.key_condition_expression("#pk = :pk")
+            } else {
+                q.key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                    .expression_attribute_names("#sk", SK)
+                    .expression_attribute_values(":prefix", s(prefix))
+            };
+            let got = q
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()

@@ -72,13 +72,13 @@ pub async fn list_channels(st: Arc<EventsState>, _req: Request, p: Principal) ->
 }
 
 pub async fn put_channel(st: Arc<EventsState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: ChannelUpdate = req.json()?;
     let raw_kind = req.path_param("kind")?;
     let kind = ChannelKind::ALL
         .iter()
         .copied()
         .find(|k| k.as_str() == raw_kind)
         .ok_or_else(|| Problem::not_found("channel"))?;
-    let body: ChannelUpdate = req.json()?;
     let expected = optional_version(&req, body.version)?;
     let mut errors = check_settings(kind, &body.settings, st.settings.url_policy);
     let secret = body.secret.as_deref().map(str::trim);

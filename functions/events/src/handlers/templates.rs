@@ -154,9 +154,9 @@ fn check_text(field: &str, text: &str, max: usize, errors: &mut Vec<FieldError>)
 }
 
 pub async fn put_template(st: Arc<EventsState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: TemplateUpdate = req.json()?;
     let id = req.path_param("id")?.to_owned();
     let (channel, event) = checked_id(&id)?;
-    let body: TemplateUpdate = req.json()?;
     let expected = optional_version(&req, body.version)?;
     let mut errors = Vec::new();
     check_text("body", &body.body, 4000, &mut errors);
@@ -233,13 +233,13 @@ pub async fn delete_template(st: Arc<EventsState>, req: Request, p: Principal) -
 }
 
 pub async fn preview_template(st: Arc<EventsState>, req: Request, p: Principal) -> Result<Response, Problem> {
-    let id = req.path_param("id")?.to_owned();
-    let (channel, event) = checked_id(&id)?;
     let body: PreviewRequest = if req.body.iter().all(u8::is_ascii_whitespace) {
         PreviewRequest::default()
     } else {
         req.json()?
     };
+    let id = req.path_param("id")?.to_owned();
+    let (channel, event) = checked_id(&id)?;
     let (subject, text) = match (&body.body, lab_template(&st, &p.lab_id, &id).await?) {
         (Some(b), _) => (body.subject.clone(), b.clone()),
         (None, Some(t)) => (t.subject, t.body),
