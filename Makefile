@@ -54,6 +54,7 @@ bench: $(VENV)/.stamp
 	infra/scripts/load-bench.sh
 	infra/scripts/import-bench.sh
 	infra/scripts/storage-bench.sh
+	infra/scripts/fanout-bench.sh
 
 lint: venv
 	$(CARGO) fmt --all -- --check

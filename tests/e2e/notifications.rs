@@ -101,6 +101,22 @@ async fn to_consumer(queue: &str, body: &Value) {
         .expect("send");
 }
 
+/// The data of a `sample.created` event (as its schema wants) for an event written here.
+fn sample_data(tag: &str, i: i64) -> Value {
+    json!({"sample_id": format!("{tag}-{i}"), "barcode": format!("T-{tag}-{i}"), "status": "pending", "sample_type": "DNA"})
+}
+
+/// The events service's warnings and errors so far, to explain a timeout.
+fn event_service_trouble() -> String {
+    tracseq_tests::logs()
+        .lines()
+        .filter(|l| l.contains("\"WARN\"") || l.contains("\"ERROR\""))
+        .filter(|l| l.contains("tracseq_events") || l.contains("consumer") || l.contains("worker"))
+        .take(20)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn event_ids(rs: &[Received]) -> Vec<String> {
     rs.iter()
         .map(|r| r.json()["id"].as_str().unwrap_or_default().to_owned())
@@ -115,7 +131,7 @@ async fn webhook_deliveries_are_signed_cloudevents_and_logged() {
     let tag = unique();
     let (hook, secret) = webhook(&api, &admin, &format!("{}/ok/{tag}", rx.base), &["storage.*"]).await;
     let loc = site(&api, &admin).await;
-    let got = eventually(20, || async { rx.received(&format!("/ok/{tag}")).first().cloned() })
+    let got = eventually(60, || async { rx.received(&format!("/ok/{tag}")).first().cloned() })
         .await
         .expect("the receiver got the event");
     assert!(
@@ -192,7 +208,7 @@ async fn a_receiver_failing_twice_gets_one_delivery_after_three_attempts() {
     )
     .await;
     site(&api, &admin).await;
-    let all = eventually(30, || async {
+    let all = eventually(60, || async {
         let r = rx.received("/flaky/2/");
         (r.iter().any(|x| x.status == 200)).then_some(r)
     })
@@ -241,7 +257,7 @@ async fn a_receiver_that_never_answers_ends_failed_and_in_the_dead_letter_queue(
     )
     .await;
     site(&api, &admin).await;
-    let first = eventually(20, || async { rx.received(&format!("/down/{tag}")).first().cloned() })
+    let first = eventually(60, || async { rx.received(&format!("/down/{tag}")).first().cloned() })
         .await
         .expect("tried");
     let ev = first.json()["id"].as_str().unwrap().to_owned();
@@ -299,17 +315,17 @@ async fn the_same_event_delivered_twice_yields_one_message() {
         .post(
             "/api/notifications/subscriptions",
             Some(&admin.access),
-            json!({"name": "me", "event_types": ["sample.disposed"], "channels": ["in_app"]}),
+            json!({"name": "me", "event_types": ["sample.created"], "channels": ["in_app"]}),
         )
         .await;
     assert_eq!(s, 201, "{v}");
     // An event as the publisher sends it, given to both consumers twice.
     let ev = CloudEvent::new(
-        "sample.disposed",
+        "sample.created",
         &admin.lab_id(),
         &format!("samples/{tag}"),
         "c",
-        json!({"reason": "used up"}),
+        sample_data(&tag, 0),
     )
     .unwrap();
     let body = serde_json::to_value(&ev).unwrap();
@@ -317,12 +333,12 @@ async fn the_same_event_delivered_twice_yields_one_message() {
         to_consumer("WebhooksQueue", &body).await;
         to_consumer("NotificationsQueue", &body).await;
     }
-    eventually(20, || async {
+    eventually(60, || async {
         (!rx.received(&format!("/ok/{tag}")).is_empty()).then_some(())
     })
     .await
     .expect("delivered");
-    let inbox = eventually(20, || async {
+    let inbox = eventually(60, || async {
         let (_, v) = api.get("/api/notifications", &admin.access).await;
         let mine: Vec<Value> = v["items"]
             .as_array()?
@@ -360,7 +376,7 @@ async fn a_publisher_crash_before_or_after_sending_still_delivers_once() {
         &admin.lab_id(),
         &format!("faults/before/{tag}"),
         "c",
-        json!({}),
+        sample_data(&tag, 1),
     )
     .unwrap();
     let after = CloudEvent::new(
@@ -368,12 +384,12 @@ async fn a_publisher_crash_before_or_after_sending_still_delivers_once() {
         &admin.lab_id(),
         &format!("faults/after/{tag}"),
         "c",
-        json!({}),
+        sample_data(&tag, 2),
     )
     .unwrap();
     outbox(&before).await;
     outbox(&after).await;
-    eventually(30, || async {
+    eventually(60, || async {
         (rx.received(&format!("/ok/{tag}")).len() >= 2).then_some(())
     })
     .await
@@ -406,14 +422,14 @@ async fn replay_redelivers_exactly_the_chosen_range_to_one_consumer() {
             &admin.lab_id(),
             &format!("samples/{tag}-{i}"),
             "c",
-            json!({"i": i}),
+            sample_data(&tag, i),
         )
         .unwrap();
         ev.time = tracseq_core::events::event_time(base + time::Duration::minutes(i));
         outbox(&ev).await;
         evs.push(ev);
     }
-    eventually(30, || async {
+    eventually(60, || async {
         (rx.received(&format!("/ok/{tag}")).len() >= 5).then_some(())
     })
     .await
@@ -447,7 +463,7 @@ async fn replay_redelivers_exactly_the_chosen_range_to_one_consumer() {
         .await;
     assert_eq!((s, again["replay_id"].as_str()), (202, Some(replay_id.as_str())));
     assert!(h.get("idempotent-replayed").is_some());
-    let replayed = eventually(30, || async {
+    let replayed = eventually(60, || async {
         let r: Vec<Received> = rx
             .received(&format!("/ok/{tag}"))
             .into_iter()
@@ -523,9 +539,14 @@ async fn password_reset_email_reaches_the_smtp_sink_and_its_link_works() {
         .post("/api/auth/password/forgot", None, json!({"email": email}))
         .await;
     assert_eq!(s, 202);
-    let mail = eventually(30, || async { sink.mail_to(&email).first().cloned() })
+    let mail = eventually(60, || async { sink.mail_to(&email).first().cloned() })
         .await
-        .expect("the email arrived");
+        .unwrap_or_else(|| {
+            panic!(
+                "the email arrived; events service trouble:\n{}",
+                event_service_trouble()
+            )
+        });
     assert_eq!(mail.header("subject").as_deref(), Some("[TracSeq] Reset your password"));
     assert!(mail.header("from").unwrap().contains("lims@example.org"));
     let body = mail.body();
@@ -605,7 +626,7 @@ async fn slack_teams_and_sms_get_their_payloads() {
         .await;
     assert_eq!(s, 201, "{v}");
     let loc = site(&api, &admin).await;
-    let slack = eventually(20, || async {
+    let slack = eventually(60, || async {
         rx.received(&format!("/ok/slack-{tag}")).first().cloned()
     })
     .await
@@ -613,7 +634,7 @@ async fn slack_teams_and_sms_get_their_payloads() {
     let text = slack.json()["text"].as_str().unwrap().to_owned();
     assert!(text.starts_with("TracSeq: storage.location_created"), "{text}");
     assert!(text.contains(&format!("storage/locations/{loc}")));
-    let teams = eventually(20, || async {
+    let teams = eventually(60, || async {
         rx.received(&format!("/ok/teams-{tag}")).first().cloned()
     })
     .await
@@ -803,7 +824,7 @@ async fn quiet_hours_hold_a_normal_message_and_not_an_urgent_one() {
         .post("/api/auth/password/forgot", None, json!({"email": email}))
         .await;
     assert_eq!(s, 202);
-    let urgent = eventually(20, || async {
+    let urgent = eventually(60, || async {
         let (_, v) = api.get("/api/notifications?unread=true", &user.access).await;
         v["items"]
             .as_array()?
@@ -812,7 +833,12 @@ async fn quiet_hours_hold_a_normal_message_and_not_an_urgent_one() {
             .cloned()
     })
     .await
-    .expect("the urgent one is in the inbox");
+    .unwrap_or_else(|| {
+        panic!(
+            "the urgent one is in the inbox; events service trouble:\n{}",
+            event_service_trouble()
+        )
+    });
     assert_eq!(urgent["priority"], "urgent");
     assert!(
         urgent["body"]
@@ -821,7 +847,7 @@ async fn quiet_hours_hold_a_normal_message_and_not_an_urgent_one() {
             .contains("[reset link, sent by email only]"),
         "no token in the inbox"
     );
-    let held = eventually(20, || async {
+    let held = eventually(60, || async {
         deliveries(&api, &admin, "/api/notifications/deliveries?channel=in_app")
             .await
             .into_iter()
@@ -900,7 +926,7 @@ async fn import_completion_reaches_the_importer_by_default() {
     let csv = tracseq_tests::lims::reference_csv_with_prefix(&tracseq_tests::lims::unique_prefix());
     let imp = tracseq_tests::lims::import(&api, &tech.access, &template, csv.as_bytes(), json!({})).await;
     assert_eq!(imp["status"], "completed", "{imp}");
-    let msg = eventually(30, || async {
+    let msg = eventually(60, || async {
         let (_, v) = api.get("/api/notifications", &tech.access).await;
         v["items"]
             .as_array()?
@@ -916,7 +942,7 @@ async fn import_completion_reaches_the_importer_by_default() {
     );
     assert!(msg["body"].as_str().unwrap().contains("rows committed"));
     // The lab has no email channel: that delivery is visible as skipped, not lost.
-    let email = eventually(20, || async {
+    let email = eventually(60, || async {
         deliveries(
             &api,
             &admin,
@@ -960,7 +986,7 @@ async fn a_channel_rate_limit_defers_the_excess_without_losing_it() {
     for _ in 0..3 {
         site(&api, &admin).await;
     }
-    let deferred = eventually(20, || async {
+    let deferred = eventually(60, || async {
         deliveries(
             &api,
             &admin,
@@ -1286,4 +1312,82 @@ async fn every_events_route_checks_the_role() {
     let api = api();
     let admin = new_lab(&api).await;
     check_role_matrix(&api, &admin, tracseq_events::routes::ALL).await;
+}
+
+/// Every event in the table (this test's flow, and whatever the other tests wrote so far)
+/// validates against its JSON Schema in `events/schemas`, checked by Python's
+/// `jsonschema` (Draft 2020-12); an event type without a schema fails.
+#[tokio::test]
+async fn events_match_their_json_schemas() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let tech = new_user(&api, &admin, "lab_technician").await;
+    let template =
+        tracseq_tests::lims::published_template(&api, &admin.access, tracseq_tests::lims::reference_template()).await;
+    let csv = tracseq_tests::lims::reference_csv_with_prefix(&tracseq_tests::lims::unique_prefix());
+    tracseq_tests::lims::import(&api, &tech.access, &template, csv.as_bytes(), json!({})).await;
+    site(&api, &admin).await;
+    let email = tech.user["email"].as_str().unwrap().to_owned();
+    api.try_login(&email, "wrong-password-1").await;
+    api.post("/api/auth/password/forgot", None, json!({"email": email}))
+        .await;
+    let st = shared();
+    let ddb = aws_sdk_dynamodb::Client::new(&st.sdk().await);
+    let mut events: Vec<Value> = Vec::new();
+    let mut start = None;
+    loop {
+        let out = ddb
+            .scan()
+            .table_name(&st.table)
+            .filter_expression("entity = :e")
+            .expression_attribute_values(":e", aws_sdk_dynamodb::types::AttributeValue::S("event".into()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        for item in out.items.unwrap_or_default() {
+            let ev = tracseq_aws::outbox::event_from_item(item).expect("an outbox item reads as an event");
+            events.push(serde_json::to_value(ev).unwrap());
+        }
+        start = out.last_evaluated_key;
+        if start.is_none() || events.len() > 20_000 {
+            break;
+        }
+    }
+    let kinds: BTreeSet<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    for k in [
+        "tracseq.sample.created",
+        "tracseq.import.completed",
+        "tracseq.template.published",
+        "tracseq.storage.location_created",
+        "tracseq.auth.login_failed",
+        "tracseq.auth.password_reset_requested",
+    ] {
+        assert!(kinds.contains(k), "{k} among {kinds:?}");
+    }
+    let root = tracseq_tests::workspace();
+    let mut child = std::process::Command::new(tracseq_tests::venv().join("bin/python"))
+        .arg(root.join("tests/fixtures/events/validate.py"))
+        .arg(root.join("events/schemas"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(&events).unwrap().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let problems = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{} events of {} types; problems:\n{}",
+        events.len(),
+        kinds.len(),
+        problems.lines().take(30).collect::<Vec<_>>().join("\n")
+    );
 }

@@ -1,6 +1,7 @@
-//! The shape every consumer of the event feed shares: read a batch of SQS messages, skip
-//! events this consumer already handled (a dedupe record per event id and replay), handle
-//! the rest, and report the ones that failed so only they come back.
+//! The shape every consumer of the event feed shares. A batch's events are grouped by
+//! lab; each lab's configuration (subscriptions, webhooks) is read once per batch; only
+//! events someone wants are checked against the consumer's dedupe records, handled, and
+//! recorded as done. Failed events are reported so only their messages come back.
 
 use crate::error::WorkError;
 use crate::feed::FeedEvent;
@@ -15,57 +16,75 @@ use tracseq_core::function::FunctionError;
 /// A dedupe record outlives any redelivery: SQS keeps a message at most 4 days here.
 const DEDUPE_TTL_SECS: i64 = 7 * 24 * 3600;
 
-pub async fn consume<F, Fut>(
-    st: Arc<EventsState>,
-    batch: Value,
-    consumer: &'static str,
-    handle: F,
-) -> Result<Value, FunctionError>
-where
-    F: Fn(Arc<EventsState>, FeedEvent) -> Fut,
-    Fut: Future<Output = Result<(), WorkError>>,
-{
+/// One consumer of the feed.
+pub trait Consumer: Send + Sync + 'static {
+    /// The consumer's name: its queue in `CONSUMER_QUEUES`, and its dedupe records.
+    const NAME: &'static str;
+    /// What it needs to know about a lab to handle its events.
+    type Lab: Send + Sync;
+    fn load(st: &EventsState, lab: &str) -> impl Future<Output = Result<Self::Lab, WorkError>> + Send;
+    /// Whether the event has anything to do here (most events have nothing).
+    fn wants(lab: &Self::Lab, ev: &FeedEvent) -> bool;
+    fn handle(st: &EventsState, lab: &Self::Lab, ev: &FeedEvent) -> impl Future<Output = Result<(), WorkError>> + Send;
+}
+
+pub async fn consume<C: Consumer>(st: Arc<EventsState>, batch: Value) -> Result<Value, FunctionError> {
     let mut failures = Vec::new();
+    // (message id, event), grouped by lab in arrival order.
+    let mut labs: Vec<(String, Vec<(String, FeedEvent)>)> = Vec::new();
     for record in batch["Records"].as_array().into_iter().flatten() {
-        let message_id = record["messageId"].as_str().unwrap_or_default();
-        let event: FeedEvent = match serde_json::from_str(record["body"].as_str().unwrap_or_default()) {
-            Ok(e) => e,
+        let message_id = record["messageId"].as_str().unwrap_or_default().to_owned();
+        match serde_json::from_str::<FeedEvent>(record["body"].as_str().unwrap_or_default()) {
+            Ok(ev) => match labs.iter_mut().find(|(l, _)| *l == ev.event.labid) {
+                Some((_, list)) => list.push((message_id, ev)),
+                None => labs.push((ev.event.labid.clone(), vec![(message_id, ev)])),
+            },
             Err(e) => {
                 // Never sent by our publisher: after its receives it lands in the DLQ.
-                tracing::error!(consumer, error = %e, "unreadable event message");
+                tracing::error!(consumer = C::NAME, error = %e, "unreadable event message");
                 failures.push(json!({ "itemIdentifier": message_id }));
+            }
+        }
+    }
+    for (lab, events) in labs {
+        let config = match C::load(&st, &lab).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(consumer = C::NAME, %lab, error = %e, "lab configuration unreadable; its events come back");
+                failures.extend(events.iter().map(|(m, _)| json!({ "itemIdentifier": m })));
                 continue;
             }
         };
-        let pk = keys::dedupe(consumer, &event.event.id, event.replayid.as_deref());
-        match st.table.get(&pk, "D").await {
-            Ok(Some(_)) => {
-                tracing::debug!(consumer, event = %event.event.id, "duplicate event skipped");
+        for (message_id, ev) in events {
+            if !C::wants(&config, &ev) {
                 continue;
             }
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!(consumer, error = %e, "dedupe read failed");
+            if let Err(e) = once::<C>(&st, &config, &ev).await {
+                tracing::warn!(consumer = C::NAME, event = %ev.event.id, error = %e, "event not handled; it will be redelivered");
                 failures.push(json!({ "itemIdentifier": message_id }));
-                continue;
             }
-        }
-        let id = event.event.id.clone();
-        if let Err(e) = handle(st.clone(), event).await {
-            tracing::warn!(consumer, event = %id, error = %e, "event not handled; it will be redelivered");
-            failures.push(json!({ "itemIdentifier": message_id }));
-            continue;
-        }
-        let done = Item::from([
-            ("PK".into(), s(pk)),
-            ("SK".into(), s("D")),
-            ("entity".into(), s("dedupe")),
-            ("expires_at".into(), n(now_epoch() + DEDUPE_TTL_SECS)),
-        ]);
-        if let Err(e) = st.table.put(done).await {
-            // Handling is idempotent by itself (fixed delivery ids); this only saves work.
-            tracing::warn!(consumer, error = %e, "dedupe record not written");
         }
     }
     Ok(json!({ "batchItemFailures": failures }))
+}
+
+/// Handle `ev` unless this consumer already did (the dedupe record by event and replay).
+async fn once<C: Consumer>(st: &EventsState, config: &C::Lab, ev: &FeedEvent) -> Result<(), WorkError> {
+    let pk = keys::dedupe(C::NAME, &ev.event.id, ev.replayid.as_deref());
+    if st.table.get(&pk, "D").await?.is_some() {
+        tracing::debug!(consumer = C::NAME, event = %ev.event.id, "duplicate event skipped");
+        return Ok(());
+    }
+    C::handle(st, config, ev).await?;
+    let done = Item::from([
+        ("PK".into(), s(pk)),
+        ("SK".into(), s("D")),
+        ("entity".into(), s("dedupe")),
+        ("expires_at".into(), n(now_epoch() + DEDUPE_TTL_SECS)),
+    ]);
+    if let Err(e) = st.table.put(done).await {
+        // Handling is idempotent by itself (fixed delivery ids); this only saves work.
+        tracing::warn!(consumer = C::NAME, error = %e, "dedupe record not written");
+    }
+    Ok(())
 }

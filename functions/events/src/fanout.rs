@@ -1,6 +1,7 @@
 //! The webhooks consumer: one delivery per matching webhook of the event's lab. The body
 //! is the event's CloudEvents JSON, fixed now, so every retry sends the same bytes.
 
+use crate::consumer::Consumer;
 use crate::deliveries;
 use crate::domain::delivery::{DeliveryStatus, delivery_id};
 use crate::domain::priority::Priority;
@@ -8,7 +9,6 @@ use crate::error::WorkError;
 use crate::feed::FeedEvent;
 use crate::model::{Delivery, Message, Target, Webhook, keys};
 use crate::state::EventsState;
-use std::sync::Arc;
 use tracseq_aws::store::{StoreError, from_item};
 use tracseq_core::events::type_matches;
 use tracseq_core::now_rfc3339;
@@ -20,17 +20,37 @@ pub async fn webhooks(st: &EventsState, lab: &str) -> Result<Vec<Webhook>, Store
     items.into_iter().map(from_item).collect()
 }
 
-pub async fn handle(st: Arc<EventsState>, fe: FeedEvent) -> Result<(), WorkError> {
-    let lab = fe.event.labid.clone();
-    let hooks: Vec<Webhook> = webhooks(&st, &lab)
-        .await?
-        .into_iter()
-        .filter(|w| w.enabled && w.event_types.iter().any(|p| type_matches(p, &fe.event.kind)))
-        .collect();
-    if hooks.is_empty() {
-        return Ok(());
+/// The webhooks consumer.
+pub struct Fanout;
+
+impl Consumer for Fanout {
+    const NAME: &'static str = CONSUMER;
+    type Lab = Vec<Webhook>;
+
+    async fn load(st: &EventsState, lab: &str) -> Result<Vec<Webhook>, WorkError> {
+        Ok(webhooks(st, lab).await?)
     }
-    let body = serde_json::to_string(&fe).map_err(|e| StoreError::Serde(e.to_string()))?;
+
+    fn wants(hooks: &Vec<Webhook>, ev: &FeedEvent) -> bool {
+        hooks.iter().any(|w| wants(w, ev))
+    }
+
+    async fn handle(st: &EventsState, hooks: &Vec<Webhook>, ev: &FeedEvent) -> Result<(), WorkError> {
+        fan_out(st, hooks.iter().filter(|w| wants(w, ev)), ev).await
+    }
+}
+
+fn wants(w: &Webhook, ev: &FeedEvent) -> bool {
+    w.enabled && w.event_types.iter().any(|p| type_matches(p, &ev.event.kind))
+}
+
+async fn fan_out<'a>(
+    st: &EventsState,
+    hooks: impl Iterator<Item = &'a Webhook>,
+    fe: &FeedEvent,
+) -> Result<(), WorkError> {
+    let lab = fe.event.labid.clone();
+    let body = serde_json::to_string(fe).map_err(|e| StoreError::Serde(e.to_string()))?;
     let now = now_rfc3339();
     for hook in hooks {
         let target = Target::Webhook(hook.id.clone());
@@ -61,7 +81,7 @@ pub async fn handle(st: Arc<EventsState>, fe: FeedEvent) -> Result<(), WorkError
             created_at: now.clone(),
             updated_at: now.clone(),
         };
-        deliveries::create(&st, &d).await?;
+        deliveries::create(st, &d).await?;
     }
     Ok(())
 }

@@ -92,17 +92,11 @@ pub static FUNCTIONS: &[FunctionDef] = &[
     function!(r::TEST => test_send::test_channel),
     function!(r::DELIVERY_LOG => dl::channel_deliveries),
     background!("events_publish", |st, event| publish::handle(st, event)),
-    background!("notifications_route", |st, event| consumer::consume(
-        st,
-        event,
-        route::CONSUMER,
-        route::handle
+    background!("notifications_route", |st, event| consumer::consume::<route::Router>(
+        st, event
     )),
-    background!("webhooks_fanout", |st, event| consumer::consume(
-        st,
-        event,
-        fanout::CONSUMER,
-        fanout::handle
+    background!("webhooks_fanout", |st, event| consumer::consume::<fanout::Fanout>(
+        st, event
     )),
     background!("notify_email", |st, event| worker::handle(st, event, "email")),
     background!("notify_sms", |st, event| worker::handle(st, event, "sms")),

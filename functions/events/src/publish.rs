@@ -43,10 +43,13 @@ pub async fn handle(st: Arc<EventsState>, batch: Value) -> Result<Value, Functio
         return Ok(json!({ "published": 0 }));
     }
     fault(&st, &events, true)?;
-    let mut consumers: Vec<(&String, &String)> = st.settings.consumers.iter().collect();
-    consumers.sort();
-    for (name, url) in consumers {
-        send_all(&st, url, &events).await.map_err(|e| {
+    let sends = st.settings.consumers.iter().map(|(name, url)| {
+        let events = &events;
+        let st = &st;
+        async move { send_all(st, url, events).await.map_err(|e| (name, e)) }
+    });
+    for result in futures::future::join_all(sends).await {
+        result.map_err(|(name, e)| {
             tracing::warn!(consumer = %name, error = %e, "publishing failed; the stream batch will be retried");
             FunctionError::transient(e)
         })?;

@@ -3,6 +3,7 @@
 //! channel's worker. Quiet hours set the earliest send time of anything below urgent.
 
 use crate::compose::{Texts, event_vars};
+use crate::consumer::Consumer;
 use crate::deliveries;
 use crate::directory::{self, Person};
 use crate::domain::channel::ChannelKind;
@@ -14,7 +15,6 @@ use crate::feed::FeedEvent;
 use crate::model::{ChannelConfig, Delivery, Message, Target, keys};
 use crate::state::EventsState;
 use std::collections::HashMap;
-use std::sync::Arc;
 use tracseq_aws::store::{StoreError, from_item, now_epoch};
 use tracseq_core::now_rfc3339;
 
@@ -61,24 +61,53 @@ fn unavailable(kind: ChannelKind, config: Option<&ChannelConfig>) -> Option<Stri
     }
 }
 
-pub async fn handle(st: Arc<EventsState>, fe: FeedEvent) -> Result<(), WorkError> {
+/// The notifications consumer.
+pub struct Router;
+
+/// A lab's subscriptions, and (read once, when an event matches) its channels and texts.
+pub struct LabRouting {
+    subs: Vec<Subscription>,
+    channels: tokio::sync::OnceCell<HashMap<ChannelKind, ChannelConfig>>,
+    texts: tokio::sync::OnceCell<Texts>,
+}
+
+impl Consumer for Router {
+    const NAME: &'static str = CONSUMER;
+    type Lab = LabRouting;
+
+    async fn load(st: &EventsState, lab: &str) -> Result<LabRouting, WorkError> {
+        Ok(LabRouting {
+            subs: subscriptions(st, lab).await?,
+            channels: Default::default(),
+            texts: Default::default(),
+        })
+    }
+
+    fn wants(lab: &LabRouting, ev: &FeedEvent) -> bool {
+        let priority = Priority::of_event(&ev.event.kind);
+        lab.subs.iter().any(|s| s.matches(&ev.event.kind, priority))
+    }
+
+    async fn handle(st: &EventsState, lab: &LabRouting, ev: &FeedEvent) -> Result<(), WorkError> {
+        route(st, lab, ev).await
+    }
+}
+
+async fn route(st: &EventsState, routing: &LabRouting, fe: &FeedEvent) -> Result<(), WorkError> {
     let lab = fe.event.labid.clone();
     let priority = Priority::of_event(&fe.event.kind);
-    let subs: Vec<Subscription> = subscriptions(&st, &lab)
-        .await?
-        .into_iter()
+    let subs: Vec<&Subscription> = routing
+        .subs
+        .iter()
         .filter(|s| s.matches(&fe.event.kind, priority))
         .collect();
-    if subs.is_empty() {
-        return Ok(());
-    }
-    let configs = channels(&st, &lab).await?;
-    let texts = Texts::load(&st, &lab).await?;
+    let configs = routing.channels.get_or_try_init(|| channels(st, &lab)).await?;
+    let texts = routing.texts.get_or_try_init(|| Texts::load(st, &lab)).await?;
     let now = now_epoch();
     let created = now_rfc3339();
     let event_ms = fe.time_ms();
-    for sub in &subs {
-        let people = audience(&st, &lab, sub, &fe).await?;
+    for sub in subs {
+        let people = audience(st, &lab, sub, fe).await?;
         let release = match &sub.quiet_hours {
             Some(q) if priority != Priority::Urgent => q
                 .check()
@@ -102,7 +131,7 @@ pub async fn handle(st: Arc<EventsState>, fe: FeedEvent) -> Result<(), WorkError
                     &sub.id,
                     &format!("{}:{recipient_key}", kind.as_str()),
                 );
-                let vars = event_vars(&st.settings.app_url, &fe, person);
+                let vars = event_vars(&st.settings.app_url, fe, person);
                 let to = match (kind, person) {
                     (ChannelKind::Email, Some(p)) => Some(p.email.clone()),
                     (ChannelKind::Sms, Some(p)) => p.phone.clone(),
@@ -153,10 +182,10 @@ pub async fn handle(st: Arc<EventsState>, fe: FeedEvent) -> Result<(), WorkError
                     created_at: created.clone(),
                     updated_at: created.clone(),
                 };
-                deliveries::create(&st, &d).await?;
+                deliveries::create(st, &d).await?;
             }
         }
     }
-    tracing::debug!(event = %fe.event.id, subscriptions = subs.len(), elapsed_s = now_epoch() - now, "routed");
+    tracing::debug!(event = %fe.event.id, elapsed_s = now_epoch() - now, "routed");
     Ok(())
 }

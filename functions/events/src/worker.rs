@@ -23,30 +23,41 @@ use tracseq_core::now_rfc3339;
 use tracseq_core::telemetry::{Metrics, NAMESPACE, Unit, emf_enabled};
 
 pub async fn handle(st: Arc<EventsState>, batch: Value, worker: &'static str) -> Result<Value, FunctionError> {
-    let mut failures = Vec::new();
-    for record in batch["Records"].as_array().into_iter().flatten() {
-        let message_id = record["messageId"].as_str().unwrap_or_default();
-        let job: DeliveryJob = match serde_json::from_str(record["body"].as_str().unwrap_or_default()) {
-            Ok(j) => j,
-            Err(e) => {
-                tracing::error!(worker, error = %e, "unreadable delivery job");
-                failures.push(json!({ "itemIdentifier": message_id }));
-                continue;
-            }
-        };
-        let target = match Target::decode(&job.target) {
-            Some(t) if t.worker() == worker => t,
-            _ => {
-                tracing::error!(worker, target = %job.target, "delivery job for another worker; dropped");
-                continue;
-            }
-        };
-        if let Err(e) = process(&st, &job, &target, worker).await {
+    let records = batch["Records"].as_array().cloned().unwrap_or_default();
+    // Each record is its own delivery and mostly waits on I/O: work them side by side.
+    let outcomes = futures::future::join_all(records.iter().map(|r| one(&st, r, worker))).await;
+    let failures: Vec<Value> = records
+        .iter()
+        .zip(outcomes)
+        .filter(|(_, ok)| !ok)
+        .map(|(r, _)| json!({ "itemIdentifier": r["messageId"] }))
+        .collect();
+    Ok(json!({ "batchItemFailures": failures }))
+}
+
+/// One job; `false` when its message should come back.
+async fn one(st: &EventsState, record: &Value, worker: &'static str) -> bool {
+    let job: DeliveryJob = match serde_json::from_str(record["body"].as_str().unwrap_or_default()) {
+        Ok(j) => j,
+        Err(e) => {
+            tracing::error!(worker, error = %e, "unreadable delivery job");
+            return false;
+        }
+    };
+    let target = match Target::decode(&job.target) {
+        Some(t) if t.worker() == worker => t,
+        _ => {
+            tracing::error!(worker, target = %job.target, "delivery job for another worker; dropped");
+            return true;
+        }
+    };
+    match process(st, &job, &target, worker).await {
+        Ok(()) => true,
+        Err(e) => {
             tracing::warn!(worker, delivery = %job.id, error = %e, "delivery job failed; it will be redelivered");
-            failures.push(json!({ "itemIdentifier": message_id }));
+            false
         }
     }
-    Ok(json!({ "batchItemFailures": failures }))
 }
 
 async fn process(st: &EventsState, job: &DeliveryJob, target: &Target, worker: &str) -> Result<(), WorkError> {

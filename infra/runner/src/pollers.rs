@@ -11,6 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// Batches of one SQS source processed at the same time (Lambda starts with five).
+const SQS_BATCHES_IN_FLIGHT: usize = 5;
+
 pub fn spawn_sqs(
     sqs: aws_sdk_sqs::Client,
     f: Arc<Loaded>,
@@ -21,6 +24,7 @@ pub fn spawn_sqs(
 ) {
     tokio::spawn(async move {
         let mut stop = stop;
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(SQS_BATCHES_IN_FLIGHT));
         loop {
             if *stop.borrow() {
                 return;
@@ -67,46 +71,67 @@ pub fn spawn_sqs(
                     })
                 })
                 .collect();
-            let failed: HashSet<String> = match crate::functions::invoke(&f, json!({ "Records": records })).await {
-                Ok(v) if src.report_failures => v["batchItemFailures"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|i| i["itemIdentifier"].as_str().map(str::to_owned))
-                    .collect(),
-                Ok(_) => HashSet::new(),
-                Err(e) => {
-                    tracing::warn!(function = %f.spec.logical_id, error = %e, "SQS batch failed; messages return after the visibility timeout");
-                    messages
-                        .iter()
-                        .filter_map(|m| m.message_id().map(str::to_owned))
-                        .collect()
-                }
+            // Like Lambda's pollers, keep several batches in flight when the queue is busy;
+            // an idle queue costs one long poll at a time.
+            let Ok(permit) = in_flight.clone().acquire_owned().await else {
+                return;
             };
-            let entries: Vec<DeleteMessageBatchRequestEntry> = messages
-                .iter()
-                .enumerate()
-                .filter(|(_, m)| m.message_id().is_some_and(|id| !failed.contains(id)))
-                .filter_map(|(i, m)| {
-                    DeleteMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .receipt_handle(m.receipt_handle()?)
-                        .build()
-                        .ok()
-                })
-                .collect();
-            if !entries.is_empty()
-                && let Err(e) = sqs
-                    .delete_message_batch()
-                    .queue_url(&queue_url)
-                    .set_entries(Some(entries))
-                    .send()
-                    .await
-            {
-                tracing::warn!(error = ?e, "deleting processed SQS messages failed");
-            }
+            let (sqs, f, src, queue_url) = (sqs.clone(), f.clone(), src.clone(), queue_url.clone());
+            tokio::spawn(async move {
+                let _permit = permit;
+                finish_batch(&sqs, &f, &src, &queue_url, messages, records).await;
+            });
         }
     });
+}
+
+/// Invoke the function with one batch and delete what it processed.
+async fn finish_batch(
+    sqs: &aws_sdk_sqs::Client,
+    f: &Arc<Loaded>,
+    src: &SqsSource,
+    queue_url: &str,
+    messages: Vec<aws_sdk_sqs::types::Message>,
+    records: Vec<Value>,
+) {
+    let failed: HashSet<String> = match crate::functions::invoke(f, json!({ "Records": records })).await {
+        Ok(v) if src.report_failures => v["batchItemFailures"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["itemIdentifier"].as_str().map(str::to_owned))
+            .collect(),
+        Ok(_) => HashSet::new(),
+        Err(e) => {
+            tracing::warn!(function = %f.spec.logical_id, error = %e, "SQS batch failed; messages return after the visibility timeout");
+            messages
+                .iter()
+                .filter_map(|m| m.message_id().map(str::to_owned))
+                .collect()
+        }
+    };
+    let entries: Vec<DeleteMessageBatchRequestEntry> = messages
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.message_id().is_some_and(|id| !failed.contains(id)))
+        .filter_map(|(i, m)| {
+            DeleteMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .receipt_handle(m.receipt_handle()?)
+                .build()
+                .ok()
+        })
+        .collect();
+    if !entries.is_empty()
+        && let Err(e) = sqs
+            .delete_message_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+    {
+        tracing::warn!(error = ?e, "deleting processed SQS messages failed");
+    }
 }
 
 /// Follow a table's stream (moto's DynamoDB Streams API, spoken directly as JSON) and
@@ -167,16 +192,18 @@ impl StreamPoller {
                     }
                 }
             }
+            // Read as much as a call allows (1,000 records, Lambda's own limit), filter, and
+            // invoke in batches; go straight on while the shard has more, so a burst of
+            // writes (a 10,000-row import) is not drained at a trickle.
+            let mut busy = false;
             for (shard, it) in iterators.iter_mut() {
                 let Ok(out) = self
-                    .call(
-                        "GetRecords",
-                        json!({ "ShardIterator": it, "Limit": self.src.batch_size }),
-                    )
+                    .call("GetRecords", json!({ "ShardIterator": it, "Limit": 1000 }))
                     .await
                 else {
                     continue;
                 };
+                busy |= out["Records"].as_array().map_or(0, Vec::len) == 1000;
                 let records: Vec<Value> = out["Records"]
                     .as_array()
                     .into_iter()
@@ -189,15 +216,20 @@ impl StreamPoller {
                         r
                     })
                     .collect();
-                if !records.is_empty() && !self.deliver(&records, &stream_arn, shard, &mut stop).await {
-                    return;
+                for batch in records.chunks(self.src.batch_size.max(1) as usize) {
+                    if !self.deliver(batch, &stream_arn, shard, &mut stop).await {
+                        return;
+                    }
                 }
                 if let Some(next) = out["NextShardIterator"].as_str() {
                     *it = next.to_owned();
                 }
             }
+            if busy {
+                continue;
+            }
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
                 _ = stop.changed() => return,
             }
         }

@@ -117,7 +117,7 @@ pub fn check_settings(kind: ChannelKind, s: &ChannelSettings, policy: UrlPolicy)
     let require = |errors: &mut Vec<FieldError>, field: &str, v: &Option<String>| {
         if v.as_deref().is_none_or(|v| v.trim().is_empty()) {
             errors.push(FieldError::field(
-                &format!("settings.{field}"),
+                format!("settings.{field}"),
                 "required",
                 format!("required for {}", kind.as_str()),
             ));
@@ -131,7 +131,7 @@ pub fn check_settings(kind: ChannelKind, s: &ChannelSettings, policy: UrlPolicy)
     ] {
         if v.as_deref().is_some_and(|v| v.len() > 256 && field != "url") {
             errors.push(FieldError::field(
-                &format!("settings.{field}"),
+                format!("settings.{field}"),
                 "too_long",
                 "at most 256 characters",
             ));
@@ -185,7 +185,7 @@ pub fn check_settings(kind: ChannelKind, s: &ChannelSettings, policy: UrlPolicy)
             for (field, v) in [("smtp_host", &s.smtp_host), ("url", &s.url), ("from", &s.from)] {
                 if v.is_some() {
                     errors.push(FieldError::field(
-                        &format!("settings.{field}"),
+                        format!("settings.{field}"),
                         "not_applicable",
                         format!("{} does not use {field}", kind.as_str()),
                     ));

@@ -175,6 +175,12 @@ pub async fn create_subscription(st: Arc<EventsState>, req: Request, p: Principa
         let audience = body.audience.clone().unwrap_or(Audience::User {
             user_id: p.user_id.clone(),
         });
+        let unknown_user = match &audience {
+            Audience::User { user_id } if admin && *user_id != p.user_id => {
+                directory::person(&st, &p.lab_id, user_id).await?.is_none()
+            }
+            _ => false,
+        };
         match &audience {
             Audience::User { user_id } if *user_id == p.user_id => {}
             _ if !admin => errors.push(FieldError::field(
@@ -182,14 +188,9 @@ pub async fn create_subscription(st: Arc<EventsState>, req: Request, p: Principa
                 "admin_only",
                 "only administrators subscribe others",
             )),
-            Audience::User { user_id } => {
-                if directory::person(&st, &p.lab_id, user_id).await?.is_none() {
-                    errors.push(
-                        FieldError::field("audience.user_id", "unknown", "no active user of this lab")
-                            .with_value(user_id),
-                    );
-                }
-            }
+            Audience::User { user_id } if unknown_user => errors.push(
+                FieldError::field("audience.user_id", "unknown", "no active user of this lab").with_value(user_id),
+            ),
             Audience::Roles { roles } if roles.is_empty() || roles.len() > 6 => {
                 errors.push(FieldError::field("audience.roles", "count", "1 to 6 roles"));
             }
