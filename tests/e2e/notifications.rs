@@ -1391,3 +1391,99 @@ async fn events_match_their_json_schemas() {
         problems.lines().take(30).collect::<Vec<_>>().join("\n")
     );
 }
+
+/// Invoke a function through the runner's Lambda Invoke API, as EventBridge would.
+async fn invoke(function: &str, payload: Value) -> Value {
+    let s = shared();
+    let resp = s
+        .http()
+        .post(format!(
+            "{}/2015-03-31/functions/{}/invocations",
+            s.edge,
+            s.function(function)
+        ))
+        .body(payload.to_string())
+        .send()
+        .await
+        .expect("invoke");
+    assert_eq!(resp.status(), 200);
+    resp.json().await.expect("json")
+}
+
+#[tokio::test]
+async fn a_digest_subscription_sends_one_summary_per_window() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let (s, sub) = api
+        .post(
+            "/api/notifications/subscriptions",
+            Some(&admin.access),
+            json!({"name": "sites hourly", "event_types": ["storage.location_created"], "channels": ["in_app"], "digest": "hourly"}),
+        )
+        .await;
+    assert_eq!((s, sub["digest"].as_str()), (201, Some("hourly")), "{sub}");
+    let a = site(&api, &admin).await;
+    let b = site(&api, &admin).await;
+    // Collected, not sent: wait until both lines are kept under the window.
+    let st = shared();
+    let ddb = aws_sdk_dynamodb::Client::new(&st.sdk().await);
+    let pk = format!("LAB#{}#DIGEST#{}", admin.lab_id(), sub["id"].as_str().unwrap());
+    eventually(60, || async {
+        let out = ddb
+            .query()
+            .table_name(&st.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :e)")
+            .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.clone()))
+            .expression_attribute_values(":e", aws_sdk_dynamodb::types::AttributeValue::S("E#".into()))
+            .send()
+            .await
+            .ok()?;
+        (out.count() == 2).then_some(())
+    })
+    .await
+    .expect("both events kept for the digest");
+    let (_, inbox) = api.get("/api/notifications", &admin.access).await;
+    assert!(
+        inbox["items"].as_array().unwrap().is_empty(),
+        "nothing sent yet: {inbox}"
+    );
+    // Before the window ends nothing goes; after, one summary of both.
+    let now = time::OffsetDateTime::now_utc();
+    let fmt = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
+    invoke("DigestFunction", json!({"time": fmt(now)})).await;
+    let (_, inbox) = api.get("/api/notifications", &admin.access).await;
+    assert!(inbox["items"].as_array().unwrap().is_empty());
+    let later = fmt(now + time::Duration::hours(1));
+    let report = invoke("DigestFunction", json!({"time": later})).await;
+    assert!(report["windows"].as_u64().unwrap() >= 1, "{report}");
+    let msg = eventually(60, || async {
+        let (_, v) = api.get("/api/notifications", &admin.access).await;
+        v["items"].as_array()?.first().cloned()
+    })
+    .await
+    .expect("the summary arrived");
+    assert_eq!(msg["title"], "[TracSeq] 2 events: sites hourly");
+    let body = msg["body"].as_str().unwrap();
+    assert!(
+        body.contains(&format!("storage/locations/{a}")) && body.contains(&format!("storage/locations/{b}")),
+        "{body}"
+    );
+    // A second run finds nothing due; the inbox keeps one summary.
+    invoke("DigestFunction", json!({"time": later})).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let (_, inbox) = api.get("/api/notifications", &admin.access).await;
+    assert_eq!(inbox["items"].as_array().unwrap().len(), 1);
+    // A digest needs a fixed audience.
+    let (s, v) = api
+        .post(
+            "/api/notifications/subscriptions",
+            Some(&admin.access),
+            json!({"name": "x", "event_types": ["import.*"], "channels": ["in_app"], "audience": {"kind": "requester"}, "digest": "daily"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["errors"][0]["rule"].as_str()),
+        (422, Some("not_for_requester")),
+        "{v}"
+    );
+}

@@ -10,6 +10,7 @@
 pub mod compose;
 pub mod consumer;
 pub mod deliveries;
+pub mod digest;
 pub mod directory;
 pub mod domain;
 pub mod error;
@@ -98,6 +99,7 @@ pub static FUNCTIONS: &[FunctionDef] = &[
     background!("webhooks_fanout", |st, event| consumer::consume::<fanout::Fanout>(
         st, event
     )),
+    background!("notifications_digest", |st, event| digest::handle(st, event)),
     background!("notify_email", |st, event| worker::handle(st, event, "email")),
     background!("notify_sms", |st, event| worker::handle(st, event, "sms")),
     background!("notify_slack", |st, event| worker::handle(st, event, "slack")),

@@ -15,7 +15,7 @@ use crate::feed::FeedEvent;
 use crate::model::{ChannelConfig, Delivery, Message, Target, keys};
 use crate::state::EventsState;
 use std::collections::HashMap;
-use tracseq_aws::store::{StoreError, from_item, now_epoch};
+use tracseq_aws::store::{StoreError, from_item};
 use tracseq_core::now_rfc3339;
 
 pub const CONSUMER: &str = "notifications";
@@ -31,7 +31,12 @@ pub async fn channels(st: &EventsState, lab: &str) -> Result<HashMap<ChannelKind
     Ok(configs.into_iter().map(|c| (c.kind, c)).collect())
 }
 
-async fn audience(st: &EventsState, lab: &str, sub: &Subscription, fe: &FeedEvent) -> Result<Vec<Person>, StoreError> {
+pub async fn audience(
+    st: &EventsState,
+    lab: &str,
+    sub: &Subscription,
+    fe: &FeedEvent,
+) -> Result<Vec<Person>, StoreError> {
     match &sub.audience {
         Audience::User { user_id } => Ok(directory::person(st, lab, user_id).await?.into_iter().collect()),
         Audience::Requester => match Audience::requester_of(&fe.event.data) {
@@ -94,98 +99,119 @@ impl Consumer for Router {
 }
 
 async fn route(st: &EventsState, routing: &LabRouting, fe: &FeedEvent) -> Result<(), WorkError> {
-    let lab = fe.event.labid.clone();
+    let lab = fe.event.labid.as_str();
     let priority = Priority::of_event(&fe.event.kind);
-    let subs: Vec<&Subscription> = routing
-        .subs
-        .iter()
-        .filter(|s| s.matches(&fe.event.kind, priority))
-        .collect();
-    let configs = routing.channels.get_or_try_init(|| channels(st, &lab)).await?;
-    let texts = routing.texts.get_or_try_init(|| Texts::load(st, &lab)).await?;
-    let now = now_epoch();
+    let subs = routing.subs.iter().filter(|s| s.matches(&fe.event.kind, priority));
+    for sub in subs {
+        if sub.digest.is_some() {
+            crate::digest::collect(st, sub, fe).await?;
+            continue;
+        }
+        let people = audience(st, lab, sub, fe).await?;
+        let lab_config = LabConfig {
+            channels: routing.channels.get_or_try_init(|| channels(st, lab)).await?,
+            texts: routing.texts.get_or_try_init(|| Texts::load(st, lab)).await?,
+        };
+        deliver(st, &lab_config, sub, fe, &people, priority).await?;
+    }
+    Ok(())
+}
+
+/// What delivering needs to know of a lab: its channels and its template texts.
+pub struct LabConfig<'a> {
+    pub channels: &'a HashMap<ChannelKind, ChannelConfig>,
+    pub texts: &'a Texts,
+}
+
+/// One delivery per channel of `sub` (and per person, for per-recipient channels), for
+/// `fe` at `priority`. Quiet hours hold anything below urgent.
+pub async fn deliver(
+    st: &EventsState,
+    config: &LabConfig<'_>,
+    sub: &Subscription,
+    fe: &FeedEvent,
+    people: &[Person],
+    priority: Priority,
+) -> Result<(), WorkError> {
+    let lab = fe.event.labid.clone();
     let created = now_rfc3339();
     let event_ms = fe.time_ms();
-    for sub in subs {
-        let people = audience(st, &lab, sub, fe).await?;
-        let release = match &sub.quiet_hours {
-            Some(q) if priority != Priority::Urgent => q
-                .check()
-                .ok()
-                .and_then(|w| w.release_at(jiff::Timestamp::now()))
-                .map(|t| t.as_second()),
-            _ => None,
+    let release = match &sub.quiet_hours {
+        Some(q) if priority != Priority::Urgent => q
+            .check()
+            .ok()
+            .and_then(|w| w.release_at(jiff::Timestamp::now()))
+            .map(|t| t.as_second()),
+        _ => None,
+    };
+    for &kind in &sub.channels {
+        let recipients: Vec<Option<&Person>> = if kind.per_recipient() {
+            people.iter().map(Some).collect()
+        } else {
+            vec![None]
         };
-        for &kind in &sub.channels {
-            let recipients: Vec<Option<&Person>> = if kind.per_recipient() {
-                people.iter().map(Some).collect()
-            } else {
-                vec![None]
+        for person in recipients {
+            let recipient_key = person.map_or("lab", |p| p.id.as_str());
+            let id = delivery_id(
+                &fe.event.id,
+                event_ms,
+                fe.replayid.as_deref(),
+                &sub.id,
+                &format!("{}:{recipient_key}", kind.as_str()),
+            );
+            let vars = event_vars(&st.settings.app_url, fe, person);
+            let to = match (kind, person) {
+                (ChannelKind::Email, Some(p)) => Some(p.email.clone()),
+                (ChannelKind::Sms, Some(p)) => p.phone.clone(),
+                _ => None,
             };
-            for person in recipients {
-                let recipient_key = person.map_or("lab", |p| p.id.as_str());
-                let id = delivery_id(
-                    &fe.event.id,
-                    event_ms,
-                    fe.replayid.as_deref(),
-                    &sub.id,
-                    &format!("{}:{recipient_key}", kind.as_str()),
-                );
-                let vars = event_vars(&st.settings.app_url, fe, person);
-                let to = match (kind, person) {
-                    (ChannelKind::Email, Some(p)) => Some(p.email.clone()),
-                    (ChannelKind::Sms, Some(p)) => p.phone.clone(),
-                    _ => None,
-                };
-                let mut reason = unavailable(kind, configs.get(&kind));
-                if reason.is_none() && kind == ChannelKind::Sms && to.is_none() {
-                    reason = Some("the recipient has no phone number".into());
-                }
-                let (subject, body) = match texts.render(kind, &vars) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        reason = reason.or(Some(format!("no template renders: {e}")));
-                        (None, String::new())
-                    }
-                };
-                let status = match (&reason, release) {
-                    (Some(_), _) => DeliveryStatus::Skipped,
-                    (None, Some(_)) => DeliveryStatus::Scheduled,
-                    (None, None) => DeliveryStatus::Pending,
-                };
-                let d = Delivery {
-                    id,
-                    lab_id: lab.clone(),
-                    target: Target::Channel(kind).encode(),
-                    event_id: fe.event.id.clone(),
-                    event_type: fe.event.kind.clone(),
-                    event_subject: fe.event.subject.clone(),
-                    replay_id: fe.replayid.clone(),
-                    subscription_id: Some(sub.id.clone()),
-                    user_id: person.map(|p| p.id.clone()),
-                    priority,
-                    message: Message {
-                        to,
-                        subject,
-                        body,
-                        link: vars["link"].as_str().map(str::to_owned),
-                    },
-                    secret_ref: (kind == ChannelKind::Email && vars.get("reset_url").is_some())
-                        .then(|| fe.event.data["delivery_id"].as_str().map(str::to_owned))
-                        .flatten(),
-                    status,
-                    reason: reason.or_else(|| release.map(|_| "quiet hours".to_owned())),
-                    not_before: release,
-                    lease_until: 0,
-                    attempt_count: 0,
-                    attempts: vec![],
-                    created_at: created.clone(),
-                    updated_at: created.clone(),
-                };
-                deliveries::create(st, &d).await?;
+            let mut reason = unavailable(kind, config.channels.get(&kind));
+            if reason.is_none() && kind == ChannelKind::Sms && to.is_none() {
+                reason = Some("the recipient has no phone number".into());
             }
+            let (subject, body) = match config.texts.render(kind, &vars) {
+                Ok(t) => t,
+                Err(e) => {
+                    reason = reason.or(Some(format!("no template renders: {e}")));
+                    (None, String::new())
+                }
+            };
+            let status = match (&reason, release) {
+                (Some(_), _) => DeliveryStatus::Skipped,
+                (None, Some(_)) => DeliveryStatus::Scheduled,
+                (None, None) => DeliveryStatus::Pending,
+            };
+            let d = Delivery {
+                id,
+                lab_id: lab.clone(),
+                target: Target::Channel(kind).encode(),
+                event_id: fe.event.id.clone(),
+                event_type: fe.event.kind.clone(),
+                event_subject: fe.event.subject.clone(),
+                replay_id: fe.replayid.clone(),
+                subscription_id: Some(sub.id.clone()),
+                user_id: person.map(|p| p.id.clone()),
+                priority,
+                message: Message {
+                    to,
+                    subject,
+                    body,
+                    link: vars["link"].as_str().map(str::to_owned),
+                },
+                secret_ref: (kind == ChannelKind::Email && vars.get("reset_url").is_some())
+                    .then(|| fe.event.data["delivery_id"].as_str().map(str::to_owned))
+                    .flatten(),
+                status,
+                reason: reason.or_else(|| release.map(|_| "quiet hours".to_owned())),
+                not_before: release,
+                lease_until: 0,
+                attempt_count: 0,
+                attempts: vec![],
+                created_at: created.clone(),
+                updated_at: created.clone(),
+            };
+            deliveries::create(st, &d).await?;
         }
     }
-    tracing::debug!(event = %fe.event.id, elapsed_s = now_epoch() - now, "routed");
     Ok(())
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracseq_core::auth::Role;
 use tracseq_core::events::type_matches;
+use tracseq_core::named_enum;
 
 /// Whom a matching event is told to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -43,6 +44,9 @@ pub struct Subscription {
     pub min_priority: Priority,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quiet_hours: Option<QuietHours>,
+    /// Collect matching events and send one summary per window instead of one message each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<Digest>,
     pub enabled: bool,
     /// Written when the lab was created.
     #[serde(default)]
@@ -51,6 +55,26 @@ pub struct Subscription {
     pub version: u64,
     pub created_at: String,
     pub updated_at: String,
+}
+
+named_enum!(
+    /// Digest windows, in UTC: hourly ones end on the hour, daily ones at midnight. Quiet
+    /// hours still apply to the summary.
+    Digest {
+        Hourly => "hourly",
+        Daily => "daily",
+    }
+);
+
+impl Digest {
+    /// The end (epoch seconds) of the window holding `now`.
+    pub fn window_end(self, now: i64) -> i64 {
+        let len = match self {
+            Digest::Hourly => 3600,
+            Digest::Daily => 86_400,
+        };
+        (now.div_euclid(len) + 1) * len
+    }
 }
 
 impl Subscription {
@@ -88,6 +112,7 @@ pub fn defaults(created_by: &str, now: &str) -> Vec<Subscription> {
             audience,
             min_priority: min,
             quiet_hours: None,
+            digest: None,
             enabled: true,
             default: true,
             created_by: created_by.to_owned(),
@@ -157,6 +182,20 @@ mod tests {
         assert!(!high_only.matches("tracseq.storage.temperature_alert", Priority::High));
         high_only.enabled = false;
         assert!(!high_only.matches("tracseq.storage.capacity_critical", Priority::Urgent));
+    }
+
+    #[test]
+    fn digest_windows() {
+        // 2026-11-27T10:15:00Z
+        let now = 1_795_774_500;
+        assert_eq!(Digest::Hourly.window_end(now), 1_795_777_200);
+        assert_eq!(Digest::Daily.window_end(now), 1_795_824_000);
+        assert_eq!(
+            Digest::Hourly.window_end(1_795_777_200),
+            1_795_777_200 + 3600,
+            "an end starts the next window"
+        );
+        assert_eq!(Digest::parse("Daily"), Some(Digest::Daily));
     }
 
     #[test]

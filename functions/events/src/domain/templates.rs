@@ -50,6 +50,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "{{event}} ({{priority}}) for {{subject}} at {{time}}.\n{{link}}",
     ),
     (
+        "notification.digest",
+        "[TracSeq] {{data.count}} events: {{data.name}}",
+        "{{data.count}} events for \"{{data.name}}\" until {{data.window_end}}:\n\n{{data.lines}}\n{{link}}",
+    ),
+    (
         "storage.capacity_critical",
         "[TracSeq] {{data.name}} is {{data.percent_full}}% full",
         "Storage location {{data.name}} ({{data.kind}}, zone {{data.zone}}) holds {{data.occupied}} of {{data.capacity}} samples ({{data.percent_full}}%). Free or add space before placements fail.\n{{link}}",

@@ -7,7 +7,7 @@ use crate::directory;
 use crate::domain::channel::ChannelKind;
 use crate::domain::priority::Priority;
 use crate::domain::quiet::QuietHours;
-use crate::domain::subscription::{Audience, Subscription};
+use crate::domain::subscription::{Audience, Digest, Subscription};
 use crate::model::keys;
 use crate::route::subscriptions;
 use crate::state::EventsState;
@@ -38,6 +38,10 @@ pub struct NewSubscription {
     pub min_priority: Option<String>,
     #[serde(default)]
     pub quiet_hours: Option<QuietHours>,
+    /// `hourly` or `daily`: one summary per window instead of a message per event
+    /// (for a user or roles, not the requester).
+    #[serde(default)]
+    pub digest: Option<String>,
     #[serde(default)]
     pub enabled: Option<bool>,
 }
@@ -57,6 +61,10 @@ pub struct SubscriptionPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<QuietHours>)]
     pub quiet_hours: Option<Option<QuietHours>>,
+    /// `null` turns the digest off.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub digest: Option<Option<String>>,
     #[serde(default)]
     pub enabled: Option<bool>,
     #[serde(default)]
@@ -132,6 +140,18 @@ fn check_priority(raw: Option<&str>, errors: &mut Vec<FieldError>) -> Option<Pri
     raw.and_then(|r| parse_reported(errors, "min_priority", r, Priority::parse, Priority::names()))
 }
 
+fn check_digest(raw: Option<&str>, audience: &Audience, errors: &mut Vec<FieldError>) -> Option<Digest> {
+    let d = raw.and_then(|r| parse_reported(errors, "digest", r, Digest::parse, Digest::names()))?;
+    if *audience == Audience::Requester {
+        errors.push(FieldError::field(
+            "digest",
+            "not_for_requester",
+            "a digest needs a fixed audience: a user or roles",
+        ));
+    }
+    Some(d)
+}
+
 fn check_quiet(q: Option<&QuietHours>, errors: &mut Vec<FieldError>) {
     if let Some(q) = q
         && let Err(e) = q.check()
@@ -175,6 +195,7 @@ pub async fn create_subscription(st: Arc<EventsState>, req: Request, p: Principa
         let audience = body.audience.clone().unwrap_or(Audience::User {
             user_id: p.user_id.clone(),
         });
+        let digest = check_digest(body.digest.as_deref(), &audience, &mut errors);
         let unknown_user = match &audience {
             Audience::User { user_id } if admin && *user_id != p.user_id => {
                 directory::person(&st, &p.lab_id, user_id).await?.is_none()
@@ -214,6 +235,7 @@ pub async fn create_subscription(st: Arc<EventsState>, req: Request, p: Principa
             audience,
             min_priority,
             quiet_hours: body.quiet_hours.clone(),
+            digest,
             enabled: body.enabled.unwrap_or(true),
             default: false,
             created_by: p.user_id.clone(),
@@ -253,6 +275,9 @@ pub async fn update_subscription(st: Arc<EventsState>, req: Request, p: Principa
     if let Some(q) = &patch.quiet_hours {
         check_quiet(q.as_ref(), &mut errors);
         next.quiet_hours = q.clone();
+    }
+    if let Some(d) = &patch.digest {
+        next.digest = check_digest(d.as_deref(), &next.audience, &mut errors);
     }
     if let Some(e) = patch.enabled {
         next.enabled = e;
