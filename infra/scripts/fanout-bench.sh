@@ -13,5 +13,7 @@ RUNNER_ARGS=()
 source infra/scripts/bench-runner.sh
 
 echo "$MACHINE"
-echo "== ${EVENTS:-1000} events to ${SUBSCRIBERS:-3} webhook subscribers"
-"$VENV/bin/python" infra/scripts/fanout_bench.py "$API" "http://127.0.0.1:$MOTO_PORT" "$TOKEN" "${EVENTS:-1000}" "${SUBSCRIBERS:-3}"
+echo "== ${EVENTS:-1000} events at once to ${SUBSCRIBERS:-3} webhook subscribers (throughput)"
+"$VENV/bin/python" infra/scripts/fanout_bench.py "$API" "http://127.0.0.1:$MOTO_PORT" "$TOKEN" "${EVENTS:-1000}" "${SUBSCRIBERS:-3}" 0
+echo "== ${PACED_EVENTS:-200} events at ${PACE:-5}/s to ${SUBSCRIBERS:-3} webhook subscribers (latency without a backlog)"
+"$VENV/bin/python" infra/scripts/fanout_bench.py "$API" "http://127.0.0.1:$MOTO_PORT" "$TOKEN" "${PACED_EVENTS:-200}" "${SUBSCRIBERS:-3}" "${PACE:-5}"

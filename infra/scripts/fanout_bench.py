@@ -5,7 +5,9 @@ so the measured path is the whole event backbone: the stream, the publisher, the
 webhooks queue, the fan-out consumer, the webhook worker queue and worker, and a real
 HTTP receiver started here. Latency is receipt time minus the event's time.
 
-Usage: fanout_bench.py API_URL MOTO_URL TOKEN [EVENTS] [SUBSCRIBERS]
+Usage: fanout_bench.py API_URL MOTO_URL TOKEN [EVENTS] [SUBSCRIBERS] [PACE]
+PACE is events per second (0: all at once, 25 per BatchWriteItem, for throughput; a
+steady pace below capacity shows the latency of the path itself, without a queue).
 """
 import json
 import os
@@ -22,6 +24,7 @@ import boto3
 API, MOTO, TOKEN = sys.argv[1], sys.argv[2], sys.argv[3]
 EVENTS = int(sys.argv[4]) if len(sys.argv) > 4 else 1000
 SUBSCRIBERS = int(sys.argv[5]) if len(sys.argv) > 5 else 3
+PACE = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 received = []
 lock = threading.Lock()
@@ -61,7 +64,7 @@ def main():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
-    me = api("GET", "/api/auth/me")
+    me = api("GET", "/api/users/me")
     lab = me["lab_id"]
     hooks = [
         api("POST", "/api/webhooks", {"url": f"http://127.0.0.1:{port}/hook/{i}", "event_types": ["bench.*"]})["webhook"]["id"]
@@ -87,9 +90,11 @@ def main():
             "subject": {"S": subject}, "time": {"S": ts}, "datacontenttype": {"S": "application/json"},
             "labid": {"S": lab}, "correlationid": {"S": "bench"}, "data": {"M": {"i": {"N": str(i)}}},
         }}})
-        if len(batch) == 25:
+        if len(batch) == 25 or PACE > 0:
             ddb.batch_write_item(RequestItems={table: batch})
             batch = []
+        if PACE > 0:
+            time.sleep(max(0.0, start + (i + 1) / PACE - time.time()))
     if batch:
         ddb.batch_write_item(RequestItems={table: batch})
     written = time.time()
@@ -113,7 +118,8 @@ def main():
         print("nothing was delivered")
         return 1
     last = max(at for at, _, _ in got)
-    print(f"events written: {EVENTS} in {written - start:.1f} s; subscribers: {SUBSCRIBERS}")
+    mode = f"paced at {PACE:g}/s" if PACE > 0 else "all at once"
+    print(f"events written: {EVENTS} ({mode}) in {written - start:.1f} s; subscribers: {SUBSCRIBERS}")
     print(f"deliveries: {len(got)} received, {len(unique)} distinct (want {want})")
     print(f"latency ms: p50 {statistics.median(lat):.0f}, p99 {lat[int(len(lat) * 0.99) - 1]:.0f}, max {lat[-1]:.0f}")
     print(f"throughput: {len(got) / (last - start):.0f} deliveries/s ({EVENTS / (last - start):.0f} events/s fanned out to {SUBSCRIBERS})")

@@ -662,6 +662,24 @@ async fn slack_teams_and_sms_get_their_payloads() {
         .await;
     assert_eq!((s, v["delivered"].as_bool()), (200, Some(true)), "{v}");
     assert_eq!(rx.received(&format!("/ok/slack-{tag}")).len(), 2);
+    let key = format!("test-{tag}");
+    for _ in 0..2 {
+        let (s, v, _) = api
+            .send(
+                Method::POST,
+                "/api/notifications/test",
+                Some(&admin.access),
+                Some(json!({"channel": "slack"})),
+                &[("idempotency-key", &key)],
+            )
+            .await;
+        assert_eq!((s, v["delivered"].as_bool()), (200, Some(true)), "{v}");
+    }
+    assert_eq!(
+        rx.received(&format!("/ok/slack-{tag}")).len(),
+        3,
+        "a retried test sends once"
+    );
     let (s, v) = api
         .post(
             "/api/notifications/test",

@@ -61,11 +61,71 @@ pub async fn enqueue(st: &EventsState, job: &DeliveryJob, delay: i64) -> Result<
     Ok(())
 }
 
-/// Write `d` unless a delivery with its id exists, then queue its first attempt if it has
-/// something to send. A repeat (the same event routed again) writes nothing and queues a
-/// job the worker recognises as done or as a duplicate of the one in flight, so a crash
-/// between the write and the send loses nothing.
-pub async fn create(st: &EventsState, d: &Delivery) -> Result<(), WorkError> {
+/// Jobs waiting to be queued, sent in batches of ten per queue.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    jobs: Vec<(DeliveryJob, i64)>,
+}
+
+impl Outbox {
+    pub fn push(&mut self, job: DeliveryJob, delay: i64) {
+        self.jobs.push((job, delay));
+    }
+
+    /// Queue every job (`SendMessageBatch`, ten per call); any failure fails the call, and
+    /// the caller's retry queues them again (workers ignore a duplicate job).
+    pub async fn flush(self, st: &EventsState) -> Result<(), WorkError> {
+        let mut by_queue: std::collections::BTreeMap<String, Vec<(DeliveryJob, i64)>> = Default::default();
+        for (job, delay) in self.jobs {
+            let worker = Target::decode(&job.target)
+                .map(|t| t.worker().to_owned())
+                .unwrap_or_default();
+            by_queue.entry(worker).or_default().push((job, delay));
+        }
+        for (worker, jobs) in by_queue {
+            let url = st
+                .settings
+                .delivery_queues
+                .get(&worker)
+                .ok_or_else(|| WorkError::NoQueue(worker.clone()))?;
+            let fail = |detail: String| WorkError::Queue {
+                queue: worker.clone(),
+                detail,
+            };
+            for chunk in jobs.chunks(10) {
+                let mut entries = Vec::with_capacity(chunk.len());
+                for (i, (job, delay)) in chunk.iter().enumerate() {
+                    let body = serde_json::to_string(job).map_err(|e| fail(e.to_string()))?;
+                    let entry = aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(body)
+                        .delay_seconds((*delay).clamp(0, 900) as i32)
+                        .build()
+                        .map_err(|e| fail(e.to_string()))?;
+                    entries.push(entry);
+                }
+                let out = st
+                    .sqs
+                    .send_message_batch()
+                    .queue_url(url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .map_err(|e| fail(format!("{e:?}")))?;
+                if !out.failed.is_empty() {
+                    return Err(fail(format!("{} of {} jobs not queued", out.failed.len(), chunk.len())));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Write `d` unless a delivery with its id exists, and add its first attempt to `jobs` if
+/// it has something to send. A repeat (the same event routed again) writes nothing and
+/// queues a job the worker recognises as done or as a duplicate of the one in flight, so
+/// a crash between the write and the queueing loses nothing.
+pub async fn create(st: &EventsState, d: &Delivery, jobs: &mut Outbox) -> Result<(), WorkError> {
     let target = Target::decode(&d.target).ok_or_else(|| WorkError::NoQueue(d.target.clone()))?;
     match st.table.put_new(item(d, &target)?).await {
         Ok(()) | Err(StoreError::ConditionFailed) => {}
@@ -81,5 +141,6 @@ pub async fn create(st: &EventsState, d: &Delivery) -> Result<(), WorkError> {
         id: d.id.clone(),
         attempt: 1,
     };
-    enqueue(st, &job, delay).await
+    jobs.push(job, delay);
+    Ok(())
 }

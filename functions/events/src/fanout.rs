@@ -52,6 +52,7 @@ async fn fan_out<'a>(
     let lab = fe.event.labid.clone();
     let body = serde_json::to_string(fe).map_err(|e| StoreError::Serde(e.to_string()))?;
     let now = now_rfc3339();
+    let mut jobs = deliveries::Outbox::default();
     for hook in hooks {
         let target = Target::Webhook(hook.id.clone());
         let d = Delivery {
@@ -81,7 +82,7 @@ async fn fan_out<'a>(
             created_at: now.clone(),
             updated_at: now.clone(),
         };
-        deliveries::create(st, &d).await?;
+        deliveries::create(st, &d, &mut jobs).await?;
     }
-    Ok(())
+    jobs.flush(st).await
 }

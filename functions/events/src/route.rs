@@ -144,6 +144,7 @@ pub async fn deliver(
             .map(|t| t.as_second()),
         _ => None,
     };
+    let mut jobs = deliveries::Outbox::default();
     for &kind in &sub.channels {
         let recipients: Vec<Option<&Person>> = if kind.per_recipient() {
             people.iter().map(Some).collect()
@@ -210,8 +211,8 @@ pub async fn deliver(
                 created_at: created.clone(),
                 updated_at: created.clone(),
             };
-            deliveries::create(st, &d).await?;
+            deliveries::create(st, &d, &mut jobs).await?;
         }
     }
-    Ok(())
+    jobs.flush(st).await
 }

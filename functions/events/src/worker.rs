@@ -61,38 +61,12 @@ async fn one(st: &EventsState, record: &Value, worker: &'static str) -> bool {
 }
 
 async fn process(st: &EventsState, job: &DeliveryJob, target: &Target, worker: &str) -> Result<(), WorkError> {
-    let Some(d) = deliveries::load(st, &job.lab_id, target, &job.id).await? else {
-        tracing::warn!(worker, delivery = %job.id, "job for an unknown delivery; dropped");
-        return Ok(());
-    };
     let now = now_epoch();
-    if !claimable(
-        d.status,
-        d.attempt_count as usize,
-        job.attempt as usize,
-        d.lease_until,
-        now,
-    ) {
-        return Ok(());
-    }
-    if let Some(due) = d.not_before.filter(|t| *t > now) {
-        return deliveries::enqueue(st, job, due - now).await;
-    }
-    let claimed = transition(
-        st,
-        &d,
-        target,
-        d.status,
-        vec![
-            ("status", s(DeliveryStatus::Sending.as_str())),
-            ("lease_until", n(now + st.settings.lease_secs)),
-        ],
-        &[],
-    )
-    .await?;
-    if !claimed {
-        return Ok(());
-    }
+    let d = match claim(st, job, target, now).await? {
+        Claim::Taken(d) => d,
+        Claim::NotYet(due) => return deliveries::enqueue(st, job, due - now).await,
+        Claim::Nothing => return Ok(()),
+    };
     if let Target::Channel(kind) = target
         && *kind != ChannelKind::InApp
         && let Some(wait) = rate_limited(st, &d, *kind, now).await?
@@ -205,6 +179,79 @@ async fn finish(
         m.emit();
     }
     Ok(())
+}
+
+enum Claim {
+    /// This worker holds the delivery for the job's attempt.
+    Taken(Delivery),
+    /// The attempt is due later (quiet hours, a rate limit, a retry delay not yet over).
+    NotYet(i64),
+    /// Done, taken by another worker, a duplicate job, or no such delivery.
+    Nothing,
+}
+
+/// Take the delivery for the job's attempt in one conditional write (see
+/// [`claimable`]); when the condition fails, the item as it was says why.
+async fn claim(st: &EventsState, job: &DeliveryJob, target: &Target, now: i64) -> Result<Claim, WorkError> {
+    use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+    let out = st
+        .table
+        .client
+        .update_item()
+        .table_name(&st.table.name)
+        .key("PK", s(target.partition(&job.lab_id)))
+        .key("SK", s(deliveries::sort_key(&job.id)))
+        .update_expression("SET #status = :sending, lease_until = :lease, updated_at = :updated")
+        .condition_expression(
+            "attempt_count = :prior AND (#status IN (:pending, :scheduled, :retrying) OR (#status = :sending AND lease_until < :now)) \
+             AND (attribute_not_exists(not_before) OR not_before <= :now)",
+        )
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
+        .expression_attribute_values(":pending", s(DeliveryStatus::Pending.as_str()))
+        .expression_attribute_values(":scheduled", s(DeliveryStatus::Scheduled.as_str()))
+        .expression_attribute_values(":retrying", s(DeliveryStatus::Retrying.as_str()))
+        .expression_attribute_values(":prior", n(job.attempt.saturating_sub(1)))
+        .expression_attribute_values(":lease", n(now + st.settings.lease_secs))
+        .expression_attribute_values(":now", n(now))
+        .expression_attribute_values(":updated", s(now_rfc3339()))
+        .return_values(ReturnValue::AllNew)
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .send()
+        .await;
+    let old = match out {
+        Ok(o) => return Ok(Claim::Taken(deliveries::read(o.attributes.unwrap_or_default())?)),
+        Err(e) => match e.as_service_error() {
+            Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c)) => {
+                c.item().cloned()
+            }
+            _ => return Err(StoreError::from_sdk(e).into()),
+        },
+    };
+    // Some stores do not return the old item: read it.
+    let old = match old {
+        Some(item) if !item.is_empty() => Some(deliveries::read(item)?),
+        _ => deliveries::load(st, &job.lab_id, target, &job.id).await?,
+    };
+    let Some(d) = old else {
+        tracing::warn!(delivery = %job.id, "job for an unknown delivery; dropped");
+        return Ok(Claim::Nothing);
+    };
+    let due = d.not_before.filter(|t| *t > now);
+    Ok(match due {
+        Some(due)
+            if claimable(
+                d.status,
+                d.attempt_count as usize,
+                job.attempt as usize,
+                d.lease_until,
+                now,
+            ) =>
+        {
+            Claim::NotYet(due)
+        }
+        _ => Claim::Nothing,
+    })
 }
 
 /// Apply `sets` (and remove `remove`) if the delivery is still in `from` at the attempt

@@ -43,6 +43,12 @@ pub struct TestResult {
 
 pub async fn test_channel(st: Arc<EventsState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let body: TestRequest = req.json()?;
+    let lab = super::lab_keys(&p)?;
+    // A retried request with its Idempotency-Key gets the first answer, not a second message.
+    tracseq_aws::idempotency::idempotent(&st.idem, &lab, &req, || send_test(&st, &req, &p, body)).await
+}
+
+async fn send_test(st: &EventsState, req: &Request, p: &Principal, body: TestRequest) -> Result<Response, Problem> {
     let mut errors = Vec::new();
     let kind = parse_reported(
         &mut errors,
@@ -52,7 +58,7 @@ pub async fn test_channel(st: Arc<EventsState>, req: Request, p: Principal) -> R
         ChannelKind::names(),
     );
     let user_id = body.user_id.clone().unwrap_or_else(|| p.user_id.clone());
-    let person = directory::person(&st, &p.lab_id, &user_id).await?;
+    let person = directory::person(st, &p.lab_id, &user_id).await?;
     if person.is_none() {
         errors.push(FieldError::field("user_id", "unknown", "no active user of this lab").with_value(&user_id));
     }
@@ -69,7 +75,7 @@ pub async fn test_channel(st: Arc<EventsState>, req: Request, p: Principal) -> R
     .map_err(|_| Problem::internal())?;
     let fe = FeedEvent { event, replayid: None };
     let vars = event_vars(&st.settings.app_url, &fe, Some(&person));
-    let (subject, text) = Texts::load(&st, &p.lab_id)
+    let (subject, text) = Texts::load(st, &p.lab_id)
         .await?
         .render(kind, &vars)
         .map_err(|e| Problem::validation(vec![FieldError::field("template", "render", e.to_string())]))?;
@@ -106,7 +112,7 @@ pub async fn test_channel(st: Arc<EventsState>, req: Request, p: Principal) -> R
         updated_at: now,
     };
     let started = Instant::now();
-    let outcome = send(&st, &d, &Target::Channel(kind)).await;
+    let outcome = send(st, &d, &Target::Channel(kind)).await;
     let ms = started.elapsed().as_millis() as u64;
     let (status, code, error) = match &outcome {
         Outcome::Delivered { code } => (DeliveryStatus::Sent, *code, None),
