@@ -63,7 +63,7 @@ async fn one(st: &EventsState, record: &Value, worker: &'static str) -> bool {
 async fn process(st: &EventsState, job: &DeliveryJob, target: &Target, worker: &str) -> Result<(), WorkError> {
     let now = now_epoch();
     let d = match claim(st, job, target, now).await? {
-        Claim::Taken(d) => d,
+        Claim::Taken(d) => *d,
         Claim::NotYet(due) => return deliveries::enqueue(st, job, due - now).await,
         Claim::Nothing => return Ok(()),
     };
@@ -183,7 +183,7 @@ async fn finish(
 
 enum Claim {
     /// This worker holds the delivery for the job's attempt.
-    Taken(Delivery),
+    Taken(Box<Delivery>),
     /// The attempt is due later (quiet hours, a rate limit, a retry delay not yet over).
     NotYet(i64),
     /// Done, taken by another worker, a duplicate job, or no such delivery.
@@ -220,7 +220,11 @@ async fn claim(st: &EventsState, job: &DeliveryJob, target: &Target, now: i64) -
         .send()
         .await;
     let old = match out {
-        Ok(o) => return Ok(Claim::Taken(deliveries::read(o.attributes.unwrap_or_default())?)),
+        Ok(o) => {
+            return Ok(Claim::Taken(Box::new(deliveries::read(
+                o.attributes.unwrap_or_default(),
+            )?)));
+        }
         Err(e) => match e.as_service_error() {
             Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c)) => {
                 c.item().cloned()
