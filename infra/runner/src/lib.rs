@@ -200,6 +200,14 @@ impl LocalStack {
             spec.env.extend(config.env_overrides.clone());
         }
         let functions = Arc::new(functions::Functions::load(&model, &catalog, &sdk, &extra_env).await?);
+        // Seed before the API answers: a client that sees /api/health up can log in.
+        let mut seeded_lab = None;
+        if config.seed
+            && let Some(table) = tables.get("Table")
+        {
+            let t = tracseq_aws::Table::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone());
+            seeded_lab = seed::seed(&t).await?;
+        }
         let (stop, stop_rx) = watch::channel(false);
         let api = Arc::new(api::Api::new(&model, &functions, config.throttle).map_err(RunnerError::Api)?);
         serve(api_listener, stop_rx.clone(), move |req, remote| {
@@ -217,13 +225,6 @@ impl LocalStack {
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         pollers::start_all(&functions, &sqs, &queues, &tables, &moto_url, &config.region, &stop_rx);
         schedules.start(&functions, &stop_rx);
-        let mut seeded_lab = None;
-        if config.seed
-            && let Some(table) = tables.get("Table")
-        {
-            let t = tracseq_aws::Table::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone());
-            seeded_lab = seed::seed(&t).await?;
-        }
         Ok(Self {
             api_url: format!("http://127.0.0.1:{api_port}"),
             edge_url: format!("http://127.0.0.1:{edge_port}"),
