@@ -109,10 +109,14 @@ impl EventsState {
     pub async fn build(init: &Init) -> Result<Arc<Self>, InitError> {
         let table = Table::new(init.clients.dynamodb.clone(), init.env.require("TABLE_NAME")?);
         let settings = Settings::from_env(&init.env)?;
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(settings.send_timeout)
-            .user_agent("TracSeq-Notifications/1")
+            .user_agent("TracSeq-Notifications/1");
+        if settings.url_policy == UrlPolicy::PublicHttps {
+            http = http.dns_resolver(Arc::new(PublicOnly));
+        }
+        let http = http
             .build()
             .map_err(|e| InitError::Other(format!("HTTP client: {e}")))?;
         Ok(Arc::new(Self {
@@ -183,5 +187,42 @@ impl EventsState {
             c.insert(name.to_owned(), (Instant::now(), value.clone()));
         }
         Ok(value)
+    }
+}
+
+/// A DNS resolver that drops every address that is not public unicast (see
+/// `domain::address`), so the check holds for the address actually connected to.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| crate::domain::address::is_public(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                let e: Box<dyn std::error::Error + Send + Sync> = format!("{host} has no public address").into();
+                return Err(e);
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::dns::Resolve;
+    use std::str::FromStr;
+
+    #[tokio::test]
+    async fn the_public_resolver_refuses_local_names() {
+        let r = PublicOnly;
+        for host in ["localhost", "127.0.0.1"] {
+            let name = reqwest::dns::Name::from_str(host).unwrap();
+            assert!(r.resolve(name).await.is_err(), "{host}");
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! The rules of events and notifications, free of I/O and tested directly.
 
+pub mod address;
 pub mod channel;
 pub mod delivery;
 pub mod priority;
