@@ -34,6 +34,39 @@ async fn webhook(api: &Api, t: &Tokens, url: &str, types: &[&str]) -> (String, S
     (v["webhook"]["id"].as_str().unwrap().to_owned(), secret)
 }
 
+/// A new lab with one webhook to a receiver started here, at `{receiver}/{path}/{tag}`.
+struct Hooked {
+    api: Api,
+    admin: Tokens,
+    rx: HttpReceiver,
+    /// Where the webhook points, under the receiver: `/{path}/{tag}`.
+    at: String,
+    hook: String,
+    secret: String,
+}
+
+impl Hooked {
+    async fn new(path: &str, types: &[&str]) -> Self {
+        let api = api();
+        let admin = new_lab(&api).await;
+        let rx = HttpReceiver::start().await;
+        let at = format!("/{path}/{}", unique());
+        let (hook, secret) = webhook(&api, &admin, &format!("{}{at}", rx.base), types).await;
+        Self {
+            api,
+            admin,
+            rx,
+            at,
+            hook,
+            secret,
+        }
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.rx.received(&self.at)
+    }
+}
+
 /// A new site: one `storage.location_created` event. Returns its id.
 async fn site(api: &Api, t: &Tokens) -> String {
     let (s, v) = api
@@ -125,17 +158,15 @@ fn event_ids(rs: &[Received]) -> Vec<String> {
 
 #[tokio::test]
 async fn webhook_deliveries_are_signed_cloudevents_and_logged() {
-    let api = api();
-    let admin = new_lab(&api).await;
-    let rx = HttpReceiver::start().await;
-    let tag = unique();
-    let (hook, secret) = webhook(&api, &admin, &format!("{}/ok/{tag}", rx.base), &["storage.*"]).await;
-    let loc = site(&api, &admin).await;
-    let got = eventually(60, || async { rx.received(&format!("/ok/{tag}")).first().cloned() })
+    let h = Hooked::new("ok", &["storage.*"]).await;
+    let (api, admin) = (&h.api, &h.admin);
+    let (hook, secret) = (&h.hook, &h.secret);
+    let loc = site(api, admin).await;
+    let got = eventually(60, || async { h.received().first().cloned() })
         .await
         .expect("the receiver got the event");
     assert!(
-        signed_by(&secret, &got),
+        signed_by(secret, &got),
         "HMAC-SHA256 over timestamp.body verifies: {:?}",
         got.headers
     );
@@ -148,8 +179,8 @@ async fn webhook_deliveries_are_signed_cloudevents_and_logged() {
     assert_eq!(got.header("x-tracseq-event-id"), ev["id"].as_str().unwrap());
     assert_eq!(got.header("content-type"), "application/json");
     let d = settled(
-        &api,
-        &admin,
+        api,
+        admin,
         &format!("/api/webhooks/{hook}/deliveries"),
         ev["id"].as_str().unwrap(),
         10,
@@ -167,9 +198,9 @@ async fn webhook_deliveries_are_signed_cloudevents_and_logged() {
             .iter()
             .any(|w| w["id"] == hook.as_str())
     );
-    assert!(!list.to_string().contains(&secret));
+    assert!(!list.to_string().contains(secret.as_str()));
     // Another lab sees neither the webhook nor its deliveries.
-    let other = new_lab(&api).await;
+    let other = new_lab(api).await;
     let (s, _) = api
         .get(&format!("/api/webhooks/{hook}/deliveries"), &other.access)
         .await;
@@ -189,33 +220,25 @@ async fn webhook_deliveries_are_signed_cloudevents_and_logged() {
     assert_eq!((s, v["code"].as_str()), (409, Some("version_conflict")));
     let (s, _) = api.delete(&format!("/api/webhooks/{hook}"), &admin.access).await;
     assert_eq!(s, 204);
-    site(&api, &admin).await;
+    site(api, admin).await;
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-    assert_eq!(rx.received(&format!("/ok/{tag}")).len(), 1);
+    assert_eq!(h.received().len(), 1);
 }
 
 #[tokio::test]
 async fn a_receiver_failing_twice_gets_one_delivery_after_three_attempts() {
-    let api = api();
-    let admin = new_lab(&api).await;
-    let rx = HttpReceiver::start().await;
-    let tag = unique();
-    let (hook, secret) = webhook(
-        &api,
-        &admin,
-        &format!("{}/flaky/2/{tag}", rx.base),
-        &["storage.location_created"],
-    )
-    .await;
-    site(&api, &admin).await;
+    let h = Hooked::new("flaky/2", &["storage.location_created"]).await;
+    let (api, admin) = (&h.api, &h.admin);
+    let (hook, secret) = (&h.hook, &h.secret);
+    site(api, admin).await;
     let all = eventually(60, || async {
-        let r = rx.received("/flaky/2/");
+        let r = h.received();
         (r.iter().any(|x| x.status == 200)).then_some(r)
     })
     .await
     .expect("delivered in the end");
     assert_eq!(all.iter().map(|r| r.status).collect::<Vec<_>>(), [500, 500, 200]);
-    assert!(all.iter().all(|r| signed_by(&secret, r)));
+    assert!(all.iter().all(|r| signed_by(secret, r)));
     assert_eq!(
         BTreeSet::from_iter(all.iter().map(|r| r.header("x-tracseq-delivery").to_owned())).len(),
         1
@@ -225,7 +248,7 @@ async fn a_receiver_failing_twice_gets_one_delivery_after_three_attempts() {
         ["1", "2", "3"]
     );
     let ev = all[0].json()["id"].as_str().unwrap().to_owned();
-    let d = settled(&api, &admin, &format!("/api/webhooks/{hook}/deliveries"), &ev, 10).await;
+    let d = settled(api, admin, &format!("/api/webhooks/{hook}/deliveries"), &ev, 10).await;
     assert_eq!(d["status"], "sent");
     let attempts = d["attempts"].as_array().unwrap();
     assert_eq!(
@@ -240,28 +263,20 @@ async fn a_receiver_failing_twice_gets_one_delivery_after_three_attempts() {
         ]
     );
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-    assert_eq!(rx.received("/flaky/2/").iter().filter(|r| r.status == 200).count(), 1);
+    assert_eq!(h.received().iter().filter(|r| r.status == 200).count(), 1);
 }
 
 #[tokio::test]
 async fn a_receiver_that_never_answers_ends_failed_and_in_the_dead_letter_queue() {
-    let api = api();
-    let admin = new_lab(&api).await;
-    let rx = HttpReceiver::start().await;
-    let tag = unique();
-    let (hook, _) = webhook(
-        &api,
-        &admin,
-        &format!("{}/down/{tag}", rx.base),
-        &["storage.location_created"],
-    )
-    .await;
-    site(&api, &admin).await;
-    let first = eventually(60, || async { rx.received(&format!("/down/{tag}")).first().cloned() })
+    let h = Hooked::new("down", &["storage.location_created"]).await;
+    let (api, admin) = (&h.api, &h.admin);
+    let hook = &h.hook;
+    site(api, admin).await;
+    let first = eventually(60, || async { h.received().first().cloned() })
         .await
         .expect("tried");
     let ev = first.json()["id"].as_str().unwrap().to_owned();
-    let d = settled(&api, &admin, &format!("/api/webhooks/{hook}/deliveries"), &ev, 40).await;
+    let d = settled(api, admin, &format!("/api/webhooks/{hook}/deliveries"), &ev, 40).await;
     assert_eq!(d["status"], "failed");
     assert_eq!(
         d["attempts"].as_array().unwrap().len(),
@@ -272,7 +287,7 @@ async fn a_receiver_that_never_answers_ends_failed_and_in_the_dead_letter_queue(
         d["reason"].as_str().unwrap().contains("gave up after 4 attempts"),
         "{d}"
     );
-    assert_eq!(rx.received(&format!("/down/{tag}")).len(), 4);
+    assert_eq!(h.received().len(), 4);
     let (s, failed) = api
         .get(&format!("/api/webhooks/{hook}/deliveries?status=failed"), &admin.access)
         .await;
@@ -306,11 +321,9 @@ async fn a_receiver_that_never_answers_ends_failed_and_in_the_dead_letter_queue(
 
 #[tokio::test]
 async fn the_same_event_delivered_twice_yields_one_message() {
-    let api = api();
-    let admin = new_lab(&api).await;
-    let rx = HttpReceiver::start().await;
+    let h = Hooked::new("ok", &["sample.*"]).await;
+    let (api, admin) = (&h.api, &h.admin);
     let tag = unique();
-    webhook(&api, &admin, &format!("{}/ok/{tag}", rx.base), &["sample.*"]).await;
     let (s, v) = api
         .post(
             "/api/notifications/subscriptions",
@@ -333,11 +346,9 @@ async fn the_same_event_delivered_twice_yields_one_message() {
         to_consumer("WebhooksQueue", &body).await;
         to_consumer("NotificationsQueue", &body).await;
     }
-    eventually(60, || async {
-        (!rx.received(&format!("/ok/{tag}")).is_empty()).then_some(())
-    })
-    .await
-    .expect("delivered");
+    eventually(60, || async { (!h.received().is_empty()).then_some(()) })
+        .await
+        .expect("delivered");
     let inbox = eventually(60, || async {
         let (_, v) = api.get("/api/notifications", &admin.access).await;
         let mine: Vec<Value> = v["items"]
@@ -351,7 +362,7 @@ async fn the_same_event_delivered_twice_yields_one_message() {
     .await
     .expect("in the inbox");
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-    assert_eq!(rx.received(&format!("/ok/{tag}")).len(), 1, "one webhook call");
+    assert_eq!(h.received().len(), 1, "one webhook call");
     let (_, v) = api.get("/api/notifications", &admin.access).await;
     let again: Vec<&Value> = v["items"]
         .as_array()
@@ -364,11 +375,9 @@ async fn the_same_event_delivered_twice_yields_one_message() {
 
 #[tokio::test]
 async fn a_publisher_crash_before_or_after_sending_still_delivers_once() {
-    let api = api();
-    let admin = new_lab(&api).await;
-    let rx = HttpReceiver::start().await;
+    let h = Hooked::new("ok", &["sample.*"]).await;
+    let admin = &h.admin;
     let tag = unique();
-    webhook(&api, &admin, &format!("{}/ok/{tag}", rx.base), &["sample.*"]).await;
     // Subjects under `faults/` make the publisher fail once (the test stack's hook):
     // before sending (nothing went out) and after (everything went out, unacknowledged).
     let before = CloudEvent::new(
@@ -389,13 +398,11 @@ async fn a_publisher_crash_before_or_after_sending_still_delivers_once() {
     .unwrap();
     outbox(&before).await;
     outbox(&after).await;
-    eventually(60, || async {
-        (rx.received(&format!("/ok/{tag}")).len() >= 2).then_some(())
-    })
-    .await
-    .expect("both published");
+    eventually(60, || async { (h.received().len() >= 2).then_some(()) })
+        .await
+        .expect("both published");
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-    let mut got = event_ids(&rx.received(&format!("/ok/{tag}")));
+    let mut got = event_ids(&h.received());
     got.sort();
     let mut want = vec![before.id.clone(), after.id.clone()];
     want.sort();
@@ -408,11 +415,9 @@ async fn a_publisher_crash_before_or_after_sending_still_delivers_once() {
 
 #[tokio::test]
 async fn replay_redelivers_exactly_the_chosen_range_to_one_consumer() {
-    let api = api();
-    let admin = new_lab(&api).await;
-    let rx = HttpReceiver::start().await;
+    let h = Hooked::new("ok", &["sample.*"]).await;
+    let (api, admin) = (&h.api, &h.admin);
     let tag = unique();
-    webhook(&api, &admin, &format!("{}/ok/{tag}", rx.base), &["sample.*"]).await;
     // Five events a minute apart, yesterday.
     let base = time::OffsetDateTime::now_utc() - time::Duration::days(1);
     let mut evs = Vec::new();
@@ -429,11 +434,9 @@ async fn replay_redelivers_exactly_the_chosen_range_to_one_consumer() {
         outbox(&ev).await;
         evs.push(ev);
     }
-    eventually(60, || async {
-        (rx.received(&format!("/ok/{tag}")).len() >= 5).then_some(())
-    })
-    .await
-    .expect("originals");
+    eventually(60, || async { (h.received().len() >= 5).then_some(()) })
+        .await
+        .expect("originals");
     let rfc = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
     let from = rfc(base + time::Duration::minutes(1));
     let to = rfc(base + time::Duration::minutes(3));
@@ -452,7 +455,7 @@ async fn replay_redelivers_exactly_the_chosen_range_to_one_consumer() {
     assert_eq!(v["events"], 3);
     let replay_id = v["replay_id"].as_str().unwrap().to_owned();
     // The same request again (same key) is answered, not replayed again.
-    let (s, again, h) = api
+    let (s, again, headers) = api
         .send(
             Method::POST,
             "/api/events/replay",
@@ -462,10 +465,10 @@ async fn replay_redelivers_exactly_the_chosen_range_to_one_consumer() {
         )
         .await;
     assert_eq!((s, again["replay_id"].as_str()), (202, Some(replay_id.as_str())));
-    assert!(h.get("idempotent-replayed").is_some());
+    assert!(headers.get("idempotent-replayed").is_some());
     let replayed = eventually(60, || async {
-        let r: Vec<Received> = rx
-            .received(&format!("/ok/{tag}"))
+        let r: Vec<Received> = h
+            .received()
             .into_iter()
             .filter(|r| !r.header("x-tracseq-replay").is_empty())
             .collect();
@@ -474,7 +477,7 @@ async fn replay_redelivers_exactly_the_chosen_range_to_one_consumer() {
     .await
     .expect("replayed");
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-    let all = rx.received(&format!("/ok/{tag}"));
+    let all = h.received();
     let replayed_now: Vec<&Received> = all
         .iter()
         .filter(|r| !r.header("x-tracseq-replay").is_empty())
@@ -508,7 +511,7 @@ async fn replay_redelivers_exactly_the_chosen_range_to_one_consumer() {
         let (s, v) = api.post("/api/events/replay", Some(&admin.access), body).await;
         assert_eq!((s, v["errors"][0]["field"].as_str()), (422, Some(field)), "{v}");
     }
-    let pi = new_user(&api, &admin, "principal_investigator").await;
+    let pi = new_user(api, admin, "principal_investigator").await;
     let (s, _) = api
         .post(
             "/api/events/replay",
