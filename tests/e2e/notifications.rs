@@ -443,27 +443,13 @@ async fn replay_redelivers_exactly_the_chosen_range_to_one_consumer() {
     let replay = json!({"consumer": "webhooks", "from": from, "to": to, "type": "sample.created"});
     let key = format!("replay-{tag}");
     let (s, v, _) = api
-        .send(
-            Method::POST,
-            "/api/events/replay",
-            Some(&admin.access),
-            Some(replay.clone()),
-            &[("idempotency-key", &key)],
-        )
+        .post_keyed("/api/events/replay", &admin.access, replay.clone(), &key)
         .await;
     assert_eq!(s, 202, "{v}");
     assert_eq!(v["events"], 3);
     let replay_id = v["replay_id"].as_str().unwrap().to_owned();
     // The same request again (same key) is answered, not replayed again.
-    let (s, again, headers) = api
-        .send(
-            Method::POST,
-            "/api/events/replay",
-            Some(&admin.access),
-            Some(replay),
-            &[("idempotency-key", &key)],
-        )
-        .await;
+    let (s, again, headers) = api.post_keyed("/api/events/replay", &admin.access, replay, &key).await;
     assert_eq!((s, again["replay_id"].as_str()), (202, Some(replay_id.as_str())));
     assert!(headers.get("idempotent-replayed").is_some());
     let replayed = eventually(60, || async {
@@ -668,12 +654,11 @@ async fn slack_teams_and_sms_get_their_payloads() {
     let key = format!("test-{tag}");
     for _ in 0..2 {
         let (s, v, _) = api
-            .send(
-                Method::POST,
+            .post_keyed(
                 "/api/notifications/test",
-                Some(&admin.access),
-                Some(json!({"channel": "slack"})),
-                &[("idempotency-key", &key)],
+                &admin.access,
+                json!({"channel": "slack"}),
+                &key,
             )
             .await;
         assert_eq!((s, v["delivered"].as_bool()), (200, Some(true)), "{v}");
@@ -1172,23 +1157,11 @@ async fn subscriptions_belong_to_their_owner_and_admins() {
         json!({"name": "mine", "event_types": ["sample.*"], "channels": ["email", "in_app"], "min_priority": "normal"});
     let key = format!("sub-{}", unique());
     let (s, sub, _) = api
-        .send(
-            Method::POST,
-            "/api/notifications/subscriptions",
-            Some(&user.access),
-            Some(base.clone()),
-            &[("idempotency-key", &key)],
-        )
+        .post_keyed("/api/notifications/subscriptions", &user.access, base.clone(), &key)
         .await;
     assert_eq!(s, 201, "{sub}");
     let (s, again, _) = api
-        .send(
-            Method::POST,
-            "/api/notifications/subscriptions",
-            Some(&user.access),
-            Some(base),
-            &[("idempotency-key", &key)],
-        )
+        .post_keyed("/api/notifications/subscriptions", &user.access, base, &key)
         .await;
     assert_eq!(
         (s, again["id"].clone()),

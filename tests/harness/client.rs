@@ -69,6 +69,18 @@ impl Api {
         (s, v)
     }
 
+    /// A POST with an `Idempotency-Key`; the headers say whether it was a replay.
+    pub async fn post_keyed(
+        &self,
+        path: &str,
+        token: &str,
+        body: Value,
+        key: &str,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        self.send(Method::POST, path, Some(token), Some(body), &[("idempotency-key", key)])
+            .await
+    }
+
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
         let (s, v, _) = self.send(Method::PATCH, path, Some(token), Some(body), &[]).await;
         (s, v)

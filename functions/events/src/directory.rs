@@ -23,6 +23,17 @@ impl Person {
     pub fn reachable(&self) -> bool {
         self.status != "disabled"
     }
+
+    /// Where `channel` reaches this person: an email address, a phone number, or nothing
+    /// (the other channels reach the lab or the inbox).
+    pub fn address(&self, channel: crate::domain::channel::ChannelKind) -> Option<String> {
+        use crate::domain::channel::ChannelKind::{Email, Sms};
+        match channel {
+            Email => Some(self.email.clone()),
+            Sms => self.phone.clone(),
+            _ => None,
+        }
+    }
 }
 
 pub async fn person(st: &EventsState, lab: &str, user_id: &str) -> Result<Option<Person>, StoreError> {

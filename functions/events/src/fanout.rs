@@ -3,7 +3,7 @@
 
 use crate::consumer::Consumer;
 use crate::deliveries;
-use crate::domain::delivery::{DeliveryStatus, delivery_id};
+use crate::domain::delivery::delivery_id;
 use crate::domain::priority::Priority;
 use crate::error::WorkError;
 use crate::feed::FeedEvent;
@@ -11,7 +11,6 @@ use crate::model::{Delivery, Message, Target, Webhook, keys};
 use crate::state::EventsState;
 use tracseq_aws::store::{StoreError, from_item};
 use tracseq_core::events::type_matches;
-use tracseq_core::now_rfc3339;
 
 pub const CONSUMER: &str = "webhooks";
 
@@ -49,39 +48,18 @@ async fn fan_out<'a>(
     hooks: impl Iterator<Item = &'a Webhook>,
     fe: &FeedEvent,
 ) -> Result<(), WorkError> {
-    let lab = fe.event.labid.clone();
     let body = serde_json::to_string(fe).map_err(|e| StoreError::Serde(e.to_string()))?;
-    let now = now_rfc3339();
     let mut jobs = deliveries::Outbox::default();
     for hook in hooks {
         let target = Target::Webhook(hook.id.clone());
-        let d = Delivery {
-            id: delivery_id(&fe.event.id, fe.time_ms(), fe.replayid.as_deref(), &hook.id, "webhook"),
-            lab_id: lab.clone(),
-            target: target.encode(),
-            event_id: fe.event.id.clone(),
-            event_type: fe.event.kind.clone(),
-            event_subject: fe.event.subject.clone(),
-            replay_id: fe.replayid.clone(),
-            subscription_id: None,
-            user_id: None,
-            priority: Priority::of_event(&fe.event.kind),
-            message: Message {
-                to: None,
-                subject: None,
-                body: body.clone(),
-                link: None,
-            },
-            secret_ref: None,
-            status: DeliveryStatus::Pending,
-            reason: None,
-            not_before: None,
-            lease_until: 0,
-            attempt_count: 0,
-            attempts: vec![],
-            created_at: now.clone(),
-            updated_at: now.clone(),
+        let id = delivery_id(&fe.event.id, fe.time_ms(), fe.replayid.as_deref(), &hook.id, "webhook");
+        let message = Message {
+            to: None,
+            subject: None,
+            body: body.clone(),
+            link: None,
         };
+        let d = Delivery::new(id, fe, &target, Priority::of_event(&fe.event.kind), message);
         deliveries::create(st, &d, &mut jobs).await?;
     }
     jobs.flush(st).await

@@ -3,6 +3,7 @@
 use crate::domain::channel::{ChannelKind, ChannelSettings};
 use crate::domain::delivery::{Attempt, DeliveryStatus};
 use crate::domain::priority::Priority;
+use crate::feed::FeedEvent;
 use serde::{Deserialize, Serialize};
 
 pub mod keys {
@@ -121,6 +122,36 @@ pub struct Delivery {
     pub attempts: Vec<Attempt>,
     pub created_at: String,
     pub updated_at: String,
+}
+
+impl Delivery {
+    /// A pending delivery of `fe` to `target`, nothing attempted yet; callers set what
+    /// their kind of delivery adds (subscription, recipient, status, hold).
+    pub fn new(id: String, fe: &FeedEvent, target: &Target, priority: Priority, message: Message) -> Self {
+        let now = tracseq_core::now_rfc3339();
+        Self {
+            id,
+            lab_id: fe.event.labid.clone(),
+            target: target.encode(),
+            event_id: fe.event.id.clone(),
+            event_type: fe.event.kind.clone(),
+            event_subject: fe.event.subject.clone(),
+            replay_id: fe.replayid.clone(),
+            subscription_id: None,
+            user_id: None,
+            priority,
+            message,
+            secret_ref: None,
+            status: DeliveryStatus::Pending,
+            reason: None,
+            not_before: None,
+            lease_until: 0,
+            attempt_count: 0,
+            attempts: vec![],
+            created_at: now.clone(),
+            updated_at: now,
+        }
+    }
 }
 
 /// What a worker's queue carries: the delivery's key and the attempt it asks for.

@@ -16,7 +16,6 @@ use crate::model::{ChannelConfig, Delivery, Message, Target, keys};
 use crate::state::EventsState;
 use std::collections::HashMap;
 use tracseq_aws::store::{StoreError, from_item};
-use tracseq_core::now_rfc3339;
 
 pub const CONSUMER: &str = "notifications";
 
@@ -133,8 +132,6 @@ pub async fn deliver(
     people: &[Person],
     priority: Priority,
 ) -> Result<(), WorkError> {
-    let lab = fe.event.labid.clone();
-    let created = now_rfc3339();
     let event_ms = fe.time_ms();
     let release = match &sub.quiet_hours {
         Some(q) if priority != Priority::Urgent => q
@@ -161,11 +158,7 @@ pub async fn deliver(
                 &format!("{}:{recipient_key}", kind.as_str()),
             );
             let vars = event_vars(&st.settings.app_url, fe, person);
-            let to = match (kind, person) {
-                (ChannelKind::Email, Some(p)) => Some(p.email.clone()),
-                (ChannelKind::Sms, Some(p)) => p.phone.clone(),
-                _ => None,
-            };
+            let to = person.and_then(|p| p.address(kind));
             let mut reason = unavailable(kind, config.channels.get(&kind));
             if reason.is_none() && kind == ChannelKind::Sms && to.is_none() {
                 reason = Some("the recipient has no phone number".into());
@@ -182,34 +175,22 @@ pub async fn deliver(
                 (None, Some(_)) => DeliveryStatus::Scheduled,
                 (None, None) => DeliveryStatus::Pending,
             };
+            let message = Message {
+                to,
+                subject,
+                body,
+                link: vars["link"].as_str().map(str::to_owned),
+            };
             let d = Delivery {
-                id,
-                lab_id: lab.clone(),
-                target: Target::Channel(kind).encode(),
-                event_id: fe.event.id.clone(),
-                event_type: fe.event.kind.clone(),
-                event_subject: fe.event.subject.clone(),
-                replay_id: fe.replayid.clone(),
                 subscription_id: Some(sub.id.clone()),
                 user_id: person.map(|p| p.id.clone()),
-                priority,
-                message: Message {
-                    to,
-                    subject,
-                    body,
-                    link: vars["link"].as_str().map(str::to_owned),
-                },
                 secret_ref: (kind == ChannelKind::Email && vars.get("reset_url").is_some())
                     .then(|| fe.event.data["delivery_id"].as_str().map(str::to_owned))
                     .flatten(),
                 status,
                 reason: reason.or_else(|| release.map(|_| "quiet hours".to_owned())),
                 not_before: release,
-                lease_until: 0,
-                attempt_count: 0,
-                attempts: vec![],
-                created_at: created.clone(),
-                updated_at: created.clone(),
+                ..Delivery::new(id, fe, &Target::Channel(kind), priority, message)
             };
             deliveries::create(st, &d, &mut jobs).await?;
         }

@@ -79,37 +79,22 @@ async fn send_test(st: &EventsState, req: &Request, p: &Principal, body: TestReq
         .await?
         .render(kind, &vars)
         .map_err(|e| Problem::validation(vec![FieldError::field("template", "render", e.to_string())]))?;
-    let now = now_rfc3339();
+    let message = Message {
+        to: person.address(kind),
+        subject,
+        body: text,
+        link: vars["link"].as_str().map(str::to_owned),
+    };
     let mut d = Delivery {
-        id: ulid::Ulid::new().to_string(),
-        lab_id: p.lab_id.clone(),
-        target: Target::Channel(kind).encode(),
-        event_id: fe.event.id.clone(),
-        event_type: fe.event.kind.clone(),
-        event_subject: fe.event.subject.clone(),
-        replay_id: None,
-        subscription_id: None,
         user_id: Some(person.id.clone()),
-        priority: Priority::Normal,
-        message: Message {
-            to: match kind {
-                ChannelKind::Email => Some(person.email.clone()),
-                ChannelKind::Sms => person.phone.clone(),
-                _ => None,
-            },
-            subject,
-            body: text,
-            link: vars["link"].as_str().map(str::to_owned),
-        },
-        secret_ref: None,
         status: DeliveryStatus::Sending,
-        reason: None,
-        not_before: None,
-        lease_until: 0,
-        attempt_count: 0,
-        attempts: vec![],
-        created_at: now.clone(),
-        updated_at: now,
+        ..Delivery::new(
+            ulid::Ulid::new().to_string(),
+            &fe,
+            &Target::Channel(kind),
+            Priority::Normal,
+            message,
+        )
     };
     let started = Instant::now();
     let outcome = send(st, &d, &Target::Channel(kind)).await;
