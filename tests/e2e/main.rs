@@ -9,6 +9,7 @@ mod http_api;
 mod imports;
 mod invoke;
 mod notifications;
+mod operations;
 mod samples;
 mod sequencing;
 mod storage;

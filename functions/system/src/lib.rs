@@ -22,6 +22,7 @@ pub fn catalog() -> Vec<FunctionDef> {
         tracseq_storage::FUNCTIONS,
         tracseq_sequencing::FUNCTIONS,
         tracseq_events::FUNCTIONS,
+        tracseq_ops::FUNCTIONS,
     ]
     .concat()
 }

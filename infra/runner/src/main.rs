@@ -4,7 +4,11 @@
 //! tracseq-local serve  [--api-port 3000] [--edge-port 4566] [--moto-port 4567] [--no-throttle] [--env KEY=VALUE]... [--venv .venv] [--template template.yaml]...
 //! tracseq-local routes [--template template.yaml]
 //! tracseq-local invoke <FunctionLogicalId> --event <file.json> [--endpoint http://127.0.0.1:4567]
+//! tracseq-local restore <date|backup-id> [--target TABLE] [--table TABLE] [--force] [--endpoint URL]
 //! ```
+//!
+//! `restore` runs the template's restore function (the one AWS runs) in-process against
+//! the local stack's moto.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +16,8 @@ use tracseq_runner::{Config, LocalStack, functions, load_model, seed};
 
 const USAGE: &str = "usage: tracseq-local serve [--api-port N] [--edge-port N] [--moto-port N] [--no-throttle] [--no-seed] [--env KEY=VALUE]... [--venv DIR] [--template FILE]...
        tracseq-local routes [--template FILE]...
-       tracseq-local invoke <FunctionLogicalId> --event FILE [--endpoint URL] [--template FILE]...";
+       tracseq-local invoke <FunctionLogicalId> --event FILE [--endpoint URL] [--template FILE]...
+       tracseq-local restore <DATE|BACKUP-ID> [--target TABLE] [--table TABLE] [--force] [--endpoint URL]";
 
 struct Args {
     command: String,
@@ -20,6 +25,10 @@ struct Args {
     config: Config,
     event: Option<PathBuf>,
     endpoint: String,
+    /// `restore`: the table to write, the backed-up table, and whether a non-empty target is allowed.
+    target: Option<String>,
+    table: Option<String>,
+    force: bool,
 }
 
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -27,6 +36,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut config = Config::default();
     let mut templates = Vec::new();
     let (mut event, mut endpoint, mut positional) = (None, "http://127.0.0.1:4567".to_owned(), Vec::new());
+    let (mut target, mut table, mut force) = (None, None, false);
     while let Some(arg) = argv.next() {
         let mut value = |name: &str| argv.next().ok_or(format!("{name} needs a value"));
         let port = |v: String| v.parse::<u16>().map_err(|_| format!("bad port {v}"));
@@ -38,6 +48,9 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--template" => templates.push(PathBuf::from(value("--template")?)),
             "--event" => event = Some(PathBuf::from(value("--event")?)),
             "--endpoint" => endpoint = value("--endpoint")?,
+            "--target" => target = Some(value("--target")?),
+            "--table" => table = Some(value("--table")?),
+            "--force" => force = true,
             "--no-throttle" => config.throttle = false,
             "--no-seed" => config.seed = false,
             "--env" => {
@@ -61,6 +74,9 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         config,
         event,
         endpoint,
+        target,
+        table,
+        force,
     })
 }
 
@@ -78,6 +94,7 @@ async fn main() -> ExitCode {
         "serve" => serve(args.config).await,
         "routes" => routes(&args.config),
         "invoke" => invoke(&args).await,
+        "restore" => restore(&args).await,
         _ => Err(USAGE.into()),
     };
     match result {
@@ -144,6 +161,23 @@ async fn invoke(args: &Args) -> Result<(), String> {
     let event: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?)
             .map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
+    invoke_function(args, id, event).await
+}
+
+async fn restore(args: &Args) -> Result<(), String> {
+    let backup = args.positional.first().ok_or("restore needs a date or backup id")?;
+    let mut event = serde_json::json!({"backup": backup, "force": args.force});
+    if let Some(t) = &args.target {
+        event["target"] = t.as_str().into();
+    }
+    if let Some(t) = &args.table {
+        event["table"] = t.as_str().into();
+    }
+    invoke_function(args, "RestoreFunction", event).await
+}
+
+/// Build one function of the template in-process against `--endpoint` and invoke it.
+async fn invoke_function(args: &Args, id: &str, event: serde_json::Value) -> Result<(), String> {
     let model = load_model(&args.config, &args.endpoint).map_err(|e| e.to_string())?;
     let sdk = tracseq_aws::clients::local(&args.endpoint, &args.config.region).await;
     let only = tracseq_runner::template::Model {

@@ -1,0 +1,437 @@
+//! Operations: backups proven by restore, the backup schedule, the backup list and lab
+//! export archives, through the local stack (runner + moto) and the real SDK.
+
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
+use serde_json::{Value, json};
+use std::collections::{BTreeSet, HashMap};
+use std::io::Read;
+use tracseq_ops::dynamo_json::{item_hash, item_line, set_digest};
+use tracseq_tests::client::{Api, OPERATOR_EMAIL, OPERATOR_PASSWORD, check_role_matrix, new_lab, new_user, operator};
+use tracseq_tests::{Endpoints, eventually, shared};
+
+type Item = HashMap<String, AttributeValue>;
+
+async fn scan_all(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Vec<Item> {
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = ddb
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .expect("scan");
+        out.extend(page.items.unwrap_or_default());
+        match page.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => return out,
+        }
+    }
+}
+
+/// Every item's SHA-256 (of its canonical DynamoDB JSON), sorted.
+async fn checksums(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Vec<[u8; 32]> {
+    let mut h: Vec<[u8; 32]> = scan_all(ddb, table)
+        .await
+        .iter()
+        .map(|i| item_hash(&item_line(i)))
+        .collect();
+    h.sort_unstable();
+    h
+}
+
+async fn wipe(ddb: &aws_sdk_dynamodb::Client, table: &str) {
+    let items = scan_all(ddb, table).await;
+    for chunk in items.chunks(25) {
+        let deletes: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|i| {
+                let key = HashMap::from([("PK".to_owned(), i["PK"].clone()), ("SK".to_owned(), i["SK"].clone())]);
+                WriteRequest::builder()
+                    .delete_request(DeleteRequest::builder().set_key(Some(key)).build().expect("key"))
+                    .build()
+            })
+            .collect();
+        ddb.batch_write_item()
+            .request_items(table, deletes)
+            .send()
+            .await
+            .expect("delete");
+    }
+}
+
+/// Invoke a function through the runner's Lambda Invoke API: (error type, payload).
+async fn invoke(e: &Endpoints, logical_id: &str, event: Value) -> (Option<String>, Value) {
+    let resp = e
+        .http()
+        .post(format!(
+            "{}/2015-03-31/functions/{}/invocations",
+            e.edge,
+            e.function(logical_id)
+        ))
+        .body(event.to_string())
+        .send()
+        .await
+        .expect("invoke");
+    let failed = resp.headers().contains_key("x-amz-function-error");
+    let v: Value = resp.json().await.expect("json");
+    (
+        failed.then(|| v["errorType"].as_str().unwrap_or_default().to_owned()),
+        v,
+    )
+}
+
+async fn fire_backup(e: &Endpoints) -> Value {
+    let resp = e
+        .http()
+        .post(format!("{}/_runner/schedules/{}", e.edge, e.function("BackupFunction")))
+        .send()
+        .await
+        .expect("fire");
+    assert_eq!(resp.status(), 200);
+    resp.json().await.expect("manifest")
+}
+
+fn bucket(e: &Endpoints, logical: &str) -> String {
+    e.function(logical).to_ascii_lowercase()
+}
+
+#[tokio::test]
+async fn backup_wipe_restore_is_identical_and_damage_is_refused() {
+    let mut config = tracseq_tests::config("opsbk");
+    // The schedule as a lab would set it, only every minute, to see the runner fire it.
+    config
+        .parameters
+        .insert("BackupSchedule".into(), "rate(1 minute)".into());
+    let (stack, e) = tracseq_tests::isolated(config).await;
+    let started = std::time::Instant::now();
+    let api = Api::new(&e.api);
+    let ddb = aws_sdk_dynamodb::Client::new(&e.sdk().await);
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&e.sdk().await)
+            .force_path_style(true)
+            .build(),
+    );
+    let op = api.login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
+
+    // A seeded lab: users, samples and what their events cause.
+    let admin = tracseq_tests::client::new_lab_by(&api, &op).await;
+    new_user(&api, &admin, "lab_technician").await;
+    for kind in ["DNA", "RNA", "Blood", "DNA"] {
+        let (status, v) = api
+            .post("/api/samples", Some(&admin.access), json!({"sample_type": kind}))
+            .await;
+        assert_eq!(status, 201, "{v}");
+    }
+
+    // Back up once the table is quiet: the same checksums before and after the backup.
+    let mut taken = None;
+    for _ in 0..20 {
+        let before = checksums(&ddb, &e.table).await;
+        let manifest = fire_backup(&e).await;
+        let after = checksums(&ddb, &e.table).await;
+        if before == after {
+            taken = Some((before, manifest));
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let (original, manifest) = taken.expect("the table settles");
+    let table = &manifest["tables"][0];
+    assert_eq!(table["name"], e.table.as_str());
+    assert_eq!(table["items"], original.len() as u64, "{manifest}");
+    assert_eq!(table["digest"], set_digest(&mut original.clone()));
+    assert!(original.len() > 20, "a seeded lab is more than a handful of items");
+    for f in table["files"].as_array().expect("files") {
+        assert!(f["key"].as_str().unwrap().ends_with(".jsonl.gz"));
+        assert_eq!(f["sha256"].as_str().unwrap().len(), 64);
+    }
+    let id = manifest["id"].as_str().expect("id").to_owned();
+    let date = &id[..10];
+    assert!(manifest["source_version"].as_str().unwrap().starts_with("0.1.0+"));
+
+    // The operator lists it; a lab administrator may not.
+    let (status, list) = api.get("/api/admin/backups", &op.access).await;
+    assert_eq!(status, 200, "{list}");
+    let listed = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == id.as_str())
+        .cloned()
+        .expect("listed");
+    assert_eq!(listed["items"], original.len() as u64);
+    assert_eq!(api.get("/api/admin/backups", &admin.access).await.0, 403);
+
+    // A restore into the live, non-empty table is refused and changes nothing.
+    let (err, v) = invoke(&e, "RestoreFunction", json!({"backup": date})).await;
+    assert_eq!(err.as_deref(), Some("TargetNotEmpty"), "{v}");
+    assert_eq!(checksums(&ddb, &e.table).await, original);
+
+    // Wipe, restore by date, compare item by item.
+    wipe(&ddb, &e.table).await;
+    assert!(scan_all(&ddb, &e.table).await.is_empty());
+    let (err, report) = invoke(&e, "RestoreFunction", json!({"backup": id})).await;
+    assert_eq!(err, None, "{report}");
+    assert_eq!(report["exact"], true);
+    assert_eq!(report["items"], original.len() as u64);
+    assert_eq!(checksums(&ddb, &e.table).await, original, "every item identical");
+    // The restored lab works: its administrator logs in and sees the samples.
+    let again = api
+        .login(admin.user["email"].as_str().unwrap(), tracseq_tests::client::PASSWORD)
+        .await;
+    let samples = tracseq_tests::lims::list_all(&api, &again.access, "/api/samples").await;
+    assert_eq!(samples.len(), 4);
+
+    // A damaged part: detected by checksum, refused before anything is written.
+    let key = table["files"][0]["key"].as_str().unwrap().to_owned();
+    let backups = bucket(&e, "BackupBucket");
+    let mut body = s3
+        .get_object()
+        .bucket(&backups)
+        .key(&key)
+        .send()
+        .await
+        .expect("get")
+        .body
+        .collect()
+        .await
+        .expect("body")
+        .into_bytes()
+        .to_vec();
+    let mid = body.len() / 2;
+    body[mid] ^= 0x01;
+    s3.put_object()
+        .bucket(&backups)
+        .key(&key)
+        .body(body.into())
+        .send()
+        .await
+        .expect("put");
+    let target = "opsbk-restored";
+    let (err, v) = invoke(&e, "RestoreFunction", json!({"backup": id, "target": target})).await;
+    assert_eq!(err.as_deref(), Some("BackupCorrupted"), "{v}");
+    assert!(v["errorMessage"].as_str().unwrap().contains(&key), "{v}");
+    assert!(
+        ddb.describe_table().table_name(target).send().await.is_err(),
+        "nothing was created or written"
+    );
+    // Bad requests name the problem.
+    for (event, kind) in [
+        (json!({"backup": "yesterday"}), "InvalidEvent"),
+        (json!({"backup": "2001-01-01"}), "BackupNotFound"),
+        (json!({"backup": id, "table": "nope"}), "InvalidEvent"),
+        (json!({"backup": id, "surprise": 1}), "InvalidEvent"),
+    ] {
+        assert_eq!(
+            invoke(&e, "RestoreFunction", event.clone()).await.0.as_deref(),
+            Some(kind),
+            "{event}"
+        );
+    }
+
+    // The schedule fires in the runner: a backup nobody asked for appears.
+    let ours = id.clone();
+    let scheduled = eventually(120u64.saturating_sub(started.elapsed().as_secs()).max(5), || {
+        let (api, op, ours) = (&api, &op, &ours);
+        async move {
+            let (_, list) = api.get("/api/admin/backups", &op.access).await;
+            list["items"]
+                .as_array()?
+                .iter()
+                .find(|b| b["id"] != ours.as_str())
+                .cloned()
+        }
+    })
+    .await;
+    assert!(scheduled.is_some(), "the rate(1 minute) schedule ran a backup");
+    stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn backup_list_refuses_bad_requests() {
+    let s = shared();
+    let api = Api::new(&s.api);
+    let op = operator(&api).await;
+    let (status, v) = api.get("/api/admin/backups", &op.access).await;
+    assert_eq!(status, 200, "{v}");
+    assert!(v["items"].is_array());
+    for (q, code) in [
+        ("?limit=0", "validation_failed"),
+        ("?limit=x", "validation_failed"),
+        ("?cursor=../../etc", "validation_failed"),
+    ] {
+        let (status, v) = api.get(&format!("/api/admin/backups{q}"), &op.access).await;
+        assert_eq!((status, v["code"].as_str()), (422, Some(code)), "{q}: {v}");
+    }
+    let (status, _, _) = api
+        .send(reqwest::Method::GET, "/api/admin/backups", None, None, &[])
+        .await;
+    assert_eq!(status, 401);
+}
+
+/// The archive's entries by path.
+fn untar(gz: &[u8]) -> HashMap<String, Vec<u8>> {
+    let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(gz));
+    let mut out = HashMap::new();
+    for entry in ar.entries().expect("tar") {
+        let mut entry = entry.expect("entry");
+        let path = entry.path().expect("path").to_string_lossy().into_owned();
+        let mut body = Vec::new();
+        entry.read_to_end(&mut body).expect("read");
+        out.insert(path, body);
+    }
+    out
+}
+
+async fn lab_keys(ddb: &aws_sdk_dynamodb::Client, table: &str, lab: &str) -> BTreeSet<(String, String)> {
+    let root = format!("LAB#{lab}");
+    scan_all(ddb, table)
+        .await
+        .iter()
+        .filter_map(|i| {
+            let (pk, sk) = (i["PK"].as_s().ok()?.clone(), i["SK"].as_s().ok()?.clone());
+            (pk == root || pk.starts_with(&format!("{root}#"))).then_some((pk, sk))
+        })
+        .collect()
+}
+
+async fn finished_export(api: &Api, token: &str, location: &str) -> Value {
+    eventually(60, || async {
+        let (status, v) = api.get(location, token).await;
+        assert_eq!(status, 200, "{v}");
+        (v["status"] != "queued" && v["status"] != "running").then_some(v)
+    })
+    .await
+    .expect("the export finishes")
+}
+
+#[tokio::test]
+async fn lab_export_holds_exactly_that_labs_items_and_files() {
+    let s = shared();
+    let api = Api::new(&s.api);
+    let ddb = aws_sdk_dynamodb::Client::new(&s.sdk().await);
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&s.sdk().await)
+            .force_path_style(true)
+            .build(),
+    );
+    let (a, b) = (new_lab(&api).await, new_lab(&api).await);
+    for t in [&a, &b] {
+        for _ in 0..3 {
+            let (status, v) = api
+                .post("/api/samples", Some(&t.access), json!({"sample_type": "DNA"}))
+                .await;
+            assert_eq!(status, 201, "{v}");
+        }
+    }
+    let files = bucket(s, "FilesBucket");
+    for (lab, body) in [(a.lab_id(), "a,b\n1,2\n"), (b.lab_id(), "other lab\n")] {
+        s3.put_object()
+            .bucket(&files)
+            .key(format!("uploads/{lab}/manifest.csv"))
+            .body(body.as_bytes().to_vec().into())
+            .send()
+            .await
+            .expect("upload");
+    }
+    // Let the samples' events settle, then bound the export by two reads of the table.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let before = lab_keys(&ddb, &s.table, &a.lab_id()).await;
+
+    let (status, v, headers) = api
+        .send(
+            reqwest::Method::POST,
+            "/api/lab/exports",
+            Some(&a.access),
+            None,
+            &[("idempotency-key", "export-once")],
+        )
+        .await;
+    assert_eq!(status, 202, "{v}");
+    assert_eq!(v["status"], "queued");
+    let location = headers["location"].to_str().unwrap().to_owned();
+    let (status, again, _) = api
+        .send(
+            reqwest::Method::POST,
+            "/api/lab/exports",
+            Some(&a.access),
+            None,
+            &[("idempotency-key", "export-once")],
+        )
+        .await;
+    assert_eq!((status, &again["id"]), (202, &v["id"]), "same key, same export");
+
+    let done = finished_export(&api, &a.access, &location).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let after = lab_keys(&ddb, &s.table, &a.lab_id()).await;
+    assert!(done.get("archive_key").is_none(), "the object key is not shown");
+    let url = done["download_url"].as_str().expect("download link");
+    let archive = reqwest::get(url)
+        .await
+        .expect("download")
+        .bytes()
+        .await
+        .expect("bytes")
+        .to_vec();
+    assert_eq!(done["bytes"], archive.len() as u64);
+    assert_eq!(
+        done["sha256"].as_str().unwrap(),
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&archive))
+    );
+
+    let entries = untar(&archive);
+    let manifest: Value = serde_json::from_slice(&entries["manifest.json"]).expect("manifest");
+    let items: Vec<Value> = std::str::from_utf8(&entries["items.jsonl"])
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(manifest["items"], items.len() as u64);
+    assert_eq!(manifest["lab_id"], a.lab_id().as_str());
+    let exported: BTreeSet<(String, String)> = items
+        .iter()
+        .map(|i| {
+            (
+                i["PK"].as_str().unwrap().to_owned(),
+                i["SK"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(exported.len(), items.len(), "no item twice");
+    assert!(
+        before.is_subset(&exported),
+        "missing: {:?}",
+        before.difference(&exported).collect::<Vec<_>>()
+    );
+    assert!(
+        exported.is_subset(&after),
+        "extra: {:?}",
+        exported.difference(&after).collect::<Vec<_>>()
+    );
+    let text = String::from_utf8_lossy(&entries["items.jsonl"]);
+    assert!(!text.contains(&b.lab_id()), "nothing of the other lab");
+    assert!(
+        !text.contains("password_hash") && !text.contains("$argon2"),
+        "no credentials"
+    );
+    assert_eq!(manifest["entities"]["sample"], 3, "{manifest}");
+    assert_eq!(
+        entries[&format!("files/uploads/{}/manifest.csv", a.lab_id())],
+        b"a,b\n1,2\n"
+    );
+    assert!(!entries.keys().any(|k| k.contains(&b.lab_id())));
+
+    // Another lab's administrator cannot see it; a malformed id is a 404 too.
+    let id = v["id"].as_str().unwrap();
+    assert_eq!(api.get(&format!("/api/lab/exports/{id}"), &b.access).await.0, 404);
+    assert_eq!(api.get("/api/lab/exports/not-an-id", &a.access).await.0, 404);
+    check_role_matrix(
+        &api,
+        &a,
+        &[&tracseq_ops::routes::CREATE_EXPORT, &tracseq_ops::routes::GET_EXPORT],
+    )
+    .await;
+}
