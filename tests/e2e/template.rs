@@ -174,3 +174,165 @@ fn transformed_stacks_stay_well_under_the_resource_limit() {
         );
     }
 }
+
+/// The root stack and every nested one, as JSON with intrinsics spelled out.
+fn stacks() -> Vec<(String, serde_json::Value)> {
+    let root = tracseq_runner::template::Stack::load(&workspace().join("template.yaml"), "").expect("loads");
+    let mut out = vec![("template.yaml".to_owned(), root.doc.clone())];
+    out.extend(root.children.iter().map(|(id, s)| (id.clone(), s.doc.clone())));
+    out
+}
+
+fn resources_of<'a>(doc: &'a serde_json::Value, kind: &str) -> Vec<(&'a String, &'a serde_json::Value)> {
+    doc["Resources"]
+        .as_object()
+        .expect("resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .collect()
+}
+
+#[test]
+fn alarms_cover_what_the_runbook_promises() {
+    let all = stacks();
+    let root = &all[0].1;
+    let alarm = |id: &str| &root["Resources"][id]["Properties"];
+    // Every alarm of every stack notifies the alarm topic.
+    for (stack, doc) in &all {
+        for (id, a) in resources_of(doc, "AWS::CloudWatch::Alarm") {
+            let actions = a["Properties"]["AlarmActions"].to_string();
+            assert!(
+                actions.contains("AlarmTopic"),
+                "{stack}/{id} notifies nobody: {actions}"
+            );
+        }
+    }
+    assert_eq!(alarm("ApiLatencyAlarm")["ExtendedStatistic"], "p99");
+    assert_eq!(alarm("ApiLatencyAlarm")["Threshold"], 100);
+    assert!(alarm("Api5xxAlarm")["Metrics"].to_string().contains("5xx"));
+    assert_eq!(alarm("LambdaThrottleAlarm")["MetricName"], "Throttles");
+    assert!(alarm("TableThrottleAlarm")["Metrics"].to_string().contains("WriteThrottleEvents"));
+    assert_eq!(alarm("FunctionErrorsAlarm")["MetricName"], "Errors");
+    // Backup missed: 26 one-hour periods without a completed backup, missing data counts.
+    let b = alarm("BackupMissedAlarm");
+    assert_eq!((b["MetricName"].as_str(), b["Namespace"].as_str()), (Some("BackupsCompleted"), Some("TracSeq")));
+    assert_eq!(b["Period"].as_u64().unwrap() * b["EvaluationPeriods"].as_u64().unwrap(), 26 * 3600);
+    assert_eq!(b["TreatMissingData"], "breaching");
+
+    // Every dead-letter (and stream failure) queue has a depth > 0 alarm in its own stack.
+    for (stack, doc) in &all {
+        let alarms = resources_of(doc, "AWS::CloudWatch::Alarm");
+        for (q, _) in resources_of(doc, "AWS::SQS::Queue") {
+            if !(q.contains("DeadLetter") || q.contains("Failure")) {
+                continue;
+            }
+            let watched = alarms.iter().any(|(_, a)| {
+                let p = &a["Properties"];
+                p["Dimensions"].to_string().contains(&format!("\"{q}\"")) && p["Threshold"] == 0
+            });
+            assert!(watched, "{stack}: no depth alarm on {q}");
+        }
+    }
+}
+
+#[test]
+fn dashboard_is_valid_json_and_shows_every_root_alarm() {
+    let all = stacks();
+    let root = &all[0].1;
+    let (_, dash) = resources_of(root, "AWS::CloudWatch::Dashboard")[0];
+    let body = dash["Properties"]["DashboardBody"]["Fn::Sub"].as_str().expect("a Sub string");
+    // Substitute every ${...} the way CloudFormation would, then parse.
+    let mut text = String::new();
+    let mut rest = body;
+    while let Some(i) = rest.find("${") {
+        text.push_str(&rest[..i]);
+        let end = rest[i..].find('}').expect("closed") + i;
+        text.push_str("x");
+        rest = &rest[end + 1..];
+    }
+    text.push_str(rest);
+    let v: serde_json::Value = serde_json::from_str(&text).expect("dashboard body is JSON");
+    let widgets = v["widgets"].as_array().expect("widgets");
+    assert!(widgets.len() >= 8);
+    for (id, _) in resources_of(root, "AWS::CloudWatch::Alarm") {
+        assert!(body.contains(&format!("${{{id}.Arn}}")), "{id} is not on the dashboard");
+    }
+    for metric in ["SamplesRegistered", "Placements", "RunsCompleted", "NotificationFailures", "ColdStart", "Errors"] {
+        assert!(body.contains(metric), "{metric} is not on the dashboard");
+    }
+}
+
+#[test]
+fn every_function_deploys_by_canary_with_alarm_rollback() {
+    for (stack, doc) in stacks().iter().skip(1) {
+        let g = &doc["Globals"]["Function"];
+        assert_eq!(g["AutoPublishAlias"], "live", "{stack}");
+        let dp = &g["DeploymentPreference"];
+        assert_eq!(dp["Type"], serde_json::json!({"Ref": "DeploymentType"}), "{stack}");
+        assert_eq!(dp["Alarms"].as_array().map(Vec::len), Some(3), "{stack}");
+        // The API calls the alias, so the canary's share of traffic is real.
+        for (id, integ) in resources_of(doc, "AWS::ApiGatewayV2::Integration") {
+            let uri = integ["Properties"]["IntegrationUri"]["Ref"].as_str().unwrap_or_default();
+            assert!(uri.ends_with(".Alias"), "{stack}/{id} calls {uri:?}, not the alias");
+        }
+    }
+}
+
+#[test]
+fn backups_are_scheduled_versioned_and_kept_30_days() {
+    let all = stacks();
+    let root = &all[0].1;
+    assert_eq!(root["Parameters"]["BackupSchedule"]["Default"], "cron(0 2 * * ? *)");
+    let bucket = &root["Resources"]["BackupBucket"]["Properties"];
+    assert_eq!(bucket["VersioningConfiguration"]["Status"], "Enabled");
+    let rule = &bucket["LifecycleConfiguration"]["Rules"][0];
+    assert_eq!(rule["ExpirationInDays"], 30);
+    assert_eq!(rule["NoncurrentVersionExpiration"]["NoncurrentDays"], 30);
+    assert_eq!(
+        root["Resources"]["Table"]["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    let ops = &all.iter().find(|(id, _)| id == "OpsService").expect("ops stack").1;
+    let schedule = &ops["Resources"]["BackupFunction"]["Properties"]["Events"]["Daily"];
+    assert_eq!(schedule["Type"], "ScheduleV2");
+    assert_eq!(schedule["Properties"]["ScheduleExpression"], serde_json::json!({"Ref": "BackupSchedule"}));
+}
+
+#[test]
+fn workflows_match_githubs_schema_and_run_the_readme_commands() {
+    let dir = workspace().join(".github/workflows");
+    let files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("workflows")
+        .flatten()
+        .map(|e| e.path().display().to_string())
+        .collect();
+    assert!(files.len() >= 2);
+    // check-jsonschema carries SchemaStore's GitHub workflow schema, so this runs offline.
+    let out = Command::new(tracseq_tests::venv().join("bin/check-jsonschema"))
+        .args(["--builtin-schema", "vendor.github-workflows"])
+        .args(&files)
+        .output()
+        .expect("check-jsonschema runs (make venv)");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ci = std::fs::read_to_string(dir.join("ci.yml")).expect("ci.yml");
+    for step in [
+        "cargo fmt --all -- --check",
+        "cargo clippy --workspace --all-targets -- -D warnings",
+        "make test",
+        "cargo-deny",
+        "sam validate --lint",
+        "sam build",
+    ] {
+        assert!(ci.contains(step), "ci.yml lacks {step}");
+    }
+    let deploy = std::fs::read_to_string(dir.join("deploy.yml")).expect("deploy.yml");
+    assert!(deploy.contains("id-token: write") && deploy.contains("role-to-assume"), "OIDC credentials");
+    assert!(deploy.contains("--config-env"));
+    let config = std::fs::read_to_string(workspace().join("samconfig.toml")).expect("samconfig.toml");
+    assert!(config.contains("[staging.deploy.parameters]") && config.contains("[production.deploy.parameters]"));
+}

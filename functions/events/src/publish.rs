@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tracseq_aws::outbox::{ENTITY, event_from_item};
 use tracseq_core::function::FunctionError;
+use tracseq_core::telemetry::{Metrics, NAMESPACE, Unit};
 
 /// The outbox events of a stream batch, in stream order. Other writes, and outbox items
 /// that do not read back as events (never written by our code), are skipped with a log line.
@@ -55,8 +56,31 @@ pub async fn handle(st: Arc<EventsState>, batch: Value) -> Result<Value, Functio
         })?;
     }
     fault(&st, &events, false)?;
+    if tracseq_core::telemetry::emf_enabled() {
+        business_metrics(&st.settings.stage, &events).emit();
+    }
     tracing::info!(events = events.len(), "published");
     Ok(json!({ "published": events.len() }))
+}
+
+/// The lab's activity as metrics, counted where every event passes once (a retried batch
+/// counts again; the dashboard shows trends, the event history is the record).
+pub fn business_metrics(stage: &str, events: &[FeedEvent]) -> Metrics {
+    const COUNTED: [(&str, &str); 6] = [
+        ("tracseq.sample.created", "SamplesRegistered"),
+        ("tracseq.sample.stored", "Placements"),
+        ("tracseq.sample.moved", "Moves"),
+        ("tracseq.sequencing.run_completed", "RunsCompleted"),
+        ("tracseq.sequencing.qc_failed", "QcFailures"),
+        ("tracseq.import.completed", "ImportsCompleted"),
+    ];
+    let mut m = Metrics::new(NAMESPACE).dimension("Stage", stage);
+    for (kind, metric) in COUNTED {
+        let n = events.iter().filter(|e| e.event.kind == kind).count();
+        m.put(metric, n as f64, Unit::Count);
+    }
+    m.put("EventsPublished", events.len() as f64, Unit::Count);
+    m
 }
 
 /// The test hook of [`crate::state::Settings::publish_fault`].
@@ -111,5 +135,8 @@ mod tests {
         let body = serde_json::to_value(&events[0]).unwrap();
         assert_eq!(body["type"], "tracseq.sample.created");
         assert!(body.get("PK").is_none() && body.get("replayid").is_none());
+        let m = business_metrics("staging", &events).to_json();
+        assert_eq!((m["SamplesRegistered"].as_f64(), m["Placements"].as_f64()), (Some(1.0), Some(0.0)));
+        assert_eq!(m["Stage"], "staging");
     }
 }

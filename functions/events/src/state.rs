@@ -15,6 +15,7 @@ use tracseq_core::config::Env;
 /// Settings from the function's environment.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    pub stage: String,
     pub url_policy: UrlPolicy,
     /// Consumer name → queue URL (`CONSUMER_QUEUES=notifications=https://…,webhooks=…`).
     pub consumers: HashMap<String, String>,
@@ -61,6 +62,7 @@ impl Settings {
             .filter(|v| !v.is_empty())
             .map(str::to_owned);
         Ok(Self {
+            stage: stage.to_owned(),
             url_policy: if stage == "local" {
                 UrlPolicy::AllowLocal
             } else {

@@ -481,9 +481,11 @@ fn collect(
             }
             "AWS::ApiGatewayV2::Integration" => {
                 let uri = &props["IntegrationUri"];
+                // `!GetAtt F.Arn`, or `!Ref F.Alias` (SAM's reference to the function's
+                // published alias, what the API calls once deployments shift traffic).
                 let target = uri["Fn::GetAtt"][0]
                     .as_str()
-                    .or_else(|| uri["Ref"].as_str())
+                    .or_else(|| uri["Ref"].as_str().map(|r| r.trim_end_matches(".Alias")))
                     .map(str::to_owned)
                     .or_else(|| {
                         uri["Fn::Sub"]

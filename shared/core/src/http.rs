@@ -434,8 +434,19 @@ where
     let span = request_span(spec, &req);
     let started = Instant::now();
     let resp = run(req).instrument(span).await;
-    log_outcome(spec, resp.status, started);
+    log_outcome(spec, &resp, started);
     Ok(finish(resp, &id, &corr, authenticated))
+}
+
+/// The `code` of a problem answer (`http_{status}` for any other error body).
+fn problem_code(resp: &Response) -> String {
+    #[derive(serde::Deserialize)]
+    struct Code {
+        code: String,
+    }
+    serde_json::from_slice::<Code>(&resp.body)
+        .map(|c| c.code)
+        .unwrap_or_else(|_| format!("http_{}", resp.status))
 }
 
 /// Check the token and the route's access rule.
@@ -463,10 +474,14 @@ fn request_span(spec: &RouteSpec, req: &Request) -> tracing::Span {
     )
 }
 
-fn log_outcome(spec: &RouteSpec, status: u16, started: Instant) {
+fn log_outcome(spec: &RouteSpec, resp: &Response, started: Instant) {
+    let status = resp.status;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     if crate::telemetry::emf_enabled() {
         crate::telemetry::request_metrics(spec.handler, status, elapsed_ms).emit();
+        if status >= 400 {
+            crate::telemetry::error_metrics(spec.handler, status, &problem_code(resp)).emit();
+        }
     }
     if status >= 500 {
         tracing::error!(status, elapsed_ms, route = spec.handler, "request failed");

@@ -108,11 +108,42 @@ pub fn request_metrics(route: &str, status: u16, elapsed_ms: f64) -> Metrics {
     m
 }
 
+/// An error answer by its problem code (`validation_failed`, `version_conflict` …): the
+/// "errors by code" view. The route rides along as a property, searchable in Logs Insights
+/// without multiplying metrics.
+pub fn error_metrics(route: &str, status: u16, code: &str) -> Metrics {
+    let mut m = Metrics::new(NAMESPACE).dimension("Code", code).property("Route", route);
+    m.put("Errors", 1.0, Unit::Count)
+        .put("Status", f64::from(status), Unit::Count);
+    m
+}
+
+/// One invocation of any function (route, queue, stream or schedule), from the Lambda
+/// bootstrap: its duration, whether it was the container's first (a cold start), and
+/// whether it failed, by error type.
+pub fn invocation_metrics(function: &str, elapsed_ms: f64, cold: bool, error: Option<&str>) -> Vec<Metrics> {
+    let mut m = Metrics::new(NAMESPACE).dimension("Function", function);
+    m.put("Duration", elapsed_ms, Unit::Milliseconds)
+        .put("ColdStart", f64::from(u8::from(cold)), Unit::Count)
+        .put("FunctionErrors", f64::from(u8::from(error.is_some())), Unit::Count);
+    let mut out = vec![m];
+    if let Some(kind) = error {
+        let mut e = Metrics::new(NAMESPACE)
+            .dimension("ErrorType", kind)
+            .property("Function", function);
+        e.put("FunctionErrors", 1.0, Unit::Count);
+        out.push(e);
+    }
+    out
+}
+
 /// One EMF record: CloudWatch turns the printed line into metrics, no API call needed.
 #[derive(Debug, Clone)]
 pub struct Metrics {
     namespace: String,
     dimensions: Vec<(String, String)>,
+    /// Fields on the record that are not dimensions (context for Logs Insights).
+    properties: Vec<(String, String)>,
     values: Vec<(String, f64, Unit)>,
 }
 
@@ -121,8 +152,14 @@ impl Metrics {
         Self {
             namespace: namespace.to_owned(),
             dimensions: Vec::new(),
+            properties: Vec::new(),
             values: Vec::new(),
         }
+    }
+
+    pub fn property(mut self, name: &str, value: &str) -> Self {
+        self.properties.push((name.to_owned(), value.to_owned()));
+        self
     }
 
     pub fn dimension(mut self, name: &str, value: &str) -> Self {
@@ -151,7 +188,7 @@ impl Metrics {
             "_aws".into(),
             json!({"Timestamp": millis, "CloudWatchMetrics": [{"Namespace": self.namespace, "Dimensions": [dims], "Metrics": defs}]}),
         );
-        for (k, v) in &self.dimensions {
+        for (k, v) in self.dimensions.iter().chain(&self.properties) {
             root.insert(k.clone(), Value::String(v.clone()));
         }
         for (n, v, _) in &self.values {
@@ -195,6 +232,20 @@ mod tests {
         );
         let v = request_metrics("health", 404, 2.0).to_json();
         assert_eq!(v["ClientErrors"], 1.0);
+    }
+
+    #[test]
+    fn errors_by_code_and_cold_starts() {
+        let v = error_metrics("samples_create", 422, "validation_failed").to_json();
+        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["Code"]]));
+        assert_eq!((v["Code"].as_str(), v["Route"].as_str()), (Some("validation_failed"), Some("samples_create")));
+        assert_eq!(v["Errors"], 1.0);
+        let cold = invocation_metrics("ops_backup", 12.0, true, None);
+        assert_eq!(cold.len(), 1);
+        assert_eq!((cold[0].to_json()["ColdStart"].as_f64(), cold[0].to_json()["FunctionErrors"].as_f64()), (Some(1.0), Some(0.0)));
+        let failed = invocation_metrics("ops_restore", 3.0, false, Some("BackupCorrupted"));
+        assert_eq!(failed[1].to_json()["ErrorType"], "BackupCorrupted");
+        assert_eq!(failed[1].to_json()["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["ErrorType"]]));
     }
 
     #[test]
