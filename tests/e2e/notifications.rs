@@ -271,6 +271,30 @@ async fn a_receiver_that_never_answers_ends_failed_and_in_the_dead_letter_queue(
     let h = Hooked::new("down", &["storage.location_created"]).await;
     let (api, admin) = (&h.api, &h.admin);
     let hook = &h.hook;
+    // Operations listens on the alarm topic (here through a queue subscribed to it).
+    let st = shared();
+    let sqs = aws_sdk_sqs::Client::new(&st.sdk().await);
+    let sns = aws_sdk_sns::Client::new(&st.sdk().await);
+    let inbox = sqs
+        .create_queue()
+        .queue_name(format!("ops-inbox-{}", ulid::Ulid::new()))
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
+    let inbox_arn = format!(
+        "arn:aws:sqs:us-east-1:123456789012:{}",
+        inbox.rsplit('/').next().unwrap()
+    );
+    sns.subscribe()
+        .topic_arn("arn:aws:sns:us-east-1:123456789012:tracseq-AlarmTopic")
+        .protocol("sqs")
+        .endpoint(&inbox_arn)
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .expect("subscribe");
     site(api, admin).await;
     let first = eventually(60, || async { h.received().first().cloned() })
         .await
@@ -293,8 +317,6 @@ async fn a_receiver_that_never_answers_ends_failed_and_in_the_dead_letter_queue(
         .await;
     assert_eq!((s, failed["items"].as_array().unwrap().len()), (200, 1));
     // The dead-letter queue holds the delivery with all its attempts.
-    let st = shared();
-    let sqs = aws_sdk_sqs::Client::new(&st.sdk().await);
     let found = eventually(10, || {
         let sqs = sqs.clone();
         let id = d["id"].as_str().unwrap().to_owned();
@@ -317,6 +339,30 @@ async fn a_receiver_that_never_answers_ends_failed_and_in_the_dead_letter_queue(
     .expect("in the DLQ");
     assert_eq!(found["attempts"].as_array().unwrap().len(), 4);
     assert_eq!(found["status"], "failed");
+    // ... and the alarm topic heard of it: lab, target and event, not the message.
+    let id = d["id"].as_str().unwrap().to_owned();
+    let alert = eventually(20, || {
+        let (sqs, inbox, id) = (sqs.clone(), inbox.clone(), id.clone());
+        async move {
+            let out = sqs
+                .receive_message()
+                .queue_url(&inbox)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .ok()?;
+            out.messages()
+                .iter()
+                .filter_map(|m| serde_json::from_str::<Value>(m.body()?).ok())
+                .find(|v| v["delivery_id"] == id.as_str())
+        }
+    })
+    .await
+    .expect("announced on the alarm topic");
+    assert_eq!(alert["kind"], "notification_delivery_failed");
+    assert_eq!(alert["lab_id"], admin.lab_id().as_str());
+    assert_eq!(alert["attempts"], 4);
+    assert!(alert.get("message").is_none());
 }
 
 #[tokio::test]

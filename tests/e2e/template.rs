@@ -211,12 +211,22 @@ fn alarms_cover_what_the_runbook_promises() {
     assert_eq!(alarm("ApiLatencyAlarm")["Threshold"], 100);
     assert!(alarm("Api5xxAlarm")["Metrics"].to_string().contains("5xx"));
     assert_eq!(alarm("LambdaThrottleAlarm")["MetricName"], "Throttles");
-    assert!(alarm("TableThrottleAlarm")["Metrics"].to_string().contains("WriteThrottleEvents"));
+    assert!(
+        alarm("TableThrottleAlarm")["Metrics"]
+            .to_string()
+            .contains("WriteThrottleEvents")
+    );
     assert_eq!(alarm("FunctionErrorsAlarm")["MetricName"], "Errors");
     // Backup missed: 26 one-hour periods without a completed backup, missing data counts.
     let b = alarm("BackupMissedAlarm");
-    assert_eq!((b["MetricName"].as_str(), b["Namespace"].as_str()), (Some("BackupsCompleted"), Some("TracSeq")));
-    assert_eq!(b["Period"].as_u64().unwrap() * b["EvaluationPeriods"].as_u64().unwrap(), 26 * 3600);
+    assert_eq!(
+        (b["MetricName"].as_str(), b["Namespace"].as_str()),
+        (Some("BackupsCompleted"), Some("TracSeq"))
+    );
+    assert_eq!(
+        b["Period"].as_u64().unwrap() * b["EvaluationPeriods"].as_u64().unwrap(),
+        26 * 3600
+    );
     assert_eq!(b["TreatMissingData"], "breaching");
 
     // Every dead-letter (and stream failure) queue has a depth > 0 alarm in its own stack.
@@ -240,7 +250,9 @@ fn dashboard_is_valid_json_and_shows_every_root_alarm() {
     let all = stacks();
     let root = &all[0].1;
     let (_, dash) = resources_of(root, "AWS::CloudWatch::Dashboard")[0];
-    let body = dash["Properties"]["DashboardBody"]["Fn::Sub"].as_str().expect("a Sub string");
+    let body = dash["Properties"]["DashboardBody"]["Fn::Sub"]
+        .as_str()
+        .expect("a Sub string");
     // Substitute every ${...} the way CloudFormation would, then parse.
     let mut text = String::new();
     let mut rest = body;
@@ -257,7 +269,14 @@ fn dashboard_is_valid_json_and_shows_every_root_alarm() {
     for (id, _) in resources_of(root, "AWS::CloudWatch::Alarm") {
         assert!(body.contains(&format!("${{{id}.Arn}}")), "{id} is not on the dashboard");
     }
-    for metric in ["SamplesRegistered", "Placements", "RunsCompleted", "NotificationFailures", "ColdStart", "Errors"] {
+    for metric in [
+        "SamplesRegistered",
+        "Placements",
+        "RunsCompleted",
+        "NotificationFailures",
+        "ColdStart",
+        "Errors",
+    ] {
         assert!(body.contains(metric), "{metric} is not on the dashboard");
     }
 }
@@ -272,7 +291,9 @@ fn every_function_deploys_by_canary_with_alarm_rollback() {
         assert_eq!(dp["Alarms"].as_array().map(Vec::len), Some(3), "{stack}");
         // The API calls the alias, so the canary's share of traffic is real.
         for (id, integ) in resources_of(doc, "AWS::ApiGatewayV2::Integration") {
-            let uri = integ["Properties"]["IntegrationUri"]["Ref"].as_str().unwrap_or_default();
+            let uri = integ["Properties"]["IntegrationUri"]["Ref"]
+                .as_str()
+                .unwrap_or_default();
             assert!(uri.ends_with(".Alias"), "{stack}/{id} calls {uri:?}, not the alias");
         }
     }
@@ -295,7 +316,10 @@ fn backups_are_scheduled_versioned_and_kept_30_days() {
     let ops = &all.iter().find(|(id, _)| id == "OpsService").expect("ops stack").1;
     let schedule = &ops["Resources"]["BackupFunction"]["Properties"]["Events"]["Daily"];
     assert_eq!(schedule["Type"], "ScheduleV2");
-    assert_eq!(schedule["Properties"]["ScheduleExpression"], serde_json::json!({"Ref": "BackupSchedule"}));
+    assert_eq!(
+        schedule["Properties"]["ScheduleExpression"],
+        serde_json::json!({"Ref": "BackupSchedule"})
+    );
 }
 
 #[test]
@@ -331,7 +355,10 @@ fn workflows_match_githubs_schema_and_run_the_readme_commands() {
         assert!(ci.contains(step), "ci.yml lacks {step}");
     }
     let deploy = std::fs::read_to_string(dir.join("deploy.yml")).expect("deploy.yml");
-    assert!(deploy.contains("id-token: write") && deploy.contains("role-to-assume"), "OIDC credentials");
+    assert!(
+        deploy.contains("id-token: write") && deploy.contains("role-to-assume"),
+        "OIDC credentials"
+    );
     assert!(deploy.contains("--config-env"));
     let config = std::fs::read_to_string(workspace().join("samconfig.toml")).expect("samconfig.toml");
     assert!(config.contains("[staging.deploy.parameters]") && config.contains("[production.deploy.parameters]"));

@@ -136,7 +136,10 @@ mod tests {
         assert_eq!(body["type"], "tracseq.sample.created");
         assert!(body.get("PK").is_none() && body.get("replayid").is_none());
         let m = business_metrics("staging", &events).to_json();
-        assert_eq!((m["SamplesRegistered"].as_f64(), m["Placements"].as_f64()), (Some(1.0), Some(0.0)));
+        assert_eq!(
+            (m["SamplesRegistered"].as_f64(), m["Placements"].as_f64()),
+            (Some(1.0), Some(0.0))
+        );
         assert_eq!(m["Stage"], "staging");
     }
 }

@@ -37,6 +37,9 @@ pub struct Settings {
     /// `{this}before/…` or `{this}after/…` makes the publisher fail once, before or after
     /// sending its batch, as if its process died there.
     pub publish_fault: Option<String>,
+    /// The operations alarm topic: deliveries that failed for good are announced there
+    /// (`ALARM_TOPIC_ARN`; none when unset).
+    pub alarm_topic: Option<String>,
 }
 
 fn pairs(env: &Env, name: &str) -> HashMap<String, String> {
@@ -85,6 +88,7 @@ impl Settings {
             send_timeout: Duration::from_millis(env.parse_or("SEND_TIMEOUT_MS", 10_000)?),
             replay_max: env.parse_or("REPLAY_MAX_EVENTS", 5_000)?,
             publish_fault,
+            alarm_topic: env.get("ALARM_TOPIC_ARN").filter(|v| !v.is_empty()).map(str::to_owned),
         })
     }
 }
@@ -95,6 +99,7 @@ pub struct EventsState {
     pub idem: IdempotencyStore,
     pub sqs: aws_sdk_sqs::Client,
     pub ssm: aws_sdk_ssm::Client,
+    pub sns: aws_sdk_sns::Client,
     /// Outbound HTTP (webhooks, Slack, Teams, SMS): no redirects, so a receiver cannot
     /// bounce a signed request somewhere else.
     pub http: reqwest::Client,
@@ -127,6 +132,7 @@ impl EventsState {
             auth: Auth::from_init(init).await?,
             sqs: init.clients.sqs.clone(),
             ssm: aws_sdk_ssm::Client::new(&init.aws),
+            sns: aws_sdk_sns::Client::new(&init.aws),
             http,
             settings,
             secrets: Mutex::new(HashMap::new()),

@@ -161,6 +161,7 @@ async fn finish(
         Next::Fail => {
             let reason = format!("gave up after {number} attempts: {}", error.clone().unwrap_or_default());
             dead_letter(st, d, &attempt, worker, &reason).await?;
+            announce_failure(st, d, number, &reason).await;
             sets.push(("status", s(DeliveryStatus::Failed.as_str())));
             sets.push(("reason", s(reason)));
             remove.push("not_before");
@@ -362,6 +363,37 @@ async fn rate_limited(st: &EventsState, d: &Delivery, kind: ChannelKind, now: i6
             }
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Tell the operations alarm topic that a delivery failed for good: which lab, channel and
+/// event, never the recipient or the message. Best effort: the delivery is already
+/// recorded as failed and dead-lettered, and a topic outage must not make it retry.
+async fn announce_failure(st: &EventsState, d: &Delivery, attempts: u32, reason: &str) {
+    let Some(topic) = &st.settings.alarm_topic else {
+        return;
+    };
+    let body = json!({
+        "kind": "notification_delivery_failed",
+        "lab_id": d.lab_id,
+        "delivery_id": d.id,
+        "target": d.target,
+        "event_type": d.event_type,
+        "event_id": d.event_id,
+        "attempts": attempts,
+        "reason": reason.chars().take(500).collect::<String>(),
+    });
+    let channel = d.target.split(':').next().unwrap_or("delivery");
+    let sent = st
+        .sns
+        .publish()
+        .topic_arn(topic)
+        .subject(format!("TracSeq: a {channel} delivery failed for good"))
+        .message(body.to_string())
+        .send()
+        .await;
+    if let Err(e) = sent {
+        tracing::warn!(delivery = %d.id, error = ?e, "could not announce the failed delivery");
     }
 }
 

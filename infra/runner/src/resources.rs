@@ -31,6 +31,7 @@ pub async fn create_all(sdk: &SdkConfig, model: &Model) -> Result<HashMap<String
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build());
     let sfn = aws_sdk_sfn::Client::new(sdk);
+    let sns = aws_sdk_sns::Client::new(sdk);
     let mut queue_urls = HashMap::new();
     // Queues without redrive first, so dead-letter targets exist when redrive is set.
     for r in model.resources.iter().filter(|r| r.kind == "AWS::SQS::Queue") {
@@ -61,6 +62,14 @@ pub async fn create_all(sdk: &SdkConfig, model: &Model) -> Result<HashMap<String
                 }
             }
             "AWS::Serverless::StateMachine" => create_state_machine(&sfn, r).await?,
+            // CreateTopic is idempotent: the same name answers the same ARN.
+            "AWS::SNS::Topic" => {
+                sns.create_topic()
+                    .name(&r.physical)
+                    .send()
+                    .await
+                    .map_err(|e| err(&r.logical_id, e))?;
+            }
             _ => {}
         }
     }

@@ -409,6 +409,10 @@ fn collect(
                 ],
             ),
             "AWS::S3::Bucket" => (json!(phys), vec![("Arn", format!("arn:aws:s3:::{phys}"))]),
+            "AWS::SNS::Topic" => (
+                json!(format!("arn:aws:sns:{region}:{ACCOUNT}:{phys}")),
+                vec![("TopicName", phys.clone())],
+            ),
             "AWS::Serverless::Function" | "AWS::Lambda::Function" => (
                 json!(phys),
                 vec![("Arn", format!("arn:aws:lambda:{region}:{ACCOUNT}:function:{phys}"))],
@@ -432,7 +436,11 @@ fn collect(
         let kind = res["Type"].as_str().unwrap_or_default();
         let props = &res["Properties"];
         match kind {
-            "AWS::DynamoDB::Table" | "AWS::SQS::Queue" | "AWS::S3::Bucket" | "AWS::Serverless::StateMachine" => {
+            "AWS::DynamoDB::Table"
+            | "AWS::SQS::Queue"
+            | "AWS::S3::Bucket"
+            | "AWS::SNS::Topic"
+            | "AWS::Serverless::StateMachine" => {
                 model.resources.push(ResourceSpec {
                     logical_id: id.clone(),
                     kind: kind.to_owned(),

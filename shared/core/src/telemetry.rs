@@ -238,14 +238,26 @@ mod tests {
     fn errors_by_code_and_cold_starts() {
         let v = error_metrics("samples_create", 422, "validation_failed").to_json();
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["Code"]]));
-        assert_eq!((v["Code"].as_str(), v["Route"].as_str()), (Some("validation_failed"), Some("samples_create")));
+        assert_eq!(
+            (v["Code"].as_str(), v["Route"].as_str()),
+            (Some("validation_failed"), Some("samples_create"))
+        );
         assert_eq!(v["Errors"], 1.0);
         let cold = invocation_metrics("ops_backup", 12.0, true, None);
         assert_eq!(cold.len(), 1);
-        assert_eq!((cold[0].to_json()["ColdStart"].as_f64(), cold[0].to_json()["FunctionErrors"].as_f64()), (Some(1.0), Some(0.0)));
+        assert_eq!(
+            (
+                cold[0].to_json()["ColdStart"].as_f64(),
+                cold[0].to_json()["FunctionErrors"].as_f64()
+            ),
+            (Some(1.0), Some(0.0))
+        );
         let failed = invocation_metrics("ops_restore", 3.0, false, Some("BackupCorrupted"));
         assert_eq!(failed[1].to_json()["ErrorType"], "BackupCorrupted");
-        assert_eq!(failed[1].to_json()["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["ErrorType"]]));
+        assert_eq!(
+            failed[1].to_json()["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["ErrorType"]])
+        );
     }
 
     #[test]
