@@ -259,7 +259,7 @@ fn dashboard_is_valid_json_and_shows_every_root_alarm() {
     while let Some(i) = rest.find("${") {
         text.push_str(&rest[..i]);
         let end = rest[i..].find('}').expect("closed") + i;
-        text.push_str("x");
+        text.push('x');
         rest = &rest[end + 1..];
     }
     text.push_str(rest);
