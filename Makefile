@@ -55,6 +55,7 @@ bench: $(VENV)/.stamp
 	infra/scripts/import-bench.sh
 	infra/scripts/storage-bench.sh
 	infra/scripts/fanout-bench.sh
+	infra/scripts/backup-bench.sh
 
 lint: venv
 	$(CARGO) fmt --all -- --check

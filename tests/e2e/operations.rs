@@ -435,3 +435,42 @@ async fn lab_export_holds_exactly_that_labs_items_and_files() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_first_operator_is_created_once() {
+    let mut config = tracseq_tests::config("opsboot");
+    config.seed = false;
+    let (stack, e) = tracseq_tests::isolated(config).await;
+    let api = Api::new(&e.api);
+    let email = "first-operator@example.org";
+    let event = |password: &str| json!({"lab_name": "Platform", "email": email, "name": "First Operator", "password": password});
+    // The password policy holds here too; nothing is written on a refusal.
+    let (err, v) = invoke(&e, "BootstrapOperatorFunction", event("short")).await;
+    assert_eq!(err.as_deref(), Some("InvalidEvent"), "{v}");
+    let (err, v) = invoke(&e, "BootstrapOperatorFunction", json!({"email": email})).await;
+    assert_eq!(err.as_deref(), Some("InvalidEvent"), "{v}");
+
+    let (err, created) = invoke(&e, "BootstrapOperatorFunction", event(tracseq_tests::client::PASSWORD)).await;
+    assert_eq!(err, None, "{created}");
+    let op = api.login(email, tracseq_tests::client::PASSWORD).await;
+    assert_eq!(op.lab_id(), created["lab_id"].as_str().unwrap());
+    assert_eq!(api.get("/api/admin/backups", &op.access).await.0, 200, "an operator");
+    let lab = tracseq_tests::client::new_lab_by(&api, &op).await;
+    assert_eq!(
+        api.get("/api/admin/backups", &lab.access).await.0,
+        403,
+        "its labs' admins are not"
+    );
+
+    // Once per deployment, whatever the email.
+    let again = json!({"lab_name": "Other", "email": "second@example.org", "name": "Second", "password": tracseq_tests::client::PASSWORD});
+    let (err, v) = invoke(&e, "BootstrapOperatorFunction", again).await;
+    assert_eq!(err.as_deref(), Some("AlreadyBootstrapped"), "{v}");
+    assert_eq!(
+        api.try_login("second@example.org", tracseq_tests::client::PASSWORD)
+            .await
+            .0,
+        401
+    );
+    stack.shutdown().await;
+}

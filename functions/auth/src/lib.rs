@@ -7,6 +7,7 @@
 //! the audit record.
 
 pub mod audit;
+pub mod bootstrap;
 pub mod handlers;
 pub mod model;
 pub mod password;
@@ -64,11 +65,32 @@ pub static FUNCTIONS: &[FunctionDef] = &[
     function!(protected r::UNLOCK_USER => h::unlock_user),
     function!(protected r::AUDIT => h::list_audit),
     FunctionDef {
+        handler: "auth_bootstrap_operator",
+        route: None,
+        build: |i| Box::pin(bootstrap_operator(i)),
+    },
+    FunctionDef {
         handler: "auth_rotate_keys",
         route: None,
         build: |i| Box::pin(rotate_keys(i)),
     },
 ];
+
+/// The one-off creation of the deployment's first platform operator (see [`bootstrap`]).
+async fn bootstrap_operator(init: Arc<Init>) -> Result<SharedFunction, InitError> {
+    let st = AuthState::build(&init).await?;
+    let f = move |event: serde_json::Value, _ctx: tracseq_core::function::InvokeContext| {
+        let st = st.clone();
+        async move {
+            let req: bootstrap::FirstOperator =
+                serde_json::from_value(event).map_err(tracseq_core::function::FunctionError::invalid_event)?;
+            let created = bootstrap::run(&st.table, &st.hasher, &req).await?;
+            tracing::info!(lab = %created.lab_id, user = %created.user_id, "first platform operator created");
+            serde_json::to_value(created).map_err(tracseq_core::function::FunctionError::transient)
+        }
+    };
+    Ok(Arc::new(f))
+}
 
 /// The scheduled key rotation: a new signing key, active after `KEY_ACTIVATION_DELAY_SECS`
 /// (so every verifier has it before any token uses it); the previous key stays published.
