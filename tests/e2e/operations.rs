@@ -424,6 +424,57 @@ async fn lab_export_holds_exactly_that_labs_items_and_files() {
     );
     assert!(!entries.keys().any(|k| k.contains(&b.lab_id())));
 
+    // A redelivered job (SQS delivers at least once) changes nothing; a malformed job is
+    // dropped, not retried forever.
+    let sqs = aws_sdk_sqs::Client::new(&s.sdk().await);
+    let queue = &s.queues["ExportQueue"];
+    for body in [
+        json!({"lab_id": a.lab_id(), "export_id": v["id"]}).to_string(),
+        "not a job".to_owned(),
+    ] {
+        sqs.send_message()
+            .queue_url(queue)
+            .message_body(body)
+            .send()
+            .await
+            .expect("send");
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let (_, same) = api.get(&location, &a.access).await;
+    assert_eq!((&same["version"], &same["sha256"]), (&done["version"], &done["sha256"]));
+
+    // Two requests at once with one key: one export.
+    let exports = |lab: String| {
+        let ddb = ddb.clone();
+        let table = s.table.clone();
+        async move {
+            ddb.query()
+                .table_name(table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :sk)")
+                .expression_attribute_values(":pk", AttributeValue::S(format!("LAB#{lab}")))
+                .expression_attribute_values(":sk", AttributeValue::S("EXPORT#".into()))
+                .send()
+                .await
+                .expect("query")
+                .count()
+        }
+    };
+    let before_race = exports(a.lab_id()).await;
+    let race = || {
+        api.send(
+            reqwest::Method::POST,
+            "/api/lab/exports",
+            Some(&a.access),
+            None,
+            &[("idempotency-key", "race")],
+        )
+    };
+    let (r1, r2) = tokio::join!(race(), race());
+    for (status, body, _) in [&r1, &r2] {
+        assert!(*status == 202 || *status == 409, "{status} {body}");
+    }
+    assert_eq!(exports(a.lab_id()).await, before_race + 1, "one export for one key");
+
     // Another lab's administrator cannot see it; a malformed id is a 404 too.
     let id = v["id"].as_str().unwrap();
     assert_eq!(api.get(&format!("/api/lab/exports/{id}"), &b.access).await.0, 404);
