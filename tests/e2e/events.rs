@@ -122,24 +122,7 @@ async fn poison_message_lands_in_the_dead_letter_queue_after_the_redrive_count()
     send(std::slice::from_ref(&body)).await;
     let sqs = aws_sdk_sqs::Client::new(&s.sdk().await);
     let dlq = s.queues["FixtureDeadLetterQueue"].clone();
-    let found = eventually(30, || {
-        let (sqs, dlq, body) = (sqs.clone(), dlq.clone(), body.clone());
-        async move {
-            let out = sqs
-                .receive_message()
-                .queue_url(&dlq)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .ok()?;
-            out.messages()
-                .iter()
-                .any(|m| m.body() == Some(body.as_str()))
-                .then_some(())
-        }
-    })
-    .await;
+    let found = tracseq_tests::queue_message(&sqs, &dlq, 30, |b| b == body).await;
     assert!(found.is_some(), "poison message in DLQ");
     assert_eq!(attempts(&body), 3, "maxReceiveCount deliveries, then the DLQ");
     assert_eq!(delivered(&body), 0);

@@ -317,48 +317,26 @@ async fn a_receiver_that_never_answers_ends_failed_and_in_the_dead_letter_queue(
         .await;
     assert_eq!((s, failed["items"].as_array().unwrap().len()), (200, 1));
     // The dead-letter queue holds the delivery with all its attempts.
-    let found = eventually(10, || {
-        let sqs = sqs.clone();
-        let id = d["id"].as_str().unwrap().to_owned();
-        async move {
-            let out = sqs
-                .receive_message()
-                .queue_url(&st.queues["WebhookDeadLetterQueue"])
-                .max_number_of_messages(10)
-                .visibility_timeout(0)
-                .send()
-                .await
-                .ok()?;
-            out.messages()
-                .iter()
-                .filter_map(|m| serde_json::from_str::<Value>(m.body()?).ok())
-                .find(|v| v["id"] == id.as_str())
-        }
-    })
-    .await
-    .expect("in the DLQ");
+    let id = d["id"].as_str().unwrap().to_owned();
+    let json_with = |key: &'static str| {
+        let id = id.clone();
+        move |body: &str| serde_json::from_str::<Value>(body).is_ok_and(|v| v[key] == id.as_str())
+    };
+    let found: Value = serde_json::from_str(
+        &tracseq_tests::queue_message(&sqs, &st.queues["WebhookDeadLetterQueue"], 10, json_with("id"))
+            .await
+            .expect("in the DLQ"),
+    )
+    .expect("json");
     assert_eq!(found["attempts"].as_array().unwrap().len(), 4);
     assert_eq!(found["status"], "failed");
     // ... and the alarm topic heard of it: lab, target and event, not the message.
-    let id = d["id"].as_str().unwrap().to_owned();
-    let alert = eventually(20, || {
-        let (sqs, inbox, id) = (sqs.clone(), inbox.clone(), id.clone());
-        async move {
-            let out = sqs
-                .receive_message()
-                .queue_url(&inbox)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .ok()?;
-            out.messages()
-                .iter()
-                .filter_map(|m| serde_json::from_str::<Value>(m.body()?).ok())
-                .find(|v| v["delivery_id"] == id.as_str())
-        }
-    })
-    .await
-    .expect("announced on the alarm topic");
+    let alert: Value = serde_json::from_str(
+        &tracseq_tests::queue_message(&sqs, &inbox, 20, json_with("delivery_id"))
+            .await
+            .expect("announced on the alarm topic"),
+    )
+    .expect("json");
     assert_eq!(alert["kind"], "notification_delivery_failed");
     assert_eq!(alert["lab_id"], admin.lab_id().as_str());
     assert_eq!(alert["attempts"], 4);

@@ -94,6 +94,14 @@ async fn fire_backup(e: &Endpoints) -> Value {
     resp.json().await.expect("manifest")
 }
 
+async fn s3_client(e: &Endpoints) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&e.sdk().await)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
 fn bucket(e: &Endpoints, logical: &str) -> String {
     e.function(logical).to_ascii_lowercase()
 }
@@ -109,11 +117,7 @@ async fn backup_wipe_restore_is_identical_and_damage_is_refused() {
     let started = std::time::Instant::now();
     let api = Api::new(&e.api);
     let ddb = aws_sdk_dynamodb::Client::new(&e.sdk().await);
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&e.sdk().await)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = s3_client(&e).await;
     let op = api.login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
 
     // A seeded lab: users, samples and what their events cause.
@@ -313,11 +317,7 @@ async fn lab_export_holds_exactly_that_labs_items_and_files() {
     let s = shared();
     let api = Api::new(&s.api);
     let ddb = aws_sdk_dynamodb::Client::new(&s.sdk().await);
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&s.sdk().await)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = s3_client(s).await;
     let (a, b) = (new_lab(&api).await, new_lab(&api).await);
     for t in [&a, &b] {
         for _ in 0..3 {
@@ -341,27 +341,18 @@ async fn lab_export_holds_exactly_that_labs_items_and_files() {
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let before = lab_keys(&ddb, &s.table, &a.lab_id()).await;
 
-    let (status, v, headers) = api
-        .send(
-            reqwest::Method::POST,
-            "/api/lab/exports",
-            Some(&a.access),
-            None,
-            &[("idempotency-key", "export-once")],
-        )
-        .await;
+    let (api_ref, token) = (&api, a.access.as_str());
+    let export = move |key: &'static str| async move {
+        let headers = [("idempotency-key", key)];
+        api_ref
+            .send(reqwest::Method::POST, "/api/lab/exports", Some(token), None, &headers)
+            .await
+    };
+    let (status, v, headers) = export("export-once").await;
     assert_eq!(status, 202, "{v}");
     assert_eq!(v["status"], "queued");
     let location = headers["location"].to_str().unwrap().to_owned();
-    let (status, again, _) = api
-        .send(
-            reqwest::Method::POST,
-            "/api/lab/exports",
-            Some(&a.access),
-            None,
-            &[("idempotency-key", "export-once")],
-        )
-        .await;
+    let (status, again, _) = export("export-once").await;
     assert_eq!((status, &again["id"]), (202, &v["id"]), "same key, same export");
 
     let done = finished_export(&api, &a.access, &location).await;
@@ -460,16 +451,7 @@ async fn lab_export_holds_exactly_that_labs_items_and_files() {
         }
     };
     let before_race = exports(a.lab_id()).await;
-    let race = || {
-        api.send(
-            reqwest::Method::POST,
-            "/api/lab/exports",
-            Some(&a.access),
-            None,
-            &[("idempotency-key", "race")],
-        )
-    };
-    let (r1, r2) = tokio::join!(race(), race());
+    let (r1, r2) = tokio::join!(export("race"), export("race"));
     for (status, body, _) in [&r1, &r2] {
         assert!(*status == 202 || *status == 409, "{status} {body}");
     }

@@ -178,6 +178,34 @@ pub async fn isolated(config: Config) -> (LocalStack, Endpoints) {
     (stack, e)
 }
 
+/// Poll `queue` for up to `secs` until a message whose body satisfies `matches` arrives;
+/// its body. Messages stay visible to other readers (visibility timeout 0).
+pub async fn queue_message(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+    secs: u64,
+    matches: impl Fn(&str) -> bool,
+) -> Option<String> {
+    let matches = &matches;
+    eventually(secs, || async move {
+        let out = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .visibility_timeout(0)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .ok()?;
+        out.messages()
+            .iter()
+            .filter_map(|m| m.body())
+            .find(|b| matches(b))
+            .map(str::to_owned)
+    })
+    .await
+}
+
 /// Poll `check` until it returns `Some` or `secs` pass.
 pub async fn eventually<T, F, Fut>(secs: u64, mut check: F) -> Option<T>
 where
