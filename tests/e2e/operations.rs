@@ -168,6 +168,18 @@ async fn backup_wipe_restore_is_identical_and_damage_is_refused() {
         .expect("listed");
     assert_eq!(listed["items"], original.len() as u64);
     assert_eq!(api.get("/api/admin/backups", &admin.access).await.0, 403);
+    // A damaged manifest hides only its own backup.
+    s3.put_object()
+        .bucket(bucket(&e, "BackupBucket"))
+        .key("backups/2001-02-03T000000Z/manifest.json")
+        .body(b"{not json".to_vec().into())
+        .send()
+        .await
+        .expect("put");
+    let (status, list) = api.get("/api/admin/backups", &op.access).await;
+    assert_eq!(status, 200, "{list}");
+    assert!(list["items"].as_array().unwrap().iter().any(|b| b["id"] == id.as_str()));
+    assert!(!list.to_string().contains("2001-02-03"));
 
     // A restore into the live, non-empty table is refused and changes nothing.
     let (err, v) = invoke(&e, "RestoreFunction", json!({"backup": date})).await;

@@ -5,7 +5,7 @@ use crate::export::{self, ExportJob, ExportStatus, LabExport};
 use crate::manifest::{self, Manifest};
 use crate::state::OpsState;
 use aws_sdk_s3::presigning::PresigningConfig;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,13 +88,19 @@ pub async fn list_backups(st: Arc<OpsState>, req: Request, _p: Principal) -> Res
     let mut last = None;
     let reads: Vec<_> = ids.iter().map(|id| st.backups.manifest(id)).collect();
     let mut manifests = futures::stream::iter(reads).buffered(8);
-    while let Some(m) = manifests.try_next().await? {
+    while let Some(read) = manifests.next().await {
         if items.len() == page.limit as usize {
             break;
         }
-        if let Some(m) = m {
-            last = Some(m.id.clone());
-            items.push(BackupSummary::from(m));
+        match read {
+            Ok(Some(m)) => {
+                last = Some(m.id.clone());
+                items.push(BackupSummary::from(m));
+            }
+            Ok(None) => {}
+            // One damaged manifest must not hide every other backup from the operator.
+            Err(e @ OpsError::Corrupted { .. }) => tracing::error!(error = %e, "unreadable backup manifest skipped"),
+            Err(e) => return Err(e.into()),
         }
     }
     let more = last
