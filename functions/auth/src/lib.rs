@@ -16,20 +16,13 @@ pub mod state;
 pub mod throttle;
 pub mod tokens;
 
+use serde_json::Value;
 use state::AuthState;
 use std::sync::Arc;
-use tracseq_aws::lambda::ServiceState;
 use tracseq_aws::{FunctionDef, Init, InitError};
-use tracseq_core::function::{BoxFuture, SharedFunction};
+use tracseq_core::function::{BoxFuture, FunctionError, SharedFunction};
 
-impl ServiceState for AuthState {
-    fn build(init: Arc<Init>) -> BoxFuture<Result<Arc<Self>, InitError>> {
-        Box::pin(async move { AuthState::build(&init).await })
-    }
-    fn authenticator(&self) -> Arc<tracseq_aws::auth::Auth> {
-        self.auth.clone()
-    }
-}
+tracseq_aws::service_state!(AuthState);
 
 macro_rules! function {
     ($kind:ident $route:path => $handler:path) => {
@@ -67,7 +60,7 @@ pub static FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         handler: "auth_bootstrap_operator",
         route: None,
-        build: |i| Box::pin(bootstrap_operator(i)),
+        build: |i| Box::pin(tracseq_aws::lambda::background::<AuthState>(i, bootstrap_operator)),
     },
     FunctionDef {
         handler: "auth_rotate_keys",
@@ -77,19 +70,13 @@ pub static FUNCTIONS: &[FunctionDef] = &[
 ];
 
 /// The one-off creation of the deployment's first platform operator (see [`bootstrap`]).
-async fn bootstrap_operator(init: Arc<Init>) -> Result<SharedFunction, InitError> {
-    let st = AuthState::build(&init).await?;
-    let f = move |event: serde_json::Value, _ctx: tracseq_core::function::InvokeContext| {
-        let st = st.clone();
-        async move {
-            let req: bootstrap::FirstOperator =
-                serde_json::from_value(event).map_err(tracseq_core::function::FunctionError::invalid_event)?;
-            let created = bootstrap::run(&st.table, &st.hasher, &req).await?;
-            tracing::info!(lab = %created.lab_id, user = %created.user_id, "first platform operator created");
-            serde_json::to_value(created).map_err(tracseq_core::function::FunctionError::transient)
-        }
-    };
-    Ok(Arc::new(f))
+fn bootstrap_operator(st: Arc<AuthState>, event: Value) -> BoxFuture<Result<Value, FunctionError>> {
+    Box::pin(async move {
+        let req: bootstrap::FirstOperator = serde_json::from_value(event).map_err(FunctionError::invalid_event)?;
+        let created = bootstrap::run(&st.table, &st.hasher, &req).await?;
+        tracing::info!(lab = %created.lab_id, user = %created.user_id, "first platform operator created");
+        serde_json::to_value(created).map_err(FunctionError::transient)
+    })
 }
 
 /// The scheduled key rotation: a new signing key, active after `KEY_ACTIVATION_DELAY_SECS`

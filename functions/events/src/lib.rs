@@ -29,18 +29,10 @@ pub mod worker;
 
 use state::EventsState;
 use std::sync::Arc;
-use tracseq_aws::lambda::ServiceState;
-use tracseq_aws::{FunctionDef, Init, InitError};
-use tracseq_core::function::{BoxFuture, SharedFunction};
+use tracseq_aws::{FunctionDef, InitError};
+use tracseq_core::function::SharedFunction;
 
-impl ServiceState for EventsState {
-    fn build(init: Arc<Init>) -> BoxFuture<Result<Arc<Self>, InitError>> {
-        Box::pin(async move { EventsState::build(&init).await })
-    }
-    fn authenticator(&self) -> Arc<tracseq_aws::auth::Auth> {
-        self.auth.clone()
-    }
-}
+tracseq_aws::service_state!(EventsState);
 
 macro_rules! function {
     ($route:path => $handler:path) => {

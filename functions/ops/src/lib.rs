@@ -23,19 +23,12 @@ use error::OpsError;
 use serde_json::{Value, json};
 use state::OpsState;
 use std::sync::Arc;
-use tracseq_aws::lambda::ServiceState;
-use tracseq_aws::{FunctionDef, Init, InitError};
-use tracseq_core::function::{BoxFuture, FunctionError, InvokeContext, SharedFunction};
+use tracseq_aws::FunctionDef;
+use tracseq_aws::lambda::background;
+use tracseq_core::function::{BoxFuture, FunctionError};
 use tracseq_core::telemetry::{Metrics, NAMESPACE, Unit, emf_enabled};
 
-impl ServiceState for OpsState {
-    fn build(init: Arc<Init>) -> BoxFuture<Result<Arc<Self>, InitError>> {
-        Box::pin(async move { OpsState::build(&init).await })
-    }
-    fn authenticator(&self) -> Arc<tracseq_aws::auth::Auth> {
-        self.auth.clone()
-    }
-}
+tracseq_aws::service_state!(OpsState);
 
 macro_rules! function {
     ($route:path => $handler:path) => {
@@ -50,29 +43,19 @@ pub static FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         handler: "ops_backup",
         route: None,
-        build: |i| Box::pin(background(i, backup_now)),
+        build: |i| Box::pin(background::<OpsState>(i, backup_now)),
     },
     FunctionDef {
         handler: "ops_restore",
         route: None,
-        build: |i| Box::pin(background(i, restore_backup)),
+        build: |i| Box::pin(background::<OpsState>(i, restore_backup)),
     },
     FunctionDef {
         handler: "ops_lab_export",
         route: None,
-        build: |i| Box::pin(background(i, export_batch)),
+        build: |i| Box::pin(background::<OpsState>(i, export_batch)),
     },
 ];
-
-type Job = fn(Arc<OpsState>, Value) -> BoxFuture<Result<Value, FunctionError>>;
-
-/// A function that is not behind the API: the state once, then `job` per event.
-async fn background(init: Arc<Init>, job: Job) -> Result<SharedFunction, InitError> {
-    let st = OpsState::build(&init).await?;
-    Ok(Arc::new(move |event: Value, _ctx: InvokeContext| {
-        job(st.clone(), event)
-    }))
-}
 
 /// The schedule's event: back up every configured table. The `BackupsCompleted` metric is
 /// what the "no backup in 26 hours" alarm watches.

@@ -16,18 +16,10 @@ pub mod state;
 
 use state::SamplesState;
 use std::sync::Arc;
-use tracseq_aws::lambda::ServiceState;
 use tracseq_aws::{FunctionDef, Init, InitError};
-use tracseq_core::function::{BoxFuture, SharedFunction};
+use tracseq_core::function::SharedFunction;
 
-impl ServiceState for SamplesState {
-    fn build(init: Arc<Init>) -> BoxFuture<Result<Arc<Self>, InitError>> {
-        Box::pin(async move { SamplesState::build(&init).await })
-    }
-    fn authenticator(&self) -> Arc<tracseq_aws::auth::Auth> {
-        self.auth.clone()
-    }
-}
+tracseq_aws::service_state!(SamplesState);
 
 macro_rules! function {
     ($route:path => $handler:path) => {

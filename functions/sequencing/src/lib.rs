@@ -13,19 +13,9 @@ pub mod routes;
 pub mod state;
 
 use state::SequencingState;
-use std::sync::Arc;
-use tracseq_aws::lambda::ServiceState;
-use tracseq_aws::{FunctionDef, Init, InitError};
-use tracseq_core::function::BoxFuture;
+use tracseq_aws::FunctionDef;
 
-impl ServiceState for SequencingState {
-    fn build(init: Arc<Init>) -> BoxFuture<Result<Arc<Self>, InitError>> {
-        Box::pin(async move { SequencingState::build(&init).await })
-    }
-    fn authenticator(&self) -> Arc<tracseq_aws::auth::Auth> {
-        self.auth.clone()
-    }
-}
+tracseq_aws::service_state!(SequencingState);
 
 macro_rules! function {
     ($route:path => $handler:path) => {

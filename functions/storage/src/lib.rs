@@ -14,20 +14,13 @@ pub mod model;
 pub mod routes;
 pub mod state;
 
+use serde_json::Value;
 use state::StorageState;
 use std::sync::Arc;
-use tracseq_aws::lambda::ServiceState;
-use tracseq_aws::{FunctionDef, Init, InitError};
-use tracseq_core::function::{BoxFuture, SharedFunction};
+use tracseq_aws::FunctionDef;
+use tracseq_core::function::{BoxFuture, FunctionError};
 
-impl ServiceState for StorageState {
-    fn build(init: Arc<Init>) -> BoxFuture<Result<Arc<Self>, InitError>> {
-        Box::pin(async move { StorageState::build(&init).await })
-    }
-    fn authenticator(&self) -> Arc<tracseq_aws::auth::Auth> {
-        self.auth.clone()
-    }
-}
+tracseq_aws::service_state!(StorageState);
 
 macro_rules! function {
     ($route:path => $handler:path) => {
@@ -58,21 +51,16 @@ pub static FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         handler: "storage_recover_operations",
         route: None,
-        build: |i| Box::pin(recover_operations(i)),
+        build: |i| Box::pin(tracseq_aws::lambda::background::<StorageState>(i, recover_operations)),
     },
 ];
 
 /// The scheduled recovery of custody operations abandoned between chunks.
-async fn recover_operations(init: Arc<Init>) -> Result<SharedFunction, InitError> {
-    let st = StorageState::build(&init).await?;
-    let f = move |_event: serde_json::Value, _ctx: tracseq_core::function::InvokeContext| {
-        let st = st.clone();
-        async move {
-            let done = handlers::custody::recovery::recover(&st)
-                .await
-                .map_err(|p| tracseq_core::function::FunctionError::transient(p.detail))?;
-            serde_json::to_value(done).map_err(tracseq_core::function::FunctionError::transient)
-        }
-    };
-    Ok(Arc::new(f))
+fn recover_operations(st: Arc<StorageState>, _event: Value) -> BoxFuture<Result<Value, FunctionError>> {
+    Box::pin(async move {
+        let done = handlers::custody::recovery::recover(&st)
+            .await
+            .map_err(|p| FunctionError::transient(p.detail))?;
+        serde_json::to_value(done).map_err(FunctionError::transient)
+    })
 }

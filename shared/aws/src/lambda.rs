@@ -90,6 +90,37 @@ pub trait ServiceState: Send + Sync + Sized + 'static {
     fn authenticator(&self) -> Arc<crate::auth::Auth>;
 }
 
+/// `service_state!(State)`: [`ServiceState`] for a state with `async fn build(&Init)` and
+/// an `auth: Arc<Auth>` field, as every service's is.
+#[macro_export]
+macro_rules! service_state {
+    ($state:ty) => {
+        impl $crate::lambda::ServiceState for $state {
+            fn build(
+                init: ::std::sync::Arc<$crate::Init>,
+            ) -> ::tracseq_core::function::BoxFuture<Result<::std::sync::Arc<Self>, $crate::InitError>> {
+                Box::pin(async move { <$state>::build(&init).await })
+            }
+            fn authenticator(&self) -> ::std::sync::Arc<$crate::auth::Auth> {
+                self.auth.clone()
+            }
+        }
+    };
+}
+
+/// What a function that is not behind the API does with one event, given its state.
+pub type Job<S> =
+    fn(Arc<S>, serde_json::Value) -> BoxFuture<Result<serde_json::Value, tracseq_core::function::FunctionError>>;
+
+/// Build a queue, stream, schedule or invoke-only function over `S`: the state once per
+/// container, then `job` per event.
+pub async fn background<S: ServiceState>(init: Arc<Init>, job: Job<S>) -> Result<SharedFunction, InitError> {
+    let state = S::build(init).await?;
+    Ok(Arc::new(
+        move |event: serde_json::Value, _ctx: tracseq_core::function::InvokeContext| job(state.clone(), event),
+    ))
+}
+
 /// Build a public route's function over `S`.
 pub async fn public<S, H, Fut>(
     init: Arc<Init>,
