@@ -538,15 +538,7 @@ async fn password_reset_email_reaches_the_smtp_sink_and_its_link_works() {
     let admin = new_lab(&api).await;
     let sink = SmtpSink::start().await;
     let email = admin.user["email"].as_str().unwrap().to_owned();
-    let (s, v, _) = api
-        .send(
-            Method::PUT,
-            "/api/notifications/channels/email",
-            Some(&admin.access),
-            Some(json!({"enabled": true, "settings": {"smtp_host": "127.0.0.1", "smtp_port": sink.port, "smtp_tls": "none", "from": "TracSeq <lims@example.org>"}})),
-            &[],
-        )
-        .await;
+    let (s, v) = api.put("/api/notifications/channels/email", &admin.access, json!({"enabled": true, "settings": {"smtp_host": "127.0.0.1", "smtp_port": sink.port, "smtp_tls": "none", "from": "TracSeq <lims@example.org>"}})).await;
     assert_eq!(s, 200, "{v}");
     let (s, _) = api
         .post("/api/auth/password/forgot", None, json!({"email": email}))
@@ -613,14 +605,8 @@ async fn slack_teams_and_sms_get_their_payloads() {
             json!({"enabled": true, "settings": {"url": format!("{}/ok/sms-{tag}", rx.base), "from": "TracSeq"}, "secret": "sms-token-1"}),
         ),
     ] {
-        let (s, v, _) = api
-            .send(
-                Method::PUT,
-                &format!("/api/notifications/channels/{kind}"),
-                Some(&admin.access),
-                Some(body),
-                &[],
-            )
+        let (s, v) = api
+            .put(&format!("/api/notifications/channels/{kind}"), &admin.access, body)
             .await;
         assert_eq!(s, 200, "{kind}: {v}");
         assert_eq!(v["secret_set"], true);
@@ -749,14 +735,8 @@ async fn slack_teams_and_sms_get_their_payloads() {
             "settings.rate_per_minute",
         ),
     ] {
-        let (s, v, _) = api
-            .send(
-                Method::PUT,
-                &format!("/api/notifications/channels/{kind}"),
-                Some(&admin.access),
-                Some(body),
-                &[],
-            )
+        let (s, v) = api
+            .put(&format!("/api/notifications/channels/{kind}"), &admin.access, body)
             .await;
         assert_eq!(s, 422, "{kind}: {v}");
         assert!(
@@ -764,34 +744,28 @@ async fn slack_teams_and_sms_get_their_payloads() {
             "{kind}: {v}"
         );
     }
-    let (s, _, _) = api
-        .send(
-            Method::PUT,
+    let (s, _) = api
+        .put(
             "/api/notifications/channels/fax",
-            Some(&admin.access),
-            Some(json!({"enabled": true})),
-            &[],
+            &admin.access,
+            json!({"enabled": true}),
         )
         .await;
     assert_eq!(s, 404);
     // Saved channels need their version: missing 428, stale 409.
-    let (s, v, _) = api
-        .send(
-            Method::PUT,
+    let (s, v) = api
+        .put(
             "/api/notifications/channels/slack",
-            Some(&admin.access),
-            Some(json!({"enabled": false})),
-            &[],
+            &admin.access,
+            json!({"enabled": false}),
         )
         .await;
     assert_eq!((s, v["code"].as_str()), (428, Some("version_required")));
-    let (s, v, _) = api
-        .send(
-            Method::PUT,
+    let (s, v) = api
+        .put(
             "/api/notifications/channels/slack",
-            Some(&admin.access),
-            Some(json!({"enabled": false, "version": 9})),
-            &[],
+            &admin.access,
+            json!({"enabled": false, "version": 9}),
         )
         .await;
     assert_eq!((s, v["code"].as_str()), (409, Some("version_conflict")));
@@ -993,15 +967,11 @@ async fn a_channel_rate_limit_defers_the_excess_without_losing_it() {
     let admin = new_lab(&api).await;
     let rx = HttpReceiver::start().await;
     let tag = unique();
-    let (s, v, _) = api
-        .send(
-            Method::PUT,
+    let (s, v) = api
+        .put(
             "/api/notifications/channels/slack",
-            Some(&admin.access),
-            Some(
-                json!({"enabled": true, "secret": format!("{}/ok/{tag}", rx.base), "settings": {"rate_per_minute": 2}}),
-            ),
-            &[],
+            &admin.access,
+            json!({"enabled": true, "secret": format!("{}/ok/{tag}", rx.base), "settings": {"rate_per_minute": 2}}),
         )
         .await;
     assert_eq!(s, 200, "{v}");
@@ -1084,37 +1054,17 @@ async fn templates_preview_and_override_with_versions() {
         (json!({"body": "x", "subject": "s"}), "not_applicable"),
         (json!({"body": " "}), "required"),
     ] {
-        let (s, v, _) = api.send(Method::PUT, path, Some(&admin.access), Some(body), &[]).await;
+        let (s, v) = api.put(path, &admin.access, body).await;
         assert_eq!((s, v["errors"][0]["rule"].as_str()), (422, Some(rule)), "{v}");
     }
-    let (s, v, _) = api
-        .send(
-            Method::PUT,
-            path,
-            Some(&admin.access),
-            Some(json!({"body": "QC failed on {{data.name}}"})),
-            &[],
-        )
+    let (s, v) = api
+        .put(path, &admin.access, json!({"body": "QC failed on {{data.name}}"}))
         .await;
     assert_eq!((s, v["version"].as_u64()), (200, Some(1)), "{v}");
-    let (s, v, _) = api
-        .send(
-            Method::PUT,
-            path,
-            Some(&admin.access),
-            Some(json!({"body": "again"})),
-            &[],
-        )
-        .await;
+    let (s, v) = api.put(path, &admin.access, json!({"body": "again"})).await;
     assert_eq!((s, v["code"].as_str()), (428, Some("version_required")));
-    let (s, v, _) = api
-        .send(
-            Method::PUT,
-            path,
-            Some(&admin.access),
-            Some(json!({"body": "again", "version": 5})),
-            &[],
-        )
+    let (s, v) = api
+        .put(path, &admin.access, json!({"body": "again", "version": 5}))
         .await;
     assert_eq!((s, v["code"].as_str()), (409, Some("version_conflict")));
     let (s, v) = api
@@ -1139,20 +1089,8 @@ async fn templates_preview_and_override_with_versions() {
     );
     // Two editors at once: one wins.
     let (a, b) = tokio::join!(
-        api.send(
-            Method::PUT,
-            path,
-            Some(&admin.access),
-            Some(json!({"body": "A", "version": 1})),
-            &[]
-        ),
-        api.send(
-            Method::PUT,
-            path,
-            Some(&admin.access),
-            Some(json!({"body": "B", "version": 1})),
-            &[]
-        ),
+        api.put(path, &admin.access, json!({"body": "A", "version": 1})),
+        api.put(path, &admin.access, json!({"body": "B", "version": 1})),
     );
     let mut statuses = [a.0, b.0];
     statuses.sort();

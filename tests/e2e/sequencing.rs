@@ -869,43 +869,19 @@ async fn a_lab_sets_its_own_qc_thresholds() {
     assert_eq!((status, v["version"].as_u64()), (200, Some(0)));
     assert_eq!(v["thresholds"]["percent_q30"]["pass_min"], 80.0);
     let body = |pass: f64, warn: f64, version: u64| json!({"thresholds": {"percent_q30": {"pass_min": pass, "warn_min": warn}}, "version": version});
-    let (status, v, _) = api
-        .send(
-            reqwest::Method::PUT,
-            "/api/sequencing/qc-thresholds",
-            Some(t),
-            Some(body(75.0, 80.0, 0)),
-            &[],
-        )
-        .await;
+    let (status, v) = api.put("/api/sequencing/qc-thresholds", t, body(75.0, 80.0, 0)).await;
     assert_eq!(
         (status, v["errors"][0]["rule"].as_str()),
         (422, Some("band")),
         "pass below warn: {v}"
     );
-    let (status, v, _) = api
-        .send(
-            reqwest::Method::PUT,
-            "/api/sequencing/qc-thresholds",
-            Some(t),
-            Some(body(85.0, 80.0, 0)),
-            &[],
-        )
-        .await;
+    let (status, v) = api.put("/api/sequencing/qc-thresholds", t, body(85.0, 80.0, 0)).await;
     assert_eq!((status, v["version"].as_u64()), (200, Some(1)), "{v}");
     assert_eq!(
         v["thresholds"]["percent_pf"]["pass_min"], 80.0,
         "others keep their defaults"
     );
-    let (status, _, _) = api
-        .send(
-            reqwest::Method::PUT,
-            "/api/sequencing/qc-thresholds",
-            Some(t),
-            Some(body(90.0, 80.0, 0)),
-            &[],
-        )
-        .await;
+    let (status, _) = api.put("/api/sequencing/qc-thresholds", t, body(90.0, 80.0, 0)).await;
     assert_eq!(status, 409, "stale");
     // A run of this lab is judged with them: 84 % Q30 now only warns.
     let (l1, _, _) = kit_library(&api, t, "N701", "S502").await;

@@ -86,6 +86,11 @@ impl Api {
         (s, v)
     }
 
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        let (s, v, _) = self.send(Method::PUT, path, Some(token), Some(body), &[]).await;
+        (s, v)
+    }
+
     pub async fn delete(&self, path: &str, token: &str) -> (u16, Value) {
         let (s, v, _) = self.send(Method::DELETE, path, Some(token), None, &[]).await;
         (s, v)
