@@ -11,6 +11,7 @@ mod invoke;
 mod notifications;
 mod operations;
 mod samples;
+mod security;
 mod sequencing;
 mod storage;
 mod store;

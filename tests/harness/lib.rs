@@ -221,3 +221,33 @@ where
     }
     None
 }
+
+/// Every account-mail item (reset and invitation links) of `user` in the shared table, read
+/// as only a test may: a filtered Scan.
+pub async fn account_mail(user: &str) -> Vec<tracseq_aws::account_mail::AccountMail> {
+    let s = shared();
+    let client = aws_sdk_dynamodb::Client::new(&s.sdk().await);
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(&s.table)
+            .filter_expression("#e = :e AND #u = :u")
+            .expression_attribute_names("#e", "entity")
+            .expression_attribute_names("#u", "user_id")
+            .expression_attribute_values(":e", aws_sdk_dynamodb::types::AttributeValue::S("account_mail".into()))
+            .expression_attribute_values(":u", aws_sdk_dynamodb::types::AttributeValue::S(user.into()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        for item in page.items.unwrap_or_default() {
+            out.push(tracseq_aws::account_mail::AccountMail::from_item(item).expect("account mail"));
+        }
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return out;
+        }
+    }
+}

@@ -100,6 +100,11 @@ impl HttpReceiver {
         Self { base, log }
     }
 
+    /// Everything received, on any path.
+    pub fn all(&self) -> Vec<Received> {
+        self.received("")
+    }
+
     /// Everything received on paths starting with `prefix`.
     pub fn received(&self, prefix: &str) -> Vec<Received> {
         self.log
@@ -226,6 +231,11 @@ impl SmtpSink {
             }
         });
         Self { port, mail }
+    }
+
+    /// Every message received, to anyone.
+    pub fn all(&self) -> Vec<Mail> {
+        self.mail.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
     pub fn mail_to(&self, address: &str) -> Vec<Mail> {

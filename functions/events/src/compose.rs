@@ -14,10 +14,14 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use tracseq_aws::store::{StoreError, from_item};
 
-/// What stored messages say instead of a password reset link. The email worker alone
-/// swaps in the real link at send time, so the token is never kept in a delivery record
-/// or an inbox, where an administrator could read it.
+/// What stored account mail says instead of its link. The email worker alone swaps in the
+/// real link at send time, and only for the account's own address, so the token is never
+/// kept in a delivery record, where an administrator could read it.
 pub const RESET_LINK: &str = "[reset link, sent by email only]";
+
+/// Template events of account mail (`account.password_reset`, `account.invitation`): the
+/// only ones with a `reset_url`, and never routed to subscriptions.
+pub const ACCOUNT_EVENTS: &str = "account.";
 
 pub fn escape_for(channel: ChannelKind) -> Escape {
     match channel {
@@ -44,7 +48,7 @@ pub fn event_vars(app_url: &str, fe: &FeedEvent, recipient: Option<&Person>) -> 
     if let Some(p) = recipient {
         vars["recipient"] = json!({ "name": p.name, "email": p.email });
     }
-    if short == "auth.password_reset_requested" {
+    if short.starts_with(ACCOUNT_EVENTS) {
         vars["reset_url"] = json!(RESET_LINK);
     }
     vars
@@ -142,20 +146,27 @@ mod tests {
     }
 
     #[test]
-    fn reset_links_are_placeholders_in_stored_text() {
+    fn only_account_mail_has_a_link() {
         let p = Person {
             id: "U".into(),
             email: "a@b.c".into(),
             name: "Ann".into(),
             phone: None,
             status: "active".into(),
+            role: tracseq_core::auth::Role::Guest,
         };
+        let vars = event_vars("x", &fe("account.password_reset", json!({"user_id": "U"})), Some(&p));
+        let (_, body) = Texts::default().render(ChannelKind::Email, &vars).unwrap();
+        assert!(body.contains(RESET_LINK) && body.contains("Hello Ann"));
+        // What subscribers of the event get: a notice, no link, not even a placeholder.
         let vars = event_vars(
             "x",
             &fe("auth.password_reset_requested", json!({"user_id": "U"})),
             Some(&p),
         );
-        let (_, body) = Texts::default().render(ChannelKind::Email, &vars).unwrap();
-        assert!(body.contains(RESET_LINK) && body.contains("Hello Ann"));
+        assert!(vars.get("reset_url").is_none());
+        let (subject, body) = Texts::default().render(ChannelKind::Email, &vars).unwrap();
+        assert_eq!(subject.as_deref(), Some("[TracSeq] Password reset requested"));
+        assert!(!body.contains(RESET_LINK) && !body.contains("token"), "{body}");
     }
 }

@@ -16,6 +16,7 @@ pub struct Person {
     #[serde(default)]
     pub phone: Option<String>,
     pub status: String,
+    pub role: Role,
 }
 
 impl Person {

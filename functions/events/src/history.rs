@@ -46,6 +46,12 @@ pub async fn list_events(st: Arc<EventsState>, req: Request, p: Principal) -> Re
         Ok(_) => {}
         Err(e) => errors.extend(e),
     }
+    // Account events are the administrators' (the subscriptions' rule too).
+    filters.extend(
+        crate::domain::visibility::hidden_prefixes(p.role)
+            .into_iter()
+            .map(|prefix| Filter::NotBeginsWith("type".into(), prefix)),
+    );
     let subject = req.query("subject").map(str::trim).filter(|s| !s.is_empty());
     if subject.is_some_and(|s| s.len() > 200 || s.chars().any(|c| c.is_control() || c == '#')) {
         errors.push(FieldError::field("subject", "format", "a subject like samples/{id}"));

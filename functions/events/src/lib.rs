@@ -7,6 +7,7 @@
 //! [`publish`] → the `notifications` and `webhooks` queues → [`route`] and [`fanout`]
 //! create one delivery per destination → a worker per channel ([`worker`]) sends it.
 
+pub mod account_mail;
 pub mod compose;
 pub mod consumer;
 pub mod deliveries;
@@ -92,6 +93,7 @@ pub static FUNCTIONS: &[FunctionDef] = &[
         st, event
     )),
     background!("notifications_digest", |st, event| digest::handle(st, event)),
+    background!("notifications_account_mail", |st, event| account_mail::handle(st, event)),
     background!("notify_email", |st, event| worker::handle(st, event, "email")),
     background!("notify_sms", |st, event| worker::handle(st, event, "sms")),
     background!("notify_slack", |st, event| worker::handle(st, event, "slack")),

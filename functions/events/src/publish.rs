@@ -14,23 +14,33 @@ use tracseq_aws::outbox::{ENTITY, event_from_item};
 use tracseq_core::function::FunctionError;
 use tracseq_core::telemetry::{Metrics, NAMESPACE, Unit};
 
-/// The outbox events of a stream batch, in stream order. Other writes, and outbox items
-/// that do not read back as events (never written by our code), are skipped with a log line.
-pub fn outbox_events(batch: &Value) -> Vec<FeedEvent> {
+/// The items of `entity` a stream batch inserted, in stream order; `Err` for one that does
+/// not read back as an item.
+pub fn inserted(batch: &Value, entity: &str) -> Vec<Result<tracseq_aws::store::Item, String>> {
     let mut out = Vec::new();
     for record in batch["Records"].as_array().into_iter().flatten() {
         if record["eventName"] != "INSERT" {
             continue;
         }
         let image = &record["dynamodb"]["NewImage"];
-        if image["entity"]["S"] != ENTITY {
+        if image["entity"]["S"] != entity {
             continue;
         }
         let item: Result<serde_dynamo::Item, _> = serde_json::from_value(image.clone());
-        let parsed = item
-            .map_err(|e| e.to_string())
-            .and_then(|i| event_from_item(HashMap::<String, AttributeValue>::from(i)).map_err(|e| e.to_string()));
-        match parsed {
+        out.push(
+            item.map(HashMap::<String, AttributeValue>::from)
+                .map_err(|e| e.to_string()),
+        );
+    }
+    out
+}
+
+/// The outbox events of a stream batch, in stream order. Other writes, and outbox items
+/// that do not read back as events (never written by our code), are skipped with a log line.
+pub fn outbox_events(batch: &Value) -> Vec<FeedEvent> {
+    let mut out = Vec::new();
+    for item in inserted(batch, ENTITY) {
+        match item.and_then(|i| event_from_item(i).map_err(|e| e.to_string())) {
             Ok(event) => out.push(FeedEvent { event, replayid: None }),
             Err(e) => tracing::error!(error = %e, "an outbox item is not an event; skipped"),
         }

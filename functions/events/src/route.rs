@@ -10,6 +10,7 @@ use crate::domain::channel::ChannelKind;
 use crate::domain::delivery::{DeliveryStatus, delivery_id};
 use crate::domain::priority::Priority;
 use crate::domain::subscription::{Audience, Subscription};
+use crate::domain::visibility::{least_role, may_receive};
 use crate::error::WorkError;
 use crate::feed::FeedEvent;
 use crate::model::{ChannelConfig, Delivery, Message, Target, keys};
@@ -53,7 +54,7 @@ pub async fn audience(
 }
 
 /// Why a channel cannot send right now, if it cannot.
-fn unavailable(kind: ChannelKind, config: Option<&ChannelConfig>) -> Option<String> {
+pub fn unavailable(kind: ChannelKind, config: Option<&ChannelConfig>) -> Option<String> {
     if kind == ChannelKind::InApp {
         return None;
     }
@@ -103,10 +104,17 @@ async fn route(st: &EventsState, routing: &LabRouting, fe: &FeedEvent) -> Result
     let subs = routing.subs.iter().filter(|s| s.matches(&fe.event.kind, priority));
     for sub in subs {
         if sub.digest.is_some() {
-            crate::digest::collect(st, sub, fe).await?;
+            if digest_may_hold(sub, &fe.event.kind) {
+                crate::digest::collect(st, sub, fe).await?;
+            }
             continue;
         }
-        let people = audience(st, lab, sub, fe).await?;
+        let about = fe.event.data["user_id"].as_str();
+        let people: Vec<Person> = audience(st, lab, sub, fe)
+            .await?
+            .into_iter()
+            .filter(|p| may_receive(p.role, &p.id, &fe.event.kind, about))
+            .collect();
         let lab_config = LabConfig {
             channels: routing.channels.get_or_try_init(|| channels(st, lab)).await?,
             texts: routing.texts.get_or_try_init(|| Texts::load(st, lab)).await?,
@@ -114,6 +122,16 @@ async fn route(st: &EventsState, routing: &LabRouting, fe: &FeedEvent) -> Result
         deliver(st, &lab_config, sub, fe, &people, priority).await?;
     }
     Ok(())
+}
+
+/// A digest is read by a fixed audience resolved when it is sent: it keeps an event above
+/// the lab's work only when every role it names may see it.
+fn digest_may_hold(sub: &Subscription, kind: &str) -> bool {
+    let least = least_role(kind);
+    match &sub.audience {
+        Audience::Roles { roles } => roles.iter().all(|r| r.includes(least)),
+        _ => least == tracseq_core::auth::Role::Guest,
+    }
 }
 
 /// What delivering needs to know of a lab: its channels and its template texts.
@@ -184,9 +202,6 @@ pub async fn deliver(
             let d = Delivery {
                 subscription_id: Some(sub.id.clone()),
                 user_id: person.map(|p| p.id.clone()),
-                secret_ref: (kind == ChannelKind::Email && vars.get("reset_url").is_some())
-                    .then(|| fe.event.data["delivery_id"].as_str().map(str::to_owned))
-                    .flatten(),
                 status,
                 reason: reason.or_else(|| release.map(|_| "quiet hours".to_owned())),
                 not_before: release,

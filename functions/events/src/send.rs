@@ -10,6 +10,7 @@ use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde_json::{Value, json};
+use tracseq_aws::account_mail::{self, AccountMail};
 use tracseq_aws::store::{StoreError, from_item, keyed_item, s};
 
 /// How an attempt ended.
@@ -172,31 +173,35 @@ async fn sms(st: &EventsState, d: &Delivery, config: &ChannelConfig, token: Stri
     post(st, url, &body, &[("authorization", format!("Bearer {token}"))]).await
 }
 
-/// The reset link of a password reset delivery, from the auth service's secret delivery;
-/// `None` once it expired (an hour).
-async fn reset_link(st: &EventsState, d: &Delivery, secret_ref: &str) -> Result<Option<String>, StoreError> {
+/// The link of an account-mail delivery (reset or invitation), read from the auth
+/// service's item at send time; `None` once it expired (an hour). The link goes only into
+/// a message addressed to the item's own recipient, for the item's lab and user, and never
+/// into a subscription's delivery: any other delivery naming the item gets nothing.
+async fn account_link(st: &EventsState, d: &Delivery, mail_id: &str) -> Result<Option<String>, Outcome> {
     let item = st
         .table
-        .get(&format!("LAB#{}#DELIVERY#{secret_ref}", d.lab_id), "DELIVERY")
-        .await?;
+        .get(&account_mail::pk(mail_id), account_mail::sk())
+        .await
+        .map_err(|e| failed(format!("reading the link failed: {e}")))?;
     let Some(item) = item else { return Ok(None) };
-    let token = item
-        .get("token")
-        .and_then(|v| v.as_s().ok())
-        .cloned()
-        .unwrap_or_default();
-    let purpose = item
-        .get("purpose")
-        .and_then(|v| v.as_s().ok())
-        .cloned()
-        .unwrap_or_default();
-    let path = if purpose == "invitation" {
-        "accept-invitation"
-    } else {
-        "reset-password"
-    };
-    let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
-    Ok((!token.is_empty()).then(|| format!("{}/{path}?token={token}", st.settings.app_url)))
+    let mail = AccountMail::from_item(item).map_err(|e| Outcome::Skip(format!("the link's record is unreadable: {e}")))?;
+    let own = d.subscription_id.is_none()
+        && mail.lab_id == d.lab_id
+        && d.user_id.as_deref() == Some(mail.user_id.as_str())
+        && d.message.to.as_deref().is_some_and(|to| mail.is_addressed_to(to));
+    if !own {
+        tracing::error!(delivery = %d.id, "a delivery named another account's link; refused");
+        return Err(Outcome::Skip("the link belongs to another recipient".into()));
+    }
+    if mail.expires_at <= tracseq_aws::store::now_epoch() || mail.token.is_empty() {
+        return Ok(None);
+    }
+    let token: String = url::form_urlencoded::byte_serialize(mail.token.as_bytes()).collect();
+    Ok(Some(format!(
+        "{}/{}?token={token}",
+        st.settings.app_url,
+        mail.purpose.link_path()
+    )))
 }
 
 async fn email(st: &EventsState, d: &Delivery, config: &ChannelConfig, password: Option<String>) -> Outcome {
@@ -206,10 +211,10 @@ async fn email(st: &EventsState, d: &Delivery, config: &ChannelConfig, password:
     };
     let mut body = d.message.body.clone();
     if let Some(r) = &d.secret_ref {
-        match reset_link(st, d, r).await {
+        match account_link(st, d, r).await {
             Ok(Some(link)) => body = body.replace(RESET_LINK, &link),
-            Ok(None) => return Outcome::Skip("the reset link expired before it could be sent".into()),
-            Err(e) => return failed(format!("reading the reset link failed: {e}")),
+            Ok(None) => return Outcome::Skip("the link expired before it could be sent".into()),
+            Err(outcome) => return outcome,
         }
     }
     let (Ok(from), Ok(to)) = (from.parse(), to.parse()) else {

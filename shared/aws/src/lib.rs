@@ -9,6 +9,7 @@
 //!   queries with cursors, and SDK errors mapped to [`StoreError`](store::StoreError).
 //! - [`outbox`], [`idempotency`]: the transactional outbox and `Idempotency-Key` records.
 
+pub mod account_mail;
 pub mod auth;
 pub mod clients;
 pub mod compress;

@@ -584,6 +584,7 @@ pub enum Filter {
     Eq(String, String),
     Ne(String, String),
     BeginsWith(String, String),
+    NotBeginsWith(String, String),
     Contains(String, String),
     /// At least one of these.
     Any(Vec<Filter>),
@@ -602,12 +603,17 @@ impl Filter {
             (req, name, val)
         };
         match self {
-            Filter::Eq(a, v) | Filter::Ne(a, v) | Filter::BeginsWith(a, v) | Filter::Contains(a, v) => {
+            Filter::Eq(a, v)
+            | Filter::Ne(a, v)
+            | Filter::BeginsWith(a, v)
+            | Filter::NotBeginsWith(a, v)
+            | Filter::Contains(a, v) => {
                 let (r, name, val) = bind(req, a, v);
                 expr.push_str(&match self {
                     Filter::Eq(..) => format!("{name} = {val}"),
                     Filter::Ne(..) => format!("{name} <> {val}"),
                     Filter::BeginsWith(..) => format!("begins_with({name}, {val})"),
+                    Filter::NotBeginsWith(..) => format!("NOT begins_with({name}, {val})"),
                     _ => format!("contains({name}, {val})"),
                 });
                 r

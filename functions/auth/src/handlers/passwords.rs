@@ -1,6 +1,6 @@
 //! Forgotten passwords: a single-use reset token (1 hour) delivered by the notification
-//! service. The token never enters the event history: the event names a short-lived
-//! delivery item that holds it.
+//! service. The token never enters the event history: it travels in an account-mail item
+//! addressed to the account's own email (`tracseq_aws::account_mail`).
 
 use super::Check;
 use crate::audit::{AuditRecord, action};
@@ -12,6 +12,7 @@ use crate::tokens::{new_refresh_token, token_hash};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::sync::Arc;
+use tracseq_aws::account_mail::{AccountMail, Purpose};
 use tracseq_aws::outbox::put_event_op;
 use tracseq_aws::store::{Item, n, s};
 use tracseq_core::Problem;
@@ -41,8 +42,11 @@ fn reset_pk(hash: &str) -> String {
 }
 const RESET_SK: &str = "RESET";
 
-/// Create a reset (or invitation) token for `user` and hand it to the notification service.
-pub async fn send_reset(st: &AuthState, user: &User, purpose: &str, ip: Option<&str>) -> Result<(), Problem> {
+/// Create a reset (or invitation) token for `user` and have it mailed to the account's own
+/// address. The token travels only in the account-mail item (see
+/// `tracseq_aws::account_mail`), never in the event: subscribers of
+/// `auth.password_reset_requested` learn that a link was sent, not the link.
+pub async fn send_reset(st: &AuthState, user: &User, purpose: Purpose, ip: Option<&str>) -> Result<(), Problem> {
     let token = new_refresh_token()?;
     let expires = now() + st.limits.reset_ttl_secs;
     let reset = Item::from([
@@ -53,33 +57,36 @@ pub async fn send_reset(st: &AuthState, user: &User, purpose: &str, ip: Option<&
         ("user_id".into(), s(&user.id)),
         ("expires_at".into(), n(expires)),
     ]);
-    let delivery_id = ulid::Ulid::new().to_string();
-    // What the notification worker reads to send the link; gone after an hour.
-    let delivery = Item::from([
-        ("PK".into(), s(format!("LAB#{}#DELIVERY#{delivery_id}", user.lab_id))),
-        ("SK".into(), s("DELIVERY")),
-        ("entity".into(), s("secret_delivery")),
-        ("to".into(), s(&user.email)),
-        ("purpose".into(), s(purpose)),
-        ("token".into(), s(&token)),
-        ("expires_at".into(), n(expires)),
-    ]);
+    let mail = AccountMail {
+        id: ulid::Ulid::new().to_string(),
+        lab_id: user.lab_id.clone(),
+        user_id: user.id.clone(),
+        to: user.email.clone(),
+        purpose,
+        token,
+        created_at: tracseq_core::events::event_time(time::OffsetDateTime::now_utc()),
+        expires_at: expires,
+    };
+    let purpose_name = match purpose {
+        Purpose::PasswordReset => "reset",
+        Purpose::Invitation => "invitation",
+    };
     let audit = AuditRecord::new(&user.lab_id, &user.id, action::PASSWORD_RESET_REQUESTED, "success")
         .target(&user.id)
         .from_ip(ip)
-        .detail(json!({ "purpose": purpose }));
+        .detail(json!({ "purpose": purpose_name }));
     let event = CloudEvent::new(
         "auth.password_reset_requested",
         &user.lab_id,
         &format!("user/{}", user.id),
         &audit.id,
-        json!({ "user_id": user.id, "purpose": purpose, "delivery_id": delivery_id, "expires_at": expires }),
+        json!({ "user_id": user.id, "purpose": purpose_name, "expires_at": expires }),
     )
     .map_err(|_| Problem::internal())?;
     st.table
         .transact(vec![
             st.table.put_new_op(reset)?,
-            st.table.put_new_op(delivery)?,
+            st.table.put_new_op(mail.item()?)?,
             st.audit_op(&audit)?,
             put_event_op(&st.table, &event)?,
         ])
@@ -105,7 +112,7 @@ pub async fn forgot(st: Arc<AuthState>, req: Request) -> Result<Response, Proble
         .await?
         .filter(|u| u.status != UserStatus::Disabled)
     {
-        send_reset(&st, &user, "reset", req.source_ip.as_deref()).await?;
+        send_reset(&st, &user, Purpose::PasswordReset, req.source_ip.as_deref()).await?;
     }
     // The same answer whether or not the email has an account.
     Ok(Response::json(202, &Accepted { status: "accepted" }))

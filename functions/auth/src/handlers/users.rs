@@ -160,7 +160,12 @@ pub async fn create_user(st: Arc<AuthState>, req: Request, p: Principal) -> Resu
             Err(e) => return Err(e.into()),
         }
         if user.status == UserStatus::PendingVerification {
-            super::passwords::send_reset(&st, &user, "invitation", req.source_ip.as_deref()).await?;
+            super::passwords::send_reset(
+                &st,
+                &user,
+                tracseq_aws::account_mail::Purpose::Invitation,
+                req.source_ip.as_deref(),
+            ).await?;
         }
         Ok(Response::created(&format!("/api/users/{}", user.id), &user.view()))
     })

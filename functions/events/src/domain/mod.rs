@@ -9,3 +9,4 @@ pub mod render;
 pub mod signature;
 pub mod subscription;
 pub mod templates;
+pub mod visibility;

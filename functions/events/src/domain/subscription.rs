@@ -101,7 +101,7 @@ pub fn valid_pattern(pattern: &str) -> bool {
 
 /// The subscriptions every lab starts with (DOMAIN.md's wiring): capacity and temperature
 /// alerts to the lab's administrators; QC failures and run completion to the job's
-/// requester; password reset links to the user; import outcomes to the importer.
+/// requester; password reset notices to the user; import outcomes to the importer.
 pub fn defaults(created_by: &str, now: &str) -> Vec<Subscription> {
     let sub = |id: &str, name: &str, types: &[&str], channels: &[ChannelKind], audience: Audience, min: Priority| {
         Subscription {
@@ -141,11 +141,13 @@ pub fn defaults(created_by: &str, now: &str) -> Vec<Subscription> {
             Audience::Requester,
             Priority::Low,
         ),
+        // The link itself goes by account mail to the account's own address only; this
+        // tells the account's owner in the app that a link was asked for.
         sub(
             "default-password-reset",
-            "Password reset links",
+            "Password reset notices to the account's owner",
             &["auth.password_reset_requested"],
-            &[Email],
+            &[InApp],
             Audience::Requester,
             Priority::Low,
         ),

@@ -4,8 +4,9 @@
 //!
 //! Variables: `event` (like `sequencing.qc_failed`), `type`, `id`, `subject`, `time`,
 //! `priority`, `lab_id`, `link` (the subject in the web UI), `data.*` (the event's data),
-//! `recipient.name` and `recipient.email` (per-recipient channels), `reset_url` (password
-//! resets only).
+//! `recipient.name` and `recipient.email` (per-recipient channels), `reset_url` (account
+//! mail only: `account.password_reset` and `account.invitation`, sent to the account's own
+//! address and to no subscription).
 
 use super::channel::ChannelKind;
 use serde::{Deserialize, Serialize};
@@ -75,9 +76,19 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Sequencing run {{data.name}} ({{data.run_id}}) completed at {{time}}.\n{{link}}",
     ),
     (
-        "auth.password_reset_requested",
+        "account.password_reset",
         "[TracSeq] Reset your password",
         "Hello {{recipient.name}},\n\nSomeone (hopefully you) asked to reset your TracSeq password. Use this link within the hour:\n\n{{reset_url}}\n\nIf it was not you, ignore this message; your password stays as it is.",
+    ),
+    (
+        "account.invitation",
+        "[TracSeq] You are invited to TracSeq",
+        "Hello {{recipient.name}},\n\nYou have been invited to your lab's TracSeq. Choose your password with this link within the hour:\n\n{{reset_url}}\n\nIf you did not expect this, ignore this message.",
+    ),
+    (
+        "auth.password_reset_requested",
+        "[TracSeq] Password reset requested",
+        "A password reset link was requested for {{subject}} at {{time}} and sent to that account's own address.\n{{link}}",
     ),
     (
         "import.completed",

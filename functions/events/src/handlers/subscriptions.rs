@@ -8,6 +8,7 @@ use crate::domain::channel::ChannelKind;
 use crate::domain::priority::Priority;
 use crate::domain::quiet::QuietHours;
 use crate::domain::subscription::{Audience, Digest, Subscription};
+use crate::domain::visibility::may_subscribe;
 use crate::model::keys;
 use crate::route::subscriptions;
 use crate::state::EventsState;
@@ -160,6 +161,22 @@ fn check_quiet(q: Option<&QuietHours>, errors: &mut Vec<FieldError>) {
     }
 }
 
+/// 403 for an event type above the caller's role (the history's rule: a guest never hears
+/// of other people's accounts, whatever the channel).
+fn check_visible(p: &Principal, types: &[String]) -> Result<(), Problem> {
+    let above: Vec<FieldError> = types
+        .iter()
+        .filter(|t| !may_subscribe(p.role, t))
+        .map(|t| {
+            FieldError::field("event_types", "above_role", "your role may not hear of these events").with_value(t)
+        })
+        .collect();
+    if above.is_empty() {
+        return Ok(());
+    }
+    Err(Problem::new(403, "event_type_forbidden", "your role may not subscribe to these event types").with_errors(above))
+}
+
 async fn find(st: &EventsState, p: &Principal, id: &str) -> Result<Subscription, Problem> {
     let sub: Option<Subscription> = if tracseq_aws::keys::is_valid_id(id) {
         st.table.get_as(&keys::lab(&p.lab_id), &sub_sk(id)).await?
@@ -189,6 +206,7 @@ pub async fn create_subscription(st: Arc<EventsState>, req: Request, p: Principa
         let mut errors = Vec::new();
         let name = text("name", &body.name, 100, &mut errors);
         let event_types = patterns("event_types", &body.event_types, &mut errors);
+        check_visible(&p, &event_types)?;
         let channels = check_channels(&body.channels, admin, &mut errors);
         let min_priority = check_priority(body.min_priority.as_deref(), &mut errors).unwrap_or(Priority::Low);
         check_quiet(body.quiet_hours.as_ref(), &mut errors);
@@ -265,6 +283,7 @@ pub async fn update_subscription(st: Arc<EventsState>, req: Request, p: Principa
     }
     if let Some(t) = &patch.event_types {
         next.event_types = patterns("event_types", t, &mut errors);
+        check_visible(&p, &next.event_types)?;
     }
     if let Some(c) = &patch.channels {
         next.channels = check_channels(c, admin, &mut errors);
