@@ -566,6 +566,7 @@ async fn five_failures_lock_the_account_until_an_admin_unlocks_it() {
 async fn login_is_throttled_per_email_with_retry_after() {
     let api = api();
     let email = format!("throttle-{}@example.org", ulid::Ulid::new().to_string().to_lowercase());
+    tracseq_tests::fresh_minute(40).await;
     let mut statuses = Vec::new();
     for _ in 0..11 {
         let (s, _, h) = api
@@ -592,6 +593,7 @@ async fn login_is_throttled_per_source_address() {
     config.env_overrides.insert("LOGIN_LIMIT_PER_IP".into(), "3".into());
     let (stack, e) = tracseq_tests::isolated(config).await;
     let api = Api::new(&e.api);
+    tracseq_tests::fresh_minute(30).await;
     let mut statuses = Vec::new();
     for i in 0..4 {
         statuses.push(api.try_login(&format!("ip-{i}@example.org"), "Wrong-Passw0rd").await.0);
@@ -1153,4 +1155,58 @@ async fn every_body_route_refuses_bad_input_with_a_problem() {
             );
         }
     }
+}
+
+/// A stolen access token buys no more guesses than the login form: a wrong current password
+/// counts as a failed login, the fifth locks the account (even against the right password
+/// afterwards), and the per-account throttle covers both routes together.
+#[tokio::test]
+async fn wrong_current_passwords_lock_the_account_like_failed_logins() {
+    tracseq_tests::fresh_minute(45).await;
+    let api = api();
+    let admin = new_lab(&api).await;
+    let tech = new_user(&api, &admin, "lab_technician").await;
+    let email = tech.user["email"].as_str().unwrap_or_default().to_owned();
+    let change = |current: &'static str| {
+        let api = &api;
+        let access = tech.access.clone();
+        async move {
+            api.post(
+                "/api/users/me/password",
+                Some(&access),
+                json!({ "current_password": current, "new_password": "Stolen-S3ssion-Pw" }),
+            )
+            .await
+        }
+    };
+    for i in 0..5 {
+        let (status, v) = change("Guess-Passw0rd").await;
+        assert_eq!((status, v["errors"][0]["field"].as_str()), (422, Some("current_password")), "attempt {i}: {v}");
+    }
+    let (_, u) = api.get(&format!("/api/users/{}", tech.user_id()), &admin.access).await;
+    assert_eq!(u["status"], "locked", "{u}");
+    let (status, v) = change(PASSWORD).await;
+    assert_eq!((status, v["code"].as_str()), (403, Some("account_locked")), "{v}");
+    assert_eq!(api.try_login(&email, PASSWORD).await.0, 401, "locked for login too");
+    let (_, audit) = api
+        .get(&format!("/api/audit?actor={}&action=lockout", tech.user_id()), &admin.access)
+        .await;
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(1), "{audit}");
+    // The per-account budget (10 a minute) is shared with login: the first login, 5 + 1
+    // changes and 1 login so far; two more failures, then 429 with Retry-After on either route.
+    for _ in 0..2 {
+        assert_ne!(api.try_login(&email, "Wrong-Passw0rd").await.0, 429);
+    }
+    let (status, _, headers) = api
+        .send(
+            Method::POST,
+            "/api/users/me/password",
+            Some(&tech.access),
+            Some(json!({ "current_password": "Guess-Passw0rd", "new_password": "Stolen-S3ssion-Pw" })),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 429);
+    assert!(headers.get("retry-after").is_some());
+    assert_eq!(api.try_login(&email, PASSWORD).await.0, 429);
 }

@@ -251,3 +251,16 @@ pub async fn account_mail(user: &str) -> Vec<tracseq_aws::account_mail::AccountM
         }
     }
 }
+
+/// Wait, if need be, until the current fixed one-minute window (the login throttle's) has
+/// at least `secs` left, so a test counting hits in one window cannot straddle two.
+pub async fn fresh_minute(secs: u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let left = 60 - now % 60;
+    if left < secs {
+        tokio::time::sleep(std::time::Duration::from_secs(left + 1)).await;
+    }
+}

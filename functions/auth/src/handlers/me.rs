@@ -2,9 +2,11 @@
 
 use super::Check;
 use crate::audit::{AuditRecord, action};
-use crate::model::{User, now_rfc3339};
+use crate::model::{User, UserStatus, now_rfc3339};
 use crate::password::check_policy;
-use crate::state::{AuthState, check_version, expected_version};
+use crate::state::{AuthState, check_version, expected_version, now};
+use crate::throttle;
+use crate::tokens::token_hash;
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -114,12 +116,24 @@ pub async fn change_password(st: Arc<AuthState>, req: Request, p: Principal) -> 
         .done()?;
     let mut user = st.user(&p.lab_id, &p.user_id).await?;
     check_policy("new_password", &body.new_password, &user.email)?;
+    // A stolen access token must not buy unlimited guesses at the password: a wrong current
+    // password is a failed login, under the same per-account throttle and lockout.
+    throttle::hit(
+        &st.table,
+        "login-email",
+        &token_hash(&user.email.trim().to_lowercase()),
+        st.limits.per_email_per_minute,
+        60,
+    )
+    .await?;
+    let lock_active = user.status == UserStatus::Locked && user.locked_until.is_some_and(|until| until > now());
     if !st
         .hasher
         .verify(&body.current_password, user.password_hash.as_deref())
         .await?
     {
         let ip = req.source_ip.as_deref();
+        super::sessions::record_failure(&st, &user, ip).await;
         st.audit(
             AuditRecord::new(&p.lab_id, &p.user_id, action::PASSWORD_CHANGED, "failure")
                 .from_ip(ip)
@@ -131,6 +145,13 @@ pub async fn change_password(st: Arc<AuthState>, req: Request, p: Principal) -> 
             "mismatch",
             "current password is incorrect",
         )]));
+    }
+    if lock_active {
+        return Err(Problem::new(
+            403,
+            "account_locked",
+            "the account is locked after failed attempts; try again later or ask an administrator",
+        ));
     }
     let expected = user.version;
     user.password_hash = Some(st.hasher.hash(&body.new_password).await?);

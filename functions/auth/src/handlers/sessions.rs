@@ -180,8 +180,9 @@ pub async fn login(st: Arc<AuthState>, req: Request) -> Result<Response, Problem
     tokens(&st, &user, &session.id, refresh).await
 }
 
-/// Count a failed login; the one that reaches the threshold locks the account.
-async fn record_failure(st: &AuthState, user: &User, ip: Option<&str>) {
+/// Count a failed login (or a wrong current password on a password change); the one that
+/// reaches the threshold locks the account.
+pub(crate) async fn record_failure(st: &AuthState, user: &User, ip: Option<&str>) {
     let counted = st
         .table
         .client
