@@ -2,12 +2,13 @@
 //! read at send time, so a lab's change applies to messages already queued.
 
 use crate::compose::RESET_LINK;
-use crate::domain::channel::{ChannelKind, SmtpTls};
+use crate::domain::channel::{ChannelKind, SmtpTls, UrlPolicy};
 use crate::domain::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
 use crate::model::{ChannelConfig, Delivery, InboxMessage, Target, Webhook, keys};
 use crate::state::EventsState;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde_json::{Value, json};
 use tracseq_aws::account_mail::{self, AccountMail};
@@ -236,19 +237,33 @@ async fn email(st: &EventsState, d: &Delivery, config: &ChannelConfig, password:
         .as_deref()
         .and_then(SmtpTls::parse)
         .unwrap_or(SmtpTls::StartTls);
-    let builder = match tls {
-        SmtpTls::None => {
-            Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(s.smtp_port.unwrap_or(25)))
-        }
-        SmtpTls::StartTls => {
-            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).map(|b| b.port(s.smtp_port.unwrap_or(587)))
-        }
-        SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host).map(|b| b.port(s.smtp_port.unwrap_or(465))),
+    let port = s.smtp_port.unwrap_or(match tls {
+        SmtpTls::None => 25,
+        SmtpTls::StartTls => 587,
+        SmtpTls::Tls => 465,
+    });
+    // Connect to an address vetted here, not to whatever lettre would resolve: the relay
+    // must be public (as webhooks must), and TLS still checks the certificate's name.
+    let server = match relay_address(host, port, st.settings.url_policy).await {
+        Ok(ip) => ip,
+        Err(reason) => return failed(reason),
     };
-    let mut builder = match builder {
-        Ok(b) => b.timeout(Some(st.settings.send_timeout)),
-        Err(e) => return failed(format!("SMTP relay: {e}")),
+    let params = match tls {
+        SmtpTls::None => None,
+        _ => match TlsParameters::new(host.clone()) {
+            Ok(p) => Some(p),
+            Err(_) => return Outcome::Skip("the SMTP relay's name is not valid for TLS".into()),
+        },
     };
+    let tls = match (tls, params) {
+        (SmtpTls::Tls, Some(p)) => Tls::Wrapper(p),
+        (SmtpTls::StartTls, Some(p)) => Tls::Required(p),
+        _ => Tls::None,
+    };
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server.to_string())
+        .port(port)
+        .tls(tls)
+        .timeout(Some(st.settings.send_timeout));
     if let (Some(user), Some(pw)) = (&s.smtp_username, password) {
         builder = builder.credentials(Credentials::new(user.clone(), pw));
     }
@@ -258,8 +273,38 @@ async fn email(st: &EventsState, d: &Delivery, config: &ChannelConfig, password:
         },
         Err(e) => Outcome::Failed {
             code: e.status().and_then(|c| c.to_string().parse().ok()),
-            error: format!("SMTP: {e}"),
+            error: smtp_error(&e),
         },
+    }
+}
+
+/// The relay's address to connect to: its first public one (any one on the local stage).
+async fn relay_address(host: &str, port: u16, policy: UrlPolicy) -> Result<std::net::IpAddr, String> {
+    let addrs = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|_| "the SMTP relay's name does not resolve".to_owned())?;
+    addrs
+        .map(|a| a.ip())
+        .find(|ip| policy == UrlPolicy::AllowLocal || crate::domain::address::is_public(*ip))
+        .ok_or_else(|| "the SMTP relay has no public address".to_owned())
+}
+
+/// What a failed send says, for the delivery log an administrator reads: the kind of
+/// failure and the relay's reply code, never an address, port or the relay's own words
+/// about the network it is on.
+fn smtp_error(e: &lettre::transport::smtp::Error) -> String {
+    if e.is_permanent() {
+        "SMTP: the relay refused the message".into()
+    } else if e.is_transient() {
+        "SMTP: the relay deferred the message".into()
+    } else if e.is_timeout() {
+        "SMTP: the relay did not answer in time".into()
+    } else if e.is_tls() {
+        "SMTP: TLS with the relay failed".into()
+    } else if e.is_response() || e.is_client() {
+        "SMTP: the relay's answer was not understood".into()
+    } else {
+        "SMTP: could not connect to the relay".into()
     }
 }
 
@@ -301,4 +346,22 @@ async fn inbox(st: &EventsState, d: &Delivery) -> Outcome {
 
 pub fn inbox_message(item: tracseq_aws::store::Item) -> Result<InboxMessage, StoreError> {
     from_item(item)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn smtp_relays_must_be_public_outside_the_local_stage() {
+        for host in ["localhost", "127.0.0.1", "10.0.0.5", "169.254.169.254", "::1"] {
+            assert_eq!(
+                relay_address(host, 25, UrlPolicy::PublicHttps).await,
+                Err("the SMTP relay has no public address".to_owned()),
+                "{host}"
+            );
+        }
+        assert!(relay_address("127.0.0.1", 25, UrlPolicy::AllowLocal).await.is_ok());
+        assert!(relay_address("8.8.8.8", 25, UrlPolicy::PublicHttps).await.is_ok());
+    }
 }

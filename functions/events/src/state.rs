@@ -51,6 +51,19 @@ fn pairs(env: &Env, name: &str) -> HashMap<String, String> {
         .collect()
 }
 
+/// Strict unless the local runner says otherwise (`OUTBOUND_URL_POLICY=allow-local`, which
+/// no template sets): a deployed function with a missing or mistyped setting still refuses
+/// private addresses, and a deployed stage refuses the local policy outright.
+fn url_policy(env: &Env, stage: &str) -> Result<UrlPolicy, InitError> {
+    match env.get("OUTBOUND_URL_POLICY") {
+        None | Some("public-https") => Ok(UrlPolicy::PublicHttps),
+        Some("allow-local") if stage == "local" => Ok(UrlPolicy::AllowLocal),
+        Some(other) => Err(InitError::Other(format!(
+            "OUTBOUND_URL_POLICY {other:?} is not allowed on stage {stage:?}"
+        ))),
+    }
+}
+
 impl Settings {
     pub fn from_env(env: &Env) -> Result<Self, InitError> {
         let stage = env.get("STAGE").unwrap_or("local");
@@ -66,11 +79,7 @@ impl Settings {
             .map(str::to_owned);
         Ok(Self {
             stage: stage.to_owned(),
-            url_policy: if stage == "local" {
-                UrlPolicy::AllowLocal
-            } else {
-                UrlPolicy::PublicHttps
-            },
+            url_policy: url_policy(env, stage)?,
             consumers: pairs(env, "CONSUMER_QUEUES"),
             delivery_queues: pairs(env, "DELIVERY_QUEUES"),
             dead_letters: pairs(env, "DELIVERY_DLQS"),

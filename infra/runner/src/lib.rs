@@ -195,6 +195,9 @@ impl LocalStack {
             ("AWS_REGION".to_owned(), config.region.clone()),
             ("AWS_DEFAULT_REGION".to_owned(), config.region.clone()),
             ("AWS_ENDPOINT_URL".to_owned(), moto_url.clone()),
+            // Only here may outbound messages reach loopback (the tests' receivers); every
+            // deployed function keeps the strict default.
+            ("OUTBOUND_URL_POLICY".to_owned(), "allow-local".to_owned()),
         ]);
         for spec in model.functions.values_mut() {
             spec.env.extend(config.env_overrides.clone());

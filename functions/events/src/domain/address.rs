@@ -32,14 +32,23 @@ fn public_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
+    let seg = ip.segments();
+    let first = seg[0];
     !(ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
-        // fc00::/7 unique local, fe80::/10 link local, 2001:db8::/32 documentation.
+        // fc00::/7 unique local, fe80::/10 link local, fec0::/10 site local (deprecated).
         || (first & 0xfe00) == 0xfc00
         || (first & 0xffc0) == 0xfe80
-        || (first == 0x2001 && ip.segments()[1] == 0x0db8))
+        || (first & 0xffc0) == 0xfec0
+        // 2001:db8::/32 documentation; 2001::/32 Teredo and 2002::/16 6to4, which tunnel to
+        // an embedded IPv4 address of any kind.
+        || (first == 0x2001 && (seg[1] == 0x0db8 || seg[1] == 0))
+        || first == 0x2002
+        // 64:ff9b::/96 and 64:ff9b:1::/48, NAT64: a path to any IPv4 address, private ones too.
+        || (first == 0x0064 && seg[1] == 0xff9b)
+        // ::/96, IPv4-compatible addresses (deprecated).
+        || seg[..6].iter().all(|s| *s == 0))
 }
 
 #[cfg(test)]
@@ -68,6 +77,15 @@ mod tests {
             "fe80::1",
             "::ffff:10.0.0.1",
             "2001:db8::1",
+            "64:ff9b::a00:1",
+            "64:ff9b::808:808",
+            "64:ff9b:1::1",
+            "2002:a00:1::1",
+            "2001:0:4136:e378::1",
+            "::10.0.0.1",
+            "::8.8.8.8",
+            "fec0::1",
+            "fef0::1",
         ] {
             assert!(!is_public(bad.parse().unwrap()), "{bad}");
         }
