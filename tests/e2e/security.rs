@@ -290,3 +290,35 @@ async fn reset_and_invitation_links_reach_only_the_account_owner() {
     assert_eq!(s, 204, "{v}");
     api.login(&invitee, "Invited-S3quence").await;
 }
+
+/// A session lookup that fails (here: the table is gone, in a stack of its own) answers 503
+/// with Retry-After, never 401: a DynamoDB hiccup must not sign everyone out.
+#[tokio::test]
+async fn a_failed_session_lookup_is_503_with_retry_after_not_401() {
+    let (stack, e) = tracseq_tests::isolated(tracseq_tests::config("sessionfault")).await;
+    let api = Api::new(&e.api);
+    let admin = api
+        .login(
+            tracseq_tests::client::OPERATOR_EMAIL,
+            tracseq_tests::client::OPERATOR_PASSWORD,
+        )
+        .await;
+    assert_eq!(api.get("/api/users/me", &admin.access).await.0, 200);
+    aws_sdk_dynamodb::Client::new(&e.sdk().await)
+        .delete_table()
+        .table_name(&e.table)
+        .send()
+        .await
+        .expect("delete the table");
+    let (status, body, headers) = api
+        .send(reqwest::Method::GET, "/api/users/me", Some(&admin.access), None, &[])
+        .await;
+    stack.shutdown().await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["code"], "service_unavailable");
+    assert!(headers.get("retry-after").is_some());
+    assert_eq!(
+        headers.get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/problem+json")
+    );
+}

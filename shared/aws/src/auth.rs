@@ -124,8 +124,9 @@ impl Auth {
             .get(&session_pk(&principal.session_id), SESSION_SK)
             .await
             .map_err(|e| {
+                // A DynamoDB hiccup must not log everyone out: 503 with Retry-After.
                 tracing::error!(error = %e, "session lookup failed");
-                AuthError::Invalid
+                AuthError::Unavailable
             })?;
         let live = session.is_some_and(|s| {
             let field = |k: &str| s.get(k).and_then(|v| v.as_s().ok()).map(String::as_str);

@@ -97,10 +97,17 @@ pub enum AuthError {
     Invalid,
     #[error("session has been revoked")]
     Revoked,
+    /// The session could not be checked (a throttled or failed read): the token may well be
+    /// good, so the caller retries rather than signing in again.
+    #[error("the session could not be checked; retry shortly")]
+    Unavailable,
 }
 
 impl From<AuthError> for crate::Problem {
     fn from(e: AuthError) -> Self {
+        if e == AuthError::Unavailable {
+            return crate::Problem::unavailable(e.to_string());
+        }
         let mut p = crate::Problem::unauthorized(e.to_string());
         p.code = match e {
             AuthError::Expired => "token_expired",
@@ -214,6 +221,13 @@ impl Verifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unchecked_session_is_503_with_retry_after_not_401() {
+        let p = crate::Problem::from(AuthError::Unavailable);
+        assert_eq!((p.status, p.retry_after), (503, Some(1)));
+        assert_eq!(crate::Problem::from(AuthError::Revoked).status, 401);
+    }
 
     #[test]
     fn roles_are_ordered_lowest_first() {
