@@ -302,11 +302,13 @@ fn untar(gz: &[u8]) -> HashMap<String, Vec<u8>> {
     out
 }
 
+/// The keys of the lab's items an export carries (`tracseq_ops::export::carry`).
 async fn lab_keys(ddb: &aws_sdk_dynamodb::Client, table: &str, lab: &str) -> BTreeSet<(String, String)> {
     let root = format!("LAB#{lab}");
     scan_all(ddb, table)
         .await
         .iter()
+        .filter(|i| tracseq_ops::export::carry(i) == tracseq_ops::export::Carry::Exported)
         .filter_map(|i| {
             let (pk, sk) = (i["PK"].as_s().ok()?.clone(), i["SK"].as_s().ok()?.clone());
             (pk == root || pk.starts_with(&format!("{root}#"))).then_some((pk, sk))
@@ -518,4 +520,154 @@ async fn the_first_operator_is_created_once() {
         401
     );
     stack.shutdown().await;
+}
+
+/// Every item kind a lab with most features in use holds is either exported on purpose or
+/// excluded for a stated reason (`tracseq_ops::export::KINDS`), and the archive carries no
+/// secret: no idempotency record (a webhook's secret is in one), no reset link, no hash.
+#[tokio::test]
+async fn lab_export_carries_each_kind_on_purpose_and_no_secret() {
+    use tracseq_ops::export::{Carry, KINDS};
+    let s = shared();
+    let api = Api::new(&s.api);
+    let ddb = aws_sdk_dynamodb::Client::new(&s.sdk().await);
+    let a = new_lab(&api).await;
+    let tech = new_user(&api, &a, "lab_technician").await;
+    // Samples, a template and an import, storage with a placement, a sequencing job.
+    let (status, v) = api
+        .post("/api/samples", Some(&a.access), json!({"sample_type": "DNA"}))
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let sample = v["id"].as_str().unwrap().to_owned();
+    let (status, v) = api
+        .post(&format!("/api/samples/{sample}/transitions"), Some(&a.access), json!({"to": "validated"}))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let template =
+        tracseq_tests::lims::published_template(&api, &a.access, tracseq_tests::lims::reference_template()).await;
+    let csv = tracseq_tests::lims::reference_csv_with_prefix(&tracseq_tests::lims::unique_prefix());
+    let imp = tracseq_tests::lims::import(&api, &tech.access, &template, csv.as_bytes(), json!({})).await;
+    assert_eq!(imp["status"], "completed", "{imp}");
+    let mut parent = None;
+    for (name, kind) in [("FRZ", "freezer"), ("R1", "rack"), ("B1", "box")] {
+        let mut body = json!({"name": name, "kind": kind, "zone": "ultra_low"});
+        if let Some(p) = &parent {
+            body = json!({"name": name, "kind": kind, "parent_id": p});
+        }
+        if kind == "box" {
+            body["rows"] = json!(2);
+            body["columns"] = json!(2);
+        }
+        let (status, v) = api.post("/api/storage/locations", Some(&a.access), body).await;
+        assert_eq!(status, 201, "{v}");
+        parent = v["id"].as_str().map(str::to_owned);
+    }
+    let (status, v) = api
+        .post(
+            "/api/storage/placements",
+            Some(&a.access),
+            json!({"sample_id": sample, "location_id": parent, "auto": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = api
+        .post("/api/sequencing/jobs", Some(&tech.access), json!({"name": "Batch", "sample_ids": [sample]}))
+        .await;
+    assert_eq!(status, 201, "{v}");
+    // Notifications: a webhook made with a key (its answer, secret included, is stored for
+    // replays), a subscription, a channel, a template, a reset request (a link by email).
+    let secret = format!("whsec-export-{}", ulid::Ulid::new());
+    let (status, v, _) = api
+        .post_keyed(
+            "/api/webhooks",
+            &a.access,
+            json!({"url": "http://127.0.0.1:9/hook", "event_types": ["sample.*"], "secret": secret}),
+            "hook-once",
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let (status, v) = api
+        .post(
+            "/api/notifications/subscriptions",
+            Some(&a.access),
+            json!({"name": "mine", "event_types": ["sample.*"], "channels": ["in_app"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let (status, v) = api
+        .put(
+            "/api/notifications/channels/email",
+            &a.access,
+            json!({"enabled": true, "settings": {"smtp_host": "127.0.0.1", "smtp_port": 9, "smtp_tls": "none", "from": "lims@example.org"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = api
+        .put(
+            "/api/notifications/templates/in_app.sample.created",
+            &a.access,
+            json!({"subject": "New sample", "body": "{{subject}}"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let email = a.user["email"].as_str().unwrap().to_owned();
+    let (status, _) = api.post("/api/auth/password/forgot", None, json!({"email": email})).await;
+    assert_eq!(status, 202);
+    // Wait until the notifications of all that exist (the inbox has the import's message).
+    eventually(60, || async {
+        let (_, v) = api.get("/api/notifications", &tech.access).await;
+        v["items"].as_array().filter(|i| !i.is_empty()).map(|_| ())
+    })
+    .await
+    .expect("the importer's message");
+    let reset = tracseq_tests::account_mail(&a.user_id()).await;
+    assert_eq!(reset.len(), 1);
+
+    let (status, v, headers) = api
+        .send(reqwest::Method::POST, "/api/lab/exports", Some(&a.access), None, &[])
+        .await;
+    assert_eq!(status, 202, "{v}");
+    let done = finished_export(&api, &a.access, headers["location"].to_str().unwrap()).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let archive = reqwest::get(done["download_url"].as_str().unwrap())
+        .await
+        .expect("download")
+        .bytes()
+        .await
+        .expect("bytes")
+        .to_vec();
+    let entries = untar(&archive);
+    let manifest: Value = serde_json::from_slice(&entries["manifest.json"]).expect("manifest");
+    let text = String::from_utf8_lossy(&entries["items.jsonl"]).into_owned();
+
+    // Every kind in the lab's partitions is classified; excluded kinds are not in the archive.
+    let root = format!("LAB#{}", a.lab_id());
+    let kinds: BTreeSet<String> = scan_all(&ddb, &s.table)
+        .await
+        .iter()
+        .filter(|i| {
+            i["PK"]
+                .as_s()
+                .is_ok_and(|pk| *pk == root || pk.starts_with(&format!("{root}#")))
+        })
+        .map(tracseq_ops::export::kind_of)
+        .collect();
+    let unclassified: Vec<&String> = kinds.iter().filter(|k| !KINDS.iter().any(|(c, _)| c == k)).collect();
+    assert!(unclassified.is_empty(), "neither exported nor excluded on purpose: {unclassified:?}");
+    for required in ["sample", "location", "import", "webhook", "subscription", "idempotency", "audit", "event"] {
+        assert!(kinds.contains(required), "the lab used {required}: {kinds:?}");
+    }
+    let exported: BTreeSet<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("line")["entity"].as_str().unwrap_or("").to_owned())
+        .collect();
+    for (kind, class) in KINDS {
+        if let Carry::Excluded(_) = class {
+            assert!(!exported.contains(*kind), "{kind} was exported");
+        }
+    }
+    assert!(manifest["excluded"]["idempotency"].as_u64() >= Some(1), "{manifest}");
+    assert!(!text.contains(&secret), "the webhook's secret");
+    assert!(!text.contains(&reset[0].token), "the reset token");
+    assert!(!text.contains("$argon2") && !text.contains("password_hash"));
 }
