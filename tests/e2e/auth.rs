@@ -1181,7 +1181,11 @@ async fn wrong_current_passwords_lock_the_account_like_failed_logins() {
     };
     for i in 0..5 {
         let (status, v) = change("Guess-Passw0rd").await;
-        assert_eq!((status, v["errors"][0]["field"].as_str()), (422, Some("current_password")), "attempt {i}: {v}");
+        assert_eq!(
+            (status, v["errors"][0]["field"].as_str()),
+            (422, Some("current_password")),
+            "attempt {i}: {v}"
+        );
     }
     let (_, u) = api.get(&format!("/api/users/{}", tech.user_id()), &admin.access).await;
     assert_eq!(u["status"], "locked", "{u}");
@@ -1189,7 +1193,10 @@ async fn wrong_current_passwords_lock_the_account_like_failed_logins() {
     assert_eq!((status, v["code"].as_str()), (403, Some("account_locked")), "{v}");
     assert_eq!(api.try_login(&email, PASSWORD).await.0, 401, "locked for login too");
     let (_, audit) = api
-        .get(&format!("/api/audit?actor={}&action=lockout", tech.user_id()), &admin.access)
+        .get(
+            &format!("/api/audit?actor={}&action=lockout", tech.user_id()),
+            &admin.access,
+        )
         .await;
     assert_eq!(audit["items"].as_array().map(Vec::len), Some(1), "{audit}");
     // The per-account budget (10 a minute) is shared with login: the first login, 5 + 1

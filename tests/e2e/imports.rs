@@ -678,3 +678,80 @@ async fn an_import_survives_worker_crashes_and_rolls_back_cleanly() {
     );
     stack.shutdown().await;
 }
+
+/// Hostile workbooks end as failed imports with a clear error and nothing written, and the
+/// worker goes on serving: the grid's far corners (A1 and XFD1048576), a zip bomb (1 MB that
+/// inflates to 1 GB, through a presigned upload), 50,000 rows; then a good manifest imports.
+#[tokio::test]
+async fn hostile_workbooks_fail_cleanly_and_the_worker_goes_on() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let tid = published_template(&api, &admin.access, reference_template()).await;
+    let xlsx = |f: &dyn Fn(&mut rust_xlsxwriter::Worksheet)| {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        f(wb.add_worksheet());
+        wb.save_to_buffer().expect("xlsx")
+    };
+    let corners = xlsx(&|ws| {
+        ws.write(0, 0, "Sample_ID").unwrap();
+        ws.write(1_048_575, 16_383, "x").unwrap();
+    });
+    let rows = xlsx(&|ws| {
+        ws.write(0, 0, "Sample_ID").unwrap();
+        for r in 1..=50_000u32 {
+            ws.write(r, 0, format!("R{r}")).unwrap();
+        }
+    });
+    let (status, up) = api
+        .post(
+            "/api/uploads",
+            Some(&admin.access),
+            json!({"filename": "bomb.xlsx", "content_type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{up}");
+    let bomb = tracseq_tests::hostile::zip_bomb(1024);
+    assert!(bomb.len() < 2 << 20, "{}", bomb.len());
+    let put = reqwest::Client::new()
+        .put(up["url"].as_str().unwrap())
+        .header(
+            "content-type",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        .body(bomb)
+        .send()
+        .await
+        .expect("upload");
+    assert!(put.status().is_success(), "{}", put.status());
+    let (status, v) = api
+        .post(
+            "/api/imports",
+            Some(&admin.access),
+            json!({"template_id": tid, "object_key": up["object_key"]}),
+        )
+        .await;
+    assert_eq!(status, 202, "{v}");
+    let done = tracseq_tests::lims::wait_import(&api, &admin.access, v["id"].as_str().unwrap(), 120).await;
+    assert_eq!(
+        (done["status"].as_str(), done["failure"]["code"].as_str()),
+        (Some("failed"), Some("unreadable_file")),
+        "{done}"
+    );
+    assert!(
+        done["failure"]["detail"].as_str().unwrap().contains("zip bomb"),
+        "{done}"
+    );
+    for (bytes, code) in [(corners, "too_many_columns"), (rows, "too_many_rows")] {
+        let done = import(&api, &admin.access, &tid, &bytes, json!({"filename": "m.xlsx"})).await;
+        assert_eq!(
+            (done["status"].as_str(), done["failure"]["code"].as_str()),
+            (Some("failed"), Some(code)),
+            "{done}"
+        );
+    }
+    let (_, samples) = api.get("/api/samples?limit=5", &admin.access).await;
+    assert_eq!(samples["items"].as_array().map(Vec::len), Some(0), "nothing written");
+    let csv = reference_csv_with_prefix(&unique_prefix());
+    let good = import(&api, &admin.access, &tid, csv.as_bytes(), json!({})).await;
+    assert_eq!(good["status"], "completed", "{good}");
+}

@@ -821,11 +821,7 @@ async fn quiet_hours_hold_a_normal_message_and_not_an_urgent_one() {
     let user = new_user(&api, &admin, "lab_administrator").await;
     let email = user.user["email"].as_str().unwrap().to_owned();
     let (s, v) = api
-        .post(
-            "/api/notifications/subscriptions",
-            Some(&user.access),
-            night,
-        )
+        .post("/api/notifications/subscriptions", Some(&user.access), night)
         .await;
     assert_eq!(s, 201, "{v}");
     // A failed login (normal) and a reset request (urgent), both about this user.

@@ -540,7 +540,11 @@ async fn lab_export_carries_each_kind_on_purpose_and_no_secret() {
     assert_eq!(status, 201, "{v}");
     let sample = v["id"].as_str().unwrap().to_owned();
     let (status, v) = api
-        .post(&format!("/api/samples/{sample}/transitions"), Some(&a.access), json!({"to": "validated"}))
+        .post(
+            &format!("/api/samples/{sample}/transitions"),
+            Some(&a.access),
+            json!({"to": "validated"}),
+        )
         .await;
     assert_eq!(status, 200, "{v}");
     let template =
@@ -571,7 +575,11 @@ async fn lab_export_carries_each_kind_on_purpose_and_no_secret() {
         .await;
     assert_eq!(status, 200, "{v}");
     let (status, v) = api
-        .post("/api/sequencing/jobs", Some(&tech.access), json!({"name": "Batch", "sample_ids": [sample]}))
+        .post(
+            "/api/sequencing/jobs",
+            Some(&tech.access),
+            json!({"name": "Batch", "sample_ids": [sample]}),
+        )
         .await;
     assert_eq!(status, 201, "{v}");
     // Notifications: a webhook made with a key (its answer, secret included, is stored for
@@ -611,7 +619,9 @@ async fn lab_export_carries_each_kind_on_purpose_and_no_secret() {
         .await;
     assert_eq!(status, 200, "{v}");
     let email = a.user["email"].as_str().unwrap().to_owned();
-    let (status, _) = api.post("/api/auth/password/forgot", None, json!({"email": email})).await;
+    let (status, _) = api
+        .post("/api/auth/password/forgot", None, json!({"email": email}))
+        .await;
     assert_eq!(status, 202);
     // Wait until the notifications of all that exist (the inbox has the import's message).
     eventually(60, || async {
@@ -653,13 +663,30 @@ async fn lab_export_carries_each_kind_on_purpose_and_no_secret() {
         .map(tracseq_ops::export::kind_of)
         .collect();
     let unclassified: Vec<&String> = kinds.iter().filter(|k| !KINDS.iter().any(|(c, _)| c == k)).collect();
-    assert!(unclassified.is_empty(), "neither exported nor excluded on purpose: {unclassified:?}");
-    for required in ["sample", "location", "import", "webhook", "subscription", "idempotency", "audit", "event"] {
+    assert!(
+        unclassified.is_empty(),
+        "neither exported nor excluded on purpose: {unclassified:?}"
+    );
+    for required in [
+        "sample",
+        "location",
+        "import",
+        "webhook",
+        "subscription",
+        "idempotency",
+        "audit",
+        "event",
+    ] {
         assert!(kinds.contains(required), "the lab used {required}: {kinds:?}");
     }
     let exported: BTreeSet<String> = text
         .lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("line")["entity"].as_str().unwrap_or("").to_owned())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("line")["entity"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
         .collect();
     for (kind, class) in KINDS {
         if let Carry::Excluded(_) = class {

@@ -59,8 +59,14 @@ async fn reset_and_invitation_links_reach_only_the_account_owner() {
             "sms",
             json!({"enabled": true, "settings": {"url": format!("{}/ok/sms-{tag}", rx.base), "from": "TracSeq"}, "secret": "sms-token"}),
         ),
-        ("slack", json!({"enabled": true, "secret": format!("{}/ok/slack-{tag}", rx.base)})),
-        ("teams", json!({"enabled": true, "secret": format!("{}/ok/teams-{tag}", rx.base)})),
+        (
+            "slack",
+            json!({"enabled": true, "secret": format!("{}/ok/slack-{tag}", rx.base)}),
+        ),
+        (
+            "teams",
+            json!({"enabled": true, "secret": format!("{}/ok/teams-{tag}", rx.base)}),
+        ),
     ] {
         let (s, v) = api
             .put(&format!("/api/notifications/channels/{kind}"), &admin.access, body)

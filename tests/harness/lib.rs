@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod fixtures;
+pub mod hostile;
 pub mod lims;
 pub mod receivers;
 

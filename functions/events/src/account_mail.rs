@@ -36,7 +36,9 @@ pub async fn handle(st: Arc<EventsState>, batch: Value) -> Result<Value, Functio
         };
         // A failure fails the batch, and the stream hands it back: the delivery's fixed id
         // makes the second pass write nothing new.
-        delivery(&st, &mail, &mut jobs).await.map_err(FunctionError::transient)?;
+        delivery(&st, &mail, &mut jobs)
+            .await
+            .map_err(FunctionError::transient)?;
         queued += 1;
     }
     jobs.flush(&st).await.map_err(FunctionError::transient)?;
@@ -80,7 +82,13 @@ async fn delivery(st: &EventsState, mail: &AccountMail, jobs: &mut Outbox) -> Re
             (None, String::new())
         }
     };
-    let id = delivery_id(&mail.id, fe.time_ms(), None, "account", &format!("email:{}", mail.user_id));
+    let id = delivery_id(
+        &mail.id,
+        fe.time_ms(),
+        None,
+        "account",
+        &format!("email:{}", mail.user_id),
+    );
     let d = Delivery {
         user_id: Some(mail.user_id.clone()),
         secret_ref: Some(mail.id.clone()),

@@ -185,7 +185,8 @@ async fn account_link(st: &EventsState, d: &Delivery, mail_id: &str) -> Result<O
         .await
         .map_err(|e| failed(format!("reading the link failed: {e}")))?;
     let Some(item) = item else { return Ok(None) };
-    let mail = AccountMail::from_item(item).map_err(|e| Outcome::Skip(format!("the link's record is unreadable: {e}")))?;
+    let mail =
+        AccountMail::from_item(item).map_err(|e| Outcome::Skip(format!("the link's record is unreadable: {e}")))?;
     let own = d.subscription_id.is_none()
         && mail.lab_id == d.lab_id
         && d.user_id.as_deref() == Some(mail.user_id.as_str())

@@ -165,7 +165,8 @@ pub async fn create_user(st: Arc<AuthState>, req: Request, p: Principal) -> Resu
                 &user,
                 tracseq_aws::account_mail::Purpose::Invitation,
                 req.source_ip.as_deref(),
-            ).await?;
+            )
+            .await?;
         }
         Ok(Response::created(&format!("/api/users/{}", user.id), &user.view()))
     })

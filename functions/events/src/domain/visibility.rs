@@ -49,12 +49,18 @@ mod tests {
 
     #[test]
     fn account_events_are_the_administrators() {
-        assert_eq!(least_role("tracseq.auth.password_reset_requested"), Role::LabAdministrator);
+        assert_eq!(
+            least_role("tracseq.auth.password_reset_requested"),
+            Role::LabAdministrator
+        );
         assert_eq!(least_role("auth.*"), Role::LabAdministrator);
         assert_eq!(least_role("tracseq.sample.created"), Role::Guest);
         for role in [Role::Guest, Role::LabTechnician, Role::PrincipalInvestigator] {
             assert!(!may_subscribe(role, "auth.*"), "{role:?}");
-            assert!(!may_subscribe(role, "tracseq.auth.password_reset_requested"), "{role:?}");
+            assert!(
+                !may_subscribe(role, "tracseq.auth.password_reset_requested"),
+                "{role:?}"
+            );
             assert!(may_subscribe(role, "sample.*"));
             assert!(may_subscribe(role, "*"));
             assert_eq!(hidden_prefixes(role).len(), 3);

@@ -167,14 +167,17 @@ fn check_visible(p: &Principal, types: &[String]) -> Result<(), Problem> {
     let above: Vec<FieldError> = types
         .iter()
         .filter(|t| !may_subscribe(p.role, t))
-        .map(|t| {
-            FieldError::field("event_types", "above_role", "your role may not hear of these events").with_value(t)
-        })
+        .map(|t| FieldError::field("event_types", "above_role", "your role may not hear of these events").with_value(t))
         .collect();
     if above.is_empty() {
         return Ok(());
     }
-    Err(Problem::new(403, "event_type_forbidden", "your role may not subscribe to these event types").with_errors(above))
+    Err(Problem::new(
+        403,
+        "event_type_forbidden",
+        "your role may not subscribe to these event types",
+    )
+    .with_errors(above))
 }
 
 async fn find(st: &EventsState, p: &Principal, id: &str) -> Result<Subscription, Problem> {

@@ -9,6 +9,9 @@ use std::io::Cursor;
 pub const MAX_BYTES: usize = 10 * 1024 * 1024;
 pub const MAX_ROWS: usize = 10_000;
 const MAX_COLUMNS: usize = 500;
+/// Rows (with blank ones) read before a file is refused: the header, [`MAX_ROWS`] data rows
+/// and room for blank lines; the row count decides the rest.
+const ROW_CAP: usize = MAX_ROWS + 1 + 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -143,8 +146,44 @@ pub fn sheet_names(bytes: &[u8]) -> Result<Vec<String>, ManifestError> {
     Ok(wb.sheet_names())
 }
 
+/// How much an XLSX may inflate to, all parts together, and per part relative to its size
+/// in the zip: a manifest of 10,000 rows is a few MB of XML; a zip bomb is thousands of
+/// times its size.
+const MAX_INFLATED: u64 = 64 * 1024 * 1024;
+const MAX_RATIO: u64 = 200;
+const MAX_PARTS: usize = 1_000;
+
+/// Inflate every part of the zip through a capped reader before calamine opens it, so a
+/// zip bomb ends here, having cost at most [`MAX_INFLATED`] bytes of work and none of memory.
+fn check_zip(bytes: &[u8]) -> Result<(), ManifestError> {
+    let bomb = || ManifestError::Unreadable("the workbook inflates far beyond its size (a zip bomb?)".into());
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| ManifestError::Unreadable(format!("not a workbook: {e}")))?;
+    if zip.len() > MAX_PARTS {
+        return Err(ManifestError::Unreadable(format!(
+            "the workbook has more than {MAX_PARTS} parts"
+        )));
+    }
+    let mut total = 0u64;
+    for i in 0..zip.len() {
+        let mut part = zip
+            .by_index(i)
+            .map_err(|e| ManifestError::Unreadable(format!("not a workbook: {e}")))?;
+        let budget = (part.compressed_size().max(1024) * MAX_RATIO).min(MAX_INFLATED - total);
+        // Whatever the part's header claims, count what it really inflates to.
+        let read = std::io::copy(&mut std::io::Read::take(&mut part, budget + 1), &mut std::io::sink())
+            .map_err(|e| ManifestError::Unreadable(format!("a damaged workbook part: {e}")))?;
+        if read > budget {
+            return Err(bomb());
+        }
+        total += read;
+    }
+    Ok(())
+}
+
 fn read_xlsx(bytes: &[u8], sheet: Option<&str>) -> Result<Grid, ManifestError> {
-    use calamine::{Data, Reader};
+    use calamine::{DataRef, Reader};
+    check_zip(bytes)?;
     let mut wb: calamine::Xlsx<_> =
         calamine::Xlsx::new(Cursor::new(bytes)).map_err(|e| ManifestError::Unreadable(e.to_string()))?;
     let names = wb.sheet_names();
@@ -159,34 +198,63 @@ fn read_xlsx(bytes: &[u8], sheet: Option<&str>) -> Result<Grid, ManifestError> {
             })?,
         None => names.first().cloned().ok_or(ManifestError::NoHeader)?,
     };
-    let range = wb
-        .worksheet_range(&name)
+    let mut cells = wb
+        .worksheet_cells_reader(&name)
         .map_err(|e| ManifestError::Unreadable(e.to_string()))?;
-    let first_row = range.start().map_or(0, |(r, _)| r);
-    let first_col = range.start().map_or(0, |(_, c)| c) as usize;
-    if range.width() + first_col > MAX_COLUMNS {
+    // The declared dimensions first (a sheet says A1:XFD1048576 before any cell), then every
+    // cell as it streams by: no grid is built from what the file claims.
+    let dim = cells.dimensions();
+    let (rows_declared, cols_declared) = (
+        dim.end.0.saturating_sub(dim.start.0) as usize + 1,
+        dim.end.1 as usize + 1,
+    );
+    if cols_declared > MAX_COLUMNS {
         return Err(ManifestError::TooManyColumns);
     }
-    let mut grid = Vec::with_capacity(range.height());
-    for (i, r) in range.rows().enumerate() {
-        let mut cells = vec![Cell::Empty; first_col];
-        cells.extend(r.iter().map(|c| match c {
-            Data::Empty | Data::Error(_) => Cell::Empty,
-            Data::String(s) if s.trim().is_empty() => Cell::Empty,
-            Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::Text(s.clone()),
-            Data::Float(f) => Cell::Number(*f),
-            Data::Int(n) => Cell::Number(*n as f64),
-            Data::Bool(b) => Cell::Bool(*b),
-            Data::DateTime(dt) => match super::value::date_from_serial(dt.as_f64()) {
+    if rows_declared > ROW_CAP {
+        return Err(ManifestError::TooManyRows {
+            rows: rows_declared - 1,
+        });
+    }
+    let mut grid: Grid = Vec::new();
+    while let Some(cell) = cells
+        .next_cell()
+        .map_err(|e| ManifestError::Unreadable(e.to_string()))?
+    {
+        let (row, col) = cell.get_position();
+        let col = col as usize;
+        if col >= MAX_COLUMNS {
+            return Err(ManifestError::TooManyColumns);
+        }
+        let value = match cell.get_value() {
+            DataRef::Empty | DataRef::Error(_) => continue,
+            DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) if s.trim().is_empty() => continue,
+            DataRef::SharedString(s) if s.trim().is_empty() => continue,
+            DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => Cell::Text(s.clone()),
+            DataRef::SharedString(s) => Cell::Text((*s).to_owned()),
+            DataRef::Float(f) => Cell::Number(*f),
+            DataRef::Int(n) => Cell::Number(*n as f64),
+            DataRef::Bool(b) => Cell::Bool(*b),
+            DataRef::DateTime(dt) => match super::value::date_from_serial(dt.as_f64()) {
                 Some(d) => Cell::Date(d),
                 None => Cell::Number(dt.as_f64()),
             },
-        }));
-        grid.push((first_row + i as u32 + 1, cells));
-        if grid.len() > MAX_ROWS + 1 + 1000 {
-            break;
+        };
+        let row = row + 1;
+        if grid.last().is_none_or(|(r, _)| *r != row) {
+            if grid.len() >= ROW_CAP {
+                return Err(ManifestError::TooManyRows { rows: grid.len() });
+            }
+            grid.push((row, Vec::new()));
+        }
+        if let Some((_, cells)) = grid.last_mut() {
+            if cells.len() <= col {
+                cells.resize(col + 1, Cell::Empty);
+            }
+            cells[col] = value;
         }
     }
+    grid.sort_by_key(|(r, _)| *r);
     Ok(grid)
 }
 
@@ -269,5 +337,38 @@ mod tests {
         let err = read(&bytes, Format::Xlsx, Some("Nope")).unwrap_err();
         assert_eq!(err.code(), "unknown_sheet");
         assert_eq!(sheet_names(&bytes).unwrap(), ["Instructions", "Samples"]);
+    }
+
+    #[test]
+    fn hostile_workbooks_fail_before_a_grid_is_built() {
+        // Two cells at the grid's far corners: calamine's range would be 17 billion cells.
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write(0, 0, "Sample_ID").unwrap();
+        ws.write(1_048_575, 16_383, "x").unwrap();
+        let bytes = wb.save_to_buffer().unwrap();
+        let t = std::time::Instant::now();
+        assert_eq!(read(&bytes, Format::Xlsx, None).unwrap_err().code(), "too_many_columns");
+        // The same corners a column apart: still refused, by rows.
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write(0, 0, "Sample_ID").unwrap();
+        ws.write(1_048_575, 0, "x").unwrap();
+        let bytes = wb.save_to_buffer().unwrap();
+        assert_eq!(read(&bytes, Format::Xlsx, None).unwrap_err().code(), "too_many_rows");
+        assert!(t.elapsed() < std::time::Duration::from_secs(2), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn fifty_thousand_rows_are_refused() {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write(0, 0, "Sample_ID").unwrap();
+        for r in 1..=50_000u32 {
+            ws.write(r, 0, r).unwrap();
+        }
+        let bytes = wb.save_to_buffer().unwrap();
+        let err = read(&bytes, Format::Xlsx, None).unwrap_err();
+        assert_eq!(err.code(), "too_many_rows", "{err}");
     }
 }
