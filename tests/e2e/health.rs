@@ -20,9 +20,30 @@ async fn health_reports_every_dependency() {
     }
 }
 
+/// The public deep check is cached: twenty calls at once make at most one round of AWS
+/// calls (one `checked_at` among them, for a period of ten seconds).
+#[tokio::test]
+async fn health_answers_from_a_cached_check() {
+    let s = shared();
+    let client = s.http();
+    let calls = (0..20).map(|_| {
+        let client = client.clone();
+        let url = format!("{}/api/health", s.api);
+        async move {
+            let v: Value = client.get(url).send().await.expect("req").json().await.expect("json");
+            v["checked_at"].as_str().expect("checked_at").to_owned()
+        }
+    });
+    let times: std::collections::BTreeSet<String> = futures::future::join_all(calls).await.into_iter().collect();
+    // A period may end during the burst: then two rounds, never twenty.
+    assert!(times.len() <= 2, "{times:?}");
+}
+
 #[tokio::test]
 async fn health_answers_503_when_moto_is_stopped() {
-    let (mut stack, e) = tracseq_tests::isolated(tracseq_tests::config("sick")).await;
+    let mut config = tracseq_tests::config("sick");
+    config.env_overrides.insert("HEALTH_CACHE_SECS".into(), "1".into());
+    let (mut stack, e) = tracseq_tests::isolated(config).await;
     let client = e.http();
     assert_eq!(
         client
@@ -34,6 +55,8 @@ async fn health_answers_503_when_moto_is_stopped() {
         200
     );
     stack.stop_moto().await;
+    // The cached answer lasts a second.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let started = std::time::Instant::now();
     let resp = client.get(format!("{}/api/health", e.api)).send().await.expect("req");
     assert_eq!(resp.status(), 503);

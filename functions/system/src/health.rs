@@ -1,7 +1,9 @@
 //! `GET /api/health`: a deep check of every dependency the API needs: the table, the event
 //! queues and the file bucket. 200 when all answer, 503 naming the one that did not.
 //! Checks run concurrently, each bounded by a timeout, so a dead dependency costs at most
-//! that timeout, not an SDK retry storm.
+//! that timeout, not an SDK retry storm. The route is public, so its answer is cached per
+//! container (`HEALTH_CACHE_SECS`, 10 s): however often it is called, a container makes at
+//! most one round of AWS calls per period. `GET /api/version` is the cheap liveness route.
 
 use futures::future::join_all;
 use serde::Serialize;
@@ -18,6 +20,8 @@ pub struct HealthReport {
     /// `ok` or `unavailable`.
     pub status: &'static str,
     pub checks: BTreeMap<String, Check>,
+    /// When the checks ran (RFC 3339); answers within the cache period repeat it.
+    pub checked_at: String,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -56,6 +60,10 @@ struct State {
     queues: Vec<String>,
     bucket: Option<String>,
     timeout: Duration,
+    cache_for: Duration,
+    /// The last report and when it was made; held while a round runs, so callers arriving
+    /// meanwhile wait for it instead of starting their own.
+    last: tokio::sync::Mutex<Option<(Instant, HealthReport)>>,
 }
 
 async fn build(init: Arc<Init>) -> Result<tracseq_core::function::SharedFunction, InitError> {
@@ -66,6 +74,8 @@ async fn build(init: Arc<Init>) -> Result<tracseq_core::function::SharedFunction
         queues: env.list("QUEUE_URLS"),
         bucket: env.get("BUCKET_NAME").map(str::to_owned),
         timeout: Duration::from_millis(env.parse_or("HEALTH_TIMEOUT_MS", 2000u64)?),
+        cache_for: Duration::from_secs(env.parse_or("HEALTH_CACHE_SECS", 10u64)?),
+        last: tokio::sync::Mutex::new(None),
     };
     Ok(public_route(&ROUTE, Arc::new(state), handle)?)
 }
@@ -107,7 +117,21 @@ async fn timed(
 }
 
 async fn handle(state: Arc<State>, _req: Request) -> Result<Response, Problem> {
-    let st = state.as_ref();
+    let mut last = state.last.lock().await;
+    let report = match last.as_ref() {
+        Some((at, report)) if at.elapsed() < state.cache_for => report.clone(),
+        _ => {
+            let report = check_all(&state).await;
+            *last = Some((Instant::now(), report.clone()));
+            report
+        }
+    };
+    drop(last);
+    let status = if report.status == "ok" { 200 } else { 503 };
+    Ok(Response::json(status, &report))
+}
+
+async fn check_all(st: &State) -> HealthReport {
     let mut checks = vec![Box::pin(timed("table".into(), st.timeout, async {
         st.clients
             .dynamodb
@@ -150,11 +174,12 @@ async fn handle(state: Arc<State>, _req: Request) -> Result<Response, Problem> {
     let report = HealthReport {
         status: if healthy { "ok" } else { "unavailable" },
         checks,
+        checked_at: tracseq_core::now_rfc3339(),
     };
     if !healthy {
         tracing::warn!(report = ?report.checks, "health check failed");
     }
-    Ok(Response::json(if healthy { 200 } else { 503 }, &report))
+    report
 }
 
 fn aws_sdk_sqs_attr() -> tracseq_aws::clients::QueueAttributeName {
