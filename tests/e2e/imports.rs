@@ -409,27 +409,19 @@ async fn uploads_limits_and_idempotent_resubmission() {
     let p = unique_prefix();
     let csv = reference_csv_with_prefix(&p);
     // Presigned upload, then import by object key.
-    let (status, up) = api
-        .post(
-            "/api/uploads",
-            Some(&admin.access),
-            json!({"filename": "../../Run 7.csv", "content_type": "text/csv"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{up}");
+    let up = tracseq_tests::lims::upload(
+        &api,
+        &admin.access,
+        "../../Run 7.csv",
+        "text/csv",
+        csv.clone().into_bytes(),
+    )
+    .await;
     let key = up["object_key"].as_str().unwrap().to_owned();
     assert!(
         key.starts_with(&format!("uploads/{}/", admin.lab_id())) && key.ends_with("/Run_7.csv"),
         "{key}"
     );
-    let put = reqwest::Client::new()
-        .put(up["url"].as_str().unwrap())
-        .header("content-type", "text/csv")
-        .body(csv.clone())
-        .send()
-        .await
-        .unwrap();
-    assert!(put.status().is_success(), "{}", put.status());
     let body = json!({"template_id": tid, "object_key": key});
     let key_header = [("idempotency-key", "import-run-7")];
     let (s1, first, _) = api
@@ -542,21 +534,7 @@ async fn a_ten_thousand_row_manifest_imports() {
             i % 100_000
         ));
     }
-    let (_, up) = api
-        .post(
-            "/api/uploads",
-            Some(&admin.access),
-            json!({"filename": "big.csv", "content_type": "text/csv"}),
-        )
-        .await;
-    let put = reqwest::Client::new()
-        .put(up["url"].as_str().unwrap())
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
-    assert!(put.status().is_success());
+    let up = tracseq_tests::lims::upload(&api, &admin.access, "big.csv", "text/csv", csv.into_bytes()).await;
     let started = std::time::Instant::now();
     let (status, v) = api
         .post(
@@ -702,27 +680,10 @@ async fn hostile_workbooks_fail_cleanly_and_the_worker_goes_on() {
             ws.write(r, 0, format!("R{r}")).unwrap();
         }
     });
-    let (status, up) = api
-        .post(
-            "/api/uploads",
-            Some(&admin.access),
-            json!({"filename": "bomb.xlsx", "content_type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{up}");
     let bomb = tracseq_tests::hostile::zip_bomb(1024);
     assert!(bomb.len() < 2 << 20, "{}", bomb.len());
-    let put = reqwest::Client::new()
-        .put(up["url"].as_str().unwrap())
-        .header(
-            "content-type",
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-        .body(bomb)
-        .send()
-        .await
-        .expect("upload");
-    assert!(put.status().is_success(), "{}", put.status());
+    let xlsx_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let up = tracseq_tests::lims::upload(&api, &admin.access, "bomb.xlsx", xlsx_type, bomb).await;
     let (status, v) = api
         .post(
             "/api/imports",

@@ -21,67 +21,60 @@ pub fn zip_bomb(mb: usize) -> Vec<u8> {
     }
     let (crc, name) = (crc.finalize(), b"xl/worksheets/sheet1.xml");
     let (csize, usize_) = (data.len() as u32, (mb * MB) as u32);
+    // Fields in order, each 16 or 32 bits little-endian (the zip format's only integer kinds).
+    enum F {
+        H(u16),
+        W(u32),
+    }
+    let put = |out: &mut Vec<u8>, fields: &[F]| {
+        for f in fields {
+            match f {
+                F::H(v) => out.extend_from_slice(&v.to_le_bytes()),
+                F::W(v) => out.extend_from_slice(&v.to_le_bytes()),
+            }
+        }
+    };
+    let sizes = [F::W(crc), F::W(csize), F::W(usize_), F::H(name.len() as u16)];
+    // Local header (version, flags, deflate, time, date), data; central directory; end record.
     let mut out = Vec::new();
-    let u16le = |v: u16| v.to_le_bytes();
-    let u32le = |v: u32| v.to_le_bytes();
-    // Local header, data, central directory, end record.
-    for part in [
-        &u32le(0x0403_4b50)[..],
-        &u16le(20),
-        &u16le(0),
-        &u16le(8),
-        &u16le(0),
-        &u16le(0),
-    ] {
-        out.extend_from_slice(part);
-    }
-    for part in [
-        &u32le(crc)[..],
-        &u32le(csize),
-        &u32le(usize_),
-        &u16le(name.len() as u16),
-        &u16le(0),
-    ] {
-        out.extend_from_slice(part);
-    }
+    put(
+        &mut out,
+        &[F::W(0x0403_4b50), F::H(20), F::H(0), F::H(8), F::H(0), F::H(0)],
+    );
+    put(&mut out, &sizes);
+    put(&mut out, &[F::H(0)]);
     out.extend_from_slice(name);
     out.extend_from_slice(&data);
     let cd = out.len() as u32;
-    for part in [
-        &u32le(0x0201_4b50)[..],
-        &u16le(20),
-        &u16le(20),
-        &u16le(0),
-        &u16le(8),
-        &u16le(0),
-        &u16le(0),
-    ] {
-        out.extend_from_slice(part);
-    }
-    for part in [
-        &u32le(crc)[..],
-        &u32le(csize),
-        &u32le(usize_),
-        &u16le(name.len() as u16),
-    ] {
-        out.extend_from_slice(part);
-    }
-    for part in [&u16le(0)[..], &u16le(0), &u16le(0), &u16le(0), &u32le(0), &u32le(0)] {
-        out.extend_from_slice(part);
-    }
+    put(
+        &mut out,
+        &[
+            F::W(0x0201_4b50),
+            F::H(20),
+            F::H(20),
+            F::H(0),
+            F::H(8),
+            F::H(0),
+            F::H(0),
+        ],
+    );
+    put(&mut out, &sizes);
+    // Extra, comment, disk, internal and external attributes, local header offset.
+    put(&mut out, &[F::H(0), F::H(0), F::H(0), F::H(0), F::W(0), F::W(0)]);
     out.extend_from_slice(name);
     let cd_size = out.len() as u32 - cd;
-    for part in [
-        &u32le(0x0605_4b50)[..],
-        &u16le(0),
-        &u16le(0),
-        &u16le(1),
-        &u16le(1),
-        &u32le(cd_size),
-        &u32le(cd),
-        &u16le(0),
-    ] {
-        out.extend_from_slice(part);
-    }
+    put(
+        &mut out,
+        &[
+            F::W(0x0605_4b50),
+            F::H(0),
+            F::H(0),
+            F::H(1),
+            F::H(1),
+            F::W(cd_size),
+            F::W(cd),
+            F::H(0),
+        ],
+    );
     out
 }

@@ -51,6 +51,28 @@ pub async fn start_import(api: &Api, token: &str, template: &str, bytes: &[u8], 
     api.post("/api/imports", Some(token), body).await
 }
 
+/// A presigned upload of `bytes` as `filename`; the `POST /api/uploads` answer (with
+/// `object_key`), once the PUT succeeded.
+pub async fn upload(api: &Api, token: &str, filename: &str, content_type: &str, bytes: Vec<u8>) -> Value {
+    let (status, up) = api
+        .post(
+            "/api/uploads",
+            Some(token),
+            json!({"filename": filename, "content_type": content_type}),
+        )
+        .await;
+    assert_eq!(status, 201, "{up}");
+    let put = reqwest::Client::new()
+        .put(up["url"].as_str().unwrap_or_default())
+        .header("content-type", content_type)
+        .body(bytes)
+        .send()
+        .await
+        .expect("upload");
+    assert!(put.status().is_success(), "{}", put.status());
+    up
+}
+
 /// Poll an import until it reaches a final status (validated, completed, failed).
 pub async fn wait_import(api: &Api, token: &str, id: &str, secs: u64) -> Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
