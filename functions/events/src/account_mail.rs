@@ -1,6 +1,6 @@
-//! Account mail (password reset and invitation links): a stream consumer, filtered on
-//! `entity = account_mail` INSERTs, that makes one email delivery to the account's own
-//! address for each item the auth service wrote. Subscriptions never see these items, so
+//! Account mail (password reset and invitation links): the publisher's stream batches carry
+//! the `entity = account_mail` INSERTs too (one stream reader, not two), and each becomes
+//! one email delivery to the account's own address, never an event. Subscriptions never see these items, so
 //! no subscriber, channel or webhook can receive another user's link; the email worker
 //! swaps the placeholder for the link only when the delivery is addressed to the item's
 //! own recipient (see `send::email`).
@@ -18,15 +18,15 @@ use crate::publish::inserted;
 use crate::route::{channels, unavailable};
 use crate::state::EventsState;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use tracseq_aws::account_mail::{AccountMail, ENTITY};
 use tracseq_core::events::CloudEvent;
 use tracseq_core::function::FunctionError;
 
-pub async fn handle(st: Arc<EventsState>, batch: Value) -> Result<Value, FunctionError> {
+/// The account mail of a stream batch; how many items were handled.
+pub async fn handle(st: &EventsState, batch: &Value) -> Result<usize, FunctionError> {
     let mut jobs = Outbox::default();
     let mut queued = 0;
-    for item in inserted(&batch, ENTITY) {
+    for item in inserted(batch, ENTITY) {
         let mail = match item.and_then(|i| AccountMail::from_item(i).map_err(|e| e.to_string())) {
             Ok(m) => m,
             Err(e) => {
@@ -41,8 +41,8 @@ pub async fn handle(st: Arc<EventsState>, batch: Value) -> Result<Value, Functio
             .map_err(FunctionError::transient)?;
         queued += 1;
     }
-    jobs.flush(&st).await.map_err(FunctionError::transient)?;
-    Ok(json!({ "account_mail": queued }))
+    jobs.flush(st).await.map_err(FunctionError::transient)?;
+    Ok(queued)
 }
 
 /// The envelope a delivery record needs; it is never published.

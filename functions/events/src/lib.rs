@@ -93,9 +93,6 @@ pub static FUNCTIONS: &[FunctionDef] = &[
         st, event
     )),
     background!("notifications_digest", |st, event| digest::handle(st, event)),
-    background!("notifications_account_mail", |st, event| account_mail::handle(
-        st, event
-    )),
     background!("notify_email", |st, event| worker::handle(st, event, "email")),
     background!("notify_sms", |st, event| worker::handle(st, event, "sms")),
     background!("notify_slack", |st, event| worker::handle(st, event, "slack")),

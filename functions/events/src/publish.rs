@@ -1,6 +1,6 @@
 //! The outbox publisher: a DynamoDB stream consumer. Every INSERT of an outbox item (an
 //! event written in the same transaction as its state change) goes to every consumer's
-//! queue. A failed batch fails the invocation, and Lambda (or the local runner) retries it
+//! queue; every INSERT of an account-mail item becomes one email delivery to its owner. A failed batch fails the invocation, and Lambda (or the local runner) retries it
 //! from the same stream position, so nothing is lost; what was sent before the failure is
 //! sent again, and consumers dedupe on the event id.
 
@@ -48,10 +48,13 @@ pub fn outbox_events(batch: &Value) -> Vec<FeedEvent> {
     out
 }
 
+/// One stream batch: account mail goes to its owner (see `account_mail`), outbox events to
+/// every consumer queue. Both read the table's stream once, through this one function.
 pub async fn handle(st: Arc<EventsState>, batch: Value) -> Result<Value, FunctionError> {
+    let mailed = crate::account_mail::handle(&st, &batch).await?;
     let events = outbox_events(&batch);
     if events.is_empty() {
-        return Ok(json!({ "published": 0 }));
+        return Ok(json!({ "published": 0, "account_mail": mailed }));
     }
     fault(&st, &events, true)?;
     let sends = st.settings.consumers.iter().map(|(name, url)| {
@@ -70,7 +73,7 @@ pub async fn handle(st: Arc<EventsState>, batch: Value) -> Result<Value, Functio
         business_metrics(&st.settings.stage, &events).emit();
     }
     tracing::info!(events = events.len(), "published");
-    Ok(json!({ "published": events.len() }))
+    Ok(json!({ "published": events.len(), "account_mail": mailed }))
 }
 
 /// The lab's activity as metrics, counted where every event passes once (a retried batch

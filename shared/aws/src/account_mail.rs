@@ -1,7 +1,8 @@
 //! Account mail: messages that carry a secret (a password reset or invitation link) and
 //! so go to one account's own address and nowhere else. The auth service writes one item
-//! per message in the transaction that creates the token; a stream consumer of the events
-//! service, filtered on [`ENTITY`], turns it into a single email delivery to [`AccountMail::to`].
+//! per message in the transaction that creates the token; the events service's stream
+//! publisher, whose filter takes [`ENTITY`] beside events, turns it into a single email
+//! delivery to [`AccountMail::to`].
 //! It is not an event: it never enters the outbox, the event history, the consumer queues,
 //! subscriptions, webhooks or a lab export, and the email worker refuses to put its link
 //! in a message addressed to anyone but `to`.
