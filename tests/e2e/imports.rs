@@ -716,3 +716,44 @@ async fn hostile_workbooks_fail_cleanly_and_the_worker_goes_on() {
     let good = import(&api, &admin.access, &tid, csv.as_bytes(), json!({})).await;
     assert_eq!(good["status"], "completed", "{good}");
 }
+
+/// A job that fails every delivery (here: the worker crashes mid-commit each time, and the
+/// import needs more deliveries than the queue allows) reaches the dead-letter queue, and
+/// its import ends `failed` with the reason, the rows it had written removed: nothing stays
+/// `committing`, nothing is half-written.
+#[tokio::test]
+async fn an_import_whose_job_dies_ends_failed_and_rolled_back() {
+    let mut cfg = config("deadletter");
+    cfg.env_overrides
+        .insert("IMPORT_FAULT_CRASH_AFTER_CHUNKS".into(), "2".into());
+    cfg.env_overrides.insert("IMPORT_CHUNK_ROWS".into(), "5".into());
+    cfg.parameters.insert("ImportQueueVisibility".into(), "2".into());
+    let (stack, endpoints) = isolated(cfg).await;
+    let api = Api::new(&endpoints.api);
+    let op = api.login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
+    let admin = new_lab_by(&api, &op).await;
+    let tid = published_template(&api, &admin.access, reference_template()).await;
+    let p = unique_prefix();
+    // 12 chunks at 2 a delivery: 6 deliveries, one more than the queue's 5.
+    let mut csv = String::from("Sample_ID,Patient_ID,Sample_Type,Collection_Date,Submitter\n");
+    for i in 0..60 {
+        csv.push_str(&format!("{p}{i:03},P{i:05},Blood,2024-01-15,Dr. Crash\n"));
+    }
+    let (status, v) = start_import(&api, &admin.access, &tid, csv.as_bytes(), json!({})).await;
+    assert_eq!(status, 202, "{v}");
+    let id = v["id"].as_str().unwrap().to_owned();
+    let done = wait_import(&api, &admin.access, &id, 180).await;
+    let samples = list_all(&api, &admin.access, "/api/samples").await;
+    stack.shutdown().await;
+    assert_eq!(
+        (done["status"].as_str(), done["failure"]["code"].as_str()),
+        (Some("failed"), Some("worker_gave_up")),
+        "{done}"
+    );
+    assert!(
+        done["failure"]["detail"].as_str().unwrap().contains("removed"),
+        "{done}"
+    );
+    assert_eq!(done["rows_committed"], 0, "{done}");
+    assert!(samples.is_empty(), "nothing half-written: {samples:?}");
+}

@@ -965,6 +965,8 @@ async fn import_completion_reaches_the_importer_by_default() {
 
 #[tokio::test]
 async fn a_channel_rate_limit_defers_the_excess_without_losing_it() {
+    // The limit counts per clock minute: three messages must meet in one window.
+    tracseq_tests::fresh_minute(50).await;
     let api = api();
     let admin = new_lab(&api).await;
     let rx = HttpReceiver::start().await;

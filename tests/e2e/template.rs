@@ -363,3 +363,26 @@ fn workflows_match_githubs_schema_and_run_the_readme_commands() {
     let config = std::fs::read_to_string(workspace().join("samconfig.toml")).expect("samconfig.toml");
     assert!(config.contains("[staging.deploy.parameters]") && config.contains("[production.deploy.parameters]"));
 }
+
+/// A deployed stack is never on the local stage (whose outbound policy reaches loopback):
+/// the root template's `Stage` does not allow `local`, and no template sets the runner's
+/// `OUTBOUND_URL_POLICY`.
+#[test]
+fn a_deployed_stage_cannot_be_local() {
+    let root = std::fs::read_to_string(workspace().join("template.yaml")).expect("template");
+    let doc: serde_yaml::Value = serde_yaml::from_str(&root).expect("yaml");
+    let allowed: Vec<&str> = doc["Parameters"]["Stage"]["AllowedValues"]
+        .as_sequence()
+        .expect("AllowedValues")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert_eq!(allowed, ["staging", "production"]);
+    for entry in std::fs::read_dir(workspace().join("functions")).expect("functions") {
+        let path = entry.expect("entry").path().join("template.yaml");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            assert!(!text.contains("OUTBOUND_URL_POLICY"), "{}", path.display());
+        }
+    }
+    assert!(!root.contains("OUTBOUND_URL_POLICY"));
+}

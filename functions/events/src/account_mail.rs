@@ -36,9 +36,7 @@ pub async fn handle(st: &EventsState, batch: &Value) -> Result<usize, FunctionEr
         };
         // A failure fails the batch, and the stream hands it back: the delivery's fixed id
         // makes the second pass write nothing new.
-        delivery(st, &mail, &mut jobs)
-            .await
-            .map_err(FunctionError::transient)?;
+        delivery(st, &mail, &mut jobs).await.map_err(FunctionError::transient)?;
         queued += 1;
     }
     jobs.flush(st).await.map_err(FunctionError::transient)?;

@@ -103,6 +103,56 @@ pub async fn handle(st: Arc<SamplesState>, event: Value, _ctx: InvokeContext) ->
     Ok(json!({ "batchItemFailures": failures }))
 }
 
+/// The import queue's dead letters: jobs that failed every delivery. Each import ends
+/// `failed` with the reason, never left `validating` or `committing`: rows a crashed commit
+/// wrote are rolled back first, so nothing stays half-written.
+pub async fn dead_letters(st: Arc<SamplesState>, event: Value) -> Result<Value, FunctionError> {
+    let mut failures = Vec::new();
+    for record in event["Records"].as_array().into_iter().flatten() {
+        let id = record["messageId"].as_str().unwrap_or_default().to_owned();
+        let Ok(job) = serde_json::from_str::<ImportJob>(record["body"].as_str().unwrap_or_default()) else {
+            tracing::error!("an unreadable message in the import dead-letter queue; dropped");
+            continue;
+        };
+        tracing::error!(import = %job.import_id, lab = %job.lab_id, "import job failed every delivery; failing the import");
+        if let Err(e) = give_up(&st, &job).await {
+            tracing::warn!(import = %job.import_id, error = %e, "failing the import failed; it will be retried");
+            failures.push(json!({ "itemIdentifier": id }));
+        }
+    }
+    Ok(json!({ "batchItemFailures": failures }))
+}
+
+const GAVE_UP: &str = "worker_gave_up";
+
+async fn give_up(st: &SamplesState, job: &ImportJob) -> Result<(), Stop> {
+    let imp = match st.import(&job.lab_id, &job.import_id).await {
+        Ok(i) => i,
+        Err(p) if p.status == 404 => return Ok(()),
+        Err(p) => return Err(p.into()),
+    };
+    let reason = |what: &str| ImportFailure {
+        code: GAVE_UP.into(),
+        detail: format!("the import could not be processed after every retry; {what}"),
+    };
+    match imp.status {
+        ImportStatus::Queued | ImportStatus::Validating => {
+            let f = reason("nothing was written");
+            fail(st, &job.lab_id, imp, &f.code, f.detail).await
+        }
+        ImportStatus::Committing => {
+            let mut imp = imp;
+            imp.status = ImportStatus::RollingBack;
+            imp.failure = Some(reason("what it had written was removed"));
+            let imp = save(st, &job.lab_id, imp, vec![]).await?;
+            roll_back(st, &job.lab_id, imp).await
+        }
+        ImportStatus::RollingBack => roll_back(st, &job.lab_id, imp).await,
+        // Finished (or waiting for a person): a late dead letter changes nothing.
+        _ => Ok(()),
+    }
+}
+
 async fn run(st: &SamplesState, job: &ImportJob) -> Result<(), Stop> {
     let mut chunks_this_run = 0u32;
     // Each phase ends in a status change; a handful of steps finish any import.

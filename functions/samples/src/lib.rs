@@ -57,7 +57,20 @@ pub static FUNCTIONS: &[FunctionDef] = &[
         route: None,
         build: |i| Box::pin(import_worker(i)),
     },
+    FunctionDef {
+        handler: "samples_import_dead_letters",
+        route: None,
+        build: |i| Box::pin(tracseq_aws::lambda::background::<SamplesState>(i, import_dead_letters)),
+    },
 ];
+
+/// The import queue's dead-letter consumer (see `import::dead_letters`).
+fn import_dead_letters(
+    st: Arc<SamplesState>,
+    event: serde_json::Value,
+) -> tracseq_core::function::BoxFuture<Result<serde_json::Value, tracseq_core::function::FunctionError>> {
+    Box::pin(import::dead_letters(st, event))
+}
 
 /// The SQS-driven import worker.
 async fn import_worker(init: Arc<Init>) -> Result<SharedFunction, InitError> {

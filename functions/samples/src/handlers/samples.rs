@@ -89,6 +89,30 @@ pub struct BatchResult {
     pub error: Option<BatchError>,
 }
 
+impl BatchResult {
+    /// The answer for the sample at `index` of the request.
+    fn of(index: usize, outcome: Result<Sample, Problem>) -> Self {
+        match outcome {
+            Ok(sample) => Self {
+                index,
+                status: 201,
+                sample: Some(sample),
+                error: None,
+            },
+            Err(e) => Self {
+                index,
+                status: e.status,
+                sample: None,
+                error: Some(BatchError {
+                    code: e.code,
+                    detail: e.detail,
+                    errors: e.errors,
+                }),
+            },
+        }
+    }
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BatchError {
     pub code: String,
@@ -371,6 +395,43 @@ async fn insert(st: &SamplesState, p: &Principal, req: &Request, prepared: Prepa
     }
 }
 
+/// Samples written by one batch transaction (4 writes each; DynamoDB allows 100).
+const GROUP: usize = 25;
+
+/// Insert `group` in one transaction, or (when any of it fails: a barcode taken, a
+/// duplicate in the request) each sample on its own.
+async fn insert_group(
+    st: &SamplesState,
+    p: &Principal,
+    req: &Request,
+    group: Vec<(usize, Prepared)>,
+) -> Vec<BatchResult> {
+    let now = now_rfc3339();
+    let mut samples = Vec::with_capacity(group.len());
+    let mut ops = Vec::with_capacity(group.len() * 4);
+    for (index, x) in &group {
+        let Some(barcode) = x.fields.barcode.clone() else { break };
+        let sample = new_sample(p, x.clone(), barcode, &now);
+        let Ok(mut sample_ops) = create_ops(st, &p.lab_id, &sample) else {
+            break;
+        };
+        let Ok(event) = created_event(p, req, &sample).and_then(|e| Ok(put_event_op(&st.table, &e)?)) else {
+            break;
+        };
+        sample_ops.push(event);
+        ops.extend(sample_ops);
+        samples.push((*index, sample));
+    }
+    if samples.len() == group.len() && st.table.transact(ops).await.is_ok() {
+        return samples.into_iter().map(|(i, s)| BatchResult::of(i, Ok(s))).collect();
+    }
+    let mut out = Vec::with_capacity(group.len());
+    for (index, x) in group {
+        out.push(BatchResult::of(index, insert(st, p, req, x).await));
+    }
+    out
+}
+
 pub async fn create_sample(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let raw: Value = req.json()?;
     let prepared = prepare(&st, &p.lab_id, &raw, &mut TemplateCache::default()).await?;
@@ -413,35 +474,23 @@ pub async fn create_batch(st: Arc<SamplesState>, req: Request, p: Principal) -> 
             }
         }
         let (st, p, req) = (&st, &p, &req);
-        let jobs = prepared.into_iter().enumerate();
-        let mut results: Vec<BatchResult> = futures::stream::iter(jobs)
-            .map(|(index, r)| async move {
-                let outcome = match r {
-                    Ok(x) => insert(st, p, req, x).await,
-                    Err(e) => Err(e),
-                };
-                match outcome {
-                    Ok(sample) => BatchResult {
-                        index,
-                        status: 201,
-                        sample: Some(sample),
-                        error: None,
-                    },
-                    Err(e) => BatchResult {
-                        index,
-                        status: e.status,
-                        sample: None,
-                        error: Some(BatchError {
-                            code: e.code,
-                            detail: e.detail,
-                            errors: e.errors,
-                        }),
-                    },
-                }
-            })
-            .buffer_unordered(8)
+        let mut results = Vec::with_capacity(prepared.len());
+        let mut ready = Vec::with_capacity(prepared.len());
+        for (index, r) in prepared.into_iter().enumerate() {
+            match r {
+                Ok(x) => ready.push((index, x)),
+                Err(e) => results.push(BatchResult::of(index, Err(e))),
+            }
+        }
+        // 25 samples (4 writes each) per transaction: a thousand samples are 40 calls, not
+        // a thousand; a group that fails is retried sample by sample for their own answers.
+        let groups: Vec<Vec<(usize, Prepared)>> = ready.chunks(GROUP).map(<[_]>::to_vec).collect();
+        let done: Vec<Vec<BatchResult>> = futures::stream::iter(groups)
+            .map(|g| insert_group(st, p, req, g))
+            .buffer_unordered(4)
             .collect()
             .await;
+        results.extend(done.into_iter().flatten());
         results.sort_by_key(|r| r.index);
         let created = results.iter().filter(|r| r.status == 201).count();
         Ok(Response::ok(&BatchOutcome {
