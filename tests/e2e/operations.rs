@@ -698,3 +698,47 @@ async fn lab_export_carries_each_kind_on_purpose_and_no_secret() {
     assert!(!text.contains(&reset[0].token), "the reset token");
     assert!(!text.contains("$argon2") && !text.contains("password_hash"));
 }
+
+/// An export whose worker dies is taken over by the next delivery of its job (not left
+/// `running`), and one that dies on every delivery ends `failed` through the dead-letter
+/// queue, with the attempts counted.
+#[tokio::test]
+async fn an_export_whose_worker_keeps_dying_ends_failed() {
+    let mut cfg = tracseq_tests::config("exportcrash");
+    cfg.env_overrides
+        .insert("EXPORT_FAULT_CRASH_ATTEMPTS".into(), "99".into());
+    cfg.parameters.insert("ExportQueueVisibility".into(), "2".into());
+    let (stack, e) = tracseq_tests::isolated(cfg).await;
+    let api = Api::new(&e.api);
+    let op = api.login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
+    let admin = tracseq_tests::client::new_lab_by(&api, &op).await;
+    let (status, v, headers) = api
+        .send(
+            reqwest::Method::POST,
+            "/api/lab/exports",
+            Some(&admin.access),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(status, 202, "{v}");
+    let location = headers["location"].to_str().unwrap().to_owned();
+    let done = eventually(90, || async {
+        let (_, v) = api.get(&location, &admin.access).await;
+        (v["status"] == "failed").then_some(v)
+    })
+    .await;
+    stack.shutdown().await;
+    let done = done.expect("the export ends failed");
+    assert_eq!(
+        done["attempts"], 3,
+        "each delivery took the dead worker's export over: {done}"
+    );
+    assert!(
+        done["error"]
+            .as_str()
+            .unwrap()
+            .contains("could not finish after 3 attempts"),
+        "{done}"
+    );
+}

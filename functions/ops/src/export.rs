@@ -147,6 +147,9 @@ pub struct LabExport {
     /// Object key of the archive (never shown; the API gives a link).
     #[serde(default, skip_serializing)]
     pub archive_key: Option<String>,
+    /// Workers that took the export on (a worker that died leaves it to the next one).
+    #[serde(default)]
+    pub attempts: u32,
     pub version: u64,
 }
 
@@ -182,6 +185,7 @@ impl LabExport {
             sha256: None,
             error: None,
             archive_key: None,
+            attempts: 0,
             version: 1,
         }
     }
@@ -230,24 +234,30 @@ pub struct ArchiveFile {
     pub sha256: String,
 }
 
-/// Run one export job to its end. A job for an export that is not `queued` (a redelivered
-/// message) does nothing.
+/// Run one export job to its end. A job for a finished export (a redelivered message)
+/// does nothing. The queue hands a job out again only after its visibility timeout, which
+/// outlasts the worker, so a `running` export met here was left by a worker that died: it
+/// is taken over (one claim wins, by version), not left `running` for ever.
 pub async fn run(st: &OpsState, job: &ExportJob) -> Result<(), OpsError> {
     let Some(export) = load(st, &job.lab_id, &job.export_id).await? else {
         tracing::warn!(export = %job.export_id, "export job for an unknown export");
         return Ok(());
     };
-    if export.status != ExportStatus::Queued {
+    if !matches!(export.status, ExportStatus::Queued | ExportStatus::Running) {
         return Ok(());
     }
     let (pk, sk) = (keys::lab(&job.lab_id), keys::export_sk(&job.export_id));
+    let attempt = export.attempts + 1;
     let claimed = st
         .table
         .update_versioned(
             &pk,
             &sk,
             export.version,
-            &[("status", s(ExportStatus::Running.as_str()))],
+            &[
+                ("status", s(ExportStatus::Running.as_str())),
+                ("attempts", AttributeValue::N(attempt.to_string())),
+            ],
         )
         .await;
     let version = match claimed {
@@ -255,6 +265,9 @@ pub async fn run(st: &OpsState, job: &ExportJob) -> Result<(), OpsError> {
         Err(e) if e.is_condition_failure() => return Ok(()),
         Err(e) => return Err(OpsError::aws("claiming the export", e)),
     };
+    if attempt <= st.settings.export_crash_attempts {
+        return Err(OpsError::Internal(format!("simulated crash on attempt {attempt}")));
+    }
     let outcome = build(st, &export).await;
     let mut sets = vec![("finished_at", s(tracseq_core::now_rfc3339()))];
     match &outcome {
@@ -281,6 +294,36 @@ pub async fn run(st: &OpsState, job: &ExportJob) -> Result<(), OpsError> {
         .await
         .map_err(|e| OpsError::aws("recording the export", e))?;
     Ok(())
+}
+
+/// The export queue's dead letters: a job that failed every delivery ends its export
+/// `failed` with the reason instead of leaving it `queued` or `running`.
+pub async fn give_up(st: &OpsState, job: &ExportJob) -> Result<(), OpsError> {
+    let Some(export) = load(st, &job.lab_id, &job.export_id).await? else {
+        return Ok(());
+    };
+    if !matches!(export.status, ExportStatus::Queued | ExportStatus::Running) {
+        return Ok(());
+    }
+    tracing::error!(export = %export.id, lab = %export.lab_id, attempts = export.attempts, "export job failed every delivery; failing the export");
+    let (pk, sk) = (keys::lab(&job.lab_id), keys::export_sk(&job.export_id));
+    let sets = [
+        ("status", s(ExportStatus::Failed.as_str())),
+        ("finished_at", s(tracseq_core::now_rfc3339())),
+        (
+            "error",
+            s(format!(
+                "the export could not finish after {} attempts; request a new one",
+                export.attempts
+            )),
+        ),
+    ];
+    match st.table.update_versioned(&pk, &sk, export.version, &sets).await {
+        Ok(_) => Ok(()),
+        // A worker finished it meanwhile: its outcome stands.
+        Err(e) if e.is_condition_failure() => Ok(()),
+        Err(e) => Err(OpsError::aws("failing the export", e)),
+    }
 }
 
 struct Done {

@@ -55,7 +55,34 @@ pub static FUNCTIONS: &[FunctionDef] = &[
         route: None,
         build: |i| Box::pin(background::<OpsState>(i, export_batch)),
     },
+    FunctionDef {
+        handler: "ops_export_dead_letters",
+        route: None,
+        build: |i| Box::pin(background::<OpsState>(i, export_dead_letters)),
+    },
 ];
+
+/// The export queue's dead letters: each export ends `failed` (see `export::give_up`).
+fn export_dead_letters(st: Arc<OpsState>, event: Value) -> BoxFuture<Result<Value, FunctionError>> {
+    Box::pin(async move {
+        let mut failures = Vec::new();
+        for record in event["Records"].as_array().into_iter().flatten() {
+            let id = record["messageId"].as_str().unwrap_or_default();
+            let Ok(job) = serde_json::from_str::<export::ExportJob>(record["body"].as_str().unwrap_or_default()) else {
+                tracing::error!(
+                    message = id,
+                    "an unreadable message in the export dead-letter queue; dropped"
+                );
+                continue;
+            };
+            if let Err(e) = export::give_up(&st, &job).await {
+                tracing::warn!(message = id, error = %e, "failing the export failed; it will be retried");
+                failures.push(json!({"itemIdentifier": id}));
+            }
+        }
+        Ok(json!({"batchItemFailures": failures}))
+    })
+}
 
 /// The schedule's event: back up every configured table. The `BackupsCompleted` metric is
 /// what the "no backup in 26 hours" alarm watches.

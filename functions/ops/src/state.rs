@@ -33,6 +33,9 @@ pub struct Settings {
     pub export_queue_url: String,
     /// Lifetime of an export's download link.
     pub download_ttl_secs: u64,
+    /// Test hook, unset in every deployed stage: the export worker dies (returns before
+    /// finishing, leaving the export `running`) on its first this-many attempts.
+    pub export_crash_attempts: u32,
 }
 
 impl OpsState {
@@ -52,6 +55,7 @@ impl OpsState {
             files_bucket: env.get("FILES_BUCKET").unwrap_or_default().to_owned(),
             export_queue_url: env.get("EXPORT_QUEUE_URL").unwrap_or_default().to_owned(),
             download_ttl_secs: env.parse_or("EXPORT_DOWNLOAD_TTL_SECS", 900u64)?,
+            export_crash_attempts: env.parse_or("EXPORT_FAULT_CRASH_ATTEMPTS", 0u32)?,
         };
         let table = Table::new(init.clients.dynamodb.clone(), table_name);
         Ok(Arc::new(Self {

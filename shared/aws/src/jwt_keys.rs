@@ -3,8 +3,9 @@
 //! Two parameters per deployment: the private keys (a `SecureString`, read only by the
 //! functions that issue tokens) and the public keys as a JWKS (a plain `String`, read by
 //! every function that verifies tokens and served at `/.well-known/jwks.json`). Rotation
-//! adds a new key and keeps the previous one, so tokens signed before a rotation stay
-//! valid until they expire; keys older than that are dropped.
+//! adds a new key and keeps the one signing now, so tokens signed before a rotation stay
+//! valid until they expire; older keys, and pending keys that never signed, are dropped
+//! ([`plan_rotation`]).
 
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::rsa::{KeyPair, KeySize};
@@ -100,14 +101,44 @@ pub fn verifier(jwks: &Jwks, issuer: &str, audience: &str) -> Result<Verifier, K
 }
 
 /// The newest active private key, ready to sign (the newest of all while none is active).
-pub fn signing_key(keys: &[PrivateKey], now: i64) -> Result<(String, EncodingKey), KeyError> {
-    let newest = keys
-        .iter()
+/// The key that signs at `now`: the newest active one, or (before any is active) the one
+/// that activates first.
+pub fn signer(keys: &[PrivateKey], now: i64) -> Option<&PrivateKey> {
+    keys.iter()
         .filter(|k| k.activates_at <= now)
         // Kids are ULIDs: they order keys created within the same second.
         .max_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)))
         .or_else(|| keys.iter().min_by_key(|k| k.activates_at))
-        .ok_or(KeyError::Missing)?;
+}
+
+/// The key sets after adding `new` at `now`: the new key and the key signing now. Older
+/// keys go, and so do pending keys that never signed (a second rotation within the
+/// activation delay must not drop the key in use). A published set that lacks the signing
+/// key is refused rather than rewritten without it, which would reject every live token.
+pub fn plan_rotation(
+    private: &[PrivateKey],
+    public: &Jwks,
+    new: (PrivateKey, Jwk),
+    now: i64,
+) -> Result<(Vec<PrivateKey>, Jwks), KeyError> {
+    let (new_private, new_public) = new;
+    let mut keys = vec![new_private];
+    let mut jwks = vec![new_public];
+    if let Some(current) = signer(private, now) {
+        let jwk = public
+            .keys
+            .iter()
+            .find(|k| k.kid == current.kid)
+            .cloned()
+            .ok_or_else(|| KeyError::Invalid(format!("the published keys lack the signing key {}", current.kid)))?;
+        keys.push(current.clone());
+        jwks.push(jwk);
+    }
+    Ok((keys, Jwks { keys: jwks }))
+}
+
+pub fn signing_key(keys: &[PrivateKey], now: i64) -> Result<(String, EncodingKey), KeyError> {
+    let newest = signer(keys, now).ok_or(KeyError::Missing)?;
     let der = STANDARD
         .decode(&newest.pkcs8)
         .map_err(|e| KeyError::Invalid(e.to_string()))?;
@@ -189,17 +220,12 @@ pub async fn rotate(
     now: i64,
     activation_delay: i64,
 ) -> Result<String, KeyError> {
-    let mut private = load_private(ssm, params).await?;
-    let mut public = load_public(ssm, params).await?;
-    private.sort_by_key(|k| std::cmp::Reverse(k.created_at));
-    private.truncate(1);
+    let private = load_private(ssm, params).await?;
+    let public = load_public(ssm, params).await?;
     let (mut new_private, new_public) = generate(now)?;
     new_private.activates_at = now + activation_delay;
     let kid = new_private.kid.clone();
-    private.insert(0, new_private);
-    let keep: Vec<&str> = private.iter().map(|k| k.kid.as_str()).collect();
-    public.keys.retain(|k| keep.contains(&k.kid.as_str()));
-    public.keys.insert(0, new_public);
+    let (private, public) = plan_rotation(&private, &public, (new_private, new_public), now)?;
     let priv_body = serde_json::to_string(&private).map_err(|e| KeyError::Invalid(e.to_string()))?;
     let pub_body = serde_json::to_string(&public).map_err(|e| KeyError::Invalid(e.to_string()))?;
     // Public first: a token signed with the new key must never meet a verifier without it.
@@ -247,5 +273,71 @@ mod tests {
         let keys = [old.clone(), new.clone()];
         assert_eq!(signing_key(&keys, 50).unwrap().0, old.kid);
         assert_eq!(signing_key(&keys, 100).unwrap().0, new.kid);
+    }
+
+    fn token_of(keys: &[PrivateKey], now: i64) -> String {
+        let (kid, enc) = signing_key(keys, now).unwrap();
+        let claims = tracseq_core::auth::Claims {
+            sub: "u".into(),
+            lab: "l".into(),
+            role: tracseq_core::auth::Role::Guest,
+            sid: "s".into(),
+            iss: "iss".into(),
+            aud: "aud".into(),
+            exp: time::OffsetDateTime::now_utc().unix_timestamp() + 600,
+            iat: now,
+            nbf: None,
+            jti: "j".into(),
+            op: false,
+        };
+        let mut h = jsonwebtoken::Header::new(tracseq_core::auth::ALGORITHM);
+        h.kid = Some(kid);
+        jsonwebtoken::encode(&h, &claims, &enc).unwrap()
+    }
+
+    fn rotated(private: &[PrivateKey], public: &Jwks, now: i64, delay: i64) -> (Vec<PrivateKey>, Jwks) {
+        let (mut k, jwk) = generate(now).unwrap();
+        k.activates_at = now + delay;
+        plan_rotation(private, public, (k, jwk), now).unwrap()
+    }
+
+    #[test]
+    fn rotating_twice_within_the_delay_keeps_the_key_in_use() {
+        let (mut k0, j0) = generate(0).unwrap();
+        k0.activates_at = 0;
+        let (private, public) = (vec![k0.clone()], Jwks { keys: vec![j0] });
+        let live = token_of(&private, 1000);
+        let (private, public) = rotated(&private, &public, 1000, 900);
+        let (private, public) = rotated(&private, &public, 1100, 900);
+        // k0 still signs, and everything it signed still verifies.
+        assert_eq!(signer(&private, 1200).unwrap().kid, k0.kid);
+        let v = verifier(&public, "iss", "aud").unwrap();
+        assert!(v.verify(&live).is_ok());
+        assert!(v.verify(&token_of(&private, 1200)).is_ok());
+        assert_eq!(private.len(), 2, "the pending key that never signed is gone");
+        // Once the newest is active, the next rotation keeps it and drops k0.
+        let (private, public) = rotated(&private, &public, 2100, 900);
+        assert_ne!(signer(&private, 2100).unwrap().kid, k0.kid);
+        assert!(!public.keys.iter().any(|k| k.kid == k0.kid));
+    }
+
+    #[test]
+    fn a_crash_between_the_writes_leaves_a_set_that_verifies_the_signer() {
+        let (mut k0, j0) = generate(0).unwrap();
+        k0.activates_at = 0;
+        let (old_private, old_public) = (vec![k0], Jwks { keys: vec![j0] });
+        let (_, new_public) = rotated(&old_private, &old_public, 1000, 900);
+        // The public set is written first; a crash before the private write leaves the old
+        // private keys beside the new public set: the signer is published, the set is not empty.
+        let v = verifier(&new_public, "iss", "aud").unwrap();
+        assert!(v.verify(&token_of(&old_private, 1000)).is_ok());
+        // The next run starts from that state and ends consistent.
+        let (private, public) = rotated(&old_private, &new_public, 1001, 900);
+        let v = verifier(&public, "iss", "aud").unwrap();
+        assert!(v.verify(&token_of(&private, 1001)).is_ok());
+        // A published set without the signer is refused, not rewritten without it.
+        let (k, jwk) = generate(1002).unwrap();
+        let err = plan_rotation(&private, &Jwks::default(), (k, jwk), 1002).unwrap_err();
+        assert!(err.to_string().contains("lack the signing key"), "{err}");
     }
 }
