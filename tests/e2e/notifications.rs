@@ -1407,6 +1407,41 @@ async fn a_digest_subscription_sends_one_summary_per_window() {
         inbox["items"].as_array().unwrap().is_empty(),
         "nothing sent yet: {inbox}"
     );
+    // A damaged window of another lab, due first, does not hold this one back.
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    let (bad_lab, bad_sub) = ("00000000000000000000000000", ulid::Ulid::new().to_string());
+    let end = (time::OffsetDateTime::now_utc().unix_timestamp() / 3600 + 1) * 3600;
+    let bad_pk = format!("LAB#{bad_lab}#DIGEST#{bad_sub}");
+    let damaged = [
+        vec![
+            ("PK", Av::S(format!("LAB#{bad_lab}"))),
+            ("SK", Av::S(format!("SUB#{bad_sub}"))),
+            ("name", Av::N("5".into())),
+        ],
+        vec![
+            ("PK", Av::S(bad_pk.clone())),
+            ("SK", Av::S(format!("W#{end:012}"))),
+            ("GSI1PK", Av::S("DIGESTS#due".into())),
+            ("GSI1SK", Av::S(format!("{end:012}#{bad_lab}#{bad_sub}"))),
+            ("entity", Av::S("digest_window".into())),
+            ("lab_id", Av::S(bad_lab.into())),
+            ("subscription_id", Av::S(bad_sub.clone())),
+            ("window_end", Av::N(end.to_string())),
+        ],
+        vec![
+            ("PK", Av::S(bad_pk.clone())),
+            ("SK", Av::S(format!("E#{end:012}#x"))),
+            ("line", Av::S("x".into())),
+        ],
+    ];
+    for item in &damaged {
+        ddb.put_item()
+            .table_name(&st.table)
+            .set_item(Some(item.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()))
+            .send()
+            .await
+            .expect("put");
+    }
     // Before the window ends nothing goes; after, one summary of both.
     let now = time::OffsetDateTime::now_utc();
     let fmt = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
@@ -1416,6 +1451,16 @@ async fn a_digest_subscription_sends_one_summary_per_window() {
     let later = fmt(now + time::Duration::hours(1));
     let report = invoke("DigestFunction", json!({"time": later})).await;
     assert!(report["windows"].as_u64().unwrap() >= 1, "{report}");
+    assert!(report["failed"].as_u64().unwrap() >= 1, "the damaged window failed alone: {report}");
+    for item in &damaged {
+        ddb.delete_item()
+            .table_name(&st.table)
+            .key("PK", item[0].1.clone())
+            .key("SK", item[1].1.clone())
+            .send()
+            .await
+            .expect("delete");
+    }
     let msg = eventually(60, || async {
         let (_, v) = api.get("/api/notifications", &admin.access).await;
         v["items"].as_array()?.first().cloned()

@@ -71,10 +71,11 @@ pub async fn collect(st: &EventsState, sub: &Subscription, fe: &FeedEvent) -> Re
     Ok(())
 }
 
-/// Send every window that ended by `now`. Returns how many windows and messages.
+/// Send every window that ended by `now`. Returns how many were sent and how many failed
+/// (those stay due).
 pub async fn send_due(st: &EventsState, now: i64) -> Result<Value, WorkError> {
     let hi = format!("{now:012}~");
-    let mut windows = 0;
+    let (mut windows, mut failed) = (0, 0);
     let mut cursor = None;
     loop {
         let page = st
@@ -92,15 +93,22 @@ pub async fn send_due(st: &EventsState, now: i64) -> Result<Value, WorkError> {
                 .and_then(|v| v.as_n().ok())
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0);
-            send_window(st, &text("lab_id"), &text("subscription_id"), end).await?;
-            windows += 1;
+            // One window's trouble (a damaged item, a lab's bad data) stays its own: it is
+            // logged and left due for the next run, and the other windows go out.
+            match send_window(st, &text("lab_id"), &text("subscription_id"), end).await {
+                Ok(()) => windows += 1,
+                Err(e) => {
+                    tracing::warn!(lab = %text("lab_id"), subscription = %text("subscription_id"), error = %e, "digest window not sent; the next run retries it");
+                    failed += 1;
+                }
+            }
         }
         cursor = page.next_cursor;
         if cursor.is_none() {
             break;
         }
     }
-    Ok(json!({ "windows": windows }))
+    Ok(json!({ "windows": windows, "failed": failed }))
 }
 
 async fn send_window(st: &EventsState, lab: &str, sub_id: &str, end: i64) -> Result<(), WorkError> {
