@@ -1451,7 +1451,10 @@ async fn a_digest_subscription_sends_one_summary_per_window() {
     let later = fmt(now + time::Duration::hours(1));
     let report = invoke("DigestFunction", json!({"time": later})).await;
     assert!(report["windows"].as_u64().unwrap() >= 1, "{report}");
-    assert!(report["failed"].as_u64().unwrap() >= 1, "the damaged window failed alone: {report}");
+    assert!(
+        report["failed"].as_u64().unwrap() >= 1,
+        "the damaged window failed alone: {report}"
+    );
     for item in &damaged {
         ddb.delete_item()
             .table_name(&st.table)
@@ -1491,4 +1494,59 @@ async fn a_digest_subscription_sends_one_summary_per_window() {
         (422, Some("not_for_requester")),
         "{v}"
     );
+}
+
+/// Events too large to share a queue batch (four of 300 KB, written in one transaction so
+/// the publisher reads them together: 1.2 MB, over SQS's batch limit) go through as claim
+/// checks: the webhook receives each whole, once, and the events after them are not held up.
+#[tokio::test]
+async fn events_over_the_queue_limit_travel_as_claim_checks() {
+    let h = Hooked::new("ok", &["sample.updated", "storage.location_created"]).await;
+    let st = shared();
+    let table = tracseq_aws::Table::new(aws_sdk_dynamodb::Client::new(&st.sdk().await), st.table.clone());
+    let big = "x".repeat(300 * 1024);
+    let events: Vec<CloudEvent> = (0..4)
+        .map(|i| {
+            let id = format!("01JBIGEVENT000000000000000{i}");
+            CloudEvent::new(
+                "sample.updated",
+                &h.admin.lab_id(),
+                &format!("samples/{id}"),
+                "claim-check-test",
+                json!({"sample_id": id, "changed": [big]}),
+            )
+            .unwrap()
+        })
+        .collect();
+    // Written as any producer writes them: outbox items, published from the stream.
+    let ops = events
+        .iter()
+        .map(|e| table.put_new_op(tracseq_aws::outbox::event_item(e).unwrap()).unwrap())
+        .collect();
+    table.transact(ops).await.expect("outbox items");
+    let after = site(&h.api, &h.admin).await;
+    eventually(90, || async {
+        let all = h.rx.received(&h.at);
+        let bigs = events
+            .iter()
+            .filter(|e| all.iter().any(|r| r.header("x-tracseq-event-id") == e.id))
+            .count();
+        let next = all
+            .iter()
+            .any(|r| r.json()["subject"] == format!("storage/locations/{after}"));
+        (bigs == 4 && next).then_some(())
+    })
+    .await
+    .expect("all four and the next event arrive");
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let all = h.rx.received(&h.at);
+    for e in &events {
+        let copies: Vec<_> = all.iter().filter(|r| r.header("x-tracseq-event-id") == e.id).collect();
+        assert_eq!(copies.len(), 1, "delivered once");
+        assert_eq!(
+            copies[0].json()["data"]["changed"][0].as_str().map(str::len),
+            Some(300 * 1024),
+            "whole"
+        );
+    }
 }

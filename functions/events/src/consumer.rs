@@ -34,7 +34,7 @@ pub async fn consume<C: Consumer>(st: Arc<EventsState>, batch: Value) -> Result<
     let mut labs: Vec<(String, Vec<(String, FeedEvent)>)> = Vec::new();
     for record in batch["Records"].as_array().into_iter().flatten() {
         let message_id = record["messageId"].as_str().unwrap_or_default().to_owned();
-        match serde_json::from_str::<FeedEvent>(record["body"].as_str().unwrap_or_default()) {
+        match crate::feed::read_message(&st, record["body"].as_str().unwrap_or_default()).await {
             Ok(ev) => match labs.iter_mut().find(|(l, _)| *l == ev.event.labid) {
                 Some((_, list)) => list.push((message_id, ev)),
                 None => labs.push((ev.event.labid.clone(), vec![(message_id, ev)])),

@@ -40,6 +40,9 @@ pub struct Settings {
     /// The operations alarm topic: deliveries that failed for good are announced there
     /// (`ALARM_TOPIC_ARN`; none when unset).
     pub alarm_topic: Option<String>,
+    /// Where an event too large for a queue message is kept (`claims/…`), its message
+    /// carrying only the key (`CLAIM_BUCKET`).
+    pub claim_bucket: Option<String>,
 }
 
 fn pairs(env: &Env, name: &str) -> HashMap<String, String> {
@@ -98,6 +101,7 @@ impl Settings {
             replay_max: env.parse_or("REPLAY_MAX_EVENTS", 5_000)?,
             publish_fault,
             alarm_topic: env.get("ALARM_TOPIC_ARN").filter(|v| !v.is_empty()).map(str::to_owned),
+            claim_bucket: env.get("CLAIM_BUCKET").filter(|v| !v.is_empty()).map(str::to_owned),
         })
     }
 }
@@ -107,6 +111,7 @@ pub struct EventsState {
     pub auth: Arc<Auth>,
     pub idem: IdempotencyStore,
     pub sqs: aws_sdk_sqs::Client,
+    pub s3: aws_sdk_s3::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub sns: aws_sdk_sns::Client,
     /// Outbound HTTP (webhooks, Slack, Teams, SMS): no redirects, so a receiver cannot
@@ -140,6 +145,7 @@ impl EventsState {
             table,
             auth: Auth::from_init(init).await?,
             sqs: init.clients.sqs.clone(),
+            s3: init.clients.s3.clone(),
             ssm: aws_sdk_ssm::Client::new(&init.aws),
             sns: aws_sdk_sns::Client::new(&init.aws),
             http,
