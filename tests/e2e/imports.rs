@@ -487,6 +487,66 @@ async fn uploads_limits_and_idempotent_resubmission() {
         )
         .await;
     assert_eq!((status, v["code"].as_str()), (413, Some("file_too_large")));
+    // The size is required: the link is signed for exactly that length.
+    for body in [json!({"filename": "a.csv"}), json!({"filename": "a.csv", "size": 0})] {
+        let (status, v) = api.post("/api/uploads", Some(&admin.access), body).await;
+        assert_eq!((status, v["errors"][0]["field"].as_str()), (422, Some("size")), "{v}");
+    }
+    let (status, v) = api
+        .post(
+            "/api/uploads",
+            Some(&admin.access),
+            json!({"filename": "a.csv", "content_type": "text/csv", "size": 1234}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let url = reqwest::Url::parse(v["url"].as_str().unwrap()).unwrap();
+    let signed = url
+        .query_pairs()
+        .find(|(k, _)| k == "X-Amz-SignedHeaders")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    assert!(signed.split(';').any(|h| h == "content-length"), "{signed}");
+    // The import pins the object it checked (its ETag); S3 answers 412 to a read of any other.
+    let up = tracseq_tests::lims::upload(
+        &api,
+        &admin.access,
+        "pinned.csv",
+        "text/csv",
+        b"Sample_ID\nA1\n".to_vec(),
+    )
+    .await;
+    let (status, imp) = api
+        .post(
+            "/api/imports",
+            Some(&admin.access),
+            json!({"template_id": tid, "object_key": up["object_key"], "dry_run": true}),
+        )
+        .await;
+    assert_eq!(status, 202, "{imp}");
+    let etag = imp["object_etag"].as_str().expect("the checked ETag").to_owned();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&shared().sdk().await)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = up["url"].as_str().unwrap().split('/').nth(3).unwrap().to_owned();
+    let key = up["object_key"].as_str().unwrap();
+    let same = s3.get_object().bucket(&bucket).key(key).if_match(&etag).send().await;
+    assert!(same.is_ok(), "{same:?}");
+    s3.put_object()
+        .bucket(&bucket)
+        .key(key)
+        .body(b"Sample_ID\nB2\n".to_vec().into())
+        .send()
+        .await
+        .expect("replace");
+    let stale = s3.get_object().bucket(&bucket).key(key).if_match(&etag).send().await;
+    assert_eq!(
+        stale.err().and_then(|e| e.raw_response().map(|r| r.status().as_u16())),
+        Some(412),
+        "a replaced file is not read in the checked one's place"
+    );
     let (status, v) = start_import(&api, &admin.access, &tid, &vec![b'a'; 1024 * 1024 + 1], json!({})).await;
     assert_eq!((status, v["code"].as_str()), (413, Some("file_too_large")));
     let mut rows = String::from("Sample_ID\n");

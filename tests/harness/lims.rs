@@ -58,10 +58,11 @@ pub async fn upload(api: &Api, token: &str, filename: &str, content_type: &str, 
         .post(
             "/api/uploads",
             Some(token),
-            json!({"filename": filename, "content_type": content_type}),
+            json!({"filename": filename, "content_type": content_type, "size": bytes.len()}),
         )
         .await;
     assert_eq!(status, 201, "{up}");
+    assert_eq!(up["headers"]["content-length"], bytes.len().to_string(), "{up}");
     let put = reqwest::Client::new()
         .put(up["url"].as_str().unwrap_or_default())
         .header("content-type", content_type)

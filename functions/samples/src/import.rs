@@ -236,6 +236,47 @@ async fn get_object(st: &SamplesState, key: &str) -> Result<Option<Vec<u8>>, Sto
     }
 }
 
+/// What reading an import's file found.
+enum Checked {
+    Bytes(Vec<u8>),
+    Missing,
+    /// Not the object checked when the import was made (its ETag differs).
+    Changed,
+    TooLarge,
+}
+
+/// The import's file as it was checked: read by the recorded ETag (`If-Match`), and never
+/// more than the size limit, streamed with a cap rather than collected whole.
+async fn read_checked(st: &SamplesState, imp: &Import) -> Result<Checked, Stop> {
+    use tokio::io::AsyncReadExt;
+    let limit = crate::domain::manifest::MAX_BYTES;
+    let mut get = st.s3.get_object().bucket(&st.bucket).key(&imp.object_key);
+    if let Some(etag) = &imp.object_etag {
+        get = get.if_match(etag);
+    }
+    let out = match get.send().await {
+        Ok(out) => out,
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(Checked::Missing),
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => return Ok(Checked::Changed),
+        Err(e) => return Err(Stop::Transient(format!("S3 get {}: {e}", imp.object_key))),
+    };
+    if out.content_length().is_some_and(|n| n as usize > limit) {
+        return Ok(Checked::TooLarge);
+    }
+    let mut bytes = Vec::new();
+    out.body
+        .into_async_read()
+        .take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(|e| Stop::Transient(e.to_string()))?;
+    Ok(if bytes.len() > limit {
+        Checked::TooLarge
+    } else {
+        Checked::Bytes(bytes)
+    })
+}
+
 async fn put_json<T: Serialize>(st: &SamplesState, key: &str, value: &T) -> Result<(), Stop> {
     let body = serde_json::to_vec(value).map_err(|e| Stop::Transient(e.to_string()))?;
     st.s3
@@ -293,8 +334,17 @@ async fn validate(st: &SamplesState, lab: &str, mut imp: Import) -> Result<(), S
         imp.status = ImportStatus::Validating;
         imp = save(st, lab, imp, vec![]).await?;
     }
-    let Some(bytes) = get_object(st, &imp.object_key).await? else {
-        return fail(st, lab, imp, "file_missing", "the uploaded file is gone".into()).await;
+    let bytes = match read_checked(st, &imp).await? {
+        Checked::Bytes(b) => b,
+        Checked::Missing => return fail(st, lab, imp, "file_missing", "the uploaded file is gone".into()).await,
+        Checked::Changed => {
+            let detail = "the file was replaced after it was checked; start a new import".into();
+            return fail(st, lab, imp, "file_changed", detail).await;
+        }
+        Checked::TooLarge => {
+            let detail = format!("the file is larger than {} bytes", crate::domain::manifest::MAX_BYTES);
+            return fail(st, lab, imp, "file_too_large", detail).await;
+        }
     };
     let format = Format::detect(&bytes);
     imp.format = Some(format);

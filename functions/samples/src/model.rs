@@ -354,6 +354,9 @@ pub struct Import {
     pub template_id: String,
     pub template_version: u32,
     pub object_key: String,
+    /// The object's ETag when it was checked: the worker reads that object or none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_etag: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sheet: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

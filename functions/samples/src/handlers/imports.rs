@@ -29,7 +29,7 @@ pub struct NewUpload {
     pub filename: String,
     /// Sent again as `Content-Type` with the PUT; default `application/octet-stream`.
     pub content_type: Option<String>,
-    /// Bytes, if known: refused early above 10 MB.
+    /// Bytes: required, at most 10 MB; the link is signed for exactly this length.
     pub size: Option<u64>,
 }
 
@@ -110,7 +110,14 @@ pub async fn create_upload(st: Arc<SamplesState>, req: Request, p: Principal) ->
             "1 to 255 characters",
         )]));
     }
-    if body.size.is_some_and(|s| s > MAX_BYTES as u64) {
+    let Some(size) = body.size.filter(|s| *s > 0) else {
+        return Err(Problem::validation(vec![FieldError::field(
+            "size",
+            "required",
+            "the file's size in bytes (1 or more): the upload link is signed for exactly that length",
+        )]));
+    };
+    if size > MAX_BYTES as u64 {
         return Err(Problem::new(
             413,
             "file_too_large",
@@ -139,6 +146,8 @@ pub async fn create_upload(st: Arc<SamplesState>, req: Request, p: Principal) ->
         .bucket(&st.bucket)
         .key(&key)
         .content_type(&content_type)
+        // Signed: S3 refuses a PUT of any other length.
+        .content_length(size as i64)
         .presigned(config)
         .await
         .map_err(|e| {
@@ -149,14 +158,20 @@ pub async fn create_upload(st: Arc<SamplesState>, req: Request, p: Principal) ->
         object_key: key.clone(),
         url: presigned.uri().to_owned(),
         method: "PUT",
-        headers: [("content-type".to_owned(), content_type)].into_iter().collect(),
+        headers: [
+            ("content-type".to_owned(), content_type),
+            ("content-length".to_owned(), size.to_string()),
+        ]
+        .into_iter()
+        .collect(),
         expires_in: ttl,
     };
     Ok(Response::json(201, &upload))
 }
 
-/// Check the object an import names: the lab's own upload, present, small enough.
-async fn check_object(st: &SamplesState, lab: &str, key: &str) -> Result<(), Problem> {
+/// Check the object an import names: the lab's own upload, present, small enough; its
+/// ETag, which pins the import to this very object.
+async fn check_object(st: &SamplesState, lab: &str, key: &str) -> Result<Option<String>, Problem> {
     let missing = || {
         Problem::validation(vec![
             FieldError::field("object_key", "exists", "no such upload in this lab").with_value(key),
@@ -172,7 +187,7 @@ async fn check_object(st: &SamplesState, lab: &str, key: &str) -> Result<(), Pro
             "file_too_large",
             format!("manifests are at most {MAX_BYTES} bytes"),
         )),
-        Ok(_) => Ok(()),
+        Ok(h) => Ok(h.e_tag().map(str::to_owned)),
         Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Err(missing()),
         Err(e) => {
             tracing::error!(error = %e, "head object failed");
@@ -228,21 +243,23 @@ pub async fn create_import(st: Arc<SamplesState>, req: Request, p: Principal) ->
         return Err(Problem::validation(errors));
     }
     let (template_version, _) = st.published(&p.lab_id, &body.template_id, "template_id").await?;
-    if let Some(key) = &body.object_key {
-        check_object(&st, &p.lab_id, key).await?;
-    }
+    let checked_etag = match &body.object_key {
+        Some(key) => check_object(&st, &p.lab_id, key).await?,
+        None => None,
+    };
     let lab = lab_keys(&p)?;
     idempotent(&st.idem, &lab, &req, || async {
         let id = ulid::Ulid::new().to_string();
-        let object_key = match (&body.object_key, inline) {
-            (Some(k), _) => k.clone(),
+        let (object_key, object_etag) = match (&body.object_key, inline) {
+            (Some(k), _) => (k.clone(), checked_etag.clone()),
             (None, Some(bytes)) => {
                 let key = format!(
                     "{}{id}/{}",
                     upload_prefix(&p.lab_id),
                     safe_name(body.filename.as_deref().unwrap_or("inline"))
                 );
-                st.s3
+                let put = st
+                    .s3
                     .put_object()
                     .bucket(&st.bucket)
                     .key(&key)
@@ -253,7 +270,7 @@ pub async fn create_import(st: Arc<SamplesState>, req: Request, p: Principal) ->
                         tracing::error!(error = %e, "inline upload failed");
                         Problem::unavailable("file storage is unavailable; retry shortly")
                     })?;
-                key
+                (key, put.e_tag().map(str::to_owned))
             }
             (None, None) => return Err(Problem::internal()),
         };
@@ -263,6 +280,7 @@ pub async fn create_import(st: Arc<SamplesState>, req: Request, p: Principal) ->
             template_id: body.template_id.clone(),
             template_version,
             object_key,
+            object_etag,
             sheet: body.sheet.clone(),
             format: None,
             dry_run: body.dry_run,
