@@ -386,3 +386,62 @@ fn a_deployed_stage_cannot_be_local() {
     }
     assert!(!root.contains("OUTBOUND_URL_POLICY"));
 }
+
+/// Lab secrets (channel credentials, webhook keys) are readable only by the functions that
+/// send: the expected senders are listed here, not taken from the template they check.
+#[test]
+fn only_the_senders_may_read_lab_secrets() {
+    use serde_yaml::Value;
+    let text = std::fs::read_to_string(workspace().join("functions/events/template.yaml")).expect("template");
+    let doc: Value = serde_yaml::from_str(&text).expect("yaml");
+    let resources = doc["Resources"].as_mapping().expect("resources");
+    let tagged = |v: &Value| match v {
+        Value::Tagged(t) => t.value.as_str().unwrap_or_default().to_owned(),
+        other => other.as_str().unwrap_or_default().to_owned(),
+    };
+    let mut senders = BTreeSet::new();
+    for (name, r) in resources {
+        if r["Type"] == "AWS::Serverless::Function" && tagged(&r["Properties"]["Role"]) == "EventsSenderRole.Arn" {
+            senders.insert(name.as_str().unwrap_or_default().to_owned());
+        }
+    }
+    let expected: BTreeSet<String> = [
+        "EmailWorkerFunction",
+        "SmsWorkerFunction",
+        "SlackWorkerFunction",
+        "TeamsWorkerFunction",
+        "WebhookWorkerFunction",
+        "TestChannelFunction",
+    ]
+    .map(str::to_owned)
+    .into();
+    assert_eq!(senders, expected);
+    // Reading a lab secret is granted in the senders' role alone.
+    let reads_secrets = |v: &Value| {
+        let s = serde_yaml::to_string(v).unwrap_or_default();
+        s.contains("ssm:GetParameter") && s.contains("/labs/*")
+    };
+    for (name, r) in resources {
+        let name = name.as_str().unwrap_or_default();
+        let grants = match r["Type"].as_str() {
+            Some("AWS::IAM::Role") => r["Properties"]["Policies"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .flat_map(|p| {
+                    p["PolicyDocument"]["Statement"]
+                        .as_sequence()
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .any(|st| reads_secrets(&st)),
+            Some("AWS::IAM::ManagedPolicy") => r["Properties"]["PolicyDocument"]["Statement"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .any(reads_secrets),
+            _ => false,
+        };
+        assert_eq!(grants, name == "EventsSenderRole", "{name}");
+    }
+}
