@@ -622,27 +622,59 @@ async fn a_ten_thousand_row_manifest_imports() {
     println!("10,000-row import committed in {took:?}; listed in 10 pages of 1000 in {list_took:?}");
 }
 
+/// A stack of its own whose import worker dies after every two chunks of five rows (a
+/// test hook), with a lab, a published template and a manifest of `rows` rows.
+struct Crashy {
+    stack: tracseq_runner::LocalStack,
+    api: Api,
+    admin: tracseq_tests::client::Tokens,
+    tid: String,
+    prefix: String,
+    csv: String,
+}
+
+impl Crashy {
+    async fn start(name: &str, rows: usize) -> Self {
+        let mut cfg = config(name);
+        cfg.env_overrides
+            .insert("IMPORT_FAULT_CRASH_AFTER_CHUNKS".into(), "2".into());
+        cfg.env_overrides.insert("IMPORT_CHUNK_ROWS".into(), "5".into());
+        cfg.parameters.insert("ImportQueueVisibility".into(), "2".into());
+        let (stack, endpoints) = isolated(cfg).await;
+        let api = Api::new(&endpoints.api);
+        // This stack has keys of its own: log the operator in here, not from the shared cache.
+        let op = api.login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
+        let admin = new_lab_by(&api, &op).await;
+        let tid = published_template(&api, &admin.access, reference_template()).await;
+        let prefix = unique_prefix();
+        let mut csv = String::from("Sample_ID,Patient_ID,Sample_Type,Collection_Date,Submitter\n");
+        for i in 0..rows {
+            csv.push_str(&format!("{prefix}{i:03},P{i:05},Blood,2024-01-15,Dr. Crash\n"));
+        }
+        Self {
+            stack,
+            api,
+            admin,
+            tid,
+            prefix,
+            csv,
+        }
+    }
+}
+
 /// The worker is killed after every two chunks (a test hook); SQS redelivers, and the
 /// import resumes from its checkpoint. Every sample exists exactly once, none is visible
 /// before the import completes, and a barcode taken mid-import rolls the import back.
 #[tokio::test]
 async fn an_import_survives_worker_crashes_and_rolls_back_cleanly() {
-    let mut cfg = config("crashy");
-    cfg.env_overrides
-        .insert("IMPORT_FAULT_CRASH_AFTER_CHUNKS".into(), "2".into());
-    cfg.env_overrides.insert("IMPORT_CHUNK_ROWS".into(), "5".into());
-    cfg.parameters.insert("ImportQueueVisibility".into(), "2".into());
-    let (stack, endpoints) = isolated(cfg).await;
-    let api = Api::new(&endpoints.api);
-    // This stack has keys of its own: log the operator in here, not from the shared cache.
-    let op = api.login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
-    let admin = new_lab_by(&api, &op).await;
-    let tid = published_template(&api, &admin.access, reference_template()).await;
-    let p = unique_prefix();
-    let mut csv = String::from("Sample_ID,Patient_ID,Sample_Type,Collection_Date,Submitter\n");
-    for i in 0..40 {
-        csv.push_str(&format!("{p}{i:03},P{i:05},Blood,2024-01-15,Dr. Crash\n"));
-    }
+    let Crashy {
+        stack,
+        api,
+        admin,
+        tid,
+        prefix: p,
+        csv,
+    } = Crashy::start("crashy", 40).await;
     let (status, v) = start_import(&api, &admin.access, &tid, csv.as_bytes(), json!({})).await;
     assert_eq!(status, 202);
     let id = v["id"].as_str().unwrap().to_owned();
@@ -783,22 +815,15 @@ async fn hostile_workbooks_fail_cleanly_and_the_worker_goes_on() {
 /// `committing`, nothing is half-written.
 #[tokio::test]
 async fn an_import_whose_job_dies_ends_failed_and_rolled_back() {
-    let mut cfg = config("deadletter");
-    cfg.env_overrides
-        .insert("IMPORT_FAULT_CRASH_AFTER_CHUNKS".into(), "2".into());
-    cfg.env_overrides.insert("IMPORT_CHUNK_ROWS".into(), "5".into());
-    cfg.parameters.insert("ImportQueueVisibility".into(), "2".into());
-    let (stack, endpoints) = isolated(cfg).await;
-    let api = Api::new(&endpoints.api);
-    let op = api.login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
-    let admin = new_lab_by(&api, &op).await;
-    let tid = published_template(&api, &admin.access, reference_template()).await;
-    let p = unique_prefix();
     // 12 chunks at 2 a delivery: 6 deliveries, one more than the queue's 5.
-    let mut csv = String::from("Sample_ID,Patient_ID,Sample_Type,Collection_Date,Submitter\n");
-    for i in 0..60 {
-        csv.push_str(&format!("{p}{i:03},P{i:05},Blood,2024-01-15,Dr. Crash\n"));
-    }
+    let Crashy {
+        stack,
+        api,
+        admin,
+        tid,
+        csv,
+        ..
+    } = Crashy::start("deadletter", 60).await;
     let (status, v) = start_import(&api, &admin.access, &tid, csv.as_bytes(), json!({})).await;
     assert_eq!(status, 202, "{v}");
     let id = v["id"].as_str().unwrap().to_owned();

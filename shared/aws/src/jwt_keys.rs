@@ -241,27 +241,10 @@ mod tests {
     #[test]
     fn generated_keys_sign_and_verify() {
         let (private, jwk) = generate(1).unwrap();
-        let (kid, enc) = signing_key(std::slice::from_ref(&private), 1).unwrap();
-        assert_eq!(kid, jwk.kid);
+        let keys = std::slice::from_ref(&private);
+        assert_eq!(signing_key(keys, 1).unwrap().0, jwk.kid);
         let v = verifier(&Jwks { keys: vec![jwk] }, "iss", "aud").unwrap();
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let claims = tracseq_core::auth::Claims {
-            sub: "u".into(),
-            lab: "l".into(),
-            role: tracseq_core::auth::Role::Guest,
-            sid: "s".into(),
-            iss: "iss".into(),
-            aud: "aud".into(),
-            exp: now + 60,
-            iat: now,
-            nbf: None,
-            jti: "j".into(),
-            op: false,
-        };
-        let mut h = jsonwebtoken::Header::new(tracseq_core::auth::ALGORITHM);
-        h.kid = Some(kid);
-        let token = jsonwebtoken::encode(&h, &claims, &enc).unwrap();
-        assert_eq!(v.verify(&token).unwrap().lab_id, "l");
+        assert_eq!(v.verify(&token_of(keys, 1)).unwrap().lab_id, "l");
     }
 
     #[test]
