@@ -14,7 +14,7 @@ use tracseq_aws::{Init, InitError};
 use tracseq_core::Problem;
 use tracseq_core::pagination::PageRequest;
 
-/// Login protection settings (template environment, DOMAIN.md defaults).
+/// Login protection settings (template environment; defaults as the README's security model states).
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub per_email_per_minute: u32,

@@ -2,7 +2,7 @@
 //!
 //! `POST /api/lab/exports` records the request and queues it; the `ops_lab_export` worker
 //! (SQS) scans the table for the lab's partitions (the lab id leads every one of them,
-//! DATA.md invariant 1), adds the lab's uploaded files, and writes one `.tar.gz` to the
+//! docs/data-model.md, invariant 1), adds the lab's uploaded files, and writes one `.tar.gz` to the
 //! files bucket; `GET /api/lab/exports/{id}` then answers with a short-lived download link.
 //!
 //! The archive holds `manifest.json`, `items.jsonl` (one plain-JSON item per line, sorted

@@ -1,5 +1,5 @@
 //! Paging through a table segment. Operations functions are the only Scan callers in the
-//! system (DATA.md keeps Scan off every request path); they run on schedules and queues.
+//! system (docs/data-model.md keeps Scan off every request path); they run on schedules and queues.
 
 use crate::dynamo_json::Item;
 use crate::error::OpsError;
