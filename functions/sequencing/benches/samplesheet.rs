@@ -1,3 +1,6 @@
+// A benchmark harness, not a request path: a failed setup should stop it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 //! Generating and validating the sheet of a full run: 384 samples over 8 lanes
 //! (target: under 20 ms), in both formats.
 

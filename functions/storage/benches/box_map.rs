@@ -1,3 +1,6 @@
+// A benchmark harness, not a request path: a failed setup should stop it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 //! Hot paths of the storage service, without the network: what a box map costs us for a
 //! full 16 x 24 plate (decode 385 items, lay out 384 cells, encode JSON), and choosing 96
 //! positions among 200 boxes.

@@ -1,3 +1,6 @@
+// A benchmark harness, not a request path: a failed setup should stop it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 //! Hot paths of every request, measured without I/O: token verification, the HTTP adapter
 //! (v2 event in, handler, v2 response out), JSON body parsing and cursor handling.
 //! `make bench` runs these; results are in the README.
