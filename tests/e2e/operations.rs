@@ -42,8 +42,31 @@ async fn checksums(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Vec<[u8; 32]>
     h
 }
 
+/// Whether an item lets someone in (sessions and the tokens an in-place restore revokes).
+fn is_credential(item: &Item) -> bool {
+    let pk = item["PK"].as_s().map(String::as_str).unwrap_or_default();
+    pk.starts_with(tracseq_aws::auth::SESSION_PREFIX)
+        || tracseq_aws::auth::CREDENTIAL_PREFIXES.iter().any(|p| pk.starts_with(p))
+}
+
+/// [`checksums`] of everything but credentials.
+async fn data_checksums(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Vec<[u8; 32]> {
+    let mut h: Vec<[u8; 32]> = scan_all(ddb, table)
+        .await
+        .iter()
+        .filter(|i| !is_credential(i))
+        .map(|i| item_hash(&item_line(i)))
+        .collect();
+    h.sort_unstable();
+    h
+}
+
 async fn wipe(ddb: &aws_sdk_dynamodb::Client, table: &str) {
     let items = scan_all(ddb, table).await;
+    delete_items(ddb, table, &items).await;
+}
+
+async fn delete_items(ddb: &aws_sdk_dynamodb::Client, table: &str, items: &[Item]) {
     for chunk in items.chunks(25) {
         let deletes: Vec<WriteRequest> = chunk
             .iter()
@@ -143,6 +166,7 @@ async fn backup_wipe_restore_is_identical_and_damage_is_refused() {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
     let (original, manifest) = taken.expect("the table settles");
+    let original_data = data_checksums(&ddb, &e.table).await;
     let table = &manifest["tables"][0];
     assert_eq!(table["name"], e.table.as_str());
     assert_eq!(table["items"], original.len() as u64, "{manifest}");
@@ -191,9 +215,66 @@ async fn backup_wipe_restore_is_identical_and_damage_is_refused() {
     assert!(scan_all(&ddb, &e.table).await.is_empty());
     let (err, report) = invoke(&e, "RestoreFunction", json!({"backup": id})).await;
     assert_eq!(err, None, "{report}");
-    assert_eq!(report["exact"], true);
+    assert_eq!(
+        (&report["exact"], &report["in_place"]),
+        (&json!(true), &json!(true)),
+        "{report}"
+    );
     assert_eq!(report["items"], original.len() as u64);
-    assert_eq!(checksums(&ddb, &e.table).await, original, "every item identical");
+    assert_eq!(
+        data_checksums(&ddb, &e.table).await,
+        original_data,
+        "every data item identical"
+    );
+    // What the backup brought back lets nobody in: every session revoked, every refresh,
+    // reset and account-mail token gone, and the old access and refresh tokens refused.
+    let secured = &report["secured"];
+    assert!(secured["sessions_revoked"].as_u64() >= Some(2), "{report}");
+    assert!(secured["tokens_deleted"].as_u64() >= Some(2), "{report}");
+    for item in scan_all(&ddb, &e.table).await.iter().filter(|i| is_credential(i)) {
+        assert_eq!(
+            item.get("revoked").and_then(|v| v.as_bool().ok()),
+            Some(&true),
+            "{item:?}"
+        );
+    }
+    assert_eq!(api.get("/api/users/me", &admin.access).await.0, 401);
+    let (status, _) = api
+        .post("/api/auth/refresh", None, json!({"refresh_token": admin.refresh}))
+        .await;
+    assert_eq!(status, 401);
+    let (_, jwks, _) = api
+        .send(reqwest::Method::GET, "/.well-known/jwks.json", None, None, &[])
+        .await;
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| k["kid"].as_str())
+        .collect();
+    assert_eq!(
+        kids[0],
+        secured["signing_key"].as_str().unwrap(),
+        "a new key signs: {jwks}"
+    );
+    assert!(
+        kids.len() >= 2,
+        "warm functions' keys still verify until the next rotation"
+    );
+    // The marker says when the restore ran; the schedules go on.
+    let marker = aws_sdk_ssm::Client::new(&e.sdk().await)
+        .get_parameter()
+        .name("/tracseq/local/maintenance/restore")
+        .send()
+        .await
+        .expect("marker");
+    let marker: Value = serde_json::from_str(marker.parameter.unwrap().value.as_deref().unwrap()).unwrap();
+    assert_eq!(marker["running"], false, "{marker}");
+    assert!(
+        marker["finished_at"].as_f64() > marker["started_at"].as_f64(),
+        "{marker}"
+    );
+    let op = api.login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
     // The restored lab works: its administrator logs in and sees the samples.
     let again = api
         .login(admin.user["email"].as_str().unwrap(), tracseq_tests::client::PASSWORD)
@@ -240,6 +321,8 @@ async fn backup_wipe_restore_is_identical_and_damage_is_refused() {
         (json!({"backup": "2001-01-01"}), "BackupNotFound"),
         (json!({"backup": id, "table": "nope"}), "InvalidEvent"),
         (json!({"backup": id, "surprise": 1}), "InvalidEvent"),
+        // Only the stack's own tables.
+        (json!({"backup": id, "target": "someone-elses-table"}), "InvalidEvent"),
     ] {
         assert_eq!(
             invoke(&e, "RestoreFunction", event.clone()).await.0.as_deref(),
@@ -263,6 +346,154 @@ async fn backup_wipe_restore_is_identical_and_damage_is_refused() {
     })
     .await;
     assert!(scheduled.is_some(), "the rate(1 minute) schedule ran a backup");
+    stack.shutdown().await;
+}
+
+/// An in-place restore brings back events whose webhooks and emails went out long ago. Their
+/// consumers' bookkeeping (dedupe records, 7 days) and delivery log (90 days) expire, the
+/// history does not; here both are deleted before the backup, as age would. The restore's
+/// copies must not be sent again, and schedules pause while it writes.
+#[tokio::test]
+async fn an_in_place_restore_sends_nothing_twice_and_pauses_schedules() {
+    use tracseq_tests::receivers::{HttpReceiver, SmtpSink};
+    let (stack, e) = tracseq_tests::isolated(tracseq_tests::config("restoresafe")).await;
+    let api = Api::new(&e.api);
+    let ddb = aws_sdk_dynamodb::Client::new(&e.sdk().await);
+    let ssm = aws_sdk_ssm::Client::new(&e.sdk().await);
+    let op = api.login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
+    let admin = tracseq_tests::client::new_lab_by(&api, &op).await;
+    let admin_email = admin.user["email"].as_str().unwrap().to_owned();
+    let (sink, rx) = (SmtpSink::start().await, HttpReceiver::start().await);
+    let (s, v) = api
+        .put(
+            "/api/notifications/channels/email",
+            &admin.access,
+            json!({"enabled": true, "settings": {"smtp_host": "127.0.0.1", "smtp_port": sink.port, "smtp_tls": "none", "from": "lims@example.org"}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = api
+        .post(
+            "/api/webhooks",
+            Some(&admin.access),
+            json!({"url": format!("{}/hook", rx.base), "event_types": ["sample.created"], "secret": "whsec-restore-test"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = api
+        .post(
+            "/api/notifications/subscriptions",
+            Some(&admin.access),
+            json!({"name": "new samples", "event_types": ["sample.created"], "channels": ["email"]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let create = |name: String| {
+        let (api, token) = (&api, admin.access.clone());
+        async move {
+            let (s, v) = api
+                .post(
+                    "/api/samples",
+                    Some(&token),
+                    json!({"sample_type": "DNA", "name": name}),
+                )
+                .await;
+            assert_eq!(s, 201, "{v}");
+        }
+    };
+    let hooks = || rx.received("/hook").len();
+    let mails = || sink.mail_to(&admin_email).len();
+    for i in 0..3 {
+        create(format!("before-{i}")).await;
+    }
+    let sent = eventually(60, || async { (hooks() == 3 && mails() == 3).then_some(()) }).await;
+    assert!(sent.is_some(), "3 webhooks and 3 emails: {} and {}", hooks(), mails());
+
+    // Age: the consumers' bookkeeping and the delivery log are gone, the history stays.
+    let aged: Vec<Item> = scan_all(&ddb, &e.table)
+        .await
+        .into_iter()
+        .filter(|i| {
+            let (pk, sk) = (i["PK"].as_s().unwrap(), i["SK"].as_s().unwrap());
+            pk.starts_with("DEDUPE#") || sk.starts_with("DELIV#")
+        })
+        .collect();
+    assert!(aged.len() >= 6, "{}", aged.len());
+    delete_items(&ddb, &e.table, &aged).await;
+    let mut taken = None;
+    for _ in 0..20 {
+        let before = checksums(&ddb, &e.table).await;
+        let manifest = fire_backup(&e).await;
+        if checksums(&ddb, &e.table).await == before {
+            taken = Some(manifest);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let id = taken.expect("the table settles")["id"].as_str().unwrap().to_owned();
+
+    // While a restore runs, the schedules skip their runs.
+    let marker_param = "/tracseq/local/maintenance/restore";
+    let set_marker = |running: bool| {
+        let ssm = ssm.clone();
+        async move {
+            ssm.put_parameter()
+                .name(marker_param)
+                .r#type(aws_sdk_ssm::types::ParameterType::String)
+                .overwrite(true)
+                .value(json!({"backup": "b", "target": "t", "running": running, "started_at": 1.0}).to_string())
+                .send()
+                .await
+                .expect("marker");
+        }
+    };
+    set_marker(true).await;
+    // The functions cache the marker for 5 s.
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    for f in ["DigestFunction", "RecoverOperationsFunction", "BackupFunction"] {
+        let resp = e
+            .http()
+            .post(format!("{}/_runner/schedules/{}", e.edge, e.function(f)))
+            .send()
+            .await
+            .expect("fire");
+        let v: Value = resp.json().await.expect("json");
+        assert_eq!(v["paused"], "restore", "{f}: {v}");
+    }
+    set_marker(false).await;
+
+    // Wipe and restore in place: the events come back as stream INSERTs.
+    wipe(&ddb, &e.table).await;
+    let (err, report) = invoke(&e, "RestoreFunction", json!({"backup": id})).await;
+    assert_eq!(err, None, "{report}");
+    assert_eq!(report["in_place"], true, "{report}");
+    // A new sample after the restore: its webhook and email arrive after anything the
+    // restore's INSERTs would have caused (they precede it on the stream).
+    let admin = api.login(&admin_email, tracseq_tests::client::PASSWORD).await;
+    let (s, v) = api
+        .post(
+            "/api/samples",
+            Some(&admin.access),
+            json!({"sample_type": "DNA", "name": "after"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let after = eventually(60, || async { (hooks() >= 4 && mails() >= 4).then_some(()) }).await;
+    assert!(
+        after.is_some(),
+        "the new sample's webhook and email: {} and {}",
+        hooks(),
+        mails()
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let ids: Vec<String> = rx
+        .received("/hook")
+        .iter()
+        .map(|r| r.json()["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let unique: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!((ids.len(), unique.len()), (4, 4), "no webhook twice: {ids:?}");
+    assert_eq!(mails(), 4, "no email twice");
     stack.shutdown().await;
 }
 

@@ -445,3 +445,151 @@ fn only_the_senders_may_read_lab_secrets() {
         assert_eq!(grants, name == "EventsSenderRole", "{name}");
     }
 }
+
+/// What each function of the service templates may do: its statements, from its role's
+/// inline and (same-template) managed policies and SAM `Policies` on the function.
+struct Grants {
+    /// (function logical id, statement) for every statement a function gets.
+    statements: Vec<(String, serde_yaml::Value)>,
+    /// Functions behind an API route (an integration targets their alias).
+    api: BTreeSet<String>,
+}
+
+fn tagged_str(v: &serde_yaml::Value) -> String {
+    match v {
+        serde_yaml::Value::Tagged(t) => tagged_str(&t.value),
+        other => serde_yaml::to_string(other).unwrap_or_default(),
+    }
+}
+
+fn grants() -> Grants {
+    use serde_yaml::Value;
+    let statements_of = |doc: &Value| -> Vec<Value> { doc["Statement"].as_sequence().cloned().unwrap_or_default() };
+    let mut out = Grants {
+        statements: Vec::new(),
+        api: BTreeSet::new(),
+    };
+    for entry in std::fs::read_dir(workspace().join("functions")).expect("functions") {
+        let Ok(text) = std::fs::read_to_string(entry.expect("entry").path().join("template.yaml")) else {
+            continue;
+        };
+        let doc: Value = serde_yaml::from_str(&text).expect("yaml");
+        let resources = doc["Resources"].as_mapping().expect("resources");
+        let policy_of_role = |role: &str| -> Vec<Value> {
+            let r = &doc["Resources"][role]["Properties"];
+            let mut st: Vec<Value> = r["Policies"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .flat_map(|p| statements_of(&p["PolicyDocument"]))
+                .collect();
+            for arn in r["ManagedPolicyArns"].as_sequence().into_iter().flatten() {
+                let name = tagged_str(arn).trim().to_owned();
+                if doc["Resources"][name.as_str()]["Type"] == "AWS::IAM::ManagedPolicy" {
+                    st.extend(statements_of(
+                        &doc["Resources"][name.as_str()]["Properties"]["PolicyDocument"],
+                    ));
+                }
+            }
+            st
+        };
+        for (name, r) in resources {
+            let name = name.as_str().unwrap_or_default().to_owned();
+            match r["Type"].as_str() {
+                Some("AWS::Serverless::Function") => {
+                    let p = &r["Properties"];
+                    let role = tagged_str(&p["Role"]).trim().trim_end_matches(".Arn").to_owned();
+                    let mut st = if role.is_empty() {
+                        Vec::new()
+                    } else {
+                        policy_of_role(&role)
+                    };
+                    st.extend(
+                        p["Policies"]
+                            .as_sequence()
+                            .into_iter()
+                            .flatten()
+                            .flat_map(statements_of),
+                    );
+                    out.statements.extend(st.into_iter().map(|s| (name.clone(), s)));
+                }
+                Some("AWS::ApiGatewayV2::Integration") => {
+                    let target = tagged_str(&r["Properties"]["IntegrationUri"]);
+                    out.api.insert(target.trim().trim_end_matches(".Alias").to_owned());
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+impl Grants {
+    /// Functions with a statement allowing one of `actions` on a resource that mentions
+    /// `resource` (a parameter or ARN name, as written in the template).
+    fn who(&self, actions: &[&str], resource: &str) -> BTreeSet<String> {
+        self.statements
+            .iter()
+            .filter(|(_, s)| {
+                let listed = tagged_str(&s["Action"]);
+                s["Effect"] == "Allow"
+                    && actions.iter().any(|a| listed.contains(a))
+                    && tagged_str(&s["Resource"]).contains(resource)
+            })
+            .map(|(f, _)| f.clone())
+            .collect()
+    }
+}
+
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// Least privilege where it matters most: the signing keys, the backups, the restore's
+/// reach and the export's reads. The expected functions are listed here, not read from the
+/// templates under test.
+#[test]
+fn keys_backups_restore_and_exports_have_least_privilege() {
+    let g = grants();
+    assert!(g.api.contains("LoginFunction") && g.api.len() > 50, "{:?}", g.api);
+    let key_writers = g.who(&["ssm:PutParameter", "ssm:*"], "JwtPrivateKeysParam");
+    assert_eq!(key_writers, set(&["RotateKeysFunction", "RestoreFunction"]));
+    assert!(
+        key_writers.is_disjoint(&g.api),
+        "an API function may write the signing key"
+    );
+    assert_eq!(
+        g.who(&["ssm:PutParameter", "ssm:*"], "JwtPublicKeysParam"),
+        set(&["RotateKeysFunction", "RestoreFunction"])
+    );
+    assert_eq!(
+        g.who(&["ssm:GetParameter", "ssm:*"], "JwtPrivateKeysParam"),
+        set(&["LoginFunction", "RefreshFunction", "RotateKeysFunction"]),
+        "only the functions that sign (and rotation) read the private keys"
+    );
+    let backup_writers = g.who(&["s3:PutObject", "s3:DeleteObject", "s3:*"], "BackupBucketArn");
+    assert_eq!(backup_writers, set(&["BackupFunction"]));
+    assert!(backup_writers.is_disjoint(&g.api));
+    // The restore writes only the stack's tables.
+    let restore: Vec<_> = g
+        .statements
+        .iter()
+        .filter(|(f, s)| f == "RestoreFunction" && tagged_str(&s["Action"]).contains("dynamodb:"))
+        .collect();
+    assert!(!restore.is_empty());
+    for (_, s) in restore {
+        let resource = tagged_str(&s["Resource"]);
+        assert!(resource.contains(":table/${TablePrefix}*"), "{resource}");
+    }
+    // Exports read one lab by key: no function that builds them may Scan.
+    let scanners = g.who(&["dynamodb:Scan", "dynamodb:*"], "Table");
+    assert!(scanners.contains("BackupFunction"));
+    for f in ["LabExportFunction", "ExportDeadLetterFunction", "CreateExportFunction"] {
+        assert!(!scanners.contains(f), "{f} may Scan");
+    }
+    assert!(
+        scanners.is_disjoint(&g.api),
+        "an API function may Scan: {:?}",
+        scanners.intersection(&g.api).collect::<Vec<_>>()
+    );
+}

@@ -81,17 +81,27 @@ fn bootstrap_operator(st: Arc<AuthState>, event: Value) -> BoxFuture<Result<Valu
 
 /// The scheduled key rotation: a new signing key, active after `KEY_ACTIVATION_DELAY_SECS`
 /// (so every verifier has it before any token uses it); the previous key stays published.
+/// With `{"if_missing": true}` (run after each deploy and by the local runner at start) it
+/// only creates the first key when there is none. The only function that writes keys.
 async fn rotate_keys(init: Arc<Init>) -> Result<SharedFunction, InitError> {
     let config = tracseq_aws::auth::TokenConfig::from_init(&init)?;
     let ssm = aws_sdk_ssm::Client::new(&init.aws);
     let delay: i64 = init.env.parse_or("KEY_ACTIVATION_DELAY_SECS", 900)?;
-    let f = move |_event: serde_json::Value, _ctx: tracseq_core::function::InvokeContext| {
+    let f = move |event: serde_json::Value, _ctx: tracseq_core::function::InvokeContext| {
         let (ssm, params) = (ssm.clone(), config.keys.clone());
         async move {
+            use tracseq_aws::jwt_keys;
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            let kid = tracseq_aws::jwt_keys::rotate(&ssm, &params, now, delay)
+            if event.get("if_missing").and_then(Value::as_bool) == Some(true) {
+                let keys = jwt_keys::ensure(&ssm, &params, now)
+                    .await
+                    .map_err(FunctionError::transient)?;
+                let kid = jwt_keys::signer(&keys, now).map(|k| k.kid.clone());
+                return Ok(serde_json::json!({ "kid": kid, "keys": keys.len() }));
+            }
+            let kid = jwt_keys::rotate(&ssm, &params, now, delay)
                 .await
-                .map_err(tracseq_core::function::FunctionError::transient)?;
+                .map_err(FunctionError::transient)?;
             tracing::info!(%kid, "signing key rotated");
             Ok(serde_json::json!({ "kid": kid, "activates_at": now + delay }))
         }

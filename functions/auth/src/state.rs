@@ -45,9 +45,7 @@ impl AuthState {
             env.parse_or("REFRESH_TOKEN_TTL", 30 * 86400)?,
         );
         let max_age = std::time::Duration::from_secs(env.parse_or("SIGNING_KEYS_MAX_AGE_SECS", 300)?);
-        let issuer = Issuer::load(config, ssm.clone(), ttls, max_age)
-            .await
-            .map_err(|e| InitError::Other(e.to_string()))?;
+        let issuer = Issuer::new(config, ssm.clone(), ttls, max_age);
         let limits = Limits {
             per_email_per_minute: env.parse_or("LOGIN_LIMIT_PER_EMAIL", 10)?,
             per_ip_per_minute: env.parse_or("LOGIN_LIMIT_PER_IP", 60)?,

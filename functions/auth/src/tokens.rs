@@ -8,51 +8,44 @@ use sha2::{Digest, Sha256};
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 use tracseq_aws::auth::TokenConfig;
-use tracseq_aws::jwt_keys::{self, KeyError};
+use tracseq_aws::jwt_keys;
 use tracseq_core::Problem;
 use tracseq_core::auth::{ALGORITHM, Claims};
 
 use crate::model::User;
 
 /// Signs access tokens with the newest active key, reading the key set again after
-/// `max_age` so a rotated key is picked up by warm containers too.
+/// `max_age` so a rotated key is picked up by warm containers too. The key is read on first
+/// use, not at start: only the functions that sign (login, refresh) read it, and only they
+/// may (the other functions' roles cannot). Keys are created by the rotation function
+/// alone (`auth_rotate_keys`, `{"if_missing": true}` after a deploy).
 pub struct Issuer {
     pub config: TokenConfig,
     ssm: aws_sdk_ssm::Client,
-    key: RwLock<(String, EncodingKey, Instant)>,
+    key: RwLock<Option<(String, EncodingKey, Instant)>>,
     max_age: Duration,
     pub access_ttl: i64,
     pub refresh_ttl: i64,
 }
 
 impl Issuer {
-    /// Load the signing key, creating the first key set if there is none yet.
-    pub async fn load(
-        config: TokenConfig,
-        ssm: aws_sdk_ssm::Client,
-        ttls: (i64, i64),
-        max_age: Duration,
-    ) -> Result<Self, KeyError> {
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let keys = jwt_keys::ensure(&ssm, &config.keys, now).await?;
-        let (kid, key) = jwt_keys::signing_key(&keys, now)?;
-        Ok(Self {
+    pub fn new(config: TokenConfig, ssm: aws_sdk_ssm::Client, ttls: (i64, i64), max_age: Duration) -> Self {
+        Self {
             config,
             ssm,
-            key: RwLock::new((kid, key, Instant::now())),
+            key: RwLock::new(None),
             max_age,
             access_ttl: ttls.0,
             refresh_ttl: ttls.1,
-        })
+        }
     }
 
-    async fn key(&self, now: i64) -> (String, EncodingKey) {
-        let (kid, key, loaded) = {
-            let g = self.key.read().unwrap_or_else(|p| p.into_inner());
-            (g.0.clone(), g.1.clone(), g.2)
-        };
-        if loaded.elapsed() < self.max_age {
-            return (kid, key);
+    async fn key(&self, now: i64) -> Result<(String, EncodingKey), Problem> {
+        let cached = self.key.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some((kid, key, loaded)) = &cached
+            && loaded.elapsed() < self.max_age
+        {
+            return Ok((kid.clone(), key.clone()));
         }
         match jwt_keys::load_private(&self.ssm, &self.config.keys)
             .await
@@ -60,21 +53,27 @@ impl Issuer {
         {
             Ok((kid, key)) => {
                 if let Ok(mut g) = self.key.write() {
-                    *g = (kid.clone(), key.clone(), Instant::now());
+                    *g = Some((kid.clone(), key.clone(), Instant::now()));
                 }
-                (kid, key)
+                Ok((kid, key))
             }
-            Err(e) => {
-                // Keep signing with the key we have; it stays valid through one rotation.
-                tracing::warn!(error = %e, "reloading the signing key failed");
-                (kid, key)
-            }
+            // Keep signing with the key we have; it stays valid through one rotation.
+            Err(e) => match cached {
+                Some((kid, key, _)) => {
+                    tracing::warn!(error = %e, "reloading the signing key failed");
+                    Ok((kid, key))
+                }
+                None => {
+                    tracing::error!(error = %e, "no signing key (the rotation function creates the first)");
+                    Err(Problem::unavailable("signing keys are unavailable"))
+                }
+            },
         }
     }
 
     /// An access token for `user` in session `sid`, valid `access_ttl` seconds from `now`.
     pub async fn access_token(&self, user: &User, sid: &str, now: i64) -> Result<String, Problem> {
-        let (kid, key) = self.key(now).await;
+        let (kid, key) = self.key(now).await?;
         let claims = Claims {
             sub: user.id.clone(),
             lab: user.lab_id.clone(),

@@ -170,6 +170,9 @@ pub async fn handle(
     st: std::sync::Arc<EventsState>,
     event: Value,
 ) -> Result<Value, tracseq_core::function::FunctionError> {
+    if let Some(paused) = st.restore.skip_while_restoring("digests").await? {
+        return Ok(paused);
+    }
     let now = event["time"]
         .as_str()
         .and_then(|t| t.parse::<jiff::Timestamp>().ok())

@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
+use tracseq_aws::maintenance::{RestoreMarker, unix_seconds};
 use tracseq_aws::outbox::{ENTITY, event_from_item};
 use tracseq_core::function::FunctionError;
 use tracseq_core::telemetry::{Metrics, NAMESPACE, Unit};
@@ -35,6 +36,33 @@ pub fn inserted(batch: &Value, entity: &str) -> Vec<Result<tracseq_aws::store::I
     out
 }
 
+/// The batch without the INSERTs a restore made (copies of events and account mail written
+/// before it started; see `tracseq_aws::maintenance`), and how many were dropped.
+pub fn without_restored_copies(mut batch: Value, marker: Option<&RestoreMarker>) -> (Value, usize) {
+    let Some(marker) = marker else {
+        return (batch, 0);
+    };
+    let Some(records) = batch.get_mut("Records").and_then(Value::as_array_mut) else {
+        return (batch, 0);
+    };
+    let before = records.len();
+    records.retain(|r| {
+        let image = &r["dynamodb"]["NewImage"];
+        let made = match image["entity"]["S"].as_str() {
+            Some(ENTITY) => image["time"]["S"].as_str(),
+            Some(tracseq_aws::account_mail::ENTITY) => image["created_at"]["S"].as_str(),
+            _ => None,
+        };
+        let Some(made) = made.and_then(unix_seconds) else {
+            return true;
+        };
+        let inserted = r["dynamodb"]["ApproximateCreationDateTime"].as_f64();
+        !(r["eventName"] == "INSERT" && marker.is_restored_copy(inserted, made))
+    });
+    let dropped = before - records.len();
+    (batch, dropped)
+}
+
 /// The outbox events of a stream batch, in stream order. Other writes, and outbox items
 /// that do not read back as events (never written by our code), are skipped with a log line.
 pub fn outbox_events(batch: &Value) -> Vec<FeedEvent> {
@@ -51,6 +79,14 @@ pub fn outbox_events(batch: &Value) -> Vec<FeedEvent> {
 /// One stream batch: account mail goes to its owner (see `account_mail`), outbox events to
 /// every consumer queue. Both read the table's stream once, through this one function.
 pub async fn handle(st: Arc<EventsState>, batch: Value) -> Result<Value, FunctionError> {
+    let marker = st.restore.get().await.map_err(FunctionError::transient)?;
+    let (batch, restored) = without_restored_copies(batch, marker.as_ref());
+    if restored > 0 {
+        tracing::info!(
+            restored,
+            "a restore's copies of earlier events and mail; not sent again"
+        );
+    }
     let mailed = crate::account_mail::handle(&st, &batch).await?;
     let events = outbox_events(&batch);
     if events.is_empty() {
@@ -148,6 +184,30 @@ mod tests {
         let body = serde_json::to_value(&events[0]).unwrap();
         assert_eq!(body["type"], "tracseq.sample.created");
         assert!(body.get("PK").is_none() && body.get("replayid").is_none());
+        let marker = RestoreMarker {
+            backup: "b".into(),
+            target: "t".into(),
+            running: false,
+            // 2026-11-27T00:00:01Z: the image's event is older.
+            started_at: 1_795_737_601.0,
+            finished_at: None,
+        };
+        let mut restored = batch.clone();
+        restored["Records"][0]["dynamodb"]["ApproximateCreationDateTime"] = json!(1_795_737_700.0);
+        let (kept, dropped) = without_restored_copies(restored, Some(&marker));
+        assert_eq!(
+            (dropped, outbox_events(&kept).len()),
+            (1, 0),
+            "the restore's copy is dropped"
+        );
+        let mut original = batch.clone();
+        original["Records"][0]["dynamodb"]["ApproximateCreationDateTime"] = json!(1_795_737_600.0);
+        let (kept, dropped) = without_restored_copies(original, Some(&marker));
+        assert_eq!(
+            (dropped, outbox_events(&kept).len()),
+            (0, 1),
+            "an original met late is kept"
+        );
         let m = business_metrics("staging", &events).to_json();
         assert_eq!(
             (m["SamplesRegistered"].as_f64(), m["Placements"].as_f64()),

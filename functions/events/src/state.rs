@@ -119,6 +119,8 @@ pub struct EventsState {
     pub http: reqwest::Client,
     pub settings: Settings,
     secrets: Mutex<HashMap<String, (Instant, Option<String>)>>,
+    /// The restore marker: digests wait while a restore runs; the publisher drops its copies.
+    pub restore: tracseq_aws::maintenance::Marker,
     /// Event ids the publish fault hook already failed on (once each).
     pub faulted: Mutex<std::collections::HashSet<String>>,
 }
@@ -152,6 +154,7 @@ impl EventsState {
             settings,
             secrets: Mutex::new(HashMap::new()),
             faulted: Mutex::new(Default::default()),
+            restore: tracseq_aws::maintenance::Marker::from_init(init),
         }))
     }
 

@@ -88,6 +88,9 @@ fn export_dead_letters(st: Arc<OpsState>, event: Value) -> BoxFuture<Result<Valu
 /// what the "no backup in 26 hours" alarm watches.
 fn backup_now(st: Arc<OpsState>, _event: Value) -> BoxFuture<Result<Value, FunctionError>> {
     Box::pin(async move {
+        if let Some(paused) = st.restore_marker.skip_while_restoring("backup").await? {
+            return Ok(paused);
+        }
         let started = std::time::Instant::now();
         let manifest = st
             .backup()

@@ -14,6 +14,7 @@ use crate::error::OpsError;
 use crate::manifest::{BackupFile, TableBackup, TableSchema};
 use crate::scan;
 use crate::store::BackupStore;
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType, TableStatus,
@@ -21,10 +22,13 @@ use aws_sdk_dynamodb::types::{
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::collections::HashSet;
 use std::io::Read;
 use std::time::{Duration, Instant};
-use tracseq_aws::store::Table;
+use tracseq_aws::auth::{CREDENTIAL_PREFIXES, SESSION_PREFIX};
+use tracseq_aws::maintenance::{self, RestoreMarker};
+use tracseq_aws::store::{StoreError, Table};
 
 /// What to restore, where. The event of the restore function and the runner's command.
 #[derive(Debug, Clone, Deserialize)]
@@ -53,9 +57,25 @@ pub struct RestoreReport {
     pub items: u64,
     pub files: usize,
     pub digest: String,
-    /// Whether the target was empty, so that it now holds exactly the backup.
+    /// Whether the target was empty, so that it now held exactly the backup once written
+    /// (an in-place restore then revokes what it brought back, below).
     pub exact: bool,
+    /// The target is the live table: the restore marker paused the schedules and the
+    /// publisher's resending while it wrote, and afterwards every session was revoked,
+    /// every refresh, reset and account-mail token deleted and a new signing key made.
+    pub in_place: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secured: Option<Secured>,
     pub duration_ms: u64,
+}
+
+/// What an in-place restore revoked.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Secured {
+    pub sessions_revoked: u64,
+    pub tokens_deleted: u64,
+    /// The new signing key (every earlier key is retired).
+    pub signing_key: String,
 }
 
 #[derive(Debug, Clone)]
@@ -65,6 +85,16 @@ pub struct Restore {
     /// BatchWriteItem calls in flight.
     pub concurrency: usize,
     pub segments: u32,
+    /// The stack's live table: a restore into it is in place.
+    pub live_table: String,
+    /// Every table a restore may write is named with the stack's prefix (the restore
+    /// function's role allows no other).
+    pub table_prefix: Option<String>,
+    pub ssm: aws_sdk_ssm::Client,
+    /// The restore marker's parameter (`RESTORE_MARKER_PARAM`).
+    pub marker_param: Option<String>,
+    /// The signing keys an in-place restore replaces.
+    pub keys: Option<tracseq_aws::jwt_keys::KeyParams>,
 }
 
 /// A downloaded, verified file.
@@ -82,14 +112,39 @@ impl Restore {
         if target.is_empty() || target.len() > 255 {
             return Err(OpsError::Invalid("target must name a table".into()));
         }
-        let files = self.verify(table).await?;
-        let (created, was_empty) = self.prepare(&target, &table.schema, req.force).await?;
-        let writer = Table::new(self.ddb.clone(), target.clone());
-        for f in &files {
-            self.write(&writer, &f.body).await?;
+        if let Some(prefix) = &self.table_prefix
+            && !target.starts_with(prefix.as_str())
+        {
+            return Err(OpsError::Invalid(format!(
+                "target must be a table of this stack, named {prefix}…"
+            )));
         }
-        let mut expected: Vec<[u8; 32]> = files.into_iter().flat_map(|f| f.hashes).collect();
-        self.check(&target, &mut expected, was_empty).await?;
+        let files = self.verify(table).await?;
+        let in_place = target == self.live_table;
+        let marker = match in_place {
+            true => Some(self.mark(&manifest.id, &target, None).await?),
+            false => None,
+        };
+        let outcome = async {
+            let (created, was_empty) = self.prepare(&target, &table.schema, req.force).await?;
+            let writer = Table::new(self.ddb.clone(), target.clone());
+            for f in &files {
+                self.write(&writer, &f.body).await?;
+            }
+            let mut expected: Vec<[u8; 32]> = files.iter().flat_map(|f| f.hashes.iter().copied()).collect();
+            self.check(&target, &mut expected, was_empty).await?;
+            let secured = match in_place {
+                true => Some(self.secure(&target).await?),
+                false => None,
+            };
+            Ok::<_, OpsError>((created, was_empty, secured))
+        }
+        .await;
+        // Whatever happened, the schedules go on: a failed restore is retried by hand.
+        if let Some(m) = marker {
+            self.mark(&m.backup, &m.target, Some(m.started_at)).await?;
+        }
+        let (created, was_empty, secured) = outcome?;
         let report = RestoreReport {
             backup: manifest.id.clone(),
             table: table.name.clone(),
@@ -99,10 +154,101 @@ impl Restore {
             files: table.files.len(),
             digest: table.digest.clone(),
             exact: was_empty,
+            in_place,
+            secured,
             duration_ms: started.elapsed().as_millis() as u64,
         };
         tracing::info!(backup = %report.backup, target = %report.target, items = report.items, ms = report.duration_ms, "restore verified");
         Ok(report)
+    }
+
+    /// Set the restore marker: `running` from now, or (with the start) finished now.
+    async fn mark(&self, backup: &str, target: &str, started: Option<f64>) -> Result<RestoreMarker, OpsError> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() as f64 / 1e9;
+        let marker = RestoreMarker {
+            backup: backup.to_owned(),
+            target: target.to_owned(),
+            running: started.is_none(),
+            started_at: started.unwrap_or(now),
+            finished_at: started.map(|_| now),
+        };
+        if let Some(param) = &self.marker_param {
+            maintenance::store(&self.ssm, param, &marker)
+                .await
+                .map_err(|e| OpsError::Internal(e.to_string()))?;
+        }
+        Ok(marker)
+    }
+
+    /// After an in-place restore: what the backup brought back must not let anyone in.
+    /// Every session is revoked (so every token issued before is refused), refresh, reset
+    /// and account-mail tokens are deleted, and a new signing key signs from now on.
+    async fn secure(&self, target: &str) -> Result<Secured, OpsError> {
+        let mut values = HashMap::from([(":s".to_owned(), AttributeValue::S(SESSION_PREFIX.to_owned()))]);
+        let mut clauses = vec!["begins_with(PK, :s)".to_owned()];
+        for (i, p) in CREDENTIAL_PREFIXES.iter().enumerate() {
+            values.insert(format!(":c{i}"), AttributeValue::S((*p).to_owned()));
+            clauses.push(format!("begins_with(PK, :c{i})"));
+        }
+        let filter = scan::Filter {
+            expression: clauses.join(" OR "),
+            values,
+        };
+        let items = scan::Pager::new(&self.ddb, target, (0, 1), Some(&filter))
+            .collect()
+            .await?;
+        let (mut sessions_revoked, mut tokens_deleted) = (0, 0);
+        for item in items {
+            let (Some(pk), Some(sk)) = (item.get("PK").cloned(), item.get("SK").cloned()) else {
+                continue;
+            };
+            let is_session = pk.as_s().is_ok_and(|p| p.starts_with(SESSION_PREFIX));
+            if is_session {
+                let revoked = self
+                    .ddb
+                    .update_item()
+                    .table_name(target)
+                    .key("PK", pk)
+                    .key("SK", sk)
+                    .update_expression("SET revoked = :t")
+                    .condition_expression("attribute_exists(PK)")
+                    .expression_attribute_values(":t", AttributeValue::Bool(true))
+                    .send()
+                    .await
+                    .map_err(StoreError::from_sdk);
+                match revoked {
+                    Ok(_) => sessions_revoked += 1,
+                    // Expired (TTL) meanwhile: nothing to revoke.
+                    Err(e) if e.is_condition_failure() => {}
+                    Err(e) => return Err(OpsError::aws("revoking a session", e)),
+                }
+            } else {
+                self.ddb
+                    .delete_item()
+                    .table_name(target)
+                    .key("PK", pk)
+                    .key("SK", sk)
+                    .send()
+                    .await
+                    .map_err(|e| OpsError::aws("deleting a token", e))?;
+                tokens_deleted += 1;
+            }
+        }
+        let signing_key = match &self.keys {
+            Some(params) => {
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                tracseq_aws::jwt_keys::replace(&self.ssm, params, now)
+                    .await
+                    .map_err(|e| OpsError::Internal(format!("replacing the signing key: {e}")))?
+            }
+            None => String::new(),
+        };
+        tracing::info!(sessions_revoked, tokens_deleted, %signing_key, "in-place restore: credentials revoked");
+        Ok(Secured {
+            sessions_revoked,
+            tokens_deleted,
+            signing_key,
+        })
     }
 
     /// Step 1: download and check every file before anything is written.

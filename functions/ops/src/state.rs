@@ -17,6 +17,9 @@ pub struct OpsState {
     pub idem: IdempotencyStore,
     pub backups: BackupStore,
     pub settings: Settings,
+    pub ssm: aws_sdk_ssm::Client,
+    /// The restore marker: backups wait while a restore runs; restores set it.
+    pub restore_marker: tracseq_aws::maintenance::Marker,
 }
 
 /// From the function's environment (template.yaml).
@@ -36,6 +39,12 @@ pub struct Settings {
     /// Test hook, unset in every deployed stage: the export worker dies (returns before
     /// finishing, leaving the export `running`) on its first this-many attempts.
     pub export_crash_attempts: u32,
+    /// `RESTORE_TABLE_PREFIX`: the only tables a restore may write.
+    pub restore_table_prefix: Option<String>,
+    /// `RESTORE_MARKER_PARAM` (see `tracseq_aws::maintenance`).
+    pub restore_marker_param: Option<String>,
+    /// The JWT key parameters, replaced by an in-place restore.
+    pub signing_keys: Option<tracseq_aws::jwt_keys::KeyParams>,
 }
 
 impl OpsState {
@@ -56,6 +65,15 @@ impl OpsState {
             export_queue_url: env.get("EXPORT_QUEUE_URL").unwrap_or_default().to_owned(),
             download_ttl_secs: env.parse_or("EXPORT_DOWNLOAD_TTL_SECS", 900u64)?,
             export_crash_attempts: env.parse_or("EXPORT_FAULT_CRASH_ATTEMPTS", 0u32)?,
+            restore_table_prefix: env.get("RESTORE_TABLE_PREFIX").map(str::to_owned),
+            restore_marker_param: env.get("RESTORE_MARKER_PARAM").map(str::to_owned),
+            signing_keys: match (env.get("JWT_PRIVATE_KEYS_PARAM"), env.get("JWT_PUBLIC_KEYS_PARAM")) {
+                (Some(private), Some(public)) => Some(tracseq_aws::jwt_keys::KeyParams {
+                    private: private.to_owned(),
+                    public: public.to_owned(),
+                }),
+                _ => None,
+            },
         };
         let table = Table::new(init.clients.dynamodb.clone(), table_name);
         Ok(Arc::new(Self {
@@ -69,6 +87,8 @@ impl OpsState {
                 bucket: env.require("BACKUP_BUCKET")?.to_owned(),
             },
             settings,
+            ssm: aws_sdk_ssm::Client::new(&init.aws),
+            restore_marker: tracseq_aws::maintenance::Marker::from_init(init),
         }))
     }
 
@@ -90,6 +110,11 @@ impl OpsState {
             store: self.backups.clone(),
             concurrency: self.settings.restore_concurrency,
             segments: self.settings.segments,
+            live_table: self.table.name.clone(),
+            table_prefix: self.settings.restore_table_prefix.clone(),
+            ssm: self.ssm.clone(),
+            marker_param: self.settings.restore_marker_param.clone(),
+            keys: self.settings.signing_keys.clone(),
         }
     }
 }

@@ -58,6 +58,9 @@ pub static FUNCTIONS: &[FunctionDef] = &[
 /// The scheduled recovery of custody operations abandoned between chunks.
 fn recover_operations(st: Arc<StorageState>, _event: Value) -> BoxFuture<Result<Value, FunctionError>> {
     Box::pin(async move {
+        if let Some(paused) = st.restore.skip_while_restoring("custody recovery").await? {
+            return Ok(paused);
+        }
         let done = handlers::custody::recovery::recover(&st)
             .await
             .map_err(|p| FunctionError::transient(p.detail))?;

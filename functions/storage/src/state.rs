@@ -46,6 +46,8 @@ pub struct StorageState {
     pub auth: Arc<Auth>,
     pub idem: IdempotencyStore,
     pub settings: Settings,
+    /// The restore marker: custody recovery waits while a restore runs.
+    pub restore: tracseq_aws::maintenance::Marker,
 }
 
 /// A location with the names of its ancestors: its path and its unit.
@@ -80,6 +82,7 @@ impl StorageState {
             ));
         }
         Ok(Arc::new(Self {
+            restore: tracseq_aws::maintenance::Marker::from_init(init),
             auth: Auth::from_init(init).await?,
             idem: IdempotencyStore::new(table.clone()),
             table,

@@ -203,6 +203,18 @@ impl LocalStack {
             spec.env.extend(config.env_overrides.clone());
         }
         let functions = Arc::new(functions::Functions::load(&model, &catalog, &sdk, &extra_env).await?);
+        // What a deploy does once the stack is up: create the first signing key (only the
+        // rotation function may write keys; the functions that sign only read them).
+        let rotation: Vec<_> = functions
+            .all()
+            .filter(|f| f.spec.handler == "auth_rotate_keys")
+            .cloned()
+            .collect();
+        for f in rotation {
+            functions::invoke(&f, serde_json::json!({ "if_missing": true }))
+                .await
+                .map_err(|e| RunnerError::Api(format!("creating the first signing key: {e}")))?;
+        }
         // Seed before the API answers: a client that sees /api/health up can log in.
         let mut seeded_lab = None;
         if config.seed

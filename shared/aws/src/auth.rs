@@ -17,6 +17,11 @@ pub fn session_pk(sid: &str) -> String {
     format!("SESSION#{sid}")
 }
 pub const SESSION_SK: &str = "SESSION";
+/// Partitions of what lets someone in besides a session: refresh tokens, password-reset
+/// tokens and account mail (which holds a reset or invitation token). A restore brings
+/// back old ones, so an in-place restore deletes them all and revokes every session.
+pub const CREDENTIAL_PREFIXES: &[&str] = &["REFRESH#", "RESET#", "ACCOUNTMAIL#"];
+pub const SESSION_PREFIX: &str = "SESSION#";
 
 /// Token settings every function shares.
 #[derive(Debug, Clone)]

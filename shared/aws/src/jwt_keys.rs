@@ -137,6 +137,28 @@ pub fn plan_rotation(
     Ok((keys, Jwks { keys: jwks }))
 }
 
+/// Replace the signing key at once (after an in-place restore, which revokes every
+/// session): the new key signs from `now`, and the private set holds it alone. The old
+/// public keys stay published until the next scheduled rotation drops them: a warm
+/// function may sign with its cached key for a few minutes yet, and its tokens must verify
+/// (every older token is refused anyway, its session being revoked). The public set is
+/// written first, so a crash between the writes leaves the key that signs verifiable.
+/// Only the public set is read; the private one is overwritten, never read.
+pub async fn replace(ssm: &aws_sdk_ssm::Client, params: &KeyParams, now: i64) -> Result<String, KeyError> {
+    let public = load_public(ssm, params).await?;
+    let (private, jwk) = generate(now)?;
+    let kid = private.kid.clone();
+    let mut keys = vec![jwk];
+    keys.extend(public.keys.into_iter().filter(|k| k.kid != kid));
+    put_param(ssm, &params.public, &json(&Jwks { keys })?, false, true).await?;
+    put_param(ssm, &params.private, &json(&vec![private])?, true, true).await?;
+    Ok(kid)
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String, KeyError> {
+    serde_json::to_string(v).map_err(|e| KeyError::Invalid(e.to_string()))
+}
+
 pub fn signing_key(keys: &[PrivateKey], now: i64) -> Result<(String, EncodingKey), KeyError> {
     let newest = signer(keys, now).ok_or(KeyError::Missing)?;
     let der = STANDARD
@@ -196,8 +218,9 @@ pub async fn load_private(ssm: &aws_sdk_ssm::Client, params: &KeyParams) -> Resu
     }
 }
 
-/// Make sure a key exists: the first issuing function to start creates it. Two starting
-/// at once both try; SSM keeps the first (`Overwrite=false`) and the other reads it back.
+/// Make sure a key exists, active at once: the rotation function's `if_missing` run after a
+/// deploy (and the local runner's start). Two runs at once both try; SSM keeps the first
+/// (`Overwrite=false`) and the other reads it back.
 pub async fn ensure(ssm: &aws_sdk_ssm::Client, params: &KeyParams, now: i64) -> Result<Vec<PrivateKey>, KeyError> {
     let existing = load_private(ssm, params).await?;
     if !existing.is_empty() {
@@ -221,6 +244,11 @@ pub async fn rotate(
     activation_delay: i64,
 ) -> Result<String, KeyError> {
     let private = load_private(ssm, params).await?;
+    if private.is_empty() {
+        // Nothing signs yet, so nothing needs the delay: the first key is active at once.
+        let keys = ensure(ssm, params, now).await?;
+        return signer(&keys, now).map(|k| k.kid.clone()).ok_or(KeyError::Missing);
+    }
     let public = load_public(ssm, params).await?;
     let (mut new_private, new_public) = generate(now)?;
     new_private.activates_at = now + activation_delay;

@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod jwt_keys;
 pub mod keys;
 pub mod lambda;
+pub mod maintenance;
 pub mod outbox;
 pub mod store;
 
