@@ -1,27 +1,30 @@
 //! One lab's data as a downloadable archive, for a lab that leaves.
 //!
 //! `POST /api/lab/exports` records the request and queues it; the `ops_lab_export` worker
-//! (SQS) scans the table for the lab's partitions (the lab id leads every one of them,
-//! docs/data-model.md, invariant 1), adds the lab's uploaded files, and writes one `.tar.gz` to the
-//! files bucket; `GET /api/lab/exports/{id}` then answers with a short-lived download link.
+//! (SQS) reads the lab's partitions by key (`partitions`: Query only, the worker may not
+//! Scan), adds the lab's uploaded files, and streams one `.tar.gz` to the files bucket as a
+//! multipart upload, so memory holds about one part whatever the lab's size;
+//! `GET /api/lab/exports/{id}` then answers with a short-lived download link.
 //!
-//! The archive holds `manifest.json`, `items.jsonl` (one plain-JSON item per line, sorted
-//! by key) and `files/…`. Only the kinds [`KINDS`] marks as exported leave: idempotency
-//! records (a stored answer can hold a webhook's secret), reset and invitation mail and
-//! anything unclassified stay behind, counted in the manifest's `excluded`; password hashes
-//! are removed from users. Global login lookups (email guards, sessions, refresh tokens,
-//! throttles) and consumer dedupe records are not the lab's partitions at all.
+//! The archive holds `items/NNNNN.jsonl` (plain-JSON items, one per line, sorted by key,
+//! about 8 MiB each), `files/…`, and last `manifest.json` (counts, and a SHA-256 per items
+//! entry and file). Only the kinds [`KINDS`] marks as exported leave: reset and invitation
+//! mail and anything unclassified stay behind, counted in the manifest's `excluded`;
+//! password hashes are removed from users. Idempotency records (a stored answer can hold a
+//! webhook's secret), global login lookups (email guards, sessions, refresh tokens,
+//! throttles) and consumer dedupe records are not read at all.
 
 use crate::dynamo_json::{Item, item_to_plain};
 use crate::error::OpsError;
-use crate::scan::{self, Filter};
 use crate::state::OpsState;
 use aws_sdk_dynamodb::types::AttributeValue;
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::io::Write;
 use tracseq_aws::store::{from_item, keyed_item, s};
 
 tracseq_core::named_enum!(
@@ -219,12 +222,22 @@ pub struct ArchiveManifest {
     pub items: u64,
     /// Items per `entity`.
     pub entities: BTreeMap<String, u64>,
-    pub items_sha256: String,
+    /// The `items/NNNNN.jsonl` entries, in order.
+    pub item_parts: Vec<ItemPart>,
     pub files: Vec<ArchiveFile>,
     pub redacted: Vec<String>,
     /// Items left out per kind (see [`KINDS`]).
     #[serde(default)]
     pub excluded: BTreeMap<String, u64>,
+}
+
+/// One entry of the items: plain-JSON items, one per line, sorted by key.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ItemPart {
+    pub path: String,
+    pub items: u64,
+    pub bytes: u64,
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -334,187 +347,332 @@ struct Done {
     sha256: String,
 }
 
+/// Size of each uploaded part, and of each `items/` entry before compression: the worker
+/// holds about one of each, whatever the lab's size.
+const PART_BYTES: usize = 8 * 1024 * 1024;
+
 async fn build(st: &OpsState, export: &LabExport) -> Result<Done, OpsError> {
     let lab = &export.lab_id;
-    let (items, excluded) = lab_items(st, lab).await?;
-    let mut entities = BTreeMap::new();
-    let mut lines = String::new();
-    for item in &items {
-        let entity = item
-            .get("entity")
-            .and_then(|v| v.as_s().ok())
-            .cloned()
-            .unwrap_or_default();
-        *entities.entry(entity).or_insert(0u64) += 1;
-        lines.push_str(&item_to_plain(item).to_string());
-        lines.push('\n');
+    let key = format!("exports/{lab}/{}.tar.gz", export.id);
+    let mut archive = Archive::start(st, &key, &format!("tracseq-{lab}-{}.tar.gz", export.id)).await?;
+    match fill(st, export, &mut archive).await {
+        Ok((items, files)) => {
+            let (bytes, sha256) = archive.finish().await?;
+            Ok(Done {
+                key,
+                items,
+                files,
+                bytes,
+                sha256,
+            })
+        }
+        Err(e) => {
+            archive.abort().await;
+            Err(e)
+        }
     }
-    let files = lab_files(st, lab).await?;
-    let manifest = ArchiveManifest {
-        format: 1,
+}
+
+/// Write the lab's items, its files and the manifest into the archive.
+async fn fill(st: &OpsState, export: &LabExport, archive: &mut Archive<'_>) -> Result<(u64, u64), OpsError> {
+    let lab = &export.lab_id;
+    let mut manifest = ArchiveManifest {
+        format: 2,
         lab_id: lab.clone(),
         export_id: export.id.clone(),
         created_at: tracseq_core::now_rfc3339(),
-        items: items.len() as u64,
-        entities,
-        items_sha256: hex::encode(Sha256::digest(lines.as_bytes())),
-        files: files
-            .iter()
-            .map(|(path, body)| ArchiveFile {
-                path: path.clone(),
-                bytes: body.len() as u64,
-                sha256: hex::encode(Sha256::digest(body)),
-            })
-            .collect(),
+        items: 0,
+        entities: BTreeMap::new(),
+        item_parts: Vec::new(),
+        files: Vec::new(),
         redacted: REDACTED.iter().map(|s| (*s).to_owned()).collect(),
-        excluded,
+        excluded: BTreeMap::new(),
     };
-    let manifest_json = serde_json::to_vec_pretty(&manifest).map_err(|e| OpsError::Internal(e.to_string()))?;
-    let mut entries = vec![
-        ("manifest.json".to_owned(), manifest_json),
-        ("items.jsonl".to_owned(), lines.into_bytes()),
-    ];
-    entries.extend(files);
-    let archive = tar_gz(&entries).map_err(|e| OpsError::Internal(format!("writing the archive: {e}")))?;
-    let key = format!("exports/{lab}/{}.tar.gz", export.id);
-    let sha256 = hex::encode(Sha256::digest(&archive));
-    let bytes = archive.len() as u64;
-    st.s3
-        .put_object()
-        .bucket(&st.settings.files_bucket)
-        .key(&key)
-        .content_type("application/gzip")
-        .content_disposition(format!("attachment; filename=\"tracseq-{lab}-{}.tar.gz\"", export.id))
-        .body(archive.into())
-        .send()
-        .await
-        .map_err(|e| OpsError::aws("storing the archive", e))?;
-    Ok(Done {
-        key,
-        items: manifest.items,
-        files: manifest.files.len() as u64,
-        bytes,
-        sha256,
-    })
-}
-
-/// Every exported item of the lab's partitions, sorted by key, with [`REDACTED`] attributes
-/// removed; and the count of items left out per kind.
-pub async fn lab_items(st: &OpsState, lab: &str) -> Result<(Vec<Item>, BTreeMap<String, u64>), OpsError> {
-    let filter = Filter {
-        expression: "PK = :root OR begins_with(PK, :prefix)".into(),
-        values: HashMap::from([
-            (":root".to_owned(), s(keys::lab(lab))),
-            (":prefix".to_owned(), s(format!("{}#", keys::lab(lab)))),
-        ]),
-    };
-    let segments = st.settings.segments;
-    let scans: Vec<_> = (0..segments)
-        .map(|seg| scan::Pager::new(&st.table.client, &st.table.name, (seg, segments), Some(&filter)).collect())
-        .collect();
-    let parts = futures::future::try_join_all(scans).await?;
-    let mut excluded = BTreeMap::new();
-    let mut items: Vec<Item> = Vec::new();
-    for item in parts.into_iter().flatten() {
-        match carry(&item) {
-            Carry::Exported => items.push(item),
-            Carry::Excluded(why) => {
-                let kind = kind_of(&item);
-                if why == "an unclassified kind" {
-                    tracing::error!(%kind, "an item kind the export does not know; left out");
+    let partitions = crate::partitions::of_lab(&st.table.client, &st.table.name, lab).await?;
+    let (ddb, table) = (&st.table.client, st.table.name.as_str());
+    let mut reads = futures::stream::iter(partitions)
+        .map(|p| async move { crate::partitions::query(ddb, table, None, &p).await })
+        .buffered(8);
+    let mut lines = String::new();
+    let mut part_items = 0u64;
+    while let Some(items) = reads.next().await {
+        for mut item in items? {
+            match carry(&item) {
+                Carry::Exported => {}
+                Carry::Excluded(why) => {
+                    let kind = kind_of(&item);
+                    if why == "an unclassified kind" {
+                        tracing::error!(%kind, "an item kind the export does not know; left out");
+                    }
+                    *manifest.excluded.entry(kind).or_insert(0) += 1;
+                    continue;
                 }
-                *excluded.entry(kind).or_insert(0u64) += 1;
+            }
+            for attr in REDACTED {
+                item.remove(*attr);
+            }
+            *manifest.entities.entry(kind_of(&item)).or_insert(0) += 1;
+            lines.push_str(&item_to_plain(&item).to_string());
+            lines.push('\n');
+            part_items += 1;
+            if lines.len() >= PART_BYTES {
+                manifest.item_parts.push(archive.items(&mut lines, part_items).await?);
+                part_items = 0;
             }
         }
     }
-    for item in &mut items {
-        for attr in REDACTED {
-            item.remove(*attr);
-        }
+    if part_items > 0 {
+        manifest.item_parts.push(archive.items(&mut lines, part_items).await?);
     }
-    let key = |i: &Item| {
-        let get = |k: &str| i.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-        (get("PK"), get("SK"))
-    };
-    items.sort_by_cached_key(key);
-    Ok((items, excluded))
-}
-
-/// The lab's objects in the files bucket, as `files/{key}` entries.
-async fn lab_files(st: &OpsState, lab: &str) -> Result<Vec<(String, Vec<u8>)>, OpsError> {
-    let bucket = &st.settings.files_bucket;
-    let mut out = Vec::new();
+    manifest.items = manifest.item_parts.iter().map(|p| p.items).sum();
     for prefix in FILE_PREFIXES.iter().map(|p| p.replace("{lab}", lab)) {
         let mut pages = st
             .s3
             .list_objects_v2()
-            .bucket(bucket)
+            .bucket(&st.settings.files_bucket)
             .prefix(&prefix)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| OpsError::aws("listing the lab's files", e))?;
             for key in page.contents().iter().filter_map(|o| o.key()) {
-                let body = st
-                    .s3
-                    .get_object()
-                    .bucket(bucket)
-                    .key(key)
-                    .send()
-                    .await
-                    .map_err(|e| OpsError::aws(&format!("reading {key}"), e))?
-                    .body
-                    .collect()
-                    .await
-                    .map_err(|e| OpsError::aws(&format!("reading {key}"), e))?
-                    .into_bytes()
-                    .to_vec();
-                out.push((format!("files/{key}"), body));
+                manifest.files.push(archive.file(key).await?);
             }
         }
     }
-    Ok(out)
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| OpsError::Internal(e.to_string()))?;
+    archive.entry("manifest.json", &json).await?;
+    Ok((manifest.items, manifest.files.len() as u64))
 }
 
-/// A gzip tar of `(path, body)` entries.
-pub fn tar_gz(entries: &[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
-    let mut tar = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::default()));
-    let mtime = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    for (path, body) in entries {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(body.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(mtime);
-        header.set_cksum();
-        tar.append_data(&mut header, path, body.as_slice())?;
+/// A `.tar.gz` written to S3 while it grows (a multipart upload of [`PART_BYTES`] parts),
+/// with its size and SHA-256 counted on the way.
+struct Archive<'a> {
+    st: &'a OpsState,
+    key: String,
+    upload_id: String,
+    parts: Vec<aws_sdk_s3::types::CompletedPart>,
+    tar: tar::Builder<GzEncoder<Vec<u8>>>,
+    sha: Sha256,
+    bytes: u64,
+    mtime: u64,
+    item_entries: usize,
+}
+
+fn io_error(what: &str) -> impl Fn(std::io::Error) -> OpsError + '_ {
+    move |e| OpsError::Internal(format!("writing the archive ({what}): {e}"))
+}
+
+impl<'a> Archive<'a> {
+    async fn start(st: &'a OpsState, key: &str, filename: &str) -> Result<Self, OpsError> {
+        let created = st
+            .s3
+            .create_multipart_upload()
+            .bucket(&st.settings.files_bucket)
+            .key(key)
+            .content_type("application/gzip")
+            .content_disposition(format!("attachment; filename=\"{filename}\""))
+            .send()
+            .await
+            .map_err(|e| OpsError::aws("starting the archive upload", e))?;
+        let upload_id = created
+            .upload_id
+            .ok_or_else(|| OpsError::Internal("S3 gave no upload id".into()))?;
+        Ok(Self {
+            st,
+            key: key.to_owned(),
+            upload_id,
+            parts: Vec::new(),
+            tar: tar::Builder::new(GzEncoder::new(Vec::new(), Compression::default())),
+            sha: Sha256::new(),
+            bytes: 0,
+            mtime: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+            item_entries: 0,
+        })
     }
-    tar.into_inner()?.finish()
+
+    fn header(&self, size: u64) -> tar::Header {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(size);
+        header.set_mode(0o644);
+        header.set_mtime(self.mtime);
+        header
+    }
+
+    /// Upload what the encoder wrote once it makes a part (S3 wants at least 5 MiB per
+    /// part but the last).
+    async fn flush(&mut self) -> Result<(), OpsError> {
+        let buffered = self.tar.get_mut().get_mut();
+        if buffered.len() < PART_BYTES {
+            return Ok(());
+        }
+        let body = std::mem::take(buffered);
+        self.upload(body).await
+    }
+
+    async fn upload(&mut self, body: Vec<u8>) -> Result<(), OpsError> {
+        self.sha.update(&body);
+        self.bytes += body.len() as u64;
+        let number = self.parts.len() as i32 + 1;
+        let done = self
+            .st
+            .s3
+            .upload_part()
+            .bucket(&self.st.settings.files_bucket)
+            .key(&self.key)
+            .upload_id(&self.upload_id)
+            .part_number(number)
+            .body(body.into())
+            .send()
+            .await
+            .map_err(|e| OpsError::aws("uploading part of the archive", e))?;
+        self.parts.push(
+            aws_sdk_s3::types::CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(done.e_tag)
+                .build(),
+        );
+        Ok(())
+    }
+
+    /// A whole entry held in memory (a manifest, a part of the items).
+    async fn entry(&mut self, path: &str, body: &[u8]) -> Result<(), OpsError> {
+        let mut header = self.header(body.len() as u64);
+        self.tar.append_data(&mut header, path, body).map_err(io_error(path))?;
+        self.flush().await
+    }
+
+    /// The next `items/NNNNN.jsonl` entry, from `lines` (emptied).
+    async fn items(&mut self, lines: &mut String, items: u64) -> Result<ItemPart, OpsError> {
+        let body = std::mem::take(lines).into_bytes();
+        self.item_entries += 1;
+        let path = format!("items/{:05}.jsonl", self.item_entries);
+        let part = ItemPart {
+            path: path.clone(),
+            items,
+            bytes: body.len() as u64,
+            sha256: hex::encode(Sha256::digest(&body)),
+        };
+        self.entry(&path, &body).await?;
+        Ok(part)
+    }
+
+    /// One object of the files bucket, streamed into `files/{key}`: its header, then its
+    /// body as S3 hands it over, then the padding; never the whole object in memory.
+    async fn file(&mut self, key: &str) -> Result<ArchiveFile, OpsError> {
+        let obj = self
+            .st
+            .s3
+            .get_object()
+            .bucket(&self.st.settings.files_bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| OpsError::aws(&format!("reading {key}"), e))?;
+        let size = obj.content_length.unwrap_or(0).max(0) as u64;
+        let path = format!("files/{key}");
+        let mut header = self.header(size);
+        // The header alone (with the size to come); the body follows below.
+        self.tar
+            .append_data(&mut header, &path, std::io::empty())
+            .map_err(io_error(&path))?;
+        let (mut body, mut sha, mut read) = (obj.body, Sha256::new(), 0u64);
+        while let Some(chunk) = body
+            .try_next()
+            .await
+            .map_err(|e| OpsError::aws(&format!("reading {key}"), e))?
+        {
+            read += chunk.len() as u64;
+            if read > size {
+                break;
+            }
+            sha.update(&chunk);
+            self.tar.get_mut().write_all(&chunk).map_err(io_error(&path))?;
+            self.flush().await?;
+        }
+        if read != size {
+            return Err(OpsError::Internal(format!("{key} changed while it was read")));
+        }
+        let padding = (512 - size % 512) % 512;
+        self.tar
+            .get_mut()
+            .write_all(&vec![0u8; padding as usize])
+            .map_err(io_error(&path))?;
+        self.flush().await?;
+        Ok(ArchiveFile {
+            path,
+            bytes: size,
+            sha256: hex::encode(sha.finalize()),
+        })
+    }
+
+    /// End the archive and the upload: its size and SHA-256.
+    async fn finish(mut self) -> Result<(u64, String), OpsError> {
+        self.tar.finish().map_err(io_error("end"))?;
+        let rest = self.tar.get_mut().try_finish().map(|_| ());
+        rest.map_err(io_error("end"))?;
+        let tail = std::mem::take(self.tar.get_mut().get_mut());
+        if !tail.is_empty() || self.parts.is_empty() {
+            self.upload(tail).await?;
+        }
+        let parts = std::mem::take(&mut self.parts);
+        let completed = self
+            .st
+            .s3
+            .complete_multipart_upload()
+            .bucket(&self.st.settings.files_bucket)
+            .key(&self.key)
+            .upload_id(&self.upload_id)
+            .multipart_upload(
+                aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await;
+        if let Err(e) = completed {
+            self.abort().await;
+            return Err(OpsError::aws("completing the archive upload", e));
+        }
+        Ok((self.bytes, hex::encode(self.sha.clone().finalize())))
+    }
+
+    /// Drop the parts uploaded so far (S3 would keep them, and bill them, otherwise).
+    async fn abort(&self) {
+        let aborted = self
+            .st
+            .s3
+            .abort_multipart_upload()
+            .bucket(&self.st.settings.files_bucket)
+            .key(&self.key)
+            .upload_id(&self.upload_id)
+            .send()
+            .await;
+        if let Err(e) = aborted {
+            tracing::warn!(error = ?e, key = %self.key, "aborting the archive upload failed");
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
 
     #[test]
-    fn archive_holds_every_entry_byte_for_byte() {
-        let entries = vec![
-            ("manifest.json".to_owned(), b"{}".to_vec()),
-            ("files/uploads/lab/a.csv".to_owned(), b"x,y\n1,2\n".to_vec()),
-        ];
-        let gz = tar_gz(&entries).unwrap();
-        let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(gz.as_slice()));
-        let mut got = Vec::new();
-        for e in ar.entries().unwrap() {
-            let mut e = e.unwrap();
-            let path = e.path().unwrap().to_string_lossy().into_owned();
-            let mut body = Vec::new();
-            e.read_to_end(&mut body).unwrap();
-            got.push((path, body));
+    fn every_kind_is_classified_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for (kind, _) in KINDS {
+            assert!(seen.insert(*kind), "{kind} twice");
         }
-        assert_eq!(got, entries);
+        let item = |entity: &str| Item::from([("entity".to_owned(), s(entity))]);
+        assert_eq!(carry(&item("sample")), Carry::Exported);
+        assert!(matches!(carry(&item("session")), Carry::Excluded(_)));
+        assert!(matches!(carry(&item("something new")), Carry::Excluded(_)));
+        let mut reset = item("delivery");
+        reset.insert("secret_ref".into(), s("ACCOUNTMAIL#1"));
+        assert!(matches!(carry(&reset), Carry::Excluded(_)));
     }
 }

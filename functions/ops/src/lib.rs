@@ -13,6 +13,7 @@ pub mod error;
 pub mod export;
 pub mod handlers;
 pub mod manifest;
+pub mod partitions;
 pub mod restore;
 pub mod routes;
 pub mod scan;

@@ -49,6 +49,9 @@ pub mod keys {
     pub fn import(lab: &str, id: &str) -> String {
         format!("LAB#{lab}#IMPORT#{id}")
     }
+    pub fn imports(lab: &str) -> String {
+        format!("LAB#{lab}#IMPORTS")
+    }
     pub fn history_sk(at: &str, id: &str) -> String {
         format!("HIST#{at}#{id}")
     }
@@ -391,7 +394,13 @@ impl Import {
     pub fn item(&self, lab: &str) -> Result<Item, StoreError> {
         keyed_item(
             self,
-            &[("PK", keys::import(lab, &self.id)), ("SK", keys::IMPORT_SK.to_owned())],
+            &[
+                ("PK", keys::import(lab, &self.id)),
+                ("SK", keys::IMPORT_SK.to_owned()),
+                // The lab's imports, listed (a lab export finds them here).
+                ("GSI2PK", keys::imports(lab)),
+                ("GSI2SK", format!("{}#{}", self.created_at, self.id)),
+            ],
             "import",
         )
     }

@@ -46,6 +46,9 @@ pub mod keys {
     pub fn operation(lab: &str, id: &str) -> String {
         format!("LAB#{lab}#STORAGEOP#{id}")
     }
+    pub fn operations(lab: &str) -> String {
+        format!("LAB#{lab}#STORAGEOPS")
+    }
 }
 
 /// A node of the storage hierarchy.

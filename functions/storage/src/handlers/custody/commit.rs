@@ -354,6 +354,9 @@ fn operation_item(
             AttributeValue::B(Blob::new(tracseq_aws::compress::deflate(&json)?)),
         ),
         ("created_at".to_owned(), s(&created)),
+        // The lab's operations, listed for good (a lab export finds them here).
+        ("GSI2PK".to_owned(), s(keys::operations(w.lab))),
+        ("GSI2SK".to_owned(), s(format!("{created}#{op_id}"))),
     ]);
     if status != "completed" {
         item.insert("GSI1PK".into(), s(OPEN_OPERATIONS));
