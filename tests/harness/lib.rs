@@ -110,12 +110,27 @@ pub fn logs() -> String {
 
 static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
 
+/// Every stack's log lines of the last run, kept for diagnosing a failure after the fact
+/// (`target/e2e-logs.jsonl`, written as they come).
+fn log_file() -> Option<&'static std::sync::Mutex<std::fs::File>> {
+    static FILE: OnceLock<Option<std::sync::Mutex<std::fs::File>>> = OnceLock::new();
+    FILE.get_or_init(|| {
+        std::fs::File::create(workspace().join("target/e2e-logs.jsonl"))
+            .ok()
+            .map(std::sync::Mutex::new)
+    })
+    .as_ref()
+}
+
 struct Capture;
 
 impl std::io::Write for Capture {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if let Ok(mut b) = LOGS.lock() {
             b.extend_from_slice(buf);
+        }
+        if let Some(Ok(mut f)) = log_file().map(|f| f.lock()) {
+            let _ = f.write_all(buf);
         }
         Ok(buf.len())
     }

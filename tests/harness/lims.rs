@@ -5,7 +5,7 @@ use crate::client::Api;
 use base64::Engine;
 use serde_json::{Value, json};
 
-/// `shared/reference/sample_lab_template.csv`, a real lab manifest (copied into the repo
+/// `tests/fixtures/reference/sample_lab_template.csv`, a real lab manifest (kept in the repo
 /// so CI has it).
 pub const REFERENCE_CSV: &str = include_str!("../fixtures/reference/sample_lab_template.csv");
 

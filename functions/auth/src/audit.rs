@@ -6,7 +6,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use tracseq_aws::store::{Item, StoreError, keyed_item};
 
-/// Actions the audit records (DOMAIN.md: logins, failures, lockouts, password changes and
+/// Actions the audit records (docs/domain.md: logins, failures, lockouts, password changes and
 /// resets, user and role changes, token misuse).
 pub mod action {
     pub const LOGIN: &str = "login";

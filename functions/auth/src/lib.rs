@@ -1,6 +1,6 @@
 //! The auth service: labs, users, sessions and tokens.
 //!
-//! Rules are DOMAIN.md's (Tenancy, users, roles). The lab always comes from the token.
+//! Rules are docs/domain.md's (Tenancy, users, roles). The lab always comes from the token.
 //! Another lab's user is a 404. Access is declared per route in [`routes`]. Passwords are
 //! argon2id, hashed on the blocking pool with bounded concurrency. Refresh tokens rotate on
 //! every use, and reuse revokes the session. Every security-relevant event is appended to

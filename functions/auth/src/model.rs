@@ -1,4 +1,4 @@
-//! Labs, users and sessions: their items (DATA.md keys), their client views, and the user
+//! Labs, users and sessions: their items (docs/data-model.md keys), their client views, and the user
 //! status machine.
 
 use serde::{Deserialize, Serialize};

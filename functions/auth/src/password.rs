@@ -1,4 +1,4 @@
-//! Passwords: the policy (DOMAIN.md: at least 8 characters with upper, lower and digit, not
+//! Passwords: the policy (docs/domain.md: at least 8 characters with upper, lower and digit, not
 //! a common password) and argon2id hashing with OWASP's parameters on dedicated threads
 //! (see [`Hasher`]), so hashing never stalls other requests and its memory stays bounded.
 

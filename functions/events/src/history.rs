@@ -1,5 +1,5 @@
 //! `GET /api/events`: the lab's events, newest first, by type pattern, subject and time
-//! window. Without a subject it walks the lab's day partitions of the outbox (DATA.md:
+//! window. Without a subject it walks the lab's day partitions of the outbox (docs/data-model.md:
 //! `LAB#{lab}#EVENTS#{yyyy-mm-dd}`) from the newest day down; with one it reads the
 //! subject index. The cursor names the day and the position inside it.
 

@@ -347,9 +347,9 @@ struct Done {
     sha256: String,
 }
 
-/// Size of each uploaded part, and of each `items/` entry before compression: the worker
-/// holds about one of each, whatever the lab's size.
-const PART_BYTES: usize = 8 * 1024 * 1024;
+/// Size of each `items/` entry before compression: the worker holds about one, and one
+/// upload part (`EXPORT_PART_MIB`, 8 MiB by default), whatever the lab's size.
+const ITEMS_ENTRY_BYTES: usize = 8 * 1024 * 1024;
 
 async fn build(st: &OpsState, export: &LabExport) -> Result<Done, OpsError> {
     let lab = &export.lab_id;
@@ -415,7 +415,7 @@ async fn fill(st: &OpsState, export: &LabExport, archive: &mut Archive<'_>) -> R
             lines.push_str(&item_to_plain(&item).to_string());
             lines.push('\n');
             part_items += 1;
-            if lines.len() >= PART_BYTES {
+            if lines.len() >= ITEMS_ENTRY_BYTES {
                 manifest.item_parts.push(archive.items(&mut lines, part_items).await?);
                 part_items = 0;
             }
@@ -445,7 +445,7 @@ async fn fill(st: &OpsState, export: &LabExport, archive: &mut Archive<'_>) -> R
     Ok((manifest.items, manifest.files.len() as u64))
 }
 
-/// A `.tar.gz` written to S3 while it grows (a multipart upload of [`PART_BYTES`] parts),
+/// A `.tar.gz` written to S3 while it grows (a multipart upload of `part_bytes` parts),
 /// with its size and SHA-256 counted on the way.
 struct Archive<'a> {
     st: &'a OpsState,
@@ -457,6 +457,7 @@ struct Archive<'a> {
     bytes: u64,
     mtime: u64,
     item_entries: usize,
+    part_bytes: usize,
 }
 
 fn io_error(what: &str) -> impl Fn(std::io::Error) -> OpsError + '_ {
@@ -491,6 +492,7 @@ impl<'a> Archive<'a> {
                 .map(|d| d.as_secs())
                 .unwrap_or(0),
             item_entries: 0,
+            part_bytes: st.settings.export_part_mib * 1024 * 1024,
         })
     }
 
@@ -506,7 +508,7 @@ impl<'a> Archive<'a> {
     /// part but the last).
     async fn flush(&mut self) -> Result<(), OpsError> {
         let buffered = self.tar.get_mut().get_mut();
-        if buffered.len() < PART_BYTES {
+        if buffered.len() < self.part_bytes {
             return Ok(());
         }
         let body = std::mem::take(buffered);

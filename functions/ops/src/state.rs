@@ -39,6 +39,8 @@ pub struct Settings {
     /// Test hook, unset in every deployed stage: the export worker dies (returns before
     /// finishing, leaving the export `running`) on its first this-many attempts.
     pub export_crash_attempts: u32,
+    /// Size of an export archive's upload parts, in MiB (S3 wants at least 5).
+    pub export_part_mib: usize,
     /// `RESTORE_TABLE_PREFIX`: the only tables a restore may write.
     pub restore_table_prefix: Option<String>,
     /// `RESTORE_MARKER_PARAM` (see `tracseq_aws::maintenance`).
@@ -65,6 +67,7 @@ impl OpsState {
             export_queue_url: env.get("EXPORT_QUEUE_URL").unwrap_or_default().to_owned(),
             download_ttl_secs: env.parse_or("EXPORT_DOWNLOAD_TTL_SECS", 900u64)?,
             export_crash_attempts: env.parse_or("EXPORT_FAULT_CRASH_ATTEMPTS", 0u32)?,
+            export_part_mib: env.parse_or("EXPORT_PART_MIB", 8usize)?.clamp(5, 512),
             restore_table_prefix: env.get("RESTORE_TABLE_PREFIX").map(str::to_owned),
             restore_marker_param: env.get("RESTORE_MARKER_PARAM").map(str::to_owned),
             signing_keys: match (env.get("JWT_PRIVATE_KEYS_PARAM"), env.get("JWT_PUBLIC_KEYS_PARAM")) {

@@ -1,6 +1,6 @@
 //! The samples service: submission templates, samples and manifest imports.
 //!
-//! Rules are DOMAIN.md's (Samples, Templates), implemented as pure functions in
+//! Rules are docs/domain.md's (Samples, Templates), implemented as pure functions in
 //! [`domain`] and tested there; handlers add storage around them. The lab always comes
 //! from the token and another lab's record is a 404. Every change is one DynamoDB
 //! transaction with its history line and its domain event. Imports validate the whole

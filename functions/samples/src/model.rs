@@ -110,7 +110,7 @@ pub struct Sample {
     /// Where the sample is stored (absent when it is not).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<StoragePlace>,
-    /// Retrievals from a frozen zone (DOMAIN.md: freeze-thaw counting).
+    /// Retrievals from a frozen zone (docs/domain.md: freeze-thaw counting).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub freeze_thaw_count: u32,
     pub version: u64,

@@ -1,4 +1,4 @@
-//! Every route of the samples service and the least role it needs (DOMAIN.md's matrix:
+//! Every route of the samples service and the least role it needs (docs/domain.md's matrix:
 //! samples guest / lab_technician / lab_administrator; templates guest /
 //! principal_investigator / lab_administrator). Imports and uploads create samples, so
 //! they need what creating a sample needs.

@@ -14,7 +14,7 @@ use tracseq_aws::store::{StoreError, Table, n, s};
 use tracseq_aws::{Init, InitError};
 use tracseq_core::Problem;
 
-/// Settings from the function's environment (template.yaml), DOMAIN.md defaults.
+/// Settings from the function's environment (template.yaml), docs/domain.md defaults.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Prefix of generated barcodes when the lab has none.

@@ -1,8 +1,8 @@
-//! The sequencing service (DOMAIN.md, Sequencing).
+//! The sequencing service (docs/domain.md, Sequencing).
 //!
 //! The rules live in [`domain`] as pure functions: reference data (instruments, flow
 //! cells, a real index kit), the job and run status machines, Illumina sample sheets in
-//! both formats with every check DOMAIN.md lists, pooling checks and QC thresholds. The
+//! both formats with every check docs/domain.md lists, pooling checks and QC thresholds. The
 //! HTTP functions cover reference data, libraries, pools, jobs, and runs with their
 //! sample sheets and QC; runs do not move their samples' statuses yet.
 

@@ -1,4 +1,4 @@
-//! Every route of the sequencing service and the least role it needs (DOMAIN.md's matrix:
+//! Every route of the sequencing service and the least role it needs (docs/domain.md's matrix:
 //! sequencing research_scientist / lab_technician / lab_administrator; index kits are
 //! reference data that administrators edit).
 

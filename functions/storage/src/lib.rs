@@ -1,7 +1,7 @@
 //! The storage service: the freezer hierarchy, box maps, placement rules, capacity and
 //! chain of custody.
 //!
-//! Rules are DOMAIN.md's (Storage), implemented as pure functions in [`domain`] and tested
+//! Rules are docs/domain.md's (Storage), implemented as pure functions in [`domain`] and tested
 //! there. Every custody change is one transaction (a 96-tube rack: checkpointed chunks,
 //! undone on failure) holding the position guards, the version-checked sample, its
 //! custody record and history line, the occupancy of every location above, and the

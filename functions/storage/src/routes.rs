@@ -1,4 +1,4 @@
-//! Every route of the storage service and the least role it needs (DOMAIN.md's matrix:
+//! Every route of the storage service and the least role it needs (docs/domain.md's matrix:
 //! storage research_scientist / lab_technician / lab_administrator). Custody operations
 //! are storage writes, so technicians do them; removing a location is the delete.
 

@@ -15,12 +15,12 @@ use tracseq_aws::{Init, InitError};
 use tracseq_core::Problem;
 use tracseq_samples::model::{Import, ImportStatus, Sample};
 
-/// Settings from the function's environment (template.yaml), DOMAIN.md defaults.
+/// Settings from the function's environment (template.yaml), docs/domain.md defaults.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub thresholds: Thresholds,
     pub zone_rules: ZoneRules,
-    /// Deepest hierarchy (DATA.md: ≤ 8 keeps a placement well under 100 actions).
+    /// Deepest hierarchy (docs/data-model.md: ≤ 8 keeps a placement well under 100 actions).
     pub max_depth: usize,
     /// Most samples in one custody request (a 96-tube rack).
     pub max_bulk: usize,

@@ -1,4 +1,4 @@
-//! `Idempotency-Key` records (DATA.md: `LAB#{lab}#IDEMP#{key}` / `IDEMP`, TTL 24 h).
+//! `Idempotency-Key` records (docs/data-model.md: `LAB#{lab}#IDEMP#{key}` / `IDEMP`, TTL 24 h).
 //!
 //! [`idempotent`] runs a POST handler at most once per key: the first request claims the
 //! key with a short lease, runs, and stores its answer; a retry gets the stored answer back;

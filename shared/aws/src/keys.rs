@@ -1,5 +1,5 @@
 //! Key builders. Every partition of lab data starts `LAB#{lab}`, so no query built here can
-//! reach another tenant (DATA.md invariant 1). Ids are checked before they become key parts:
+//! reach another tenant (docs/data-model.md invariant 1). Ids are checked before they become key parts:
 //! a `#` in an id could otherwise forge another key.
 
 use thiserror::Error;

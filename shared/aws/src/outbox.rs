@@ -1,7 +1,7 @@
 //! The transactional outbox: a state change writes its domain event as an item in the same
 //! `TransactWriteItems`, so the change and its event commit together or not at all. The
 //! table's stream carries the INSERT to the publisher; the item itself is the lab's
-//! event history (DATA.md: `LAB#{lab}#EVENTS#{yyyy-mm-dd}` / `{ts}#{event_id}`).
+//! event history (docs/data-model.md: `LAB#{lab}#EVENTS#{yyyy-mm-dd}` / `{ts}#{event_id}`).
 
 use crate::keys::{InvalidId, LabKeys};
 use crate::store::{Item, StoreError, Table, s};

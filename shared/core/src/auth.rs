@@ -52,7 +52,7 @@ impl Role {
     }
 }
 
-/// The access token's claims (DOMAIN.md: sub, lab, role, sid, iss, aud, exp, iat, jti).
+/// The access token's claims (docs/domain.md: sub, lab, role, sid, iss, aud, exp, iat, jti).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,

@@ -148,7 +148,7 @@ pub async fn create_lab(st: Arc<AuthState>, req: Request, p: Principal) -> Resul
                     .from_ip(ip),
             )?,
         ];
-        // DOMAIN.md's wiring: every lab starts with its alerts, outcomes and reset links.
+        // docs/domain.md's wiring: every lab starts with its alerts, outcomes and reset links.
         ops.extend(tracseq_events::handlers::subscriptions::default_ops(
             &st.table, &lab.id, &admin.id,
         )?);

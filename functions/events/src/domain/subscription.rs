@@ -99,7 +99,7 @@ pub fn valid_pattern(pattern: &str) -> bool {
     word(entity) && (action == "*" || word(action))
 }
 
-/// The subscriptions every lab starts with (DOMAIN.md's wiring): capacity and temperature
+/// The subscriptions every lab starts with (docs/domain.md's wiring): capacity and temperature
 /// alerts to the lab's administrators; QC failures and run completion to the job's
 /// requester; password reset notices to the user; import outcomes to the importer.
 pub fn defaults(created_by: &str, now: &str) -> Vec<Subscription> {

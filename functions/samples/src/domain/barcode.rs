@@ -1,4 +1,4 @@
-//! Barcodes (DOMAIN.md, Samples): `[A-Z0-9-]`, at most 32 characters (a Code 128 label
+//! Barcodes (docs/domain.md, Samples): `[A-Z0-9-]`, at most 32 characters (a Code 128 label
 //! limit). Generated ones are `{PREFIX}-{YYYYMMDD}-{NNNNNN}` from a per-lab atomic
 //! counter, so two requests can never draw the same number.
 

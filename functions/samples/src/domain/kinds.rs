@@ -1,4 +1,4 @@
-//! Sample types and priorities (DOMAIN.md, Samples). Parsing is forgiving about case,
+//! Sample types and priorities (docs/domain.md, Samples). Parsing is forgiving about case,
 //! spaces, `_` and `-` ("cell_culture", "Cell Culture", "CELL-CULTURE"), because these
 //! names arrive from spreadsheets typed by people; what is stored is the canonical name.
 

@@ -1,4 +1,4 @@
-//! The sample status machine (DOMAIN.md, Samples).
+//! The sample status machine (docs/domain.md, Samples).
 //!
 //! ```text
 //! pending → validated | rejected        validated → in_storage | in_sequencing | rejected
@@ -102,7 +102,7 @@ impl SampleStatus {
 mod tests {
     use super::SampleStatus::{self, *};
 
-    /// Every edge DOMAIN.md allows; everything else must be refused.
+    /// Every edge docs/domain.md allows; everything else must be refused.
     const ALLOWED: &[(SampleStatus, SampleStatus)] = &[
         (Pending, Validated),
         (Pending, Rejected),

@@ -1,4 +1,4 @@
-//! Submission templates (DOMAIN.md, Templates): the columns a lab accepts, each with a type,
+//! Submission templates (docs/domain.md, Templates): the columns a lab accepts, each with a type,
 //! rules, aliases and optionally the sample attribute it fills. [`TemplateDef::compile`]
 //! checks a definition once; the compiled form validates cells fast (regexes built, header
 //! lookup hashed), which is what a 10,000-row import runs against.
@@ -638,7 +638,7 @@ impl Compiled {
 pub(crate) mod tests {
     use super::*;
 
-    /// A template for `shared/reference/sample_lab_template.csv`.
+    /// A template for `tests/fixtures/reference/sample_lab_template.csv`.
     pub fn reference_template() -> TemplateDef {
         serde_json::from_str(include_str!("../../../../tests/fixtures/reference/template.json")).unwrap()
     }

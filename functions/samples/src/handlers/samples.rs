@@ -33,7 +33,7 @@ pub struct NewSample {
     pub barcode: Option<String>,
     /// Defaults to the barcode.
     pub name: Option<String>,
-    /// One of DOMAIN.md's sample types (case and spacing are forgiven).
+    /// One of docs/domain.md's sample types (case and spacing are forgiven).
     pub sample_type: String,
     pub priority: Option<String>,
     /// A published template whose custom fields `custom` must follow.
@@ -145,7 +145,7 @@ const PATCH_KEYS: &[&str] = &["name", "sample_type", "priority", "version"];
 #[serde(deny_unknown_fields)]
 pub struct Transition {
     pub to: SampleStatus,
-    /// Required for rejected, failed and retries (DOMAIN.md: every change records why).
+    /// Required for rejected, failed and retries (docs/domain.md: every change records why).
     pub reason: Option<String>,
     pub version: Option<u64>,
 }

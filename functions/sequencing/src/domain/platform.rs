@@ -1,4 +1,4 @@
-//! Instruments and flow cells (DOMAIN.md's table, kept as data), and how each instrument
+//! Instruments and flow cells (docs/domain.md's table, kept as data), and how each instrument
 //! wants i5 written in each sample-sheet format.
 //!
 //! i5 orientation, from Illumina's "i5 Index Orientation Table" for sheets prepared by
@@ -75,11 +75,11 @@ pub struct FlowCell {
     pub name: String,
     pub instrument: Instrument,
     pub lanes: u8,
-    /// Clusters passing filter per lane (DOMAIN.md's "reads per lane").
+    /// Clusters passing filter per lane (docs/domain.md's "reads per lane").
     pub reads_per_lane: u64,
 }
 
-/// DOMAIN.md's flow cells. Admins edit these as data; these are the seeds.
+/// docs/domain.md's flow cells. Admins edit these as data; these are the seeds.
 pub fn flow_cells() -> Vec<FlowCell> {
     use Instrument::*;
     let fc = |name: &str, instrument, lanes, reads_per_lane| FlowCell {

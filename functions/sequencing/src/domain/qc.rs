@@ -1,4 +1,4 @@
-//! QC thresholds (DOMAIN.md) and their evaluation into pass / warning / fail, naming the
+//! QC thresholds (docs/domain.md) and their evaluation into pass / warning / fail, naming the
 //! metric. Limits are inclusive: a value exactly at a limit is on the good side of it.
 //! Labs edit the thresholds; these are the defaults.
 
@@ -87,7 +87,7 @@ impl Threshold {
     }
 }
 
-/// DOMAIN.md's defaults.
+/// docs/domain.md's defaults.
 pub fn default_thresholds() -> BTreeMap<Metric, Threshold> {
     use Metric::*;
     BTreeMap::from([

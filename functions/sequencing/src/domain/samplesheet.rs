@@ -1,11 +1,11 @@
 //! Illumina sample sheets: v2 for BCL Convert and v1 (IEM) for bcl2fastq, and the checks
-//! that keep a run from being wasted (DOMAIN.md, Sequencing). [`validate`] returns every
+//! that keep a run from being wasted (docs/domain.md, Sequencing). [`validate`] returns every
 //! problem at once; errors block [`render`], warnings do not.
 //!
 //! Index collisions: BCL Convert accepts a read for a sample when each index read is
 //! within the allowed mismatches (`m`) of that sample's index. Two samples in a lane are
 //! therefore ambiguous when every index read is within `2m` of the other's, so with one
-//! mismatch allowed some index read must differ by at least 3 (DOMAIN.md's rule).
+//! mismatch allowed some index read must differ by at least 3 (docs/domain.md's rule).
 //! Identical index pairs are always an error. Closer pairs are an error too, unless the
 //! request allows lowering the mismatches: then the highest setting without ambiguity is
 //! used (per index read) and a warning names the pair that forced it.

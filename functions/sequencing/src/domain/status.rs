@@ -1,4 +1,4 @@
-//! Job and run status machines (DOMAIN.md, Sequencing).
+//! Job and run status machines (docs/domain.md, Sequencing).
 //!
 //! ```text
 //! job:  draft → submitted → validated → queued → running → completed | failed
@@ -108,7 +108,7 @@ machine!(
 mod tests {
     use super::*;
 
-    /// Every pair of states against the edges DOMAIN.md lists (and nothing else).
+    /// Every pair of states against the edges docs/domain.md lists (and nothing else).
     #[test]
     fn job_machine_table() {
         use JobStatus::*;

@@ -1,4 +1,4 @@
-//! Jobs: requests for sequencing, from draft to completed, through DOMAIN.md's machine.
+//! Jobs: requests for sequencing, from draft to completed, through docs/domain.md's machine.
 //! Holding, cancelling and failing say why; edits of what is requested end once the job
 //! is queued.
 

@@ -1,4 +1,4 @@
-//! The lab's QC thresholds: DOMAIN.md's defaults, each of which the lab's administrators
+//! The lab's QC thresholds: docs/domain.md's defaults, each of which the lab's administrators
 //! may replace. Libraries and runs are judged with the lab's current values.
 
 use crate::domain::qc::{Metric, Threshold, default_thresholds};

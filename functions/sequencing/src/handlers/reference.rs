@@ -38,7 +38,7 @@ pub struct InstrumentList {
     pub items: Vec<InstrumentInfo>,
 }
 
-/// The flow cell types the lab can plan runs on: DOMAIN.md's, then the lab's own.
+/// The flow cell types the lab can plan runs on: docs/domain.md's, then the lab's own.
 pub async fn lab_flow_cells(st: &SequencingState, lab: &str) -> Result<Vec<FlowCell>, Problem> {
     let mut cells = flow_cells();
     let page = PageRequest::first(1000);

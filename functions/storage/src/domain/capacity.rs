@@ -1,4 +1,4 @@
-//! Capacity levels (DOMAIN.md: warning at 80 %, critical at 95 %). A location remembers
+//! Capacity levels (docs/domain.md: warning at 80 %, critical at 95 %). A location remembers
 //! the level it last announced; an event fires when the level rises above it, and the
 //! memory follows the level down, so each upward crossing is announced once.
 

@@ -1,7 +1,7 @@
-//! Location kinds, unit status and what may contain what (DOMAIN.md, Storage: site →
+//! Location kinds, unit status and what may contain what (docs/domain.md, Storage: site →
 //! building → room → unit → shelf/rack → box/plate → position).
 //!
-//! The rules chosen where DOMAIN.md is silent:
+//! What may contain what (written out in docs/domain.md, Storage):
 //! - a unit (freezer, fridge, incubator, LN2 dewar, cabinet) carries the temperature zone
 //!   and the status, so everything below it inherits both;
 //! - holders (shelf, rack, drawer) and grids (box, plate) live inside a unit, so every

@@ -1,4 +1,4 @@
-//! Where the next samples should go (DOMAIN.md: least-empty box first, or next to the
+//! Where the next samples should go (docs/domain.md: least-empty box first, or next to the
 //! same project's samples).
 //!
 //! - `least_empty`: fill the fullest box that still has room before opening another, so

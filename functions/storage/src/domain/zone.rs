@@ -1,6 +1,6 @@
-//! Temperature zones and the zones each sample type may be stored in (DOMAIN.md, Storage).
+//! Temperature zones and the zones each sample type may be stored in (docs/domain.md, Storage).
 //!
-//! DOMAIN.md names RNA → ultra_low; the other defaults follow common biobank practice and
+//! RNA needs ultra_low (or colder); the other defaults follow common biobank practice and
 //! accept a colder zone wherever a warmer one is accepted for frozen material (RNA in LN2
 //! vapour is fine; DNA in a −20 freezer is fine). A deployment overrides the table with
 //! `STORAGE_ZONE_RULES` (JSON: sample type → zones).

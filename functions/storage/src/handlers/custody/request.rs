@@ -54,7 +54,7 @@ impl CustodyAction {
         matches!(self, Self::Moved | Self::Disposed)
     }
 
-    /// The sample event of each movement (DOMAIN.md's `sample.stored | moved | retrieved |
+    /// The sample event of each movement (docs/domain.md's `sample.stored | moved | retrieved |
     /// disposed`; a return stores the sample again).
     pub(super) fn event_kind(self) -> &'static str {
         match self {
