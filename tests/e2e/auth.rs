@@ -1106,7 +1106,7 @@ async fn every_body_route_refuses_bad_input_with_a_problem() {
         ("not json", "text/plain", "name=x", 415, "unsupported_media_type"),
         ("oversized", "application/json", big.as_str(), 413, "payload_too_large"),
     ];
-    let routes: Vec<_> = tracseq_system::routes()
+    let routes: Vec<_> = tracseq_runner::catalog::routes()
         .into_iter()
         .filter(|r| r.request.is_some() && !r.path.contains("_test"))
         .collect();

@@ -19,13 +19,13 @@ fn production_model() -> Model {
 
 #[test]
 fn template_and_handler_registry_agree() {
-    let problems = check_consistency(&production_model(), &tracseq_system::catalog());
+    let problems = check_consistency(&production_model(), &tracseq_runner::catalog::catalog());
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
 #[test]
 fn every_kind_of_disagreement_is_caught() {
-    let catalog = tracseq_system::catalog();
+    let catalog = tracseq_runner::catalog::catalog();
     let base = production_model();
 
     let mut unrouted = base.clone();
@@ -84,9 +84,32 @@ fn every_kind_of_disagreement_is_caught() {
     );
 }
 
+/// `docs/openapi.json` (what the system function serves) is the document generated from
+/// every service's route table. `UPDATE_OPENAPI=1 cargo test -p tracseq-tests --test e2e
+/// openapi_json` rewrites it after a route or schema changes.
+#[test]
+fn openapi_json_is_generated_from_the_route_tables() {
+    let generated = tracseq_runner::catalog::openapi_json().expect("serializes");
+    let path = workspace().join("docs/openapi.json");
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(&path, &generated).expect("write docs/openapi.json");
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        checked_in == generated,
+        "docs/openapi.json is stale: run UPDATE_OPENAPI=1 cargo test -p tracseq-tests --test e2e openapi_json"
+    );
+    assert_eq!(
+        tracseq_system::openapi::DOCUMENT,
+        checked_in,
+        "the system function serves it (rebuild)"
+    );
+}
+
 #[test]
 fn openapi_document_covers_exactly_the_template_routes() {
-    let doc = serde_json::to_value(tracseq_system::openapi::document()).expect("serializes");
+    let doc: serde_json::Value =
+        serde_json::from_str(&tracseq_runner::catalog::openapi_json().expect("serializes")).expect("json");
     assert!(
         doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")),
         "{}",
@@ -592,4 +615,56 @@ fn keys_backups_restore_and_exports_have_least_privilege() {
         "an API function may Scan: {:?}",
         scanners.intersection(&g.api).collect::<Vec<_>>()
     );
+}
+
+/// Services depend on the platform, never on each other: no crate under `functions/`
+/// depends on another one there, `shared/` depends on neither `functions/` nor `infra/`,
+/// and only the tests and the runner depend on `infra/` (read from `cargo metadata`).
+#[test]
+fn services_depend_on_the_platform_only() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(workspace())
+        .output()
+        .expect("cargo metadata");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let root = workspace();
+    // The top folder of a crate: functions, shared, infra or tests.
+    let area = |dir: &std::path::Path| -> String {
+        dir.strip_prefix(&root)
+            .ok()
+            .and_then(|p| p.components().next())
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let mut broken = Vec::new();
+    let mut seen = 0;
+    for pkg in meta["packages"].as_array().expect("packages") {
+        let manifest = std::path::PathBuf::from(pkg["manifest_path"].as_str().expect("manifest"));
+        let (name, from) = (
+            pkg["name"].as_str().unwrap_or_default(),
+            area(manifest.parent().expect("dir")),
+        );
+        for dep in pkg["dependencies"].as_array().into_iter().flatten() {
+            let Some(path) = dep["path"].as_str() else { continue };
+            seen += 1;
+            let to = area(std::path::Path::new(path));
+            let allowed = match (from.as_str(), to.as_str()) {
+                ("functions", "functions") => false,
+                ("shared", "functions" | "infra") => false,
+                (_, "infra") => matches!(from.as_str(), "tests" | "infra"),
+                _ => true,
+            };
+            if !allowed {
+                broken.push(format!(
+                    "{name} ({from}) -> {} ({to})",
+                    dep["name"].as_str().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    assert!(seen > 10, "the workspace's path dependencies were read");
+    assert!(broken.is_empty(), "{broken:#?}");
 }

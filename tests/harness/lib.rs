@@ -82,7 +82,7 @@ pub fn config(prefix: &str) -> Config {
 }
 
 pub fn catalog() -> Vec<tracseq_aws::FunctionDef> {
-    let mut c = tracseq_system::catalog();
+    let mut c = tracseq_runner::catalog::catalog();
     c.extend_from_slice(fixtures::FUNCTIONS);
     c
 }
@@ -228,12 +228,16 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
+    // Back off from 100 ms to 1 s: dozens of tests wait at once on two cores, and a
+    // tight loop of requests slows the very work it waits for.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let mut pause = std::time::Duration::from_millis(100);
     while std::time::Instant::now() < deadline {
         if let Some(v) = check().await {
             return Some(v);
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 3 / 2).min(std::time::Duration::from_secs(1));
     }
     None
 }

@@ -86,9 +86,7 @@ pub fn ops(table: &Table, lab: &Lab, user: &User) -> Result<Vec<TransactWriteIte
         table.put_new_op(lab.item()?)?,
         table.put_new_op(user.item()?)?,
     ];
-    ops.extend(tracseq_events::handlers::subscriptions::default_ops(
-        table, &lab.id, &user.id,
-    )?);
+    ops.push(lab.created_event_op(table, &user.id)?);
     Ok(ops)
 }
 

@@ -197,6 +197,25 @@ impl Lab {
         ];
         keyed_item(self, &keys, "lab")
     }
+
+    /// The `lab.created` event, for the creation's transaction: the notification service
+    /// gives the lab its default subscriptions when it hears of it (they are its records,
+    /// so this service writes none of them).
+    pub fn created_event_op(
+        &self,
+        table: &tracseq_aws::store::Table,
+        admin_id: &str,
+    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+        let event = tracseq_core::events::CloudEvent::new(
+            "lab.created",
+            &self.id,
+            &format!("labs/{}", self.id),
+            &self.id,
+            serde_json::json!({ "lab_id": self.id, "name": self.name, "admin_id": admin_id }),
+        )
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        tracseq_aws::outbox::put_event_op(table, &event)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]

@@ -22,6 +22,11 @@ pub trait Consumer: Send + Sync + 'static {
     const NAME: &'static str;
     /// What it needs to know about a lab to handle its events.
     type Lab: Send + Sync;
+    /// Work on a lab's records that its events in this batch call for before any is
+    /// handled (the router gives a new lab its default subscriptions).
+    fn prepare(_st: &EventsState, _events: &[&FeedEvent]) -> impl Future<Output = Result<(), WorkError>> + Send {
+        async { Ok(()) }
+    }
     fn load(st: &EventsState, lab: &str) -> impl Future<Output = Result<Self::Lab, WorkError>> + Send;
     /// Whether the event has anything to do here (most events have nothing).
     fn wants(lab: &Self::Lab, ev: &FeedEvent) -> bool;
@@ -47,6 +52,12 @@ pub async fn consume<C: Consumer>(st: Arc<EventsState>, batch: Value) -> Result<
         }
     }
     for (lab, events) in labs {
+        let feed: Vec<&FeedEvent> = events.iter().map(|(_, ev)| ev).collect();
+        if let Err(e) = C::prepare(&st, &feed).await {
+            tracing::warn!(consumer = C::NAME, %lab, error = %e, "preparing the lab failed; its events come back");
+            failures.extend(events.iter().map(|(m, _)| json!({ "itemIdentifier": m })));
+            continue;
+        }
         let config = match C::load(&st, &lab).await {
             Ok(c) => c,
             Err(e) => {

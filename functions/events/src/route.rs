@@ -76,9 +76,24 @@ pub struct LabRouting {
     texts: tokio::sync::OnceCell<Texts>,
 }
 
+const LAB_CREATED: &str = "tracseq.lab.created";
+
 impl Consumer for Router {
     const NAME: &'static str = CONSUMER;
     type Lab = LabRouting;
+
+    /// A new lab gets its default subscriptions before its first events are routed (the
+    /// lab's events share a stream partition, so `lab.created` comes first).
+    async fn prepare(st: &EventsState, events: &[&FeedEvent]) -> Result<(), WorkError> {
+        for ev in events
+            .iter()
+            .filter(|e| e.event.kind == LAB_CREATED && e.replayid.is_none())
+        {
+            let admin = ev.event.data["admin_id"].as_str().unwrap_or_default();
+            crate::handlers::subscriptions::write_defaults(st, &ev.event.labid, admin).await?;
+        }
+        Ok(())
+    }
 
     async fn load(st: &EventsState, lab: &str) -> Result<LabRouting, WorkError> {
         Ok(LabRouting {

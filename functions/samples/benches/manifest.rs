@@ -8,6 +8,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 use std::hint::black_box;
 use std::time::Duration;
+use tracseq_aws::store::ToItem;
 use tracseq_samples::domain::manifest::{Format, read};
 use tracseq_samples::domain::rows::validate;
 use tracseq_samples::domain::template::TemplateDef;

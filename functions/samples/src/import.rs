@@ -18,7 +18,6 @@
 
 use crate::domain::manifest::{self, Format};
 use crate::domain::rows::{self, row_error};
-use crate::domain::sample::SampleFields;
 use crate::domain::status::SampleStatus;
 use crate::handlers::samples::{Prepared, create_ops, new_sample};
 use crate::model::{Import, ImportFailure, ImportStatus, Sample, keys, now_rfc3339};
@@ -35,6 +34,7 @@ use tracseq_core::Problem;
 use tracseq_core::auth::{Principal, Role};
 use tracseq_core::events::CloudEvent;
 use tracseq_core::function::{FunctionError, InvokeContext};
+use tracseq_lab::fields::SampleFields;
 
 /// The queue message.
 #[derive(Debug, Serialize, Deserialize)]

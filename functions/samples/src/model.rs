@@ -1,42 +1,18 @@
 //! Stored records of the samples service and their keys (docs/data-model.md).
 
-use crate::domain::kinds::{ParentRelation, Priority, SampleType};
 use crate::domain::manifest::Format;
-use crate::domain::sample::SampleDetails;
-use crate::domain::status::SampleStatus;
 use crate::domain::template::TemplateDef;
 use serde::{Deserialize, Serialize};
 use tracseq_aws::store::{Item, StoreError, keyed_item};
 
 pub use tracseq_core::now_rfc3339;
 
-/// `yyyy-mm` of an RFC 3339 timestamp.
-pub fn month_of(ts: &str) -> &str {
-    ts.get(..7).unwrap_or("0000-00")
-}
-
 pub mod keys {
-    pub const SAMPLE_SK: &str = "SAMPLE";
-    pub const BARCODE_SK: &str = "BARCODE";
-    pub const IMPORT_SK: &str = "IMPORT";
-    pub const LAB_SK: &str = "LAB";
-    pub const BARCODE_COUNTER_SK: &str = "COUNTER#barcode";
+    pub use tracseq_lab::keys::{
+        BARCODE_COUNTER_SK, BARCODE_SK, IMPORT_SK, LAB_SK, SAMPLE_SK, barcode, by_month, by_status, history_sk, import,
+        imports, lab, location, position_sk, sample,
+    };
 
-    pub fn lab(lab: &str) -> String {
-        format!("LAB#{lab}")
-    }
-    pub fn sample(lab: &str, id: &str) -> String {
-        format!("LAB#{lab}#SAMPLE#{id}")
-    }
-    pub fn by_status(lab: &str, status: &str) -> String {
-        format!("LAB#{lab}#SAMPLES#{status}")
-    }
-    pub fn by_month(lab: &str, month: &str) -> String {
-        format!("LAB#{lab}#SAMPLES#{month}")
-    }
-    pub fn barcode(lab: &str, code: &str) -> String {
-        format!("LAB#{lab}#BARCODE#{code}")
-    }
     pub fn template_sk(id: &str) -> String {
         format!("TEMPLATE#{id}")
     }
@@ -46,147 +22,9 @@ pub mod keys {
     pub fn template_version_sk(n: u32) -> String {
         format!("V#{n:04}")
     }
-    pub fn import(lab: &str, id: &str) -> String {
-        format!("LAB#{lab}#IMPORT#{id}")
-    }
-    pub fn imports(lab: &str) -> String {
-        format!("LAB#{lab}#IMPORTS")
-    }
-    pub fn history_sk(at: &str, id: &str) -> String {
-        format!("HIST#{at}#{id}")
-    }
-    /// A storage location's partition (the node item and, for a box, its positions).
-    pub fn location(lab: &str, id: &str) -> String {
-        format!("LAB#{lab}#LOC#{id}")
-    }
-    /// A box position's sort key; the item exists while the position is taken.
-    pub fn position_sk(label: &str) -> String {
-        format!("POS#{label}")
-    }
 }
 
-/// Where a stored sample is. The storage service keeps it; the position item holds a
-/// snapshot of the sample (type, status) that sample writes keep in step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct StoragePlace {
-    /// The box or plate.
-    pub location_id: String,
-    /// `A1`-style position label.
-    pub position: String,
-    /// The location's path when the sample was put there.
-    pub path: String,
-    /// Checked out: the sample is out of the freezer and its position is kept for its return.
-    #[serde(default)]
-    pub checked_out: bool,
-}
-
-fn is_zero(n: &u32) -> bool {
-    *n == 0
-}
-
-/// A sample as stored and as answered.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Sample {
-    pub id: String,
-    pub barcode: String,
-    pub name: String,
-    pub sample_type: SampleType,
-    pub status: SampleStatus,
-    pub priority: Priority,
-    #[serde(flatten)]
-    pub details: SampleDetails,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template_id: Option<String>,
-    /// The template version the sample was validated against.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template_version: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parent_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parent_relation: Option<ParentRelation>,
-    /// The import that created the sample; it is visible once that import completes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub import_id: Option<String>,
-    /// Where the sample is stored (absent when it is not).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub storage: Option<StoragePlace>,
-    /// Retrievals from a frozen zone (docs/domain.md: freeze-thaw counting).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub freeze_thaw_count: u32,
-    pub version: u64,
-    pub created_at: String,
-    pub created_by: String,
-    pub updated_at: String,
-    pub updated_by: String,
-}
-
-impl Sample {
-    /// The `data` of its `sample.created` event.
-    pub fn created_event_data(&self) -> serde_json::Value {
-        serde_json::json!({
-            "sample_id": self.id,
-            "barcode": self.barcode,
-            "sample_type": self.sample_type,
-            "status": self.status,
-            "template_id": self.template_id,
-            "parent_id": self.parent_id,
-            "import_id": self.import_id,
-        })
-    }
-
-    /// The item with every key: by id, by status (GSI1), by month (GSI2), `name_lc` for
-    /// free-text search.
-    pub fn item(&self, lab: &str) -> Result<Item, StoreError> {
-        let order = format!("{}#{}", self.created_at, self.id);
-        keyed_item(
-            self,
-            &[
-                ("PK", keys::sample(lab, &self.id)),
-                ("SK", keys::SAMPLE_SK.to_owned()),
-                ("GSI1PK", keys::by_status(lab, self.status.as_str())),
-                ("GSI1SK", order.clone()),
-                ("GSI2PK", keys::by_month(lab, month_of(&self.created_at))),
-                ("GSI2SK", order),
-                ("name_lc", self.name.to_lowercase()),
-            ],
-            "sample",
-        )
-    }
-}
-
-/// One line of a sample's history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct HistoryEntry {
-    pub id: String,
-    pub sample_id: String,
-    /// `created`, `updated`, `status_changed`, `deleted`.
-    pub kind: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<SampleStatus>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to: Option<SampleStatus>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// Attributes an update changed.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub changed: Vec<String>,
-    pub at: String,
-    pub by: String,
-}
-
-impl HistoryEntry {
-    pub fn item(&self, lab: &str) -> Result<Item, StoreError> {
-        keyed_item(
-            self,
-            &[
-                ("PK", keys::sample(lab, &self.sample_id)),
-                ("SK", keys::history_sk(&self.at, &self.id)),
-            ],
-            "sample_history",
-        )
-    }
-}
-
+pub use tracseq_lab::sample::{HistoryEntry, ImportStatus, Sample, StoragePlace, month_of, position_to_sync};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TemplateStatus {
@@ -308,42 +146,6 @@ fn text_or_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<TemplateDef,
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ImportStatus {
-    /// Accepted, waiting for the worker.
-    Queued,
-    /// The worker is reading and checking the file; nothing is written.
-    Validating,
-    /// A dry run finished: every row checked, nothing written.
-    Validated,
-    /// Writing samples in checkpointed chunks; they stay invisible until completion.
-    Committing,
-    /// Removing the chunks written so far after a failure during the commit.
-    RollingBack,
-    /// Every sample is written and visible.
-    Completed,
-    /// Nothing was created: the file or its rows were invalid, or the commit was rolled back.
-    Failed,
-}
-
-impl ImportStatus {
-    pub fn is_final(self) -> bool {
-        matches!(self, Self::Validated | Self::Completed | Self::Failed)
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Validating => "validating",
-            Self::Validated => "validated",
-            Self::Committing => "committing",
-            Self::RollingBack => "rolling_back",
-            Self::Completed => "completed",
-            Self::Failed => "failed",
-        }
-    }
-}
-
 /// Why a whole import failed (rather than single rows).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ImportFailure {
@@ -428,6 +230,10 @@ mod tests {
 
     #[test]
     fn samples_round_trip_through_items() {
+        use tracseq_aws::store::ToItem;
+        use tracseq_lab::fields::SampleDetails;
+        use tracseq_lab::kinds::{Priority, SampleType};
+        use tracseq_lab::status::SampleStatus;
         let s = Sample {
             id: "01J".into(),
             barcode: "B-1".into(),

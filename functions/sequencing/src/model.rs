@@ -13,7 +13,7 @@ use crate::domain::samplesheet::Reads;
 use crate::domain::status::{JobStatus, RunStatus};
 use serde::{Deserialize, Serialize};
 use tracseq_aws::store::{Item, StoreError, keyed_item};
-pub use tracseq_samples::model::now_rfc3339;
+pub use tracseq_core::now_rfc3339;
 
 pub mod keys {
     pub const LIBRARY_SK: &str = "LIBRARY";
@@ -267,7 +267,7 @@ pub struct Job {
     pub id: String,
     pub name: String,
     pub requested_by: String,
-    pub priority: tracseq_samples::domain::kinds::Priority,
+    pub priority: tracseq_lab::kinds::Priority,
     pub status: JobStatus,
     pub sample_ids: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

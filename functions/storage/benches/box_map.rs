@@ -7,8 +7,8 @@
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use std::collections::HashSet;
-use tracseq_samples::domain::kinds::SampleType;
-use tracseq_samples::domain::status::SampleStatus;
+use tracseq_lab::kinds::SampleType;
+use tracseq_lab::status::SampleStatus;
 use tracseq_storage::domain::grid::Grid;
 use tracseq_storage::domain::kinds::{FillOrder, LocationKind};
 use tracseq_storage::domain::suggest::{Candidate, Rule, suggest};

@@ -13,14 +13,12 @@ use crate::domain::kinds::{FillOrder, LocationKind, LocationStatus};
 use crate::domain::zone::Zone;
 use serde::{Deserialize, Serialize};
 use tracseq_aws::store::{Item, StoreError, keyed_item};
-use tracseq_samples::domain::kinds::SampleType;
-use tracseq_samples::domain::status::SampleStatus;
-pub use tracseq_samples::model::now_rfc3339;
+pub use tracseq_core::now_rfc3339;
+use tracseq_lab::kinds::SampleType;
+use tracseq_lab::status::SampleStatus;
 
 pub mod keys {
-    pub use tracseq_samples::model::keys::{
-        BARCODE_SK, IMPORT_SK, SAMPLE_SK, barcode, import, location, position_sk, sample,
-    };
+    pub use tracseq_lab::keys::{BARCODE_SK, IMPORT_SK, SAMPLE_SK, barcode, import, location, position_sk, sample};
 
     pub const LOCATION_SK: &str = "LOC";
     pub const OP_SK: &str = "OP";

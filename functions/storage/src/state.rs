@@ -13,7 +13,7 @@ use tracseq_aws::keys::is_valid_id;
 use tracseq_aws::store::{Table, from_item};
 use tracseq_aws::{Init, InitError};
 use tracseq_core::Problem;
-use tracseq_samples::model::{Import, ImportStatus, Sample};
+use tracseq_lab::sample::{ImportState, ImportStatus, Sample};
 
 /// Settings from the function's environment (template.yaml), docs/domain.md defaults.
 #[derive(Debug, Clone)]
@@ -193,7 +193,7 @@ impl StorageState {
                 if !imports.contains_key(imp) {
                     let done = self
                         .table
-                        .get_as::<Import>(&keys::import(lab, imp), keys::IMPORT_SK)
+                        .get_as::<ImportState>(&keys::import(lab, imp), keys::IMPORT_SK)
                         .await?
                         .is_some_and(|i| i.status == ImportStatus::Completed);
                     imports.insert(imp.clone(), done);

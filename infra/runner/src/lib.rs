@@ -6,6 +6,7 @@
 //! edge, start the SQS/stream pollers and schedules, and seed the local admin.
 
 pub mod api;
+pub mod catalog;
 pub mod edge;
 pub mod functions;
 pub mod moto;

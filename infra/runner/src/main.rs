@@ -107,7 +107,7 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
-    let stack = LocalStack::start(config, tracseq_system::catalog())
+    let stack = LocalStack::start(config, tracseq_runner::catalog::catalog())
         .await
         .map_err(|e| e.to_string())?;
     println!("TracSeq local stack is up");
@@ -131,7 +131,7 @@ async fn serve(config: Config) -> Result<(), String> {
 
 fn routes(config: &Config) -> Result<(), String> {
     let model = load_model(config, "http://127.0.0.1:4567").map_err(|e| e.to_string())?;
-    let catalog = tracseq_system::catalog();
+    let catalog = tracseq_runner::catalog::catalog();
     let mut rows: Vec<_> = model.routes.iter().collect();
     rows.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
     for r in rows {
@@ -193,7 +193,7 @@ async fn invoke_function(args: &Args, id: &str, event: serde_json::Value) -> Res
         return Err(format!("no function {id} in the template"));
     }
     let env = std::collections::HashMap::from([("AWS_REGION".to_owned(), args.config.region.clone())]);
-    let fns = functions::Functions::build(&only, &tracseq_system::catalog(), &sdk, &env)
+    let fns = functions::Functions::build(&only, &tracseq_runner::catalog::catalog(), &sdk, &env)
         .await
         .map_err(|e| e.to_string())?;
     match fns.invoke(id, event).await {

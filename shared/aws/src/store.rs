@@ -149,6 +149,17 @@ pub fn keyed_item<T: Serialize>(value: &T, keys: &[(&str, String)], entity: &str
     Ok(item)
 }
 
+/// The item of a record that knows its keys (`tracseq_core::keyed::Keyed`).
+pub trait ToItem {
+    fn item(&self, lab: &str) -> Result<Item, StoreError>;
+}
+
+impl<T: tracseq_core::keyed::Keyed> ToItem for T {
+    fn item(&self, lab: &str) -> Result<Item, StoreError> {
+        keyed_item(self, &self.keys(lab), T::ENTITY)
+    }
+}
+
 pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Serde(e.to_string()))
 }
@@ -473,6 +484,35 @@ impl Table {
             .build()
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// A transaction action: set string attributes of an item whose `attr` still equals
+    /// `expected` (a copy kept in step with the record it was taken from).
+    pub fn set_where_op(
+        &self,
+        pk: &str,
+        sk: &str,
+        sets: &[(&'static str, &'static str)],
+        (attr, expected): (&str, &str),
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(pk, sk)))
+            .condition_expression("#w = :w")
+            .expression_attribute_names("#w", attr)
+            .expression_attribute_values(":w", s(expected));
+        let mut clauses = Vec::with_capacity(sets.len());
+        for (i, (name, value)) in sets.iter().enumerate() {
+            clauses.push(format!("#s{i} = :s{i}"));
+            update = update
+                .expression_attribute_names(format!("#s{i}"), *name)
+                .expression_attribute_values(format!(":s{i}"), s(*value));
+        }
+        let update = update
+            .update_expression(format!("SET {}", clauses.join(", ")))
+            .build()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// A transaction action: delete an item (a released guard), which must exist.

@@ -15,6 +15,7 @@ pub mod events;
 pub mod function;
 pub mod http;
 pub mod idempotency;
+pub mod keyed;
 pub mod named;
 pub mod openapi;
 pub mod pagination;

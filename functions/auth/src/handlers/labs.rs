@@ -148,10 +148,9 @@ pub async fn create_lab(st: Arc<AuthState>, req: Request, p: Principal) -> Resul
                     .from_ip(ip),
             )?,
         ];
-        // docs/domain.md's wiring: every lab starts with its alerts, outcomes and reset links.
-        ops.extend(tracseq_events::handlers::subscriptions::default_ops(
-            &st.table, &lab.id, &admin.id,
-        )?);
+        // Every lab starts with its alerts, outcomes and reset links (docs/domain.md,
+        // Notifications): the notification service writes them when it hears of the lab.
+        ops.push(lab.created_event_op(&st.table, &admin.id)?);
         match st.table.transact(ops).await {
             Ok(()) => Ok(Response::json(
                 201,

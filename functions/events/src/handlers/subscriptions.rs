@@ -94,17 +94,19 @@ pub fn item(lab: &str, sub: &Subscription) -> Result<Item, StoreError> {
     keyed_item(sub, &[("PK", keys::lab(lab)), ("SK", sub_sk(&sub.id))], "subscription")
 }
 
-/// The writes that give a new lab its default subscriptions, for the lab's creation
-/// transaction.
-pub fn default_ops(
-    table: &tracseq_aws::store::Table,
-    lab: &str,
-    created_by: &str,
-) -> Result<Vec<aws_sdk_dynamodb::types::TransactWriteItem>, StoreError> {
-    crate::domain::subscription::defaults(created_by, &now_rfc3339())
+/// Give a new lab its default subscriptions (on its `lab.created` event), in one
+/// transaction that writes only new items: a redelivered event finds them written and
+/// writes nothing, so a default the lab deleted meanwhile stays deleted.
+pub async fn write_defaults(st: &EventsState, lab: &str, created_by: &str) -> Result<bool, StoreError> {
+    let ops = crate::domain::subscription::defaults(created_by, &now_rfc3339())
         .iter()
-        .map(|s| table.put_new_op(item(lab, s)?))
-        .collect()
+        .map(|sub| st.table.put_new_op(item(lab, sub)?))
+        .collect::<Result<Vec<_>, _>>()?;
+    match st.table.transact(ops).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.failed_action().is_some() => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Whether `p` may see and change `sub`: administrators all, others their own.

@@ -3,11 +3,11 @@
 //! row, column, value and rule. Nothing stops at the first error: a lab fixes a file once.
 
 use super::manifest::Sheet;
-use super::sample::SampleFields;
 use super::template::{Cell, Compiled, CoreField};
 use serde_json::Value;
 use std::collections::HashMap;
 use tracseq_core::FieldError;
+use tracseq_lab::fields::SampleFields;
 
 /// A row error (row, column, value, rule, message).
 pub fn row_error(row: u32, column: &str, value: &str, rule: &str, message: impl Into<String>) -> FieldError {
@@ -120,7 +120,7 @@ pub fn validate(t: &Compiled, sheet: &Sheet) -> (Vec<Record>, Vec<FieldError>) {
         if errors.len() == before {
             records.push(Record {
                 row: *row,
-                fields: SampleFields::from_values(t, &values),
+                fields: super::sample::from_values(t, &values),
             });
         }
     }

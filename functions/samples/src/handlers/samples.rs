@@ -4,7 +4,6 @@
 
 use super::templates::{event, lab_keys, stale};
 use crate::domain::kinds::{ParentRelation, Priority, SampleType};
-use crate::domain::sample::{SampleDetails, SampleFields};
 use crate::domain::status::SampleStatus;
 use crate::domain::template::Compiled;
 use crate::model::{HistoryEntry, Sample, keys, now_rfc3339};
@@ -17,11 +16,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
 use tracseq_aws::outbox::put_event_op;
+use tracseq_aws::store::ToItem;
 use tracseq_aws::store::{Item, StoreError, s};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
 use tracseq_core::named::parse_reported;
 use tracseq_core::{FieldError, Problem};
+use tracseq_lab::fields::{SampleDetails, SampleFields};
 
 pub const MAX_BATCH: usize = 1000;
 const MAX_REASON: usize = 500;
@@ -225,7 +226,7 @@ pub async fn prepare(
     let template = match &body.template_id {
         Some(id) => match cache.get(st, lab, id).await {
             Ok((n, compiled)) => {
-                fields.details.check_custom(&compiled, &mut errors);
+                crate::domain::sample::check_custom(&mut fields.details, &compiled, &mut errors);
                 Some((id.clone(), n))
             }
             Err(p) if p.status == 422 => {
@@ -541,33 +542,17 @@ async fn save(
     st.table.transact(ops).await.map_err(stale("sample"))
 }
 
-/// A stored sample's position item keeps a snapshot of its type and status for the box
-/// map; a change of either updates it in the same transaction (if the position is still
-/// the sample's: the condition makes a lost race a conflict, never a wrong map).
+/// The position item's copy of the sample, kept in step when its status or type changes
+/// (the write fails if the position no longer holds it).
 pub fn position_sync_op(
     table: &tracseq_aws::store::Table,
     lab: &str,
     current: &Sample,
     next: &Sample,
 ) -> Result<Option<TransactWriteItem>, StoreError> {
-    let Some(place) = &next.storage else {
-        return Ok(None);
-    };
-    if current.status == next.status && current.sample_type == next.sample_type {
-        return Ok(None);
-    }
-    let update = aws_sdk_dynamodb::types::Update::builder()
-        .table_name(&table.name)
-        .key("PK", s(keys::location(lab, &place.location_id)))
-        .key("SK", s(keys::position_sk(&place.position)))
-        .update_expression("SET sample_status = :st, sample_type = :ty")
-        .condition_expression("sample_id = :id")
-        .expression_attribute_values(":st", s(next.status.as_str()))
-        .expression_attribute_values(":ty", s(next.sample_type.as_str()))
-        .expression_attribute_values(":id", s(&next.id))
-        .build()
-        .map_err(|e| StoreError::Invalid(e.to_string()))?;
-    Ok(Some(TransactWriteItem::builder().update(update).build()))
+    crate::model::position_to_sync(lab, current, next)
+        .map(|p| table.set_where_op(&p.pk, &p.sk, &p.sets, ("sample_id", &p.sample_id)))
+        .transpose()
 }
 
 fn history(sample: &Sample, p: &Principal, kind: &str, now: &str) -> HistoryEntry {
@@ -641,7 +626,7 @@ pub async fn update_sample(st: Arc<SamplesState>, req: Request, p: Principal) ->
             .definition
             .compile()
             .map_err(|_| Problem::internal())?;
-        next.details.check_custom(&compiled, &mut errors);
+        crate::domain::sample::check_custom(&mut next.details, &compiled, &mut errors);
     } else if !next.details.custom.is_empty() {
         errors.push(FieldError::field(
             "custom",

@@ -19,9 +19,10 @@ use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
 use tracseq_core::named::parse_reported;
 use tracseq_core::{FieldError, Problem};
-use tracseq_samples::domain::kinds::Priority;
-use tracseq_samples::domain::status::SampleStatus;
-use tracseq_samples::model::{Sample, keys as sample_keys};
+use tracseq_lab::keys as sample_keys;
+use tracseq_lab::kinds::Priority;
+use tracseq_lab::sample::Sample;
+use tracseq_lab::status::SampleStatus;
 
 const MAX_SAMPLES: usize = 1000;
 const MAX_TEXT: usize = 2000;

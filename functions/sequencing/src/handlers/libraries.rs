@@ -17,8 +17,9 @@ use tracseq_aws::store::GSI1;
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response};
 use tracseq_core::{FieldError, Problem};
-use tracseq_samples::domain::status::SampleStatus;
-use tracseq_samples::model::{Sample, keys as sample_keys};
+use tracseq_lab::keys as sample_keys;
+use tracseq_lab::sample::Sample;
+use tracseq_lab::status::SampleStatus;
 
 /// `POST /api/libraries`. Indexes come from the kit by name (`i7`, `i5`) or, for a
 /// custom design, as sequences (`i7_sequence`, `i5_sequence`, i5 forward).
@@ -104,11 +105,11 @@ pub async fn create_library(st: Arc<SequencingState>, req: Request, p: Principal
             Some(s) if s.status == SampleStatus::Deleted => None,
             // An import's samples exist once the import has completed.
             Some(s) if s.import_id.is_some() => {
-                let imp: Option<tracseq_samples::model::Import> = st
+                let imp: Option<tracseq_lab::sample::ImportState> = st
                     .table
                     .get_as(&sample_keys::import(&p.lab_id, s.import_id.as_deref().unwrap_or_default()), sample_keys::IMPORT_SK)
                     .await?;
-                imp.filter(|i| i.status == tracseq_samples::model::ImportStatus::Completed).map(|_| s)
+                imp.filter(|i| i.status == tracseq_lab::sample::ImportStatus::Completed).map(|_| s)
             }
             other => other,
         };

@@ -16,13 +16,15 @@ use serde::Serialize;
 use serde_json::json;
 use std::collections::HashSet;
 use tracseq_aws::outbox::put_event_op;
+use tracseq_aws::store::ToItem;
 use tracseq_aws::store::{StoreError, from_item};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::Request;
+use tracseq_core::now_rfc3339;
 use tracseq_core::{FieldError, Problem};
-use tracseq_samples::domain::status::SampleStatus;
-use tracseq_samples::handlers::position_sync_op;
-use tracseq_samples::model::{HistoryEntry, Sample, keys, now_rfc3339};
+use tracseq_lab::keys;
+use tracseq_lab::sample::{HistoryEntry, Sample};
+use tracseq_lab::status::SampleStatus;
 
 /// Samples per transaction (each takes up to four actions).
 const CHUNK: usize = 20;
@@ -149,8 +151,11 @@ fn move_ops(
         st.table.put_new_op(history.item(&p.lab_id)?)?,
         put_event_op(&st.table, &ev)?,
     ];
-    if let Some(op) = position_sync_op(&st.table, &p.lab_id, s, &next)? {
-        ops.push(op);
+    if let Some(sync) = tracseq_lab::sample::position_to_sync(&p.lab_id, s, &next) {
+        ops.push(
+            st.table
+                .set_where_op(&sync.pk, &sync.sk, &sync.sets, ("sample_id", &sync.sample_id))?,
+        );
     }
     Ok(ops)
 }

@@ -21,7 +21,7 @@ use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
 use tracseq_core::named::parse_reported;
 use tracseq_core::{FieldError, Problem};
-use tracseq_samples::domain::status::SampleStatus;
+use tracseq_lab::status::SampleStatus;
 
 /// `POST /api/sequencing/runs`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use tracseq_core::named_enum;
-use tracseq_samples::domain::kinds::SampleType;
+use tracseq_lab::kinds::SampleType;
 
 named_enum!(
     /// A unit's temperature zone.

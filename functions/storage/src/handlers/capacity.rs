@@ -20,8 +20,8 @@ use tracseq_core::http::{Request, Response};
 use tracseq_core::named::parse_reported;
 use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};
-use tracseq_samples::domain::kinds::SampleType;
-use tracseq_samples::model::Sample;
+use tracseq_lab::kinds::SampleType;
+use tracseq_lab::sample::Sample;
 
 /// Every item of an index partition, up to `max_pages` pages of 1000.
 async fn index_items(
@@ -268,14 +268,7 @@ fn suggest_query(req: &Request) -> Result<SuggestQuery, Problem> {
 /// Boxes holding stored samples of `project`, with the cells they hold.
 async fn project_cells(st: &StorageState, lab: &str, project: &str) -> Result<HashMap<String, Vec<String>>, Problem> {
     let filters = [Filter::Eq("project".into(), project.to_owned())];
-    let stored = index_items(
-        st,
-        GSI1,
-        &tracseq_samples::model::keys::by_status(lab, "in_storage"),
-        &filters,
-        5,
-    )
-    .await?;
+    let stored = index_items(st, GSI1, &tracseq_lab::keys::by_status(lab, "in_storage"), &filters, 5).await?;
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
     for item in stored {
         let sample: Sample = from_item(item)?;

@@ -21,7 +21,7 @@ use tracseq_core::http::{Request, Response, check_version, expected_version, opt
 use tracseq_core::named::parse_reported;
 use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};
-use tracseq_samples::domain::barcode;
+use tracseq_lab::barcode;
 
 const MAX_NAME: usize = 100;
 const MAX_DESCRIPTION: usize = 1000;
@@ -638,8 +638,8 @@ pub struct MapCell {
 pub struct Occupant {
     pub sample_id: String,
     pub barcode: String,
-    pub sample_type: tracseq_samples::domain::kinds::SampleType,
-    pub status: tracseq_samples::domain::status::SampleStatus,
+    pub sample_type: tracseq_lab::kinds::SampleType,
+    pub status: tracseq_lab::status::SampleStatus,
     pub checked_out: bool,
     pub since: String,
 }

@@ -10,7 +10,7 @@ use tracseq_core::Problem;
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response};
 use tracseq_core::pagination::PageRequest;
-use tracseq_samples::model::Sample;
+use tracseq_lab::sample::Sample;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CustodyPage {
@@ -58,7 +58,7 @@ pub enum Scanned {
 
 pub async fn scan(st: Arc<StorageState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let code = req.path_param("barcode")?.trim().to_uppercase();
-    if tracseq_samples::domain::barcode::check(&code).is_err() {
+    if tracseq_lab::barcode::check(&code).is_err() {
         return Err(Problem::not_found("barcode"));
     }
     let (kind, owner) = st

@@ -18,6 +18,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Up
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use tracseq_aws::outbox::put_event_op;
+use tracseq_aws::store::ToItem;
 use tracseq_aws::store::{Item, MAX_TRANSACTION_ITEMS, StoreError, Table, n, s};
 use tracseq_core::auth::Principal;
 use tracseq_core::{FieldError, Problem};
@@ -197,7 +198,7 @@ impl Writer<'_> {
         if let Some(h) = &step.history {
             ops.push(self.table().delete_op(
                 &keys::sample(lab, &h.sample_id),
-                &tracseq_samples::model::keys::history_sk(&h.at, &h.id),
+                &tracseq_lab::keys::history_sk(&h.at, &h.id),
             )?);
         }
         Ok(ops)

@@ -33,7 +33,7 @@ use tracseq_core::Problem;
 use tracseq_core::auth::Principal;
 use tracseq_core::events::CloudEvent;
 use tracseq_core::http::{Request, Response, optional_version};
-use tracseq_samples::domain::status::SampleStatus;
+use tracseq_lab::status::SampleStatus;
 
 /// What happened to one sample.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -11,8 +11,8 @@ use std::collections::{HashMap, HashSet};
 use tracseq_aws::store::from_item;
 use tracseq_core::Problem;
 use tracseq_core::auth::Principal;
-use tracseq_samples::domain::status::SampleStatus;
-use tracseq_samples::model::{HistoryEntry, Sample, StoragePlace};
+use tracseq_lab::sample::{HistoryEntry, Sample, StoragePlace};
+use tracseq_lab::status::SampleStatus;
 
 /// A position item's change within a step.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
