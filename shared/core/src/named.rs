@@ -9,15 +9,32 @@ pub fn squash(s: &str) -> String {
         .collect()
 }
 
-/// An enum of canonical names with `ALL`, `as_str`, a forgiving `parse` and `names`.
+/// An enum of canonical names with `ALL`, `as_str`, a forgiving `parse` and `names`; its
+/// serde form and its OpenAPI schema are the canonical names.
 #[macro_export]
 macro_rules! named_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema)]
+    ($(#[doc = $doc:expr])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
         pub enum $name {
             $(#[serde(rename = $text)] $variant),+
         }
+
+        // Written out rather than derived: the derive does not see a `serde(rename)` given
+        // through a macro, and published the Rust variant names instead of the wire's.
+        impl ::utoipa::PartialSchema for $name {
+            fn schema() -> ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema> {
+                let doc: &[&str] = &[$($doc),*];
+                let doc = doc.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ");
+                ::utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(::utoipa::openapi::schema::Type::String)
+                    .description((!doc.is_empty()).then_some(doc))
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        impl ::utoipa::ToSchema for $name {}
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -52,4 +69,24 @@ pub fn parse_reported<T>(
         errors.push(crate::FieldError::field(field, "one_of", format!("one of {names}")).with_value(raw));
     }
     v
+}
+
+#[cfg(test)]
+mod schema_tests {
+    crate::named_enum!(
+        /// A test set.
+        Kind {
+            Dna => "DNA",
+            CellCulture => "Cell Culture",
+        }
+    );
+
+    #[test]
+    fn the_schema_lists_the_wire_names() {
+        let schema = serde_json::to_value(<Kind as utoipa::PartialSchema>::schema()).unwrap();
+        assert_eq!(schema["enum"], serde_json::json!(["DNA", "Cell Culture"]));
+        assert_eq!(schema["description"], "A test set.");
+        assert_eq!(serde_json::to_value(Kind::CellCulture).unwrap(), "Cell Culture");
+        assert_eq!(<Kind as utoipa::ToSchema>::name(), "Kind");
+    }
 }
