@@ -1,7 +1,23 @@
 //! Every route of the auth service and the least role it needs: the one place the
 //! template (checked by test) and the OpenAPI document agree with.
 
-use crate::handlers::*;
+use crate::handlers::audit_log::AuditPage;
+use crate::handlers::audit_log::JwksView;
+use crate::handlers::labs::CreatedLab;
+use crate::handlers::labs::LabPatch;
+use crate::handlers::labs::NewLab;
+use crate::handlers::me::MePatch;
+use crate::handlers::me::PasswordChange;
+use crate::handlers::passwords::Accepted;
+use crate::handlers::passwords::ForgotRequest;
+use crate::handlers::passwords::ResetRequest;
+use crate::handlers::sessions::LoginRequest;
+use crate::handlers::sessions::RefreshRequest;
+use crate::handlers::sessions::SessionPage;
+use crate::handlers::sessions::TokenResponse;
+use crate::handlers::users::NewUser;
+use crate::handlers::users::UserPage;
+use crate::handlers::users::UserPatch;
 use crate::model::{Lab, UserView};
 use tracseq_core::auth::Role::*;
 use tracseq_core::route::{Access, Method::*, NO_CONTENT, ResponseSpec, RouteSpec, SchemaRef, role};

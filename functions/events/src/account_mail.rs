@@ -15,7 +15,7 @@ use crate::error::WorkError;
 use crate::feed::FeedEvent;
 use crate::model::{Delivery, Message, Target};
 use crate::publish::inserted;
-use crate::route::{channels, unavailable};
+use crate::router::{channels, unavailable};
 use crate::state::EventsState;
 use serde_json::{Value, json};
 use tracseq_aws::account_mail::{AccountMail, ENTITY};

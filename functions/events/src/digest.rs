@@ -10,7 +10,7 @@ use crate::domain::priority::Priority;
 use crate::domain::subscription::Subscription;
 use crate::error::WorkError;
 use crate::feed::FeedEvent;
-use crate::route::{LabConfig, audience, channels, deliver};
+use crate::router::{LabConfig, audience, channels, deliver};
 use crate::state::EventsState;
 use serde_json::{Value, json};
 use tracseq_aws::store::{GSI1, Item, PageQuery, StoreError, from_item, n, now_epoch, s};

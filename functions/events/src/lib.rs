@@ -22,7 +22,7 @@ pub mod history;
 pub mod model;
 pub mod publish;
 pub mod query;
-pub mod route;
+pub mod router;
 pub mod routes;
 pub mod send;
 pub mod state;
@@ -86,7 +86,7 @@ pub static FUNCTIONS: &[FunctionDef] = &[
     function!(r::TEST => test_send::test_channel),
     function!(r::DELIVERY_LOG => dl::channel_deliveries),
     background!("events_publish", |st, event| publish::handle(st, event)),
-    background!("notifications_route", |st, event| consumer::consume::<route::Router>(
+    background!("notifications_route", |st, event| consumer::consume::<router::Router>(
         st, event
     )),
     background!("webhooks_fanout", |st, event| consumer::consume::<fanout::Fanout>(

@@ -3,7 +3,22 @@
 //! principal_investigator / lab_administrator). Imports and uploads create samples, so
 //! they need what creating a sample needs.
 
-use crate::handlers::*;
+use crate::handlers::imports::ImportErrorPage;
+use crate::handlers::imports::ImportView;
+use crate::handlers::imports::NewImport;
+use crate::handlers::imports::NewUpload;
+use crate::handlers::imports::Upload;
+use crate::handlers::samples::BatchOutcome;
+use crate::handlers::samples::HistoryPage;
+use crate::handlers::samples::NewBatch;
+use crate::handlers::samples::NewSample;
+use crate::handlers::samples::SamplePatch;
+use crate::handlers::samples::Transition;
+use crate::handlers::search::SamplePage;
+use crate::handlers::templates::NewTemplate;
+use crate::handlers::templates::TemplatePage;
+use crate::handlers::templates::TemplatePatch;
+use crate::handlers::templates::TemplateVersionPage;
 use crate::model::{Import, Sample, Template};
 use tracseq_core::auth::Role::*;
 use tracseq_core::route::{Method::*, NO_CONTENT, ResponseSpec, RouteSpec, SchemaRef, role};

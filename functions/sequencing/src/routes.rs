@@ -2,7 +2,29 @@
 //! sequencing research_scientist / lab_technician / lab_administrator; index kits are
 //! reference data that administrators edit).
 
-use crate::handlers::*;
+use crate::handlers::jobs::JobPage;
+use crate::handlers::jobs::JobPatch;
+use crate::handlers::jobs::JobTransition;
+use crate::handlers::jobs::NewJob;
+use crate::handlers::libraries::LibraryPage;
+use crate::handlers::libraries::NewLibrary;
+use crate::handlers::pools::AddLibraries;
+use crate::handlers::pools::NewPool;
+use crate::handlers::pools::PoolPage;
+use crate::handlers::pools::PoolView;
+use crate::handlers::qc_settings::QcSettings;
+use crate::handlers::qc_settings::QcSettingsPatch;
+use crate::handlers::reference::InstrumentList;
+use crate::handlers::reference::KitList;
+use crate::handlers::reference::KitView;
+use crate::handlers::reference::NewFlowCell;
+use crate::handlers::reference::NewKit;
+use crate::handlers::runs::NewQc;
+use crate::handlers::runs::NewRun;
+use crate::handlers::runs::RunPage;
+use crate::handlers::runs::RunTransition;
+use crate::handlers::runs::RunTransitionOutcome;
+use crate::handlers::runs::SheetCheck;
 use tracseq_core::auth::Role::*;
 use tracseq_core::route::{Method::*, NO_CONTENT, ResponseSpec, RouteSpec, SchemaRef, role};
 

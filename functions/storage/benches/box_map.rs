@@ -12,7 +12,7 @@ use tracseq_lab::status::SampleStatus;
 use tracseq_storage::domain::grid::Grid;
 use tracseq_storage::domain::kinds::{FillOrder, LocationKind};
 use tracseq_storage::domain::suggest::{Candidate, Rule, suggest};
-use tracseq_storage::handlers::{map_cells, split_partition};
+use tracseq_storage::handlers::locations::{map_cells, split_partition};
 use tracseq_storage::model::{Location, Position};
 
 fn plate() -> Location {

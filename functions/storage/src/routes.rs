@@ -2,7 +2,16 @@
 //! storage research_scientist / lab_technician / lab_administrator). Custody operations
 //! are storage writes, so technicians do them; removing a location is the delete.
 
-use crate::handlers::*;
+use crate::handlers::capacity::CapacityReport;
+use crate::handlers::capacity::SuggestionList;
+use crate::handlers::custody::CustodyOutcome;
+use crate::handlers::custody::CustodyRequest;
+use crate::handlers::locations::BoxMap;
+use crate::handlers::locations::LocationPatch;
+use crate::handlers::locations::NewLocation;
+use crate::handlers::lookups::CustodyPage;
+use crate::handlers::lookups::Scanned;
+use crate::handlers::{LocationPage, LocationView};
 use tracseq_core::auth::Role::*;
 use tracseq_core::route::{Method::*, NO_CONTENT, ResponseSpec, RouteSpec, SchemaRef, role};
 

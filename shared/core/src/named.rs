@@ -72,6 +72,7 @@ pub fn parse_reported<T>(
 }
 
 #[cfg(test)]
+#[allow(dead_code)]
 mod schema_tests {
     crate::named_enum!(
         /// A test set.

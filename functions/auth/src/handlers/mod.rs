@@ -1,18 +1,11 @@
 //! The auth service's handlers, one module per resource.
 
-mod audit_log;
-mod labs;
-mod me;
-mod passwords;
-mod sessions;
-mod users;
-
-pub use audit_log::*;
-pub use labs::*;
-pub use me::*;
-pub use passwords::*;
-pub use sessions::*;
-pub use users::*;
+pub mod audit_log;
+pub mod labs;
+pub mod me;
+pub mod passwords;
+pub mod sessions;
+pub mod users;
 
 use tracseq_core::{FieldError, Problem};
 

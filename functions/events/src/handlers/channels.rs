@@ -4,7 +4,7 @@
 
 use crate::domain::channel::{ChannelKind, ChannelSettings, check_settings, check_url};
 use crate::model::{ChannelConfig, keys};
-use crate::route::channels;
+use crate::router::channels;
 use crate::state::EventsState;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;

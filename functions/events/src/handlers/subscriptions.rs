@@ -10,7 +10,7 @@ use crate::domain::quiet::QuietHours;
 use crate::domain::subscription::{Audience, Digest, Subscription};
 use crate::domain::visibility::may_subscribe;
 use crate::model::keys;
-use crate::route::subscriptions;
+use crate::router::subscriptions;
 use crate::state::EventsState;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;

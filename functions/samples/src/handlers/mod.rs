@@ -4,8 +4,3 @@ pub mod imports;
 pub mod samples;
 pub mod search;
 pub mod templates;
-
-pub use imports::*;
-pub use samples::*;
-pub use search::*;
-pub use templates::*;

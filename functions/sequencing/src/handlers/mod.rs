@@ -8,13 +8,7 @@ pub mod reference;
 pub mod run_samples;
 pub mod runs;
 
-pub use jobs::*;
-pub use libraries::*;
-pub use pools::*;
-pub use qc_settings::*;
-pub use reference::*;
 pub use run_samples::SampleSync;
-pub use runs::*;
 
 use crate::state::SequencingState;
 use serde::de::DeserializeOwned;

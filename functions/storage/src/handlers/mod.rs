@@ -5,11 +5,6 @@ pub mod custody;
 pub mod locations;
 pub mod lookups;
 
-pub use capacity::*;
-pub use custody::*;
-pub use locations::*;
-pub use lookups::*;
-
 use crate::domain::capacity::Level;
 use crate::domain::kinds::LocationStatus;
 use crate::domain::zone::Zone;
