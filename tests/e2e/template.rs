@@ -668,3 +668,28 @@ fn services_depend_on_the_platform_only() {
     assert!(seen > 10, "the workspace's path dependencies were read");
     assert!(broken.is_empty(), "{broken:#?}");
 }
+
+/// The role table of the tests (`tests/harness/roles.rs`) names every protected route once,
+/// and each route declares the role the table expects.
+#[test]
+fn the_role_table_covers_every_protected_route() {
+    use tracseq_core::route::Access;
+    let mut declared = BTreeSet::new();
+    for r in tracseq_runner::catalog::routes() {
+        if let Access::Role(role) = r.access {
+            let key = format!("{} {}", r.method.as_str(), r.path);
+            assert_eq!(
+                tracseq_tests::roles::expected_role(r.method.as_str(), r.path),
+                Some(role),
+                "{key}"
+            );
+            declared.insert(key);
+        }
+    }
+    let table: BTreeSet<String> = tracseq_tests::roles::EXPECTED_ROLES
+        .iter()
+        .map(|(k, _)| (*k).to_owned())
+        .collect();
+    assert_eq!(table.len(), tracseq_tests::roles::EXPECTED_ROLES.len(), "a route twice");
+    assert_eq!(declared, table);
+}

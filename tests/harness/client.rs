@@ -179,9 +179,24 @@ pub async fn check_role_matrix(api: &Api, admin: &Tokens, routes: &[&tracseq_cor
         users.push(new_user(api, admin, r).await);
     }
     for r in routes {
-        let tracseq_core::route::Access::Role(least) = r.access else {
+        let tracseq_core::route::Access::Role(declared) = r.access else {
             panic!("{} is not role-protected", r.handler)
         };
+        // The roles to expect come from the test's own table, not from the declaration.
+        let least = crate::roles::expected_role(r.method.as_str(), r.path).unwrap_or_else(|| {
+            panic!(
+                "{} {} is missing from tests/harness/roles.rs",
+                r.method.as_str(),
+                r.path
+            )
+        });
+        assert_eq!(
+            declared,
+            least,
+            "{} {}: declared and expected roles differ",
+            r.method.as_str(),
+            r.path
+        );
         // Every path parameter names nothing (a valid id shape, or a barcode).
         let path = r
             .path

@@ -7,6 +7,7 @@ pub mod fixtures;
 pub mod hostile;
 pub mod lims;
 pub mod receivers;
+pub mod roles;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
