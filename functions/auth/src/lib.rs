@@ -24,50 +24,46 @@ use tracseq_core::function::{BoxFuture, FunctionError, SharedFunction};
 
 tracseq_aws::service_state!(AuthState);
 
-macro_rules! function {
-    ($kind:ident $route:path => $handler:path) => {
-        tracseq_aws::service_function!(AuthState; $kind $route => $handler)
-    };
-}
-
 use handlers as h;
 use routes as r;
 
-pub static FUNCTIONS: &[FunctionDef] = &[
-    function!(protected r::CREATE_LAB => h::labs::create_lab),
-    function!(protected r::GET_LAB => h::labs::current_lab),
-    function!(protected r::PATCH_LAB => h::labs::update_lab),
-    function!(public r::LOGIN => h::sessions::login),
-    function!(public r::REFRESH => h::sessions::refresh),
-    function!(protected r::LOGOUT => h::sessions::logout),
-    function!(public r::FORGOT => h::passwords::forgot),
-    function!(public r::RESET => h::passwords::reset),
-    function!(public r::JWKS => h::audit_log::jwks),
-    function!(protected r::ME => h::me::get_me),
-    function!(protected r::PATCH_ME => h::me::update_me),
-    function!(protected r::CHANGE_PASSWORD => h::me::change_password),
-    function!(protected r::SESSIONS => h::sessions::list_sessions),
-    function!(protected r::DELETE_SESSION => h::sessions::delete_session),
-    function!(protected r::LIST_USERS => h::users::list_users),
-    function!(protected r::CREATE_USER => h::users::create_user),
-    function!(protected r::GET_USER => h::users::get_user),
-    function!(protected r::PATCH_USER => h::users::update_user),
-    function!(protected r::DELETE_USER => h::users::delete_user),
-    function!(protected r::DISABLE_USER => h::users::disable_user),
-    function!(protected r::ENABLE_USER => h::users::enable_user),
-    function!(protected r::UNLOCK_USER => h::users::unlock_user),
-    function!(protected r::AUDIT => h::audit_log::list_audit),
-    FunctionDef {
-        handler: "auth_bootstrap_operator",
-        route: None,
-        build: |i| Box::pin(tracseq_aws::lambda::background::<AuthState>(i, bootstrap_operator)),
-    },
-    FunctionDef {
-        handler: "auth_rotate_keys",
-        route: None,
-        build: |i| Box::pin(rotate_keys(i)),
-    },
-];
+pub static FUNCTIONS: &[FunctionDef] = tracseq_aws::functions!(AuthState;
+    http: [
+        protected r::CREATE_LAB => h::labs::create_lab,
+        protected r::GET_LAB => h::labs::current_lab,
+        protected r::PATCH_LAB => h::labs::update_lab,
+        public r::LOGIN => h::sessions::login,
+        public r::REFRESH => h::sessions::refresh,
+        protected r::LOGOUT => h::sessions::logout,
+        public r::FORGOT => h::passwords::forgot,
+        public r::RESET => h::passwords::reset,
+        public r::JWKS => h::audit_log::jwks,
+        protected r::ME => h::me::get_me,
+        protected r::PATCH_ME => h::me::update_me,
+        protected r::CHANGE_PASSWORD => h::me::change_password,
+        protected r::SESSIONS => h::sessions::list_sessions,
+        protected r::DELETE_SESSION => h::sessions::delete_session,
+        protected r::LIST_USERS => h::users::list_users,
+        protected r::CREATE_USER => h::users::create_user,
+        protected r::GET_USER => h::users::get_user,
+        protected r::PATCH_USER => h::users::update_user,
+        protected r::DELETE_USER => h::users::delete_user,
+        protected r::DISABLE_USER => h::users::disable_user,
+        protected r::ENABLE_USER => h::users::enable_user,
+        protected r::UNLOCK_USER => h::users::unlock_user,
+        protected r::AUDIT => h::audit_log::list_audit,
+    ],
+    background: [
+        "auth_bootstrap_operator" => |st, event| bootstrap_operator(st, event),
+    ],
+    other: [
+        FunctionDef {
+            handler: "auth_rotate_keys",
+            route: None,
+            build: |i| Box::pin(rotate_keys(i)),
+        },
+    ]
+);
 
 /// The one-off creation of the deployment's first platform operator (see [`bootstrap`]).
 fn bootstrap_operator(st: Arc<AuthState>, event: Value) -> BoxFuture<Result<Value, FunctionError>> {

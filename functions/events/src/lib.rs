@@ -29,74 +29,46 @@ pub mod state;
 pub mod worker;
 
 use state::EventsState;
-use std::sync::Arc;
-use tracseq_aws::{FunctionDef, InitError};
-use tracseq_core::function::SharedFunction;
+use tracseq_aws::FunctionDef;
 
 tracseq_aws::service_state!(EventsState);
-
-macro_rules! function {
-    ($route:path => $handler:path) => {
-        tracseq_aws::service_function!(EventsState; protected $route => $handler)
-    };
-}
-
-/// A function driven by an event source rather than HTTP: `$body(state, event)`.
-macro_rules! background {
-    ($name:literal, |$st:ident, $event:ident| $body:expr) => {
-        FunctionDef {
-            handler: $name,
-            route: None,
-            build: |init| {
-                Box::pin(async move {
-                    let st = EventsState::build(&init).await?;
-                    let f = move |$event: serde_json::Value, _ctx: tracseq_core::function::InvokeContext| {
-                        let $st = st.clone();
-                        async move { $body.await }
-                    };
-                    Ok::<SharedFunction, InitError>(Arc::new(f))
-                })
-            },
-        }
-    };
-}
 
 use handlers::{channels, deliveries as dl, inbox, replay, subscriptions as subs, templates, test_send, webhooks};
 use routes as r;
 
-pub static FUNCTIONS: &[FunctionDef] = &[
-    function!(r::LIST_EVENTS => history::list_events),
-    function!(r::REPLAY => replay::replay),
-    function!(r::LIST_WEBHOOKS => webhooks::list_webhooks),
-    function!(r::CREATE_WEBHOOK => webhooks::create_webhook),
-    function!(r::DELETE_WEBHOOK => webhooks::delete_webhook),
-    function!(r::WEBHOOK_DELIVERIES => dl::webhook_deliveries),
-    function!(r::LIST_CHANNELS => channels::list_channels),
-    function!(r::PUT_CHANNEL => channels::put_channel),
-    function!(r::LIST_TEMPLATES => templates::list_templates),
-    function!(r::PUT_TEMPLATE => templates::put_template),
-    function!(r::DELETE_TEMPLATE => templates::delete_template),
-    function!(r::PREVIEW_TEMPLATE => templates::preview_template),
-    function!(r::LIST_SUBSCRIPTIONS => subs::list_subscriptions),
-    function!(r::CREATE_SUBSCRIPTION => subs::create_subscription),
-    function!(r::UPDATE_SUBSCRIPTION => subs::update_subscription),
-    function!(r::DELETE_SUBSCRIPTION => subs::delete_subscription),
-    function!(r::INBOX => inbox::list_inbox),
-    function!(r::MARK_READ => inbox::mark_read),
-    function!(r::TEST => test_send::test_channel),
-    function!(r::DELIVERY_LOG => dl::channel_deliveries),
-    background!("events_publish", |st, event| publish::handle(st, event)),
-    background!("notifications_route", |st, event| consumer::consume::<router::Router>(
-        st, event
-    )),
-    background!("webhooks_fanout", |st, event| consumer::consume::<fanout::Fanout>(
-        st, event
-    )),
-    background!("notifications_digest", |st, event| digest::handle(st, event)),
-    background!("notify_email", |st, event| worker::handle(st, event, "email")),
-    background!("notify_sms", |st, event| worker::handle(st, event, "sms")),
-    background!("notify_slack", |st, event| worker::handle(st, event, "slack")),
-    background!("notify_teams", |st, event| worker::handle(st, event, "teams")),
-    background!("notify_in_app", |st, event| worker::handle(st, event, "in_app")),
-    background!("webhooks_deliver", |st, event| worker::handle(st, event, "webhook")),
-];
+pub static FUNCTIONS: &[FunctionDef] = tracseq_aws::functions!(EventsState;
+    http: [
+        protected r::LIST_EVENTS => history::list_events,
+        protected r::REPLAY => replay::replay,
+        protected r::LIST_WEBHOOKS => webhooks::list_webhooks,
+        protected r::CREATE_WEBHOOK => webhooks::create_webhook,
+        protected r::DELETE_WEBHOOK => webhooks::delete_webhook,
+        protected r::WEBHOOK_DELIVERIES => dl::webhook_deliveries,
+        protected r::LIST_CHANNELS => channels::list_channels,
+        protected r::PUT_CHANNEL => channels::put_channel,
+        protected r::LIST_TEMPLATES => templates::list_templates,
+        protected r::PUT_TEMPLATE => templates::put_template,
+        protected r::DELETE_TEMPLATE => templates::delete_template,
+        protected r::PREVIEW_TEMPLATE => templates::preview_template,
+        protected r::LIST_SUBSCRIPTIONS => subs::list_subscriptions,
+        protected r::CREATE_SUBSCRIPTION => subs::create_subscription,
+        protected r::UPDATE_SUBSCRIPTION => subs::update_subscription,
+        protected r::DELETE_SUBSCRIPTION => subs::delete_subscription,
+        protected r::INBOX => inbox::list_inbox,
+        protected r::MARK_READ => inbox::mark_read,
+        protected r::TEST => test_send::test_channel,
+        protected r::DELIVERY_LOG => dl::channel_deliveries,
+    ],
+    background: [
+        "events_publish" => |st, event| publish::handle(st, event),
+        "notifications_route" => |st, event| consumer::consume::<router::Router>( st, event ),
+        "webhooks_fanout" => |st, event| consumer::consume::<fanout::Fanout>( st, event ),
+        "notifications_digest" => |st, event| digest::handle(st, event),
+        "notify_email" => |st, event| worker::handle(st, event, "email"),
+        "notify_sms" => |st, event| worker::handle(st, event, "sms"),
+        "notify_slack" => |st, event| worker::handle(st, event, "slack"),
+        "notify_teams" => |st, event| worker::handle(st, event, "teams"),
+        "notify_in_app" => |st, event| worker::handle(st, event, "in_app"),
+        "webhooks_deliver" => |st, event| worker::handle(st, event, "webhook"),
+    ]
+);

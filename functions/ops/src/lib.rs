@@ -25,43 +25,24 @@ use serde_json::{Value, json};
 use state::OpsState;
 use std::sync::Arc;
 use tracseq_aws::FunctionDef;
-use tracseq_aws::lambda::background;
 use tracseq_core::function::{BoxFuture, FunctionError};
 use tracseq_core::telemetry::{Metrics, NAMESPACE, Unit, emf_enabled};
 
 tracseq_aws::service_state!(OpsState);
 
-macro_rules! function {
-    ($route:path => $handler:path) => {
-        tracseq_aws::service_function!(OpsState; protected $route => $handler)
-    };
-}
-
-pub static FUNCTIONS: &[FunctionDef] = &[
-    function!(routes::LIST_BACKUPS => handlers::list_backups),
-    function!(routes::CREATE_EXPORT => handlers::create_export),
-    function!(routes::GET_EXPORT => handlers::get_export),
-    FunctionDef {
-        handler: "ops_backup",
-        route: None,
-        build: |i| Box::pin(background::<OpsState>(i, backup_now)),
-    },
-    FunctionDef {
-        handler: "ops_restore",
-        route: None,
-        build: |i| Box::pin(background::<OpsState>(i, restore_backup)),
-    },
-    FunctionDef {
-        handler: "ops_lab_export",
-        route: None,
-        build: |i| Box::pin(background::<OpsState>(i, export_batch)),
-    },
-    FunctionDef {
-        handler: "ops_export_dead_letters",
-        route: None,
-        build: |i| Box::pin(background::<OpsState>(i, export_dead_letters)),
-    },
-];
+pub static FUNCTIONS: &[FunctionDef] = tracseq_aws::functions!(OpsState;
+    http: [
+        protected routes::LIST_BACKUPS => handlers::list_backups,
+        protected routes::CREATE_EXPORT => handlers::create_export,
+        protected routes::GET_EXPORT => handlers::get_export,
+    ],
+    background: [
+        "ops_backup" => |st, event| backup_now(st, event),
+        "ops_restore" => |st, event| restore_backup(st, event),
+        "ops_lab_export" => |st, event| export_batch(st, event),
+        "ops_export_dead_letters" => |st, event| export_dead_letters(st, event),
+    ]
+);
 
 /// The export queue's dead letters: each export ends `failed` (see `export::give_up`).
 fn export_dead_letters(st: Arc<OpsState>, event: Value) -> BoxFuture<Result<Value, FunctionError>> {

@@ -21,48 +21,44 @@ use tracseq_core::function::SharedFunction;
 
 tracseq_aws::service_state!(SamplesState);
 
-macro_rules! function {
-    ($route:path => $handler:path) => {
-        tracseq_aws::service_function!(SamplesState; protected $route => $handler)
-    };
-}
-
 use handlers as h;
 use routes as r;
 
-pub static FUNCTIONS: &[FunctionDef] = &[
-    function!(r::LIST_TEMPLATES => h::templates::list_templates),
-    function!(r::CREATE_TEMPLATE => h::templates::create_template),
-    function!(r::GET_TEMPLATE => h::templates::get_template),
-    function!(r::PATCH_TEMPLATE => h::templates::update_template),
-    function!(r::DELETE_TEMPLATE => h::templates::delete_template),
-    function!(r::PUBLISH_TEMPLATE => h::templates::publish_template),
-    function!(r::TEMPLATE_VERSIONS => h::templates::list_template_versions),
-    function!(r::TEMPLATE_BLANK => h::templates::blank_template),
-    function!(r::LIST_SAMPLES => h::search::list_samples),
-    function!(r::CREATE_SAMPLE => h::samples::create_sample),
-    function!(r::CREATE_BATCH => h::samples::create_batch),
-    function!(r::GET_SAMPLE => h::samples::get_sample),
-    function!(r::SAMPLE_BY_BARCODE => h::samples::get_by_barcode),
-    function!(r::PATCH_SAMPLE => h::samples::update_sample),
-    function!(r::DELETE_SAMPLE => h::samples::delete_sample),
-    function!(r::TRANSITION_SAMPLE => h::samples::transition_sample),
-    function!(r::SAMPLE_HISTORY => h::samples::sample_history),
-    function!(r::CREATE_UPLOAD => h::imports::create_upload),
-    function!(r::CREATE_IMPORT => h::imports::create_import),
-    function!(r::GET_IMPORT => h::imports::get_import),
-    function!(r::IMPORT_ERRORS_ROUTE => h::imports::list_import_errors),
-    FunctionDef {
-        handler: "samples_import_worker",
-        route: None,
-        build: |i| Box::pin(import_worker(i)),
-    },
-    FunctionDef {
-        handler: "samples_import_dead_letters",
-        route: None,
-        build: |i| Box::pin(tracseq_aws::lambda::background::<SamplesState>(i, import_dead_letters)),
-    },
-];
+pub static FUNCTIONS: &[FunctionDef] = tracseq_aws::functions!(SamplesState;
+    http: [
+        protected r::LIST_TEMPLATES => h::templates::list_templates,
+        protected r::CREATE_TEMPLATE => h::templates::create_template,
+        protected r::GET_TEMPLATE => h::templates::get_template,
+        protected r::PATCH_TEMPLATE => h::templates::update_template,
+        protected r::DELETE_TEMPLATE => h::templates::delete_template,
+        protected r::PUBLISH_TEMPLATE => h::templates::publish_template,
+        protected r::TEMPLATE_VERSIONS => h::templates::list_template_versions,
+        protected r::TEMPLATE_BLANK => h::templates::blank_template,
+        protected r::LIST_SAMPLES => h::search::list_samples,
+        protected r::CREATE_SAMPLE => h::samples::create_sample,
+        protected r::CREATE_BATCH => h::samples::create_batch,
+        protected r::GET_SAMPLE => h::samples::get_sample,
+        protected r::SAMPLE_BY_BARCODE => h::samples::get_by_barcode,
+        protected r::PATCH_SAMPLE => h::samples::update_sample,
+        protected r::DELETE_SAMPLE => h::samples::delete_sample,
+        protected r::TRANSITION_SAMPLE => h::samples::transition_sample,
+        protected r::SAMPLE_HISTORY => h::samples::sample_history,
+        protected r::CREATE_UPLOAD => h::imports::create_upload,
+        protected r::CREATE_IMPORT => h::imports::create_import,
+        protected r::GET_IMPORT => h::imports::get_import,
+        protected r::IMPORT_ERRORS_ROUTE => h::imports::list_import_errors,
+    ],
+    background: [
+        "samples_import_dead_letters" => |st, event| import_dead_letters(st, event),
+    ],
+    other: [
+        FunctionDef {
+            handler: "samples_import_worker",
+            route: None,
+            build: |i| Box::pin(import_worker(i)),
+        },
+    ]
+);
 
 /// The import queue's dead-letter consumer (see `import::dead_letters`).
 fn import_dead_letters(

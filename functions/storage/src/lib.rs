@@ -22,38 +22,32 @@ use tracseq_core::function::{BoxFuture, FunctionError};
 
 tracseq_aws::service_state!(StorageState);
 
-macro_rules! function {
-    ($route:path => $handler:path) => {
-        tracseq_aws::service_function!(StorageState; protected $route => $handler)
-    };
-}
-
 use handlers as h;
 use routes as r;
 
-pub static FUNCTIONS: &[FunctionDef] = &[
-    function!(r::LIST_LOCATIONS => h::locations::list_locations),
-    function!(r::CREATE_LOCATION => h::locations::create_location),
-    function!(r::GET_LOCATION => h::locations::get_location),
-    function!(r::PATCH_LOCATION => h::locations::update_location),
-    function!(r::DELETE_LOCATION => h::locations::delete_location),
-    function!(r::LOCATION_CHILDREN => h::locations::list_children),
-    function!(r::BOX_MAP => h::locations::box_map),
-    function!(r::PLACE => h::custody::place_samples),
-    function!(r::MOVE => h::custody::move_samples),
-    function!(r::RETRIEVE => h::custody::retrieve_samples),
-    function!(r::RETURN => h::custody::return_samples),
-    function!(r::DISPOSE => h::custody::dispose_samples),
-    function!(r::SAMPLE_CUSTODY => h::lookups::sample_custody),
-    function!(r::SCAN => h::lookups::scan),
-    function!(r::CAPACITY_ROUTE => h::capacity::get_capacity),
-    function!(r::SUGGEST => h::capacity::suggest_positions),
-    FunctionDef {
-        handler: "storage_recover_operations",
-        route: None,
-        build: |i| Box::pin(tracseq_aws::lambda::background::<StorageState>(i, recover_operations)),
-    },
-];
+pub static FUNCTIONS: &[FunctionDef] = tracseq_aws::functions!(StorageState;
+    http: [
+        protected r::LIST_LOCATIONS => h::locations::list_locations,
+        protected r::CREATE_LOCATION => h::locations::create_location,
+        protected r::GET_LOCATION => h::locations::get_location,
+        protected r::PATCH_LOCATION => h::locations::update_location,
+        protected r::DELETE_LOCATION => h::locations::delete_location,
+        protected r::LOCATION_CHILDREN => h::locations::list_children,
+        protected r::BOX_MAP => h::locations::box_map,
+        protected r::PLACE => h::custody::place_samples,
+        protected r::MOVE => h::custody::move_samples,
+        protected r::RETRIEVE => h::custody::retrieve_samples,
+        protected r::RETURN => h::custody::return_samples,
+        protected r::DISPOSE => h::custody::dispose_samples,
+        protected r::SAMPLE_CUSTODY => h::lookups::sample_custody,
+        protected r::SCAN => h::lookups::scan,
+        protected r::CAPACITY_ROUTE => h::capacity::get_capacity,
+        protected r::SUGGEST => h::capacity::suggest_positions,
+    ],
+    background: [
+        "storage_recover_operations" => |st, event| recover_operations(st, event),
+    ]
+);
 
 /// The scheduled recovery of custody operations abandoned between chunks.
 fn recover_operations(st: Arc<StorageState>, _event: Value) -> BoxFuture<Result<Value, FunctionError>> {

@@ -169,3 +169,44 @@ macro_rules! service_function {
         }
     };
 }
+
+/// A queue, stream, schedule or invoke-only function over the service state:
+/// `background_function!(State; "handler" => |st, event| body)`, `body` a future of the
+/// answer.
+#[macro_export]
+macro_rules! background_function {
+    ($state:ty; $name:literal => |$st:ident, $event:ident| $body:expr) => {
+        $crate::FunctionDef {
+            handler: $name,
+            route: None,
+            build: |i| {
+                Box::pin($crate::lambda::background::<$state>(i, |$st, $event| {
+                    Box::pin(async move { $body.await })
+                }))
+            },
+        }
+    };
+}
+
+/// A service's function table, the one way every service writes it:
+///
+/// ```text
+/// pub static FUNCTIONS: &[FunctionDef] = tracseq_aws::functions!(State;
+///     http: [protected routes::LIST => handlers::list, public routes::LOGIN => handlers::login],
+///     background: ["worker" => |st, event| worker::handle(st, event)],
+///     other: [FunctionDef { .. }]);
+/// ```
+#[macro_export]
+macro_rules! functions {
+    ($state:ty;
+        http: [$($kind:ident $route:path => $handler:path),* $(,)?]
+        $(, background: [$($name:literal => |$st:ident, $event:ident| $body:expr),* $(,)?])?
+        $(, other: [$($other:expr),* $(,)?])? $(,)?
+    ) => {
+        &[
+            $($crate::service_function!($state; $kind $route => $handler),)*
+            $($($crate::background_function!($state; $name => |$st, $event| $body),)*)?
+            $($($other,)*)?
+        ]
+    };
+}
