@@ -903,6 +903,7 @@ async fn quiet_hours_hold_a_normal_message_and_not_an_urgent_one() {
 async fn import_completion_reaches_the_importer_by_default() {
     let api = api();
     let admin = new_lab(&api).await;
+    tracseq_tests::client::defaults_ready(&api, &admin).await;
     let tech = new_user(&api, &admin, "lab_technician").await;
     let (_, subs) = api.get("/api/notifications/subscriptions", &admin.access).await;
     let defaults: BTreeSet<&str> = subs["items"]
@@ -1117,6 +1118,7 @@ async fn templates_preview_and_override_with_versions() {
 async fn subscriptions_belong_to_their_owner_and_admins() {
     let api = api();
     let admin = new_lab(&api).await;
+    tracseq_tests::client::defaults_ready(&api, &admin).await;
     let user = new_user(&api, &admin, "research_scientist").await;
     let other = new_user(&api, &admin, "research_scientist").await;
     let base =
@@ -1220,6 +1222,7 @@ async fn subscriptions_belong_to_their_owner_and_admins() {
     assert_eq!(s, 204);
     // Another lab's administrator cannot reach this lab's subscriptions.
     let foreign = new_lab(&api).await;
+    tracseq_tests::client::defaults_ready(&api, &foreign).await;
     let (_, subs) = api.get("/api/notifications/subscriptions", &admin.access).await;
     let default_id = subs["items"][0]["id"].as_str().unwrap();
     let (s, _) = api

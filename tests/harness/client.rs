@@ -156,6 +156,17 @@ pub async fn new_lab_by(api: &Api, op: &Tokens) -> Tokens {
     api.login(&email, PASSWORD).await
 }
 
+/// Wait until a new lab has its default subscriptions: the notification service writes
+/// them when it hears the lab's `lab.created` event, moments after the lab is made.
+pub async fn defaults_ready(api: &Api, admin: &Tokens) {
+    crate::eventually(60, || async {
+        let (_, v) = api.get("/api/notifications/subscriptions", &admin.access).await;
+        v["items"].as_array().filter(|i| !i.is_empty()).map(|_| ())
+    })
+    .await
+    .expect("the lab's default subscriptions");
+}
+
 /// A user with `role` in the admin's lab, logged in.
 pub async fn new_user(api: &Api, admin: &Tokens, role: &str) -> Tokens {
     let email = format!("{role}-{}@example.org", ulid::Ulid::new().to_string().to_lowercase());
