@@ -978,6 +978,34 @@ async fn key_rotation_keeps_the_previous_key_valid_and_drops_older_ones() {
     let (_, jwks, _) = api.send(Method::GET, "/.well-known/jwks.json", None, None, &[]).await;
     assert_eq!(jwks["keys"].as_array().map(Vec::len), Some(2));
     assert_eq!(jwks["keys"][0]["kid"], k3);
+    // After a deploy: `if_missing` makes no key when one exists; anything but a boolean
+    // there is refused, not taken for a rotation.
+    let invoke = |event: Value| {
+        let e = &e;
+        async move {
+            let resp = e
+                .http()
+                .post(format!(
+                    "{}/2015-03-31/functions/{}/invocations",
+                    e.edge,
+                    e.function("RotateKeysFunction")
+                ))
+                .body(event.to_string())
+                .send()
+                .await
+                .expect("invoke");
+            let failed = resp.headers().contains_key("x-amz-function-error");
+            (failed, resp.json::<Value>().await.expect("json"))
+        }
+    };
+    let (failed, v) = invoke(json!({"if_missing": true})).await;
+    assert!(!failed, "{v}");
+    assert_eq!((&v["kid"], &v["keys"]), (&json!(k3), &json!(2)), "{v}");
+    let (failed, v) = invoke(json!({"if_missing": "yes"})).await;
+    assert!(failed, "{v}");
+    assert_eq!(v["errorType"], "InvalidEvent", "{v}");
+    let (_, jwks, _) = api.send(Method::GET, "/.well-known/jwks.json", None, None, &[]).await;
+    assert_eq!(jwks["keys"][0]["kid"], k3, "nothing rotated");
     stack.shutdown().await;
 }
 

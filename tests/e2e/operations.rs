@@ -566,6 +566,30 @@ async fn lab_keys(ddb: &aws_sdk_dynamodb::Client, table: &str, lab: &str) -> BTr
         .collect()
 }
 
+/// Ask for an export of the caller's lab and wait for its end: the finished export, and
+/// its archive downloaded through the link.
+async fn export_now(api: &Api, token: &str) -> (Value, Vec<u8>) {
+    let (status, v, headers) = api
+        .send(reqwest::Method::POST, "/api/lab/exports", Some(token), None, &[])
+        .await;
+    assert_eq!(status, 202, "{v}");
+    let done = finished_export(api, token, headers["location"].to_str().unwrap()).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let archive = download(&done).await;
+    (done, archive)
+}
+
+/// An export's archive, through its download link.
+async fn download(done: &Value) -> Vec<u8> {
+    reqwest::get(done["download_url"].as_str().expect("download link"))
+        .await
+        .expect("download")
+        .bytes()
+        .await
+        .expect("bytes")
+        .to_vec()
+}
+
 async fn finished_export(api: &Api, token: &str, location: &str) -> Value {
     eventually(60, || async {
         let (status, v) = api.get(location, token).await;
@@ -623,14 +647,7 @@ async fn lab_export_holds_exactly_that_labs_items_and_files() {
     assert_eq!(done["status"], "completed", "{done}");
     let after = lab_keys(&ddb, &s.table, &a.lab_id()).await;
     assert!(done.get("archive_key").is_none(), "the object key is not shown");
-    let url = done["download_url"].as_str().expect("download link");
-    let archive = reqwest::get(url)
-        .await
-        .expect("download")
-        .bytes()
-        .await
-        .expect("bytes")
-        .to_vec();
+    let archive = download(&done).await;
     assert_eq!(done["bytes"], archive.len() as u64);
     assert_eq!(
         done["sha256"].as_str().unwrap(),
@@ -888,19 +905,7 @@ async fn lab_export_carries_each_kind_on_purpose_and_no_secret() {
         .filter(|(pk, _)| !pk.contains("#DIGEST#"))
         .collect();
 
-    let (status, v, headers) = api
-        .send(reqwest::Method::POST, "/api/lab/exports", Some(&a.access), None, &[])
-        .await;
-    assert_eq!(status, 202, "{v}");
-    let done = finished_export(&api, &a.access, headers["location"].to_str().unwrap()).await;
-    assert_eq!(done["status"], "completed", "{done}");
-    let archive = reqwest::get(done["download_url"].as_str().unwrap())
-        .await
-        .expect("download")
-        .bytes()
-        .await
-        .expect("bytes")
-        .to_vec();
+    let (_, archive) = export_now(&api, &a.access).await;
     let entries = untar(&archive);
     let manifest: Value = serde_json::from_slice(&entries["manifest.json"]).expect("manifest");
     let text = archive_items(&entries, &manifest);
@@ -1003,25 +1008,7 @@ async fn a_large_file_streams_into_a_multipart_archive() {
         .send()
         .await
         .expect("upload");
-    let (status, v, headers) = api
-        .send(
-            reqwest::Method::POST,
-            "/api/lab/exports",
-            Some(&admin.access),
-            None,
-            &[],
-        )
-        .await;
-    assert_eq!(status, 202, "{v}");
-    let done = finished_export(&api, &admin.access, headers["location"].to_str().unwrap()).await;
-    assert_eq!(done["status"], "completed", "{done}");
-    let archive = reqwest::get(done["download_url"].as_str().unwrap())
-        .await
-        .expect("download")
-        .bytes()
-        .await
-        .expect("bytes")
-        .to_vec();
+    let (done, archive) = export_now(&api, &admin.access).await;
     stack.shutdown().await;
     assert!(
         archive.len() > 10 * 1024 * 1024,

@@ -88,7 +88,16 @@ async fn rotate_keys(init: Arc<Init>) -> Result<SharedFunction, InitError> {
         async move {
             use tracseq_aws::jwt_keys;
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            if event.get("if_missing").and_then(Value::as_bool) == Some(true) {
+            let if_missing = match event.get("if_missing") {
+                None => false,
+                Some(Value::Bool(b)) => *b,
+                Some(other) => {
+                    return Err(FunctionError::invalid_event(format!(
+                        "if_missing must be true or false, not {other}"
+                    )));
+                }
+            };
+            if if_missing {
                 let keys = jwt_keys::ensure(&ssm, &params, now)
                     .await
                     .map_err(FunctionError::transient)?;

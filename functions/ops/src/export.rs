@@ -388,10 +388,15 @@ async fn fill(st: &OpsState, export: &LabExport, archive: &mut Archive<'_>) -> R
         redacted: REDACTED.iter().map(|s| (*s).to_owned()).collect(),
         excluded: BTreeMap::new(),
     };
-    let partitions = crate::partitions::of_lab(&st.table.client, &st.table.name, lab).await?;
-    let (ddb, table) = (&st.table.client, st.table.name.as_str());
+    let partitions = crate::partitions::of_lab(&st.table, lab).await?;
+    let table = &st.table;
     let mut reads = futures::stream::iter(partitions)
-        .map(|p| async move { crate::partitions::query(ddb, table, None, &p).await })
+        .map(|p| async move {
+            table
+                .query_all(&p)
+                .await
+                .map_err(|e| OpsError::aws(&format!("reading {p}"), e))
+        })
         .buffered(8);
     let mut lines = String::new();
     let mut part_items = 0u64;

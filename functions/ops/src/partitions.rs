@@ -16,50 +16,15 @@
 
 use crate::dynamo_json::Item;
 use crate::error::OpsError;
-use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::BTreeSet;
 use time::{Date, Duration, OffsetDateTime};
+use tracseq_aws::store::Table;
 
 /// Channel kinds with a delivery log partition (`LAB#{lab}#CHANNEL#{kind}`).
 const CHANNEL_KINDS: &[&str] = &["email", "sms", "slack", "teams", "in_app"];
 
 fn attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
-}
-
-/// Every item of a partition of the table or of an index, all pages.
-pub async fn query(
-    ddb: &aws_sdk_dynamodb::Client,
-    table: &str,
-    index: Option<&str>,
-    partition: &str,
-) -> Result<Vec<Item>, OpsError> {
-    let (pk, name) = match index {
-        Some(i) => (format!("{i}PK"), "index"),
-        None => ("PK".to_owned(), "table"),
-    };
-    let mut out = Vec::new();
-    let mut start = None;
-    loop {
-        let page = ddb
-            .query()
-            .table_name(table)
-            .set_index_name(index.map(str::to_owned))
-            // Indexes cannot be read consistently; the table can.
-            .consistent_read(index.is_none())
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", pk.as_str())
-            .expression_attribute_values(":pk", AttributeValue::S(partition.to_owned()))
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .map_err(|e| OpsError::aws(&format!("reading the {name} partition {partition}"), e))?;
-        out.extend(page.items.unwrap_or_default());
-        match page.last_evaluated_key {
-            Some(k) if !k.is_empty() => start = Some(k),
-            _ => return Ok(out),
-        }
-    }
 }
 
 /// The days from `from` to `to`, both included.
@@ -112,9 +77,13 @@ pub fn named_by_root(root: &str, items: &[Item]) -> BTreeSet<String> {
 }
 
 /// Every partition of the lab, sorted.
-pub async fn of_lab(ddb: &aws_sdk_dynamodb::Client, table: &str, lab: &str) -> Result<BTreeSet<String>, OpsError> {
+pub async fn of_lab(table: &Table, lab: &str) -> Result<BTreeSet<String>, OpsError> {
+    let read = |what: &str| {
+        let what = format!("reading {what}");
+        move |e| OpsError::aws(&what, e)
+    };
     let root = format!("LAB#{lab}");
-    let root_items = query(ddb, table, None, &root).await?;
+    let root_items = table.query_all(&root).await.map_err(read(&root))?;
     let mut parts = named_by_root(&root, &root_items);
     parts.insert(root.clone());
     let today = OffsetDateTime::now_utc().date();
@@ -152,14 +121,15 @@ pub async fn of_lab(ddb: &aws_sdk_dynamodb::Client, table: &str, lab: &str) -> R
             parts.insert(key);
             continue;
         }
-        for item in query(ddb, table, Some(index), &key).await? {
+        for item in table.query_index_all(index, &key).await.map_err(read(&key))? {
             found(&root, &item, &mut parts);
         }
     }
     // The location tree, from its roots down.
     let mut parents = vec!["ROOT".to_owned()];
     while let Some(parent) = parents.pop() {
-        for item in query(ddb, table, Some("GSI1"), &format!("{root}#LOC#{parent}#CHILDREN")).await? {
+        let key = format!("{root}#LOC#{parent}#CHILDREN");
+        for item in table.query_index_all("GSI1", &key).await.map_err(read(&key))? {
             if let Some(id) = attr(&item, "id") {
                 parents.push(id.to_owned());
             }
@@ -182,6 +152,7 @@ fn found(root: &str, item: &Item, parts: &mut BTreeSet<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_dynamodb::types::AttributeValue;
     use time::Month;
 
     #[test]

@@ -374,6 +374,20 @@ impl Table {
     /// Every item of one partition whose sort key starts with `prefix` (all pages, strongly
     /// consistent), for sets bounded by design, such as a lab's subscriptions.
     pub async fn query_prefix(&self, partition: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
+        self.query_pages(None, partition, prefix).await
+    }
+
+    /// Every item of one partition of an index (`GSI1`, `GSI2`), all pages; index reads
+    /// are eventually consistent.
+    pub async fn query_index_all(&self, index: &str, partition: &str) -> Result<Vec<Item>, StoreError> {
+        self.query_pages(Some(index), partition, "").await
+    }
+
+    async fn query_pages(&self, index: Option<&str>, partition: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
+        let (pk, sk) = match index {
+            Some(i) => (format!("{i}PK"), format!("{i}SK")),
+            None => (PK.to_owned(), SK.to_owned()),
+        };
         let mut out = Vec::new();
         let mut start = None;
         let now = now_epoch();
@@ -382,18 +396,20 @@ impl Table {
                 .client
                 .query()
                 .table_name(&self.name)
-                .expression_attribute_names("#pk", PK)
+                .set_index_name(index.map(str::to_owned))
+                .expression_attribute_names("#pk", pk.as_str())
                 .expression_attribute_values(":pk", s(partition));
             // DynamoDB refuses an empty begins_with operand.
             q = if prefix.is_empty() {
                 q.key_condition_expression("#pk = :pk")
             } else {
                 q.key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                    .expression_attribute_names("#sk", SK)
+                    .expression_attribute_names("#sk", sk.as_str())
                     .expression_attribute_values(":prefix", s(prefix))
             };
             let got = q
-                .consistent_read(true)
+                // Indexes cannot be read consistently; the table can.
+                .consistent_read(index.is_none())
                 .set_exclusive_start_key(start)
                 .send()
                 .await
