@@ -14,20 +14,20 @@ use crate::domain::priority::Priority;
 use crate::error::WorkError;
 use crate::feed::FeedEvent;
 use crate::model::{Delivery, Message, Target};
-use crate::publish::inserted;
 use crate::router::{channels, unavailable};
 use crate::state::EventsState;
-use serde_json::{Value, json};
+use serde_json::json;
 use tracseq_aws::account_mail::{AccountMail, ENTITY};
+use tracseq_aws::batch::StreamBatch;
 use tracseq_core::events::CloudEvent;
 use tracseq_core::function::FunctionError;
 
 /// The account mail of a stream batch; how many items were handled.
-pub async fn handle(st: &EventsState, batch: &Value) -> Result<usize, FunctionError> {
+pub async fn handle(st: &EventsState, batch: &StreamBatch) -> Result<usize, FunctionError> {
     let mut jobs = Outbox::default();
     let mut queued = 0;
-    for item in inserted(batch, ENTITY) {
-        let mail = match item.and_then(|i| AccountMail::from_item(i).map_err(|e| e.to_string())) {
+    for inserted in batch.inserted(ENTITY) {
+        let mail = match AccountMail::from_item(inserted.item) {
             Ok(m) => m,
             Err(e) => {
                 tracing::error!(error = %e, "an account-mail item does not read; skipped");

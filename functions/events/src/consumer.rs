@@ -7,9 +7,10 @@ use crate::error::WorkError;
 use crate::feed::FeedEvent;
 use crate::model::keys;
 use crate::state::EventsState;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::future::Future;
 use std::sync::Arc;
+use tracseq_aws::batch::{Failures, SqsBatch, SqsMessage};
 use tracseq_aws::store::{Item, n, now_epoch, s};
 use tracseq_core::function::FunctionError;
 
@@ -34,20 +35,20 @@ pub trait Consumer: Send + Sync + 'static {
 }
 
 pub async fn consume<C: Consumer>(st: Arc<EventsState>, batch: Value) -> Result<Value, FunctionError> {
-    let mut failures = Vec::new();
-    // (message id, event), grouped by lab in arrival order.
-    let mut labs: Vec<(String, Vec<(String, FeedEvent)>)> = Vec::new();
-    for record in batch["Records"].as_array().into_iter().flatten() {
-        let message_id = record["messageId"].as_str().unwrap_or_default().to_owned();
-        match crate::feed::read_message(&st, record["body"].as_str().unwrap_or_default()).await {
+    let batch = SqsBatch::parse(batch)?;
+    let mut failures = Failures::default();
+    // (message, event), grouped by lab in arrival order.
+    let mut labs: Vec<(String, Vec<(&SqsMessage, FeedEvent)>)> = Vec::new();
+    for message in &batch.messages {
+        match crate::feed::read_message(&st, message.body.as_deref().unwrap_or_default()).await {
             Ok(ev) => match labs.iter_mut().find(|(l, _)| *l == ev.event.labid) {
-                Some((_, list)) => list.push((message_id, ev)),
-                None => labs.push((ev.event.labid.clone(), vec![(message_id, ev)])),
+                Some((_, list)) => list.push((message, ev)),
+                None => labs.push((ev.event.labid.clone(), vec![(message, ev)])),
             },
             Err(e) => {
                 // Never sent by our publisher: after its receives it lands in the DLQ.
                 tracing::error!(consumer = C::NAME, error = %e, "unreadable event message");
-                failures.push(json!({ "itemIdentifier": message_id }));
+                failures.push(message);
             }
         }
     }
@@ -55,28 +56,28 @@ pub async fn consume<C: Consumer>(st: Arc<EventsState>, batch: Value) -> Result<
         let feed: Vec<&FeedEvent> = events.iter().map(|(_, ev)| ev).collect();
         if let Err(e) = C::prepare(&st, &feed).await {
             tracing::warn!(consumer = C::NAME, %lab, error = %e, "preparing the lab failed; its events come back");
-            failures.extend(events.iter().map(|(m, _)| json!({ "itemIdentifier": m })));
+            events.iter().for_each(|(m, _)| failures.push(m));
             continue;
         }
         let config = match C::load(&st, &lab).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(consumer = C::NAME, %lab, error = %e, "lab configuration unreadable; its events come back");
-                failures.extend(events.iter().map(|(m, _)| json!({ "itemIdentifier": m })));
+                events.iter().for_each(|(m, _)| failures.push(m));
                 continue;
             }
         };
-        for (message_id, ev) in events {
+        for (message, ev) in events {
             if !C::wants(&config, &ev) {
                 continue;
             }
             if let Err(e) = once::<C>(&st, &config, &ev).await {
                 tracing::warn!(consumer = C::NAME, event = %ev.event.id, error = %e, "event not handled; it will be redelivered");
-                failures.push(json!({ "itemIdentifier": message_id }));
+                failures.push(message);
             }
         }
     }
-    Ok(json!({ "batchItemFailures": failures }))
+    Ok(failures.into_response())
 }
 
 /// Handle `ev` unless this consumer already did (the dedupe record by event and replay).

@@ -173,10 +173,7 @@ pub async fn handle(
     if let Some(paused) = st.restore.skip_while_restoring("digests").await? {
         return Ok(paused);
     }
-    let now = event["time"]
-        .as_str()
-        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-        .map_or_else(now_epoch, |t| t.as_second());
+    let now = tracseq_aws::batch::Tick::parse(&event)?.time.unix_timestamp();
     send_due(&st, now).await.map_err(|e| {
         tracing::warn!(error = %e, "digests not sent; the next run retries");
         tracseq_core::function::FunctionError::transient(e)

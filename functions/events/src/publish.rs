@@ -6,69 +6,43 @@
 
 use crate::feed::{FeedEvent, send_all};
 use crate::state::EventsState;
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::sync::Arc;
+use tracseq_aws::batch::{StreamBatch, entity_of, new_string};
 use tracseq_aws::maintenance::{RestoreMarker, unix_seconds};
 use tracseq_aws::outbox::{ENTITY, event_from_item};
 use tracseq_core::function::FunctionError;
 use tracseq_core::telemetry::{Metrics, NAMESPACE, Unit};
 
-/// The items of `entity` a stream batch inserted, in stream order; `Err` for one that does
-/// not read back as an item.
-pub fn inserted(batch: &Value, entity: &str) -> Vec<Result<tracseq_aws::store::Item, String>> {
-    let mut out = Vec::new();
-    for record in batch["Records"].as_array().into_iter().flatten() {
-        if record["eventName"] != "INSERT" {
-            continue;
-        }
-        let image = &record["dynamodb"]["NewImage"];
-        if image["entity"]["S"] != entity {
-            continue;
-        }
-        let item: Result<serde_dynamo::Item, _> = serde_json::from_value(image.clone());
-        out.push(
-            item.map(HashMap::<String, AttributeValue>::from)
-                .map_err(|e| e.to_string()),
-        );
-    }
-    out
-}
-
 /// The batch without the INSERTs a restore made (copies of events and account mail written
 /// before it started; see `tracseq_aws::maintenance`), and how many were dropped.
-pub fn without_restored_copies(mut batch: Value, marker: Option<&RestoreMarker>) -> (Value, usize) {
+pub fn without_restored_copies(batch: &mut StreamBatch, marker: Option<&RestoreMarker>) -> usize {
     let Some(marker) = marker else {
-        return (batch, 0);
+        return 0;
     };
-    let Some(records) = batch.get_mut("Records").and_then(Value::as_array_mut) else {
-        return (batch, 0);
-    };
-    let before = records.len();
-    records.retain(|r| {
-        let image = &r["dynamodb"]["NewImage"];
-        let made = match image["entity"]["S"].as_str() {
-            Some(ENTITY) => image["time"]["S"].as_str(),
-            Some(tracseq_aws::account_mail::ENTITY) => image["created_at"]["S"].as_str(),
+    let before = batch.records.len();
+    batch.retain(|r| {
+        let made = match entity_of(r) {
+            Some(ENTITY) => new_string(r, "time"),
+            Some(tracseq_aws::account_mail::ENTITY) => new_string(r, "created_at"),
             _ => None,
         };
         let Some(made) = made.and_then(unix_seconds) else {
             return true;
         };
-        let inserted = r["dynamodb"]["ApproximateCreationDateTime"].as_f64();
-        !(r["eventName"] == "INSERT" && marker.is_restored_copy(inserted, made))
+        let inserted = r.change.approximate_creation_date_time.timestamp();
+        let inserted = (inserted > 0).then_some(inserted as f64);
+        !(r.event_name == "INSERT" && marker.is_restored_copy(inserted, made))
     });
-    let dropped = before - records.len();
-    (batch, dropped)
+    before - batch.records.len()
 }
 
 /// The outbox events of a stream batch, in stream order. Other writes, and outbox items
 /// that do not read back as events (never written by our code), are skipped with a log line.
-pub fn outbox_events(batch: &Value) -> Vec<FeedEvent> {
+pub fn outbox_events(batch: &StreamBatch) -> Vec<FeedEvent> {
     let mut out = Vec::new();
-    for item in inserted(batch, ENTITY) {
-        match item.and_then(|i| event_from_item(i).map_err(|e| e.to_string())) {
+    for inserted in batch.inserted(ENTITY) {
+        match event_from_item(inserted.item) {
             Ok(event) => out.push(FeedEvent { event, replayid: None }),
             Err(e) => tracing::error!(error = %e, "an outbox item is not an event; skipped"),
         }
@@ -80,7 +54,8 @@ pub fn outbox_events(batch: &Value) -> Vec<FeedEvent> {
 /// every consumer queue. Both read the table's stream once, through this one function.
 pub async fn handle(st: Arc<EventsState>, batch: Value) -> Result<Value, FunctionError> {
     let marker = st.restore.get().await.map_err(FunctionError::transient)?;
-    let (batch, restored) = without_restored_copies(batch, marker.as_ref());
+    let mut batch = StreamBatch::parse(batch)?;
+    let restored = without_restored_copies(&mut batch, marker.as_ref());
     if restored > 0 {
         tracing::info!(
             restored,
@@ -171,13 +146,18 @@ mod tests {
             "datacontenttype": {"S": "application/json"}, "labid": {"S": "L"},
             "correlationid": {"S": "c"}, "data": {"M": {"n": {"N": "3"}}}
         });
+        let record = |id: &str, name: &str, image: Value| {
+            json!({"eventID": id, "eventName": name, "awsRegion": "us-east-1",
+                   "dynamodb": {"NewImage": image, "SizeBytes": 100}})
+        };
         let batch = json!({"Records": [
-            {"eventName": "INSERT", "dynamodb": {"NewImage": image.clone()}},
-            {"eventName": "MODIFY", "dynamodb": {"NewImage": image.clone()}},
-            {"eventName": "INSERT", "dynamodb": {"NewImage": {"entity": {"S": "sample"}}}},
-            {"eventName": "INSERT", "dynamodb": {"NewImage": {"entity": {"S": "event"}, "id": {"S": "broken"}}}},
+            record("1", "INSERT", image.clone()),
+            record("2", "MODIFY", image.clone()),
+            record("3", "INSERT", json!({"entity": {"S": "sample"}})),
+            record("4", "INSERT", json!({"entity": {"S": "event"}, "id": {"S": "broken"}})),
         ]});
-        let events = outbox_events(&batch);
+        let parse = |v: &Value| StreamBatch::parse(v.clone()).unwrap();
+        let events = outbox_events(&parse(&batch));
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].event.id, "E1");
         assert_eq!(events[0].event.data, json!({"n": 3}));
@@ -194,7 +174,8 @@ mod tests {
         };
         let mut restored = batch.clone();
         restored["Records"][0]["dynamodb"]["ApproximateCreationDateTime"] = json!(1_795_737_700.0);
-        let (kept, dropped) = without_restored_copies(restored, Some(&marker));
+        let mut kept = parse(&restored);
+        let dropped = without_restored_copies(&mut kept, Some(&marker));
         assert_eq!(
             (dropped, outbox_events(&kept).len()),
             (1, 0),
@@ -202,7 +183,8 @@ mod tests {
         );
         let mut original = batch.clone();
         original["Records"][0]["dynamodb"]["ApproximateCreationDateTime"] = json!(1_795_737_600.0);
-        let (kept, dropped) = without_restored_copies(original, Some(&marker));
+        let mut kept = parse(&original);
+        let dropped = without_restored_copies(&mut kept, Some(&marker));
         assert_eq!(
             (dropped, outbox_events(&kept).len()),
             (0, 1),

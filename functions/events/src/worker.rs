@@ -17,47 +17,41 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Instant;
+use tracseq_aws::batch::{Failed, Unreadable, each_message};
 use tracseq_aws::store::{StoreError, n, now_epoch, s};
 use tracseq_core::function::FunctionError;
 use tracseq_core::now_rfc3339;
 use tracseq_core::telemetry::{Metrics, NAMESPACE, Unit, emf_enabled};
 
 pub async fn handle(st: Arc<EventsState>, batch: Value, worker: &'static str) -> Result<Value, FunctionError> {
-    let records = batch["Records"].as_array().cloned().unwrap_or_default();
-    // Each record is its own delivery and mostly waits on I/O: work them side by side.
-    let outcomes = futures::future::join_all(records.iter().map(|r| one(&st, r, worker))).await;
-    let failures: Vec<Value> = records
-        .iter()
-        .zip(outcomes)
-        .filter(|(_, ok)| !ok)
-        .map(|(r, _)| json!({ "itemIdentifier": r["messageId"] }))
-        .collect();
-    Ok(json!({ "batchItemFailures": failures }))
+    // Each message is its own delivery and mostly waits on I/O: work them side by side.
+    each_message(
+        worker,
+        batch,
+        Unreadable::ToDeadLetters,
+        usize::MAX,
+        |job: DeliveryJob| {
+            let st = st.clone();
+            async move { one(&st, &job, worker).await }
+        },
+    )
+    .await
 }
 
-/// One job; `false` when its message should come back.
-async fn one(st: &EventsState, record: &Value, worker: &'static str) -> bool {
-    let job: DeliveryJob = match serde_json::from_str(record["body"].as_str().unwrap_or_default()) {
-        Ok(j) => j,
-        Err(e) => {
-            tracing::error!(worker, error = %e, "unreadable delivery job");
-            return false;
-        }
-    };
+/// One job; a failure brings its message back.
+async fn one(st: &EventsState, job: &DeliveryJob, worker: &'static str) -> Result<(), Failed> {
     let target = match Target::decode(&job.target) {
         Some(t) if t.worker() == worker => t,
         _ => {
-            tracing::error!(worker, target = %job.target, "delivery job for another worker; dropped");
-            return true;
+            return Err(Failed::Drop(format!(
+                "delivery job for another worker ({})",
+                job.target
+            )));
         }
     };
-    match process(st, &job, &target, worker).await {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::warn!(worker, delivery = %job.id, error = %e, "delivery job failed; it will be redelivered");
-            false
-        }
-    }
+    process(st, job, &target, worker)
+        .await
+        .map_err(|e| Failed::Retry(format!("delivery {}: {e}", job.id)))
 }
 
 async fn process(st: &EventsState, job: &DeliveryJob, target: &Target, worker: &str) -> Result<(), WorkError> {

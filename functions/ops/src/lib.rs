@@ -21,10 +21,11 @@ pub mod state;
 pub mod store;
 
 use error::OpsError;
-use serde_json::{Value, json};
+use serde_json::Value;
 use state::OpsState;
 use std::sync::Arc;
 use tracseq_aws::FunctionDef;
+use tracseq_aws::batch::{Failed, Unreadable, each_message};
 use tracseq_core::function::{BoxFuture, FunctionError};
 use tracseq_core::telemetry::{Metrics, NAMESPACE, Unit, emf_enabled};
 
@@ -47,22 +48,21 @@ pub static FUNCTIONS: &[FunctionDef] = tracseq_aws::functions!(OpsState;
 /// The export queue's dead letters: each export ends `failed` (see `export::give_up`).
 fn export_dead_letters(st: Arc<OpsState>, event: Value) -> BoxFuture<Result<Value, FunctionError>> {
     Box::pin(async move {
-        let mut failures = Vec::new();
-        for record in event["Records"].as_array().into_iter().flatten() {
-            let id = record["messageId"].as_str().unwrap_or_default();
-            let Ok(job) = serde_json::from_str::<export::ExportJob>(record["body"].as_str().unwrap_or_default()) else {
-                tracing::error!(
-                    message = id,
-                    "an unreadable message in the export dead-letter queue; dropped"
-                );
-                continue;
-            };
-            if let Err(e) = export::give_up(&st, &job).await {
-                tracing::warn!(message = id, error = %e, "failing the export failed; it will be retried");
-                failures.push(json!({"itemIdentifier": id}));
-            }
-        }
-        Ok(json!({"batchItemFailures": failures}))
+        each_message(
+            "ops_export_dead_letters",
+            event,
+            Unreadable::Drop,
+            1,
+            |job: export::ExportJob| {
+                let st = st.clone();
+                async move {
+                    export::give_up(&st, &job)
+                        .await
+                        .map_err(|e| Failed::Retry(format!("failing export {}: {e}", job.export_id)))
+                }
+            },
+        )
+        .await
     })
 }
 
@@ -101,27 +101,26 @@ fn restore_backup(st: Arc<OpsState>, event: Value) -> BoxFuture<Result<Value, Fu
     })
 }
 
-/// SQS batch of export jobs; a job that fails for a transient reason is retried by SQS.
+/// SQS batch of export jobs; a job that fails for a transient reason is retried by SQS, a
+/// malformed one never will succeed and is dropped (logged) instead of looping.
 fn export_batch(st: Arc<OpsState>, event: Value) -> BoxFuture<Result<Value, FunctionError>> {
     Box::pin(async move {
-        let mut failures = Vec::new();
-        for record in event["Records"].as_array().into_iter().flatten() {
-            let id = record["messageId"].as_str().unwrap_or_default();
-            let job = serde_json::from_str::<export::ExportJob>(record["body"].as_str().unwrap_or_default());
-            let outcome = match job {
-                Ok(job) => export::run(&st, &job).await,
-                Err(e) => Err(OpsError::Invalid(format!("not an export job: {e}"))),
-            };
-            match outcome {
-                Ok(()) => {}
-                // A malformed job will never succeed: drop it (logged) instead of looping.
-                Err(OpsError::Invalid(e)) => tracing::error!(message = id, error = %e, "dropping export job"),
-                Err(e) => {
-                    tracing::warn!(message = id, error = %e, "export job will be retried");
-                    failures.push(json!({"itemIdentifier": id}));
+        each_message(
+            "ops_lab_export",
+            event,
+            Unreadable::Drop,
+            1,
+            |job: export::ExportJob| {
+                let st = st.clone();
+                async move {
+                    match export::run(&st, &job).await {
+                        Ok(()) => Ok(()),
+                        Err(OpsError::Invalid(e)) => Err(Failed::Drop(e)),
+                        Err(e) => Err(Failed::Retry(e.to_string())),
+                    }
                 }
-            }
-        }
-        Ok(json!({"batchItemFailures": failures}))
+            },
+        )
+        .await
     })
 }

@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
+use tracseq_aws::batch::{Failed, Unreadable, each_message};
 use tracseq_aws::outbox::event_item;
 use tracseq_aws::store::{StoreError, s};
 use tracseq_core::FieldError;
@@ -81,46 +82,40 @@ impl From<StoreError> for Stop {
     }
 }
 
-/// The SQS handler: one import per record; failed records return to the queue.
+/// The SQS handler: one import per message; a paused import's message comes back, an
+/// unreadable one reaches the dead-letter queue through redelivery.
 pub async fn handle(st: Arc<SamplesState>, event: Value, _ctx: InvokeContext) -> Result<Value, FunctionError> {
-    let mut failures = Vec::new();
-    for record in event["Records"].as_array().into_iter().flatten() {
-        let id = record["messageId"].as_str().unwrap_or_default().to_owned();
-        let job: ImportJob = match serde_json::from_str(record["body"].as_str().unwrap_or_default()) {
-            Ok(j) => j,
-            Err(e) => {
-                // A message we can never process goes to the DLQ through redelivery.
-                tracing::error!(error = %e, "unreadable import message");
-                failures.push(json!({ "itemIdentifier": id }));
-                continue;
+    each_message(
+        "samples_import_worker",
+        event,
+        Unreadable::ToDeadLetters,
+        1,
+        |job: ImportJob| {
+            let st = st.clone();
+            async move {
+                run(&st, &job)
+                    .await
+                    .map_err(|e| Failed::Retry(format!("import {} paused: {e}", job.import_id)))
             }
-        };
-        if let Err(e) = run(&st, &job).await {
-            tracing::warn!(import = %job.import_id, error = %e, "import paused; the message will be redelivered");
-            failures.push(json!({ "itemIdentifier": id }));
-        }
-    }
-    Ok(json!({ "batchItemFailures": failures }))
+        },
+    )
+    .await
 }
 
 /// The import queue's dead letters: jobs that failed every delivery. Each import ends
 /// `failed` with the reason, never left `validating` or `committing`: rows a crashed commit
 /// wrote are rolled back first, so nothing stays half-written.
 pub async fn dead_letters(st: Arc<SamplesState>, event: Value) -> Result<Value, FunctionError> {
-    let mut failures = Vec::new();
-    for record in event["Records"].as_array().into_iter().flatten() {
-        let id = record["messageId"].as_str().unwrap_or_default().to_owned();
-        let Ok(job) = serde_json::from_str::<ImportJob>(record["body"].as_str().unwrap_or_default()) else {
-            tracing::error!("an unreadable message in the import dead-letter queue; dropped");
-            continue;
-        };
-        tracing::error!(import = %job.import_id, lab = %job.lab_id, "import job failed every delivery; failing the import");
-        if let Err(e) = give_up(&st, &job).await {
-            tracing::warn!(import = %job.import_id, error = %e, "failing the import failed; it will be retried");
-            failures.push(json!({ "itemIdentifier": id }));
+    each_message("samples_import_dead_letters", event, Unreadable::Drop, 1, |job: ImportJob| {
+        let st = st.clone();
+        async move {
+            tracing::error!(import = %job.import_id, lab = %job.lab_id, "import job failed every delivery; failing the import");
+            give_up(&st, &job)
+                .await
+                .map_err(|e| Failed::Retry(format!("failing import {}: {e}", job.import_id)))
         }
-    }
-    Ok(json!({ "batchItemFailures": failures }))
+    })
+    .await
 }
 
 const GAVE_UP: &str = "worker_gave_up";

@@ -11,6 +11,7 @@
 
 pub mod account_mail;
 pub mod auth;
+pub mod batch;
 pub mod clients;
 pub mod compress;
 pub mod idempotency;
