@@ -18,13 +18,7 @@ use tracseq_core::http::{Request, Response};
 use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct EventPage {
-    /// CloudEvents 1.0 envelopes, newest first.
-    #[schema(value_type = Vec<Object>)]
-    pub items: Vec<CloudEvent>,
-    pub next_cursor: Option<String>,
-}
+pub type EventPage = tracseq_core::pagination::Page<CloudEvent>;
 
 /// Where a day walk stopped: the day and the cursor inside it.
 #[derive(Debug, Serialize, Deserialize)]

@@ -37,11 +37,7 @@ pub struct TableSummary {
     pub digest: String,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct BackupPage {
-    pub items: Vec<BackupSummary>,
-    pub next_cursor: Option<String>,
-}
+pub type BackupPage = tracseq_core::pagination::Page<BackupSummary>;
 
 impl From<Manifest> for BackupSummary {
     fn from(m: Manifest) -> Self {

@@ -555,6 +555,21 @@ impl Table {
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
+    /// One page of a list, each item read as a `T`.
+    pub async fn query_page_as<T: serde::de::DeserializeOwned>(
+        &self,
+        q: &PageQuery<'_>,
+        page: &PageRequest,
+    ) -> Result<Page<T>, Problem> {
+        let out = self.query_page(q, page).await?;
+        let items = out
+            .items
+            .into_iter()
+            .map(from_item::<T>)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::new(items, out.next_cursor))
+    }
+
     /// One page of a partition (of the table or of `index`), optionally limited to a sort-key
     /// prefix, skipping expired items. The cursor is pinned to the partition.
     pub async fn query_page(&self, q: &PageQuery<'_>, page: &PageRequest) -> Result<Page<Item>, Problem> {

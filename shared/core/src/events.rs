@@ -9,7 +9,8 @@ use time::macros::format_description;
 
 pub const SOURCE: &str = "tracseq";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A CloudEvents 1.0 envelope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CloudEvent {
     pub specversion: String,
     pub id: String,
@@ -21,6 +22,7 @@ pub struct CloudEvent {
     pub datacontenttype: String,
     pub labid: String,
     pub correlationid: String,
+    #[schema(value_type = Object)]
     pub data: Value,
 }
 

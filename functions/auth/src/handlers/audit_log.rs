@@ -7,17 +7,13 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tracseq_aws::jwt_keys::{self, Jwk};
-use tracseq_aws::store::{PageQuery, from_item};
+use tracseq_aws::store::PageQuery;
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, header};
-use tracseq_core::pagination::{Page, PageRequest};
+use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AuditPage {
-    pub items: Vec<AuditRecord>,
-    pub next_cursor: Option<String>,
-}
+pub type AuditPage = tracseq_core::pagination::Page<AuditRecord>;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JwksView {
@@ -66,16 +62,8 @@ pub async fn list_audit(st: Arc<AuthState>, req: Request, p: Principal) -> Resul
     if let Some(a) = &action {
         q = q.filter_eq("action", a);
     }
-    let out = st.table.query_page(&q, &page).await?;
-    let items = out
-        .items
-        .into_iter()
-        .map(from_item::<AuditRecord>)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Response::ok(&Page {
-        items,
-        next_cursor: out.next_cursor,
-    }))
+    let records: AuditPage = st.table.query_page_as(&q, &page).await?;
+    Ok(Response::ok(&records))
 }
 
 pub async fn jwks(st: Arc<AuthState>, _req: Request) -> Result<Response, Problem> {

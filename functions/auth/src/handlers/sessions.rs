@@ -55,11 +55,7 @@ pub struct SessionView {
     pub current: bool,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SessionPage {
-    pub items: Vec<SessionView>,
-    pub next_cursor: Option<String>,
-}
+pub type SessionPage = tracseq_core::pagination::Page<SessionView>;
 
 /// A stored refresh token (`REFRESH#{sha256}`): rotated tokens stay, to detect reuse.
 #[derive(Debug, Serialize, Deserialize)]

@@ -10,12 +10,12 @@ use crate::audit::{AuditRecord, action};
 use crate::model::{StatusAction, User, UserStatus, UserView, now_rfc3339};
 use crate::password::check_policy;
 use crate::state::{AuthState, check_version, expected_version};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
 use tracseq_aws::keys::LabKeys;
-use tracseq_aws::store::{PageQuery, from_item};
+use tracseq_aws::store::PageQuery;
 use tracseq_core::Problem;
 use tracseq_core::auth::{Principal, Role};
 use tracseq_core::http::{Request, Response};
@@ -45,11 +45,7 @@ pub struct UserPatch {
     pub version: Option<u64>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct UserPage {
-    pub items: Vec<UserView>,
-    pub next_cursor: Option<String>,
-}
+pub type UserPage = tracseq_core::pagination::Page<UserView>;
 
 fn last_admin() -> Problem {
     Problem::conflict("last_admin", "a lab must keep at least one administrator")
@@ -86,16 +82,8 @@ pub async fn list_users(st: Arc<AuthState>, req: Request, p: Principal) -> Resul
     if let Some(s) = status {
         q = q.filter_eq("status", s.as_str());
     }
-    let out = st.table.query_page(&q, &page).await?;
-    let items = out
-        .items
-        .into_iter()
-        .map(|i| from_item::<User>(i).map(|u| u.view()))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Response::ok(&Page {
-        items,
-        next_cursor: out.next_cursor,
-    }))
+    let users: Page<User> = st.table.query_page_as(&q, &page).await?;
+    Ok(Response::ok(&users.map(|u| u.view())))
 }
 
 pub async fn get_user(st: Arc<AuthState>, req: Request, p: Principal) -> Result<Response, Problem> {

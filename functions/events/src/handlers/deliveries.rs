@@ -6,7 +6,6 @@ use crate::domain::channel::ChannelKind;
 use crate::domain::delivery::DeliveryStatus;
 use crate::model::{Delivery, Target, keys};
 use crate::state::EventsState;
-use serde::Serialize;
 use std::sync::Arc;
 use tracseq_aws::store::PageQuery;
 use tracseq_core::auth::Principal;
@@ -15,11 +14,7 @@ use tracseq_core::named::parse_reported;
 use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct DeliveryPage {
-    pub items: Vec<Delivery>,
-    pub next_cursor: Option<String>,
-}
+pub type DeliveryPage = tracseq_core::pagination::Page<Delivery>;
 
 async fn page(st: &EventsState, req: &Request, partition: &str) -> Result<DeliveryPage, Problem> {
     let mut errors: Vec<FieldError> = Vec::new();

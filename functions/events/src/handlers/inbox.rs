@@ -4,7 +4,6 @@
 use crate::model::{InboxMessage, keys};
 use crate::send::inbox_message;
 use crate::state::EventsState;
-use serde::Serialize;
 use std::sync::Arc;
 use tracseq_aws::store::{PageQuery, StoreError, s};
 use tracseq_core::auth::Principal;
@@ -12,11 +11,7 @@ use tracseq_core::http::{Request, Response};
 use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem, now_rfc3339};
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct InboxPage {
-    pub items: Vec<InboxMessage>,
-    pub next_cursor: Option<String>,
-}
+pub type InboxPage = tracseq_core::pagination::Page<InboxMessage>;
 
 pub async fn list_inbox(st: Arc<EventsState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let unread = match req.query("unread") {

@@ -68,11 +68,7 @@ pub struct ImportView {
     pub errors: Vec<FieldError>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ImportErrorPage {
-    pub items: Vec<FieldError>,
-    pub next_cursor: Option<String>,
-}
+pub type ImportErrorPage = tracseq_core::pagination::Page<FieldError>;
 
 fn upload_prefix(lab: &str) -> String {
     format!("uploads/{lab}/")

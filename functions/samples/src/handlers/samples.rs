@@ -784,11 +784,7 @@ pub async fn delete_sample(st: Arc<SamplesState>, req: Request, p: Principal) ->
     Ok(Response::new(204))
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct HistoryPage {
-    pub items: Vec<HistoryEntry>,
-    pub next_cursor: Option<String>,
-}
+pub type HistoryPage = tracseq_core::pagination::Page<HistoryEntry>;
 
 pub async fn sample_history(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let sample = st.sample(&p.lab_id, req.path_param("id")?).await?;

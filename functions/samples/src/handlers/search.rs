@@ -20,11 +20,7 @@ use tracseq_core::http::{Request, Response};
 use tracseq_core::pagination::{Page, PageRequest};
 use tracseq_core::{FieldError, Problem};
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SamplePage {
-    pub items: Vec<Sample>,
-    pub next_cursor: Option<String>,
-}
+pub type SamplePage = tracseq_core::pagination::Page<Sample>;
 
 /// Where a month walk resumes.
 #[derive(Debug, Serialize, Deserialize)]

@@ -4,17 +4,17 @@
 use crate::domain::template::{FieldDef, TemplateDef};
 use crate::model::{Template, TemplateAction, TemplateStatus, TemplateVersion, keys, now_rfc3339};
 use crate::state::SamplesState;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
 use tracseq_aws::keys::LabKeys;
 use tracseq_aws::outbox::put_event_op;
-use tracseq_aws::store::{Filter, PageQuery, from_item};
+use tracseq_aws::store::{Filter, PageQuery};
 use tracseq_core::auth::Principal;
 use tracseq_core::events::CloudEvent;
 use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
-use tracseq_core::pagination::{Page, PageRequest};
+use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -36,17 +36,9 @@ pub struct TemplatePatch {
     pub version: Option<u64>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct TemplatePage {
-    pub items: Vec<Template>,
-    pub next_cursor: Option<String>,
-}
+pub type TemplatePage = tracseq_core::pagination::Page<Template>;
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct TemplateVersionPage {
-    pub items: Vec<TemplateVersion>,
-    pub next_cursor: Option<String>,
-}
+pub type TemplateVersionPage = tracseq_core::pagination::Page<TemplateVersion>;
 
 pub(crate) fn lab_keys(p: &Principal) -> Result<LabKeys, Problem> {
     LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())
@@ -87,16 +79,8 @@ pub async fn list_templates(st: Arc<SamplesState>, req: Request, p: Principal) -
     };
     let root = keys::lab(&p.lab_id);
     let q = PageQuery::of(&root).with_prefix("TEMPLATE#").filtered(&filters);
-    let out = st.table.query_page(&q, &page).await?;
-    let items = out
-        .items
-        .into_iter()
-        .map(from_item)
-        .collect::<Result<Vec<Template>, _>>()?;
-    Ok(Response::ok(&Page {
-        items,
-        next_cursor: out.next_cursor,
-    }))
+    let templates: TemplatePage = st.table.query_page_as(&q, &page).await?;
+    Ok(Response::ok(&templates))
 }
 
 pub async fn create_template(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
@@ -299,19 +283,11 @@ pub async fn list_template_versions(st: Arc<SamplesState>, req: Request, p: Prin
     let t = st.template(&p.lab_id, req.path_param("id")?).await?;
     let page = PageRequest::from_request(&req)?;
     let pk = keys::template_versions(&p.lab_id, &t.id);
-    let out = st
+    let versions: TemplateVersionPage = st
         .table
-        .query_page(&PageQuery::of(&pk).with_prefix("V#"), &page)
+        .query_page_as(&PageQuery::of(&pk).with_prefix("V#"), &page)
         .await?;
-    let items = out
-        .items
-        .into_iter()
-        .map(from_item)
-        .collect::<Result<Vec<TemplateVersion>, _>>()?;
-    Ok(Response::ok(&Page {
-        items,
-        next_cursor: out.next_cursor,
-    }))
+    Ok(Response::ok(&versions))
 }
 
 /// `GET /api/templates/{id}/blank?format=csv|xlsx`: an empty manifest of the latest

@@ -7,7 +7,7 @@ use crate::domain::samplesheet::Reads;
 use crate::domain::status::JobStatus;
 use crate::model::{Job, keys, now_rfc3339};
 use crate::state::SequencingState;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -60,11 +60,7 @@ pub struct JobTransition {
     pub version: Option<u64>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct JobPage {
-    pub items: Vec<Job>,
-    pub next_cursor: Option<String>,
-}
+pub type JobPage = tracseq_core::pagination::Page<Job>;
 
 fn check_name(name: &str, errors: &mut Vec<FieldError>) {
     if name.trim().is_empty() || name.chars().count() > 200 {
@@ -173,8 +169,8 @@ pub async fn list_jobs(st: Arc<SequencingState>, req: Request, p: Principal) -> 
         Some(status) => (keys::jobs_by_status(&p.lab_id, status.as_str()), GSI1),
         None => (keys::jobs(&p.lab_id), GSI2),
     };
-    let (items, next_cursor) = super::newest_page(&st, &req, &pk, index).await?;
-    Ok(Response::ok(&JobPage { items, next_cursor }))
+    let page: JobPage = super::newest_page(&st, &req, &pk, index).await?;
+    Ok(Response::ok(&page))
 }
 
 async fn save(

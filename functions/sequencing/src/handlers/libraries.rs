@@ -6,7 +6,7 @@ use crate::domain::index::IndexSeq;
 use crate::domain::qc::{Metric, evaluate};
 use crate::model::{Library, keys, now_rfc3339};
 use crate::state::SequencingState;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -182,14 +182,10 @@ pub async fn get_library(st: Arc<SequencingState>, req: Request, p: Principal) -
     Ok(Response::ok(&st.library(&p.lab_id, req.path_param("id")?).await?))
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct LibraryPage {
-    pub items: Vec<Library>,
-    pub next_cursor: Option<String>,
-}
+pub type LibraryPage = tracseq_core::pagination::Page<Library>;
 
 /// Newest first.
 pub async fn list_libraries(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
-    let (items, next_cursor) = super::newest_page(&st, &req, &keys::libraries(&p.lab_id), GSI1).await?;
-    Ok(Response::ok(&LibraryPage { items, next_cursor }))
+    let page: LibraryPage = super::newest_page(&st, &req, &keys::libraries(&p.lab_id), GSI1).await?;
+    Ok(Response::ok(&page))
 }

@@ -12,9 +12,9 @@ pub use run_samples::SampleSync;
 
 use crate::state::SequencingState;
 use serde::de::DeserializeOwned;
-use tracseq_aws::store::{PageQuery, from_item};
+use tracseq_aws::store::PageQuery;
 use tracseq_core::http::Request;
-use tracseq_core::pagination::PageRequest;
+use tracseq_core::pagination::{Page, PageRequest};
 use tracseq_core::{FieldError, Problem};
 
 /// A page of an index partition, newest first, decoded.
@@ -23,18 +23,11 @@ pub(crate) async fn newest_page<T: DeserializeOwned>(
     req: &Request,
     partition: &str,
     index: &str,
-) -> Result<(Vec<T>, Option<String>), Problem> {
+) -> Result<Page<T>, Problem> {
     let page = PageRequest::from_request(req)?;
-    let out = st
-        .table
-        .query_page(&PageQuery::of(partition).on_index(index).newest_first(), &page)
-        .await?;
-    let items = out
-        .items
-        .into_iter()
-        .map(from_item::<T>)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((items, out.next_cursor))
+    st.table
+        .query_page_as(&PageQuery::of(partition).on_index(index).newest_first(), &page)
+        .await
 }
 
 /// `?status=` as a status of `what`; 422 when it names none.

@@ -45,11 +45,7 @@ pub struct PoolView {
     pub libraries: Vec<PoolMember>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct PoolPage {
-    pub items: Vec<Pool>,
-    pub next_cursor: Option<String>,
-}
+pub type PoolPage = tracseq_core::pagination::Page<Pool>;
 
 pub async fn create_pool(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let body: NewPool = req.json()?;
@@ -115,8 +111,8 @@ pub async fn get_pool(st: Arc<SequencingState>, req: Request, p: Principal) -> R
 }
 
 pub async fn list_pools(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
-    let (items, next_cursor) = super::newest_page(&st, &req, &keys::pools(&p.lab_id), GSI1).await?;
-    Ok(Response::ok(&PoolPage { items, next_cursor }))
+    let page: PoolPage = super::newest_page(&st, &req, &keys::pools(&p.lab_id), GSI1).await?;
+    Ok(Response::ok(&page))
 }
 
 /// The pool's head update of a membership change: members ± `delta`, next version, if

@@ -75,11 +75,7 @@ pub struct NewQc {
     pub version: Option<u64>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RunPage {
-    pub items: Vec<Run>,
-    pub next_cursor: Option<String>,
-}
+pub type RunPage = tracseq_core::pagination::Page<Run>;
 
 /// Every problem of a run's sheet.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -245,8 +241,8 @@ pub async fn list_runs(st: Arc<SequencingState>, req: Request, p: Principal) -> 
         Some(status) => (keys::runs_by_status(&p.lab_id, status.as_str()), GSI1),
         None => (keys::runs(&p.lab_id), GSI2),
     };
-    let (items, next_cursor) = super::newest_page(&st, &req, &pk, index).await?;
-    Ok(Response::ok(&RunPage { items, next_cursor }))
+    let page: RunPage = super::newest_page(&st, &req, &pk, index).await?;
+    Ok(Response::ok(&page))
 }
 
 /// Store `next` over the run at `expected`, with its events.

@@ -5,41 +5,26 @@ use crate::model::{CustodyRecord, keys};
 use crate::state::StorageState;
 use serde::Serialize;
 use std::sync::Arc;
-use tracseq_aws::store::{PageQuery, from_item};
+use tracseq_aws::store::PageQuery;
 use tracseq_core::Problem;
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response};
-use tracseq_core::pagination::PageRequest;
+use tracseq_core::pagination::{Page, PageRequest};
 use tracseq_lab::sample::Sample;
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CustodyPage {
-    pub sample_id: String,
-    pub barcode: String,
-    pub items: Vec<CustodyRecord>,
-    pub next_cursor: Option<String>,
-}
+/// A page of a sample's custody trail (each record names the sample and its barcode).
+pub type CustodyPage = Page<CustodyRecord>;
 
 /// Every movement of a sample, oldest first.
 pub async fn sample_custody(st: Arc<StorageState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let sample = st.sample(&p.lab_id, req.path_param("id")?).await?;
     let page = PageRequest::from_request(&req)?;
     let pk = keys::sample(&p.lab_id, &sample.id);
-    let out = st
+    let trail: CustodyPage = st
         .table
-        .query_page(&PageQuery::of(&pk).with_prefix("CUSTODY#"), &page)
+        .query_page_as(&PageQuery::of(&pk).with_prefix("CUSTODY#"), &page)
         .await?;
-    let items = out
-        .items
-        .into_iter()
-        .map(from_item::<CustodyRecord>)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Response::ok(&CustodyPage {
-        sample_id: sample.id,
-        barcode: sample.barcode,
-        items,
-        next_cursor: out.next_cursor,
-    }))
+    Ok(Response::ok(&trail))
 }
 
 /// What a barcode names.

@@ -106,9 +106,4 @@ pub fn counter_op(
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
-/// `items` page with a cursor.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct LocationPage {
-    pub items: Vec<LocationView>,
-    pub next_cursor: Option<String>,
-}
+pub type LocationPage = tracseq_core::pagination::Page<LocationView>;
