@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 use tracseq_aws::idempotency::{IdempotencyStore, idempotent};
-use tracseq_aws::keys::LabKeys;
+use tracseq_core::keyed::LabKeys;
 use tracseq_aws::store::{Table, n, s};
 use tracseq_aws::{FunctionDef, Init, InitError};
 use tracseq_core::auth::{Principal, Role, Verifier};

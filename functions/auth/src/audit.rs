@@ -1,6 +1,7 @@
 //! The audit record: append-only (written with a not-exists condition, never updated or
 //! deleted by any code path), partitioned by lab and month, and by actor on GSI1.
 
+use tracseq_core::keyed::lab_key;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -83,9 +84,9 @@ impl AuditRecord {
         let keys = [
             ("PK", audit_month(&self.lab_id, month)),
             ("SK", sk.clone()),
-            ("GSI1PK", format!("LAB#{}#ACTOR#{}", self.lab_id, self.actor)),
+            ("GSI1PK", lab_key(&self.lab_id, &["ACTOR", &self.actor])),
             ("GSI1SK", sk.clone()),
-            ("GSI2PK", format!("LAB#{}#AUDIT", self.lab_id)),
+            ("GSI2PK", lab_key(&self.lab_id, &["AUDIT"])),
             ("GSI2SK", sk),
         ];
         keyed_item(self, &keys, "audit")
@@ -93,7 +94,7 @@ impl AuditRecord {
 }
 
 pub fn audit_month(lab: &str, month: &str) -> String {
-    format!("LAB#{lab}#AUDIT#{month}")
+    lab_key(lab, &["AUDIT", month])
 }
 
 /// `yyyy-mm` of a timestamp.

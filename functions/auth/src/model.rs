@@ -1,6 +1,7 @@
 //! Labs, users and sessions: their items (docs/data-model.md keys), their client views, and the user
 //! status machine.
 
+use tracseq_core::keyed::lab_key;
 use serde::{Deserialize, Serialize};
 use tracseq_aws::store::{Item, StoreError, keyed_item, s};
 use tracseq_core::Problem;
@@ -125,7 +126,7 @@ impl From<&User> for UserView {
 }
 
 pub fn user_pk(lab: &str) -> String {
-    format!("LAB#{lab}")
+    lab_key(lab, &[])
 }
 pub fn user_sk(id: &str) -> String {
     format!("USER#{id}")
@@ -140,7 +141,7 @@ impl User {
         let keys = [
             ("PK", user_pk(&self.lab_id)),
             ("SK", user_sk(&self.id)),
-            ("GSI1PK", format!("LAB#{}#USERS#{}", self.lab_id, self.role.as_str())),
+            ("GSI1PK", lab_key(&self.lab_id, &["USERS", self.role.as_str()])),
             ("GSI1SK", self.email.to_lowercase()),
         ];
         keyed_item(self, &keys, "user")
@@ -183,7 +184,7 @@ pub struct Lab {
 }
 
 pub fn lab_pk(lab: &str) -> String {
-    format!("LAB#{lab}")
+    lab_key(lab, &[])
 }
 pub const LAB_SK: &str = "LAB";
 
@@ -249,7 +250,7 @@ impl Session {
 
 /// GSI1 partition of a user's sessions.
 pub fn sessions_of(lab: &str, user: &str) -> String {
-    format!("LAB#{lab}#USER#{user}")
+    lab_key(lab, &["USER", user])
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ impl AuthState {
 
     /// A user of `lab`; another lab's user is as absent as a missing one.
     pub async fn user(&self, lab: &str, id: &str) -> Result<User, Problem> {
-        if !tracseq_aws::keys::is_valid_id(id) {
+        if !tracseq_core::keyed::is_valid_id(id) {
             return Err(Problem::not_found("user"));
         }
         self.table

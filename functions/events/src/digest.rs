@@ -4,6 +4,7 @@
 //! summary message per channel and recipient, through the same delivery path as any
 //! event, under ids fixed by subscription and window, so a repeated run sends nothing new.
 
+use tracseq_core::keyed::lab_key;
 use crate::compose::Texts;
 use crate::domain::delivery::delivery_id;
 use crate::domain::priority::Priority;
@@ -23,7 +24,7 @@ const DUE: &str = "DIGESTS#due";
 const MAX_LINES: usize = 100;
 
 fn partition(lab: &str, sub: &str) -> String {
-    format!("LAB#{lab}#DIGEST#{sub}")
+    lab_key(lab, &["DIGEST", sub])
 }
 
 /// Keep `fe` for `sub`'s digest.
@@ -115,7 +116,7 @@ async fn send_window(st: &EventsState, lab: &str, sub_id: &str, end: i64) -> Res
     let pk = partition(lab, sub_id);
     let sub: Option<Subscription> = st
         .table
-        .get(&format!("LAB#{lab}"), &format!("SUB#{sub_id}"))
+        .get(&lab_key(lab, &[]), &format!("SUB#{sub_id}"))
         .await?
         .map(from_item)
         .transpose()?;

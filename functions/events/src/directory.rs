@@ -1,6 +1,7 @@
 //! The lab's people, as the notification service needs them: who they are and where to
 //! reach them. Read from the users service's items (docs/data-model.md), never written.
 
+use tracseq_core::keyed::lab_key;
 use crate::model::keys;
 use crate::state::EventsState;
 use serde::Deserialize;
@@ -38,7 +39,7 @@ impl Person {
 }
 
 pub async fn person(st: &EventsState, lab: &str, user_id: &str) -> Result<Option<Person>, StoreError> {
-    if !tracseq_aws::keys::is_valid_id(user_id) {
+    if !tracseq_core::keyed::is_valid_id(user_id) {
         return Ok(None);
     }
     let item = st.table.get(&keys::lab(lab), &format!("USER#{user_id}")).await?;
@@ -47,7 +48,7 @@ pub async fn person(st: &EventsState, lab: &str, user_id: &str) -> Result<Option
 
 /// Every reachable user holding `role` (the users index by role; at most 1,000 read).
 pub async fn with_role(st: &EventsState, lab: &str, role: Role) -> Result<Vec<Person>, StoreError> {
-    let pk = format!("LAB#{lab}#USERS#{}", role.as_str());
+    let pk = lab_key(lab, &["USERS", role.as_str()]);
     let page = st
         .table
         .query_page(&PageQuery::of(&pk).on_index(GSI1), &PageRequest::first(1000))

@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use tracseq_aws::keys::LabKeys;
+use tracseq_core::keyed::LabKeys;
 use tracseq_aws::outbox::event_from_item;
 use tracseq_aws::store::{Filter, GSI1, Item, PageQuery};
 use tracseq_core::auth::Principal;

@@ -1,5 +1,6 @@
 //! What the events service stores, and where (docs/data-model.md).
 
+use tracseq_core::keyed::lab_key;
 use crate::domain::channel::{ChannelKind, ChannelSettings};
 use crate::domain::delivery::{Attempt, DeliveryStatus};
 use crate::domain::priority::Priority;
@@ -7,8 +8,10 @@ use crate::feed::FeedEvent;
 use serde::{Deserialize, Serialize};
 
 pub mod keys {
+
+    use tracseq_core::keyed::lab_key;
     pub fn lab(lab: &str) -> String {
-        format!("LAB#{lab}")
+        lab_key(lab, &[])
     }
     pub const SUB: &str = "SUB#";
     pub const WEBHOOK: &str = "WEBHOOK#";
@@ -18,7 +21,7 @@ pub mod keys {
     pub const MESSAGE: &str = "MSG#";
 
     pub fn inbox(lab: &str, user: &str) -> String {
-        format!("LAB#{lab}#USER#{user}#INBOX")
+        lab_key(lab, &["USER", user, "INBOX"])
     }
     pub fn dedupe(consumer: &str, event_id: &str, replay: Option<&str>) -> String {
         match replay {
@@ -48,7 +51,7 @@ impl Target {
     }
     pub fn decode(s: &str) -> Option<Self> {
         match s.strip_prefix("webhook:") {
-            Some(id) if tracseq_aws::keys::is_valid_id(id) => Some(Target::Webhook(id.to_owned())),
+            Some(id) if tracseq_core::keyed::is_valid_id(id) => Some(Target::Webhook(id.to_owned())),
             Some(_) => None,
             None => ChannelKind::ALL
                 .iter()
@@ -67,8 +70,8 @@ impl Target {
     /// The partition of its deliveries.
     pub fn partition(&self, lab: &str) -> String {
         match self {
-            Target::Channel(c) => format!("LAB#{lab}#CHANNEL#{}", c.as_str()),
-            Target::Webhook(id) => format!("LAB#{lab}#WEBHOOK#{id}"),
+            Target::Channel(c) => lab_key(lab, &["CHANNEL", c.as_str()]),
+            Target::Webhook(id) => lab_key(lab, &["WEBHOOK", id]),
         }
     }
 }

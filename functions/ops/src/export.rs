@@ -157,8 +157,10 @@ pub struct LabExport {
 }
 
 pub mod keys {
+
+    use tracseq_core::keyed::lab_key;
     pub fn lab(lab: &str) -> String {
-        format!("LAB#{lab}")
+        lab_key(lab, &[])
     }
     pub fn export_sk(id: &str) -> String {
         format!("EXPORT#{id}")

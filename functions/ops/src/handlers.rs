@@ -10,7 +10,7 @@ use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_aws::keys::{LabKeys, is_valid_id};
+use tracseq_core::keyed::{LabKeys, is_valid_id};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response};
 use tracseq_core::pagination::PageRequest;

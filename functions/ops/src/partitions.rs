@@ -14,6 +14,7 @@
 //! Idempotency records and the old secret deliveries are left out by design (an export
 //! never carries them), so they are not looked for.
 
+use tracseq_core::keyed::lab_key;
 use crate::dynamo_json::Item;
 use crate::error::OpsError;
 use std::collections::BTreeSet;
@@ -82,7 +83,7 @@ pub async fn of_lab(table: &Table, lab: &str) -> Result<BTreeSet<String>, OpsErr
         let what = format!("reading {what}");
         move |e| OpsError::aws(&what, e)
     };
-    let root = format!("LAB#{lab}");
+    let root = lab_key(lab, &[]);
     let root_items = table.query_all(&root).await.map_err(read(&root))?;
     let mut parts = named_by_root(&root, &root_items);
     parts.insert(root.clone());

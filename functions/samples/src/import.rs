@@ -665,6 +665,6 @@ mod tests {
         assert_ne!(sample_id(&a, 0), sample_id(&b, 0));
         assert!(sample_id(&a, 0) < sample_id(&a, 1), "row order");
         assert!(sample_id(&a, 0).parse::<ulid::Ulid>().is_ok());
-        assert!(tracseq_aws::keys::is_valid_id(&sample_id(&a, 0)));
+        assert!(tracseq_core::keyed::is_valid_id(&sample_id(&a, 0)));
     }
 }

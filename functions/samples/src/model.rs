@@ -8,6 +8,8 @@ use tracseq_aws::store::{Item, StoreError, keyed_item};
 pub use tracseq_core::now_rfc3339;
 
 pub mod keys {
+
+    use tracseq_core::keyed::lab_key;
     pub use tracseq_lab::keys::{
         BARCODE_COUNTER_SK, BARCODE_SK, IMPORT_SK, LAB_SK, SAMPLE_SK, barcode, by_month, by_status, history_sk, import,
         imports, lab, location, position_sk, sample,
@@ -17,7 +19,7 @@ pub mod keys {
         format!("TEMPLATE#{id}")
     }
     pub fn template_versions(lab: &str, id: &str) -> String {
-        format!("LAB#{lab}#TEMPLATE#{id}")
+        lab_key(lab, &["TEMPLATE", id])
     }
     pub fn template_version_sk(n: u32) -> String {
         format!("V#{n:04}")

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use tracseq_aws::auth::Auth;
 use tracseq_aws::idempotency::IdempotencyStore;
-use tracseq_aws::keys::is_valid_id;
+use tracseq_core::keyed::is_valid_id;
 use tracseq_aws::store::{StoreError, Table, n, s};
 use tracseq_aws::{Init, InitError};
 use tracseq_core::Problem;

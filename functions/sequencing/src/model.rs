@@ -5,6 +5,7 @@
 //!   partition (a pool with its libraries is one Query); GSI1 `LAB#{lab}#POOLS`.
 //! - A lab's own index kit `LAB#{lab}` / `KIT#{id}`.
 
+use tracseq_core::keyed::lab_key;
 use crate::domain::index::IndexSeq;
 use crate::domain::kits::KitIndex;
 use crate::domain::platform::Instrument;
@@ -16,20 +17,22 @@ use tracseq_aws::store::{Item, StoreError, keyed_item};
 pub use tracseq_core::now_rfc3339;
 
 pub mod keys {
+
+    use tracseq_core::keyed::lab_key;
     pub const LIBRARY_SK: &str = "LIBRARY";
     pub const POOL_SK: &str = "POOL";
 
     pub fn library(lab: &str, id: &str) -> String {
-        format!("LAB#{lab}#LIBRARY#{id}")
+        lab_key(lab, &["LIBRARY", id])
     }
     pub fn libraries(lab: &str) -> String {
-        format!("LAB#{lab}#LIBRARIES")
+        lab_key(lab, &["LIBRARIES"])
     }
     pub fn pool(lab: &str, id: &str) -> String {
-        format!("LAB#{lab}#POOL#{id}")
+        lab_key(lab, &["POOL", id])
     }
     pub fn pools(lab: &str) -> String {
-        format!("LAB#{lab}#POOLS")
+        lab_key(lab, &["POOLS"])
     }
     pub fn member_sk(library: &str) -> String {
         format!("MEMBER#{library}")
@@ -42,23 +45,23 @@ pub mod keys {
     }
     pub const RUN_SK: &str = "RUN";
     pub fn run(lab: &str, id: &str) -> String {
-        format!("LAB#{lab}#RUN#{id}")
+        lab_key(lab, &["RUN", id])
     }
     pub fn runs(lab: &str) -> String {
-        format!("LAB#{lab}#RUNS")
+        lab_key(lab, &["RUNS"])
     }
     pub fn runs_by_status(lab: &str, status: &str) -> String {
-        format!("LAB#{lab}#RUNS#{status}")
+        lab_key(lab, &["RUNS", status])
     }
     pub const JOB_SK: &str = "JOB";
     pub fn job(lab: &str, id: &str) -> String {
-        format!("LAB#{lab}#JOB#{id}")
+        lab_key(lab, &["JOB", id])
     }
     pub fn jobs(lab: &str) -> String {
-        format!("LAB#{lab}#JOBS")
+        lab_key(lab, &["JOBS"])
     }
     pub fn jobs_by_status(lab: &str, status: &str) -> String {
-        format!("LAB#{lab}#JOBS#{status}")
+        lab_key(lab, &["JOBS", status])
     }
 }
 
@@ -182,7 +185,7 @@ impl LabKit {
     pub fn item(&self, lab: &str) -> Result<Item, StoreError> {
         keyed_item(
             self,
-            &[("PK", format!("LAB#{lab}")), ("SK", keys::kit_sk(&self.id))],
+            &[("PK", lab_key(lab, &[])), ("SK", keys::kit_sk(&self.id))],
             "index_kit",
         )
     }

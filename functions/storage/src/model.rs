@@ -18,6 +18,8 @@ use tracseq_lab::kinds::SampleType;
 use tracseq_lab::status::SampleStatus;
 
 pub mod keys {
+
+    use tracseq_core::keyed::lab_key;
     pub use tracseq_lab::keys::{BARCODE_SK, IMPORT_SK, SAMPLE_SK, barcode, import, location, position_sk, sample};
 
     pub const LOCATION_SK: &str = "LOC";
@@ -27,25 +29,25 @@ pub mod keys {
     pub const ROOT: &str = "ROOT";
 
     pub fn children(lab: &str, parent: Option<&str>) -> String {
-        format!("LAB#{lab}#LOC#{}#CHILDREN", parent.unwrap_or(ROOT))
+        lab_key(lab, &["LOC", parent.unwrap_or(ROOT), "CHILDREN"])
     }
     pub fn units(lab: &str) -> String {
-        format!("LAB#{lab}#UNITS")
+        lab_key(lab, &["UNITS"])
     }
     pub fn unit_grids(lab: &str, unit: &str) -> String {
-        format!("LAB#{lab}#UNIT#{unit}#GRIDS")
+        lab_key(lab, &["UNIT", unit, "GRIDS"])
     }
     pub fn unit_moves(lab: &str, unit: &str) -> String {
-        format!("LAB#{lab}#LOC#{unit}#MOVES")
+        lab_key(lab, &["LOC", unit, "MOVES"])
     }
     pub fn custody_sk(at: &str, id: &str) -> String {
         format!("CUSTODY#{at}#{id}")
     }
     pub fn operation(lab: &str, id: &str) -> String {
-        format!("LAB#{lab}#STORAGEOP#{id}")
+        lab_key(lab, &["STORAGEOP", id])
     }
     pub fn operations(lab: &str) -> String {
-        format!("LAB#{lab}#STORAGEOPS")
+        lab_key(lab, &["STORAGEOPS"])
     }
 }
 

@@ -8,7 +8,7 @@
 //! commit together even if the process dies right after.
 
 use crate::compress::{deflate, inflate};
-use crate::keys::LabKeys;
+use tracseq_core::keyed::LabKeys;
 use crate::store::{EXPIRES_AT, Item, StoreError, Table, n, now_epoch, s};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};

@@ -4,7 +4,6 @@
 //! - [`lambda`]: [`FunctionDef`](lambda::FunctionDef), the per-service function catalogue,
 //!   and `main`, the `bootstrap` that picks a function from `_HANDLER`.
 //! - [`clients`]: SDK clients built once from one `SdkConfig`.
-//! - [`keys`]: key builders with the lab id leading every lab partition.
 //! - [`store`]: conditional writes, optimistic locking, transactions with guard items,
 //!   queries with cursors, and SDK errors mapped to [`StoreError`](store::StoreError).
 //! - [`outbox`], [`idempotency`]: the transactional outbox and `Idempotency-Key` records.
@@ -16,7 +15,6 @@ pub mod clients;
 pub mod compress;
 pub mod idempotency;
 pub mod jwt_keys;
-pub mod keys;
 pub mod lambda;
 pub mod maintenance;
 pub mod outbox;

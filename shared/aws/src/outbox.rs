@@ -3,7 +3,7 @@
 //! table's stream carries the INSERT to the publisher; the item itself is the lab's
 //! event history (docs/data-model.md: `LAB#{lab}#EVENTS#{yyyy-mm-dd}` / `{ts}#{event_id}`).
 
-use crate::keys::{InvalidId, LabKeys};
+use tracseq_core::keyed::{InvalidId, LabKeys};
 use crate::store::{Item, StoreError, Table, s};
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use tracseq_core::events::CloudEvent;

@@ -94,12 +94,15 @@ fn json_body(c: &mut Criterion) {
         unit: String,
         project: Option<String>,
     }
-    let req_json = json!({
-        "version": "2.0", "rawPath": "/api/samples", "headers": {"content-type": "application/json"},
-        "requestContext": {"http": {"method": "POST", "path": "/api/samples"}},
-        "body": r#"{"name":"S-001","sample_type":"DNA","volume":25.5,"unit":"uL","project":"P-17"}"#
-    });
-    let req = Request::from_event(serde_json::from_value(req_json).expect("event")).expect("request");
+    let http_req = http::Request::builder()
+        .method("POST")
+        .uri("/api/samples")
+        .header("content-type", "application/json")
+        .body(lambda_http::Body::from(
+            r#"{"name":"S-001","sample_type":"DNA","volume":25.5,"unit":"uL","project":"P-17"}"#,
+        ))
+        .expect("request");
+    let req = Request::from_http(http_req);
     c.bench_function("parse_json_body", |b| {
         b.iter(|| black_box(&req).json::<Sample>().expect("parsed"))
     });

@@ -1,18 +1,22 @@
 //! The HTTP side of a function: API Gateway HTTP API payload v2 in, v2 response out.
 //!
-//! [`public_route`] and [`protected_route`] wrap a handler into a [`Function`]. The wrapper
-//! owns what every route must do the same way: decode the event, authenticate and check the
-//! route's declared [`Access`], turn every [`Problem`] into problem+json, add security and
-//! correlation headers, and log. A handler cannot forget the role check: a protected
-//! handler is only reachable through [`protected_route`], which receives the [`Principal`].
+//! `lambda_http` does the conversion both ways (the v2 event becomes an `http::Request`,
+//! an `http::Response` becomes the v2 answer), exactly as `lambda_http::run` does in AWS;
+//! our layer sits on top. [`public_route`] and [`protected_route`] wrap a handler into a
+//! [`Function`](crate::function::Function) that owns what every route must do the same way:
+//! authenticate and check the route's declared [`Access`], turn every [`Problem`] into
+//! problem+json, add security and correlation headers, and log. A handler cannot forget the
+//! role check: a protected handler is only reachable through [`protected_route`], which
+//! receives the [`Principal`].
 
 use crate::auth::{AuthError, Principal, bearer_token};
 use crate::function::{BoxFuture, FunctionError, InvokeContext, SharedFunction};
 use crate::problem::{FieldError, PROBLEM_JSON, Problem};
 use crate::route::{Access, RouteSpec};
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use aws_lambda_events::encodings::Body;
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::query_map::QueryMap;
+use lambda_http::request::{LambdaRequest, RequestContext};
+use lambda_http::{Body, RequestExt, Service};
 use base64::{Engine, engine::general_purpose::STANDARD as B64};
 pub use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use serde::{Serialize, de::DeserializeOwned};
@@ -51,36 +55,44 @@ pub struct Request {
 }
 
 impl Request {
-    /// Build from an API Gateway v2 event. Only a body that is not valid base64 can fail.
-    pub fn from_event(ev: ApiGatewayV2httpRequest) -> Result<Self, Problem> {
-        let ctx = ev.request_context;
-        let body = match ev.body {
-            None => Vec::new(),
-            Some(b) if ev.is_base64_encoded => B64
-                .decode(b.as_bytes())
-                .map_err(|_| Problem::bad_request("malformed_body", "body is not valid base64"))?,
-            Some(b) => b.into_bytes(),
+    /// Our view of `lambda_http`'s request: path, route key and source from the v2 request
+    /// context, a correlation id the client may set (checked), a request id.
+    pub fn from_http(req: lambda_http::Request) -> Self {
+        let raw_path = req.raw_http_path().to_owned();
+        let path_params = req
+            .path_parameters_ref()
+            .map(|m| m.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+            .unwrap_or_default();
+        let query = req.query_string_parameters();
+        let (request_id, route_key, source_ip) = match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(ctx)) => (
+                ctx.request_id.clone(),
+                ctx.route_key.clone(),
+                ctx.http.source_ip.clone(),
+            ),
+            _ => (None, None, None),
         };
-        let request_id = ctx.request_id.unwrap_or_else(|| ulid::Ulid::new().to_string());
-        let correlation_id = ev
+        let (parts, body) = req.into_parts();
+        let request_id = request_id.unwrap_or_else(|| ulid::Ulid::new().to_string());
+        let correlation_id = parts
             .headers
             .get("x-correlation-id")
             .and_then(|v| v.to_str().ok())
             .filter(|v| valid_correlation_id(v))
             .map(str::to_owned)
             .unwrap_or_else(|| request_id.clone());
-        Ok(Self {
-            method: ctx.http.method,
-            path: ev.raw_path.or(ctx.http.path).unwrap_or_default(),
-            route_key: ev.route_key.or(ctx.route_key).unwrap_or_default(),
-            path_params: ev.path_parameters,
-            query: ev.query_string_parameters,
-            headers: ev.headers,
-            body,
+        Self {
+            method: parts.method,
+            path: raw_path,
+            route_key: route_key.unwrap_or_default(),
+            path_params,
+            query,
+            headers: parts.headers,
+            body: body.to_vec(),
             request_id,
             correlation_id,
-            source_ip: ctx.http.source_ip,
-        })
+            source_ip,
+        }
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -278,32 +290,29 @@ impl Response {
         self
     }
 
-    /// Convert to the v2 payload. Text bodies stay text; anything else goes base64.
-    pub fn into_event(self) -> ApiGatewayV2httpResponse {
-        let mut out = ApiGatewayV2httpResponse::default();
-        out.status_code = i64::from(self.status);
-        out.headers = self.headers;
-        let is_text = out
+    /// The `http::Response` `lambda_http` turns into the v2 answer. Text bodies stay text;
+    /// anything else is binary (base64 on the wire).
+    pub fn into_http(self) -> http::Response<Body> {
+        let is_text = self
             .headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| {
                 ct.contains("json") || ct.starts_with("text/") || ct.contains("yaml") || ct.contains("csv")
             });
-        if self.body.is_empty() {
-            out.body = None;
+        let body = if self.body.is_empty() {
+            Body::Empty
         } else if is_text {
             match String::from_utf8(self.body) {
-                Ok(s) => out.body = Some(Body::Text(s)),
-                Err(e) => {
-                    out.body = Some(Body::Text(B64.encode(e.as_bytes())));
-                    out.is_base64_encoded = true;
-                }
+                Ok(s) => Body::Text(s),
+                Err(e) => Body::Binary(e.into_bytes()),
             }
         } else {
-            out.body = Some(Body::Text(B64.encode(&self.body)));
-            out.is_base64_encoded = true;
-        }
+            Body::Binary(self.body)
+        };
+        let mut out = http::Response::new(body);
+        *out.status_mut() = http::StatusCode::from_u16(self.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        *out.headers_mut() = self.headers;
         out
     }
 }
@@ -321,7 +330,7 @@ const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
     (header::REFERRER_POLICY, "no-referrer"),
 ];
 
-fn finish(mut resp: Response, req_id: &str, correlation_id: &str, authenticated: bool) -> Value {
+fn finish(mut resp: Response, req_id: &str, correlation_id: &str, authenticated: bool) -> http::Response<Body> {
     for (name, value) in SECURITY_HEADERS {
         resp.headers.insert(name, HeaderValue::from_static(value));
     }
@@ -335,7 +344,7 @@ fn finish(mut resp: Response, req_id: &str, correlation_id: &str, authenticated:
     if let Ok(v) = HeaderValue::from_str(correlation_id) {
         resp.headers.insert(HeaderName::from_static("x-correlation-id"), v);
     }
-    serde_json::to_value(resp.into_event()).unwrap_or(Value::Null)
+    resp.into_http()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -411,31 +420,108 @@ where
     Ok(Arc::new(f))
 }
 
-/// The part every route shares: decode, run inside a request span, log, finish headers.
+/// The part every route shares: `lambda_http` converts the event, our layer runs the
+/// route inside a request span, logs and finishes the headers, and `lambda_http` converts
+/// the response.
 async fn serve<F, Fut>(
     spec: &'static RouteSpec,
-    event: Value,
+    mut event: Value,
     authenticated: bool,
     run: F,
 ) -> Result<Value, FunctionError>
 where
-    F: FnOnce(Request) -> Fut,
-    Fut: Future<Output = Response>,
+    F: FnOnce(Request) -> Fut + Send,
+    Fut: Future<Output = Response> + Send,
 {
-    let ev: ApiGatewayV2httpRequest = serde_json::from_value(event).map_err(FunctionError::invalid_event)?;
-    let req = match Request::from_event(ev) {
-        Ok(req) => req,
-        Err(p) => {
-            let id = ulid::Ulid::new().to_string();
-            return Ok(finish(Response::problem(&p), &id, &id, authenticated));
+    // lambda_http panics on a few inputs API Gateway never sends; refuse them first.
+    let refused = refuse_unconvertible(&mut event);
+    // Typed straight from the parsed event: lambda_http's own deserializer would print it
+    // back to text to try each event kind in turn, and only v2 reaches these functions.
+    let v2: ApiGatewayV2httpRequest = serde_json::from_value(event).map_err(FunctionError::invalid_event)?;
+    let lambda_request = LambdaRequest::ApiGatewayV2(v2);
+    let mut run = Some(run);
+    let service = lambda_http::service_fn(|http_req: lambda_http::Request| {
+        let run = run.take();
+        let refused = refused.clone();
+        async move {
+            let req = Request::from_http(http_req);
+            let (id, corr) = (req.request_id.clone(), req.correlation_id.clone());
+            let resp = match (refused, run) {
+                (Some(p), _) => Response::problem(&p),
+                (None, Some(run)) => {
+                    let span = request_span(spec, &req);
+                    let started = Instant::now();
+                    let resp = run(req).instrument(span).await;
+                    log_outcome(spec, &resp, started);
+                    resp
+                }
+                (None, None) => Response::problem(&Problem::internal()),
+            };
+            Ok::<_, std::convert::Infallible>(finish(resp, &id, &corr, authenticated))
         }
+    });
+    let mut adapter = lambda_http::Adapter::from(service);
+    let event = lambda_http::LambdaEvent::new(lambda_request, lambda_http::Context::default());
+    let answer = match adapter.call(event).await {
+        Ok(answer) => answer,
+        Err(never) => match never {},
     };
-    let (id, corr) = (req.request_id.clone(), req.correlation_id.clone());
-    let span = request_span(spec, &req);
-    let started = Instant::now();
-    let resp = run(req).instrument(span).await;
-    log_outcome(spec, &resp, started);
-    Ok(finish(resp, &id, &corr, authenticated))
+    serde_json::to_value(answer).map_err(FunctionError::transient)
+}
+
+/// What API Gateway guarantees and `lambda_http` assumes (it panics otherwise): a body
+/// flagged base64 decodes, the Host header is a host, the query string fits a URI. A
+/// request that breaks one is answered 400; the offending part is removed so the
+/// conversion cannot fail. An unknown `X-Forwarded-Proto` is dropped (it only names the
+/// scheme of a URI we do not use).
+fn refuse_unconvertible(event: &mut Value) -> Option<Problem> {
+    let mut refused = None;
+    if event["isBase64Encoded"] == true
+        && let Some(body) = event["body"].as_str()
+        && B64.decode(body.as_bytes()).is_err()
+    {
+        event["body"] = Value::Null;
+        event["isBase64Encoded"] = Value::Bool(false);
+        refused = Some(Problem::bad_request("malformed_body", "body is not valid base64"));
+    }
+    if let Some(headers) = event.get_mut("headers").and_then(Value::as_object_mut) {
+        if headers
+            .get("x-forwarded-proto")
+            .is_some_and(|p| !matches!(p.as_str(), Some("http" | "https")))
+        {
+            headers.remove("x-forwarded-proto");
+        }
+        if headers.get("host").is_some_and(|h| !h.as_str().is_some_and(valid_host)) {
+            headers.remove("host");
+            refused.get_or_insert_with(|| Problem::bad_request("invalid_host", "the Host header is not a host name"));
+        }
+    }
+    if let Some(q) = event["rawQueryString"].as_str()
+        && !q.is_empty()
+        && format!("/?{q}").parse::<http::uri::PathAndQuery>().is_err()
+    {
+        event["rawQueryString"] = Value::String(String::new());
+        refused.get_or_insert_with(|| Problem::bad_request("invalid_query", "the query string is not valid"));
+    }
+    refused
+}
+
+/// A DNS name or IPv4 address, or a bracketed IPv6 address, with an optional port.
+fn valid_host(h: &str) -> bool {
+    let (name, port) = match h.rsplit_once(':') {
+        Some((n, p)) if !n.contains(':') || n.ends_with(']') => (n, Some(p)),
+        _ => (h, None),
+    };
+    let name_ok = if let Some(v6) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+        v6.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        !name.is_empty()
+            && name.len() <= 253
+            && name
+                .split('.')
+                .all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    };
+    name_ok && port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The `code` of a problem answer (`http_{status}` for any other error body).
@@ -621,14 +707,83 @@ mod tests {
     }
 
     #[test]
-    fn binary_responses_are_base64() {
-        let ev = Response::new(200)
+    fn binary_responses_are_binary() {
+        let r = Response::new(200)
             .with_header(header::CONTENT_TYPE, "application/octet-stream")
             .with_body(vec![0, 159])
-            .into_event();
-        assert!(ev.is_base64_encoded);
-        let ev = Response::ok(&serde_json::json!({"a": 1})).into_event();
-        assert!(!ev.is_base64_encoded);
+            .into_http();
+        assert!(matches!(r.body(), Body::Binary(_)));
+        let r = Response::ok(&serde_json::json!({"a": 1})).into_http();
+        assert!(matches!(r.body(), Body::Text(_)));
+    }
+
+    static ECHO: RouteSpec = RouteSpec::new("echo", crate::route::Method::Post, "/echo/{id}", Access::Public);
+
+    fn event(body: &str, base64: bool, host: &str, query: &str) -> Value {
+        serde_json::json!({
+            "version": "2.0", "routeKey": "POST /echo/{id}", "rawPath": "/echo/7", "rawQueryString": query,
+            "headers": {"host": host, "content-type": "application/octet-stream", "x-correlation-id": "c-1"},
+            "pathParameters": {"id": "7"},
+            "requestContext": {"requestId": "r-1", "routeKey": "POST /echo/{id}", "stage": "$default",
+                "http": {"method": "POST", "path": "/echo/7", "sourceIp": "10.0.0.1"}},
+            "body": body, "isBase64Encoded": base64
+        })
+    }
+
+    #[tokio::test]
+    async fn lambda_http_carries_the_request_and_the_response_both_ways() {
+        let f = public_route(&ECHO, Arc::new(()), |_: Arc<()>, req: Request| async move {
+            let out = serde_json::json!({
+                "id": req.path_param("id")?, "q": req.query("q"), "len": req.body.len(),
+                "path": req.path, "route": req.route_key, "ip": req.source_ip, "corr": req.correlation_id,
+            });
+            if req.query("binary").is_some() {
+                return Ok(Response::new(200)
+                    .with_header(header::CONTENT_TYPE, "application/octet-stream")
+                    .with_body(req.body));
+            }
+            Ok(Response::ok(&out))
+        })
+        .unwrap();
+        let call = |ev: Value| f.call(ev, InvokeContext::new("r", "echo"));
+        let out = call(event("AAEC", true, "127.0.0.1:3000", "q=a%20b&q=c")).await.unwrap();
+        assert_eq!(out["statusCode"], 200);
+        assert_eq!(out["isBase64Encoded"], false);
+        let body: Value = serde_json::from_str(out["body"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"id": "7", "q": "a b", "len": 3, "path": "/echo/7", "route": "POST /echo/{id}",
+                "ip": "10.0.0.1", "corr": "c-1"})
+        );
+        assert_eq!(out["headers"]["x-request-id"], "r-1");
+        assert_eq!(out["headers"]["x-content-type-options"], "nosniff");
+
+        let out = call(event("AAEC", true, "localhost", "binary=1")).await.unwrap();
+        assert_eq!((out["isBase64Encoded"].as_bool(), out["body"].as_str()), (Some(true), Some("AAEC")));
+
+        // What lambda_http would panic on is refused with a problem.
+        for (ev, code) in [
+            (event("not base64!", true, "localhost", ""), "malformed_body"),
+            (event("", false, "a b", ""), "invalid_host"),
+            (event("", false, "localhost", "a=\"x\""), "invalid_query"),
+        ] {
+            let out = call(ev).await.unwrap();
+            assert_eq!(out["statusCode"], 400);
+            assert_eq!(out["headers"]["content-type"], PROBLEM_JSON);
+            let p: Value = serde_json::from_str(out["body"].as_str().unwrap()).unwrap();
+            assert_eq!(p["code"], code);
+        }
+        assert_eq!(call(serde_json::json!({"no": "event"})).await.unwrap_err().error_type, "InvalidEvent");
+    }
+
+    #[test]
+    fn hosts_are_checked() {
+        for ok in ["127.0.0.1:3000", "api.tracseq.example", "[::1]:8080", "localhost"] {
+            assert!(valid_host(ok), "{ok}");
+        }
+        for bad in ["a b", "", "x:", "x:99999999", "[::1", "ex@mple", "a/b", "::1"] {
+            assert!(!valid_host(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Reading the audit record, and the public keys.
 
+use tracseq_core::keyed::lab_key;
 use crate::audit::AuditRecord;
 use crate::state::AuthState;
 use serde::Serialize;
@@ -45,13 +46,13 @@ pub async fn list_audit(st: Arc<AuthState>, req: Request, p: Principal) -> Resul
         .map(|t| format!("{t}~"))
         .unwrap_or_else(|| "9999".into());
     let partition = match req.query("actor") {
-        Some(actor) if tracseq_aws::keys::is_valid_id(actor) => format!("LAB#{}#ACTOR#{actor}", p.lab_id),
+        Some(actor) if tracseq_core::keyed::is_valid_id(actor) => lab_key(&p.lab_id, &["ACTOR", actor]),
         Some(actor) => {
             return Err(Problem::validation(vec![
                 FieldError::field("actor", "id", "actor must be a user id").with_value(actor),
             ]));
         }
-        None => format!("LAB#{}#AUDIT", p.lab_id),
+        None => lab_key(&p.lab_id, &["AUDIT"]),
     };
     let index = if req.query("actor").is_some() { "GSI1" } else { "GSI2" };
     let mut q = PageQuery::of(&partition)

@@ -9,7 +9,7 @@ use crate::state::{AuthState, check_version, expected_version};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_aws::keys::LabKeys;
+use tracseq_core::keyed::LabKeys;
 use tracseq_core::Problem;
 use tracseq_core::auth::{Principal, Role};
 use tracseq_core::http::{Request, Response};

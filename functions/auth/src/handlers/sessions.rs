@@ -404,7 +404,7 @@ pub async fn list_sessions(st: Arc<AuthState>, req: Request, p: Principal) -> Re
 
 pub async fn delete_session(st: Arc<AuthState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let id = req.path_param("id")?;
-    let session = if tracseq_aws::keys::is_valid_id(id) {
+    let session = if tracseq_core::keyed::is_valid_id(id) {
         st.table
             .get_as::<Session>(&session_pk(id), tracseq_aws::auth::SESSION_SK)
             .await?

@@ -3,6 +3,7 @@
 //! transaction that takes an administrator away also decrements the lab's `admins`
 //! counter on the condition that it stays at least one.
 
+use tracseq_core::keyed::lab_key;
 use super::Check;
 use super::labs::email_unavailable;
 use super::me::{apply_profile, check_phone, check_profile};
@@ -14,7 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_aws::keys::LabKeys;
+use tracseq_core::keyed::LabKeys;
 use tracseq_aws::store::PageQuery;
 use tracseq_core::Problem;
 use tracseq_core::auth::{Principal, Role};
@@ -73,7 +74,7 @@ pub async fn list_users(st: Arc<AuthState>, req: Request, p: Principal) -> Resul
         })?),
         None => None,
     };
-    let by_role = role.map(|r| format!("LAB#{}#USERS#{}", p.lab_id, r.as_str()));
+    let by_role = role.map(|r| lab_key(&p.lab_id, &["USERS", r.as_str()]));
     let root = crate::model::user_pk(&p.lab_id);
     let mut q = match &by_role {
         Some(partition) => PageQuery::of(partition).on_index("GSI1"),

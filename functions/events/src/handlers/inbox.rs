@@ -44,7 +44,7 @@ pub async fn list_inbox(st: Arc<EventsState>, req: Request, p: Principal) -> Res
 
 pub async fn mark_read(st: Arc<EventsState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let id = req.path_param("id")?;
-    if !tracseq_aws::keys::is_valid_id(id) {
+    if !tracseq_core::keyed::is_valid_id(id) {
         return Err(Problem::not_found("notification"));
     }
     let out = st

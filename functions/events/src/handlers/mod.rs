@@ -46,8 +46,8 @@ pub fn is_admin(p: &Principal) -> bool {
     p.role.includes(Role::LabAdministrator)
 }
 
-pub fn lab_keys(p: &Principal) -> Result<tracseq_aws::keys::LabKeys, Problem> {
-    tracseq_aws::keys::LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())
+pub fn lab_keys(p: &Principal) -> Result<tracseq_core::keyed::LabKeys, Problem> {
+    tracseq_core::keyed::LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())
 }
 
 /// A fresh random secret (32 bytes, hex).

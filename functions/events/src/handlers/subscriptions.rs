@@ -183,7 +183,7 @@ fn check_visible(p: &Principal, types: &[String]) -> Result<(), Problem> {
 }
 
 async fn find(st: &EventsState, p: &Principal, id: &str) -> Result<Subscription, Problem> {
-    let sub: Option<Subscription> = if tracseq_aws::keys::is_valid_id(id) {
+    let sub: Option<Subscription> = if tracseq_core::keyed::is_valid_id(id) {
         st.table.get_as(&keys::lab(&p.lab_id), &sub_sk(id)).await?
     } else {
         None

@@ -49,7 +49,7 @@ fn webhook_sk(id: &str) -> String {
 }
 
 pub async fn find(st: &EventsState, lab: &str, id: &str) -> Result<Webhook, Problem> {
-    if !tracseq_aws::keys::is_valid_id(id) {
+    if !tracseq_core::keyed::is_valid_id(id) {
         return Err(Problem::not_found("webhook"));
     }
     st.table

@@ -12,7 +12,7 @@ use serde_json::json;
 use std::collections::HashSet;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_aws::keys::LabKeys;
+use tracseq_core::keyed::LabKeys;
 use tracseq_aws::outbox::put_event_op;
 use tracseq_aws::store::{GSI1, GSI2, from_item, stale};
 use tracseq_core::auth::Principal;
@@ -92,7 +92,7 @@ async fn check_samples(
     }
     let keys_: Vec<(String, String)> = ids
         .iter()
-        .filter(|id| tracseq_aws::keys::is_valid_id(id))
+        .filter(|id| tracseq_core::keyed::is_valid_id(id))
         .map(|id| (sample_keys::sample(lab, id), sample_keys::SAMPLE_SK.to_owned()))
         .collect();
     let found: Vec<Sample> = st

@@ -11,7 +11,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_aws::keys::LabKeys;
+use tracseq_core::keyed::LabKeys;
 use tracseq_aws::outbox::put_event_op;
 use tracseq_aws::store::GSI1;
 use tracseq_core::auth::Principal;
@@ -94,7 +94,7 @@ pub async fn create_library(st: Arc<SequencingState>, req: Request, p: Principal
     let lab = LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())?;
     idempotent(&st.idem, &lab, &req, || async {
         let mut errors = Vec::new();
-        let sample: Option<Sample> = if tracseq_aws::keys::is_valid_id(&body.sample_id) {
+        let sample: Option<Sample> = if tracseq_core::keyed::is_valid_id(&body.sample_id) {
             st.table
                 .get_as(&sample_keys::sample(&p.lab_id, &body.sample_id), sample_keys::SAMPLE_SK)
                 .await?

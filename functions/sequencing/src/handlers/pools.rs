@@ -12,7 +12,7 @@ use serde_json::json;
 use std::collections::HashSet;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_aws::keys::LabKeys;
+use tracseq_core::keyed::LabKeys;
 use tracseq_aws::outbox::put_event_op;
 use tracseq_aws::store::{GSI1, StoreError, from_item, n, s, stale};
 use tracseq_core::auth::Principal;
@@ -181,7 +181,7 @@ pub async fn add_to_pool(st: Arc<SequencingState>, req: Request, p: Principal) -
         let keys_: Vec<(String, String)> = body
             .library_ids
             .iter()
-            .filter(|id| tracseq_aws::keys::is_valid_id(id))
+            .filter(|id| tracseq_core::keyed::is_valid_id(id))
             .map(|id| (keys::library(&p.lab_id, id), keys::LIBRARY_SK.to_owned()))
             .collect();
         let found: Vec<Library> = st

@@ -1,6 +1,7 @@
 //! The lab's QC thresholds: docs/domain.md's defaults, each of which the lab's administrators
 //! may replace. Libraries and runs are judged with the lab's current values.
 
+use tracseq_core::keyed::lab_key;
 use crate::domain::qc::{Metric, Threshold, default_thresholds};
 use crate::model::now_rfc3339;
 use crate::state::SequencingState;
@@ -38,7 +39,7 @@ pub struct QcSettingsPatch {
 
 /// The lab's thresholds, defaults filled in.
 pub async fn lab_thresholds(st: &SequencingState, lab: &str) -> Result<QcSettings, Problem> {
-    let stored: Option<QcSettings> = st.table.get_as(&format!("LAB#{lab}"), SK).await?;
+    let stored: Option<QcSettings> = st.table.get_as(&lab_key(lab, &[]), SK).await?;
     let mut thresholds = default_thresholds();
     let (version, updated_at, updated_by) = match stored {
         Some(s) => {
@@ -111,7 +112,7 @@ pub async fn put_qc_settings(st: Arc<SequencingState>, req: Request, p: Principa
     next.updated_by = Some(p.user_id.clone());
     let item = keyed_item(
         &next,
-        &[("PK", format!("LAB#{}", p.lab_id)), ("SK", SK.to_owned())],
+        &[("PK", lab_key(&p.lab_id, &[])), ("SK", SK.to_owned())],
         "qc_thresholds",
     )?;
     let put = if expected == 0 {

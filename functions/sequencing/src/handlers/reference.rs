@@ -1,6 +1,7 @@
 //! Reference data: instruments with their flow cells and i5 conventions, and index kits
 //! (the shipped Nextera XT v2 and the lab's own, which administrators add).
 
+use tracseq_core::keyed::lab_key;
 use crate::domain::index::IndexSeq;
 use crate::domain::kits::{IndexKit, KitIndex, nextera_xt_v2};
 use crate::domain::platform::{FlowCell, Instrument, Orientation, SheetFormat, flow_cells};
@@ -11,7 +12,7 @@ use serde_json::json;
 use std::collections::HashSet;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_aws::keys::LabKeys;
+use tracseq_core::keyed::LabKeys;
 use tracseq_aws::outbox::put_event_op;
 use tracseq_aws::store::{PageQuery, from_item};
 use tracseq_core::auth::Principal;
@@ -42,7 +43,7 @@ pub struct InstrumentList {
 pub async fn lab_flow_cells(st: &SequencingState, lab: &str) -> Result<Vec<FlowCell>, Problem> {
     let mut cells = flow_cells();
     let page = PageRequest::first(1000);
-    let pk = format!("LAB#{lab}");
+    let pk = lab_key(lab, &[]);
     let out = st
         .table
         .query_page(&PageQuery::of(&pk).with_prefix("FLOWCELL#"), &page)
@@ -102,7 +103,7 @@ pub async fn create_flow_cell(st: Arc<SequencingState>, req: Request, p: Princip
     let item = tracseq_aws::store::keyed_item(
         &cell,
         &[
-            ("PK", format!("LAB#{}", p.lab_id)),
+            ("PK", lab_key(&p.lab_id, &[])),
             ("SK", crate::model::keys::flow_cell_sk(instrument.as_str(), &cell.name)),
         ],
         "flow_cell",
@@ -160,7 +161,7 @@ pub struct KitList {
 /// Every kit the lab can use: the built-in one, then the lab's own (a page of them).
 pub async fn list_kits(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let page = PageRequest::from_request(&req)?;
-    let pk = format!("LAB#{}", p.lab_id);
+    let pk = lab_key(&p.lab_id, &[]);
     let out = st
         .table
         .query_page(&PageQuery::of(&pk).with_prefix("KIT#"), &page)
@@ -196,12 +197,12 @@ pub async fn kit(st: &SequencingState, lab: &str, id: &str) -> Result<Option<Ind
     if id == BUILT_IN_KIT {
         return Ok(Some(nextera_xt_v2()));
     }
-    if !tracseq_aws::keys::is_valid_id(id) {
+    if !tracseq_core::keyed::is_valid_id(id) {
         return Ok(None);
     }
     let got: Option<LabKit> = st
         .table
-        .get_as(&format!("LAB#{lab}"), &crate::model::keys::kit_sk(id))
+        .get_as(&lab_key(lab, &[]), &crate::model::keys::kit_sk(id))
         .await?;
     Ok(got.map(|k| IndexKit {
         name: k.name,

@@ -14,7 +14,7 @@ use serde_json::json;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_aws::keys::LabKeys;
+use tracseq_core::keyed::LabKeys;
 use tracseq_aws::outbox::put_event_op;
 use tracseq_aws::store::{GSI1, GSI2, stale};
 use tracseq_core::auth::Principal;

@@ -1,6 +1,7 @@
 //! Locations: the hierarchy from site to box, with counters kept by the transactions that
 //! change them, and the box map.
 
+use tracseq_core::keyed::lab_key;
 use super::{LocationPage, LocationView, counter_op};
 use crate::domain::grid::Grid;
 use crate::domain::kinds::{FillOrder, LocationKind, LocationStatus};
@@ -13,7 +14,7 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_aws::keys::LabKeys;
+use tracseq_core::keyed::LabKeys;
 use tracseq_aws::outbox::put_event_op;
 use tracseq_aws::store::{Item, PageQuery, StoreError, from_item, n, s, stale};
 use tracseq_core::auth::Principal;
@@ -93,7 +94,7 @@ async fn next_location_barcode(st: &StorageState, lab: &str) -> Result<String, P
         .client
         .update_item()
         .table_name(&st.table.name)
-        .key("PK", s(format!("LAB#{lab}")))
+        .key("PK", s(lab_key(lab, &[])))
         .key("SK", s(keys::LOCATION_COUNTER_SK))
         .update_expression("ADD #n :one SET entity = :e")
         .expression_attribute_names("#n", "value")
@@ -701,7 +702,7 @@ pub fn map_cells(grid: Grid, taken: Vec<Position>) -> Vec<MapCell> {
 /// positions), plus one read of its ancestors for the path.
 pub async fn box_map(st: Arc<StorageState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let id = req.path_param("id")?;
-    if !tracseq_aws::keys::is_valid_id(id) {
+    if !tracseq_core::keyed::is_valid_id(id) {
         return Err(Problem::not_found("location"));
     }
     let (node, taken) = split_partition(st.table.query_all(&keys::location(&p.lab_id, id)).await?)?;

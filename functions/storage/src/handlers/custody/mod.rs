@@ -28,7 +28,7 @@ use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_aws::keys::LabKeys;
+use tracseq_core::keyed::LabKeys;
 use tracseq_core::Problem;
 use tracseq_core::auth::Principal;
 use tracseq_core::events::CloudEvent;
