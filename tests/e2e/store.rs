@@ -6,10 +6,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use futures_free::join_all;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use tracseq_core::keyed::LabKeys;
 use tracseq_aws::outbox::{event_from_item, put_event_op};
 use tracseq_aws::store::{PageQuery, StoreError, Table, n, now_epoch, s};
 use tracseq_core::events::CloudEvent;
+use tracseq_core::keyed::LabKeys;
 use tracseq_core::pagination::PageRequest;
 use tracseq_tests::shared;
 

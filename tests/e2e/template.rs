@@ -693,3 +693,50 @@ fn the_role_table_covers_every_protected_route() {
     assert_eq!(table.len(), tracseq_tests::roles::EXPECTED_ROLES.len(), "a route twice");
     assert_eq!(declared, table);
 }
+
+/// Plumbing lives in the platform, once: outside their one home, no service code (tests
+/// aside) spells a lab key, reads a raw event batch, writes a partial batch response or
+/// declares its own page type.
+#[test]
+fn plumbing_is_written_once_in_the_platform() {
+    let rules: [(&str, &str); 5] = [
+        ("format!(\"LAB#", "tracseq_core::keyed::lab_key"),
+        ("[\"Records\"]", "tracseq_aws::batch"),
+        ("batchItemFailures", "tracseq_aws::batch::Failures"),
+        ("Page {\n    pub items", "tracseq_core::pagination::Page"),
+        ("\"event\"][\"", "tracseq_aws::batch"),
+    ];
+    let mut found = Vec::new();
+    let mut files = 0;
+    for top in ["functions", "shared"] {
+        let mut stack = vec![workspace().join(top)];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("dir").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "rs") || path.components().any(|c| c.as_os_str() == "benches") {
+                    continue;
+                }
+                files += 1;
+                let text = std::fs::read_to_string(&path).expect("read");
+                // Unit tests may spell what they check.
+                let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+                for (needle, home) in rules {
+                    let at_home = match home {
+                        "tracseq_core::keyed::lab_key" => path.ends_with("shared/core/src/keyed.rs"),
+                        "tracseq_core::pagination::Page" => path.ends_with("shared/core/src/pagination.rs"),
+                        _ => path.ends_with("shared/aws/src/batch.rs"),
+                    };
+                    if !at_home && code.contains(needle) {
+                        found.push(format!("{}: {needle:?} belongs to {home}", path.display()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(files > 100, "the sources were read ({files})");
+    assert!(found.is_empty(), "{found:#?}");
+}

@@ -6,12 +6,12 @@ use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 use tracseq_aws::idempotency::{IdempotencyStore, idempotent};
-use tracseq_core::keyed::LabKeys;
 use tracseq_aws::store::{Table, n, s};
 use tracseq_aws::{FunctionDef, Init, InitError};
 use tracseq_core::auth::{Principal, Role, Verifier};
 use tracseq_core::function::{FunctionError, InvokeContext, SharedFunction};
 use tracseq_core::http::{Request, Response, protected_route, public_route};
+use tracseq_core::keyed::LabKeys;
 use tracseq_core::route::{Access, Method, RouteSpec};
 use tracseq_core::{FieldError, Problem};
 

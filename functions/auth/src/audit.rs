@@ -1,11 +1,11 @@
 //! The audit record: append-only (written with a not-exists condition, never updated or
 //! deleted by any code path), partitioned by lab and month, and by actor on GSI1.
 
-use tracseq_core::keyed::lab_key;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 use tracseq_aws::store::{Item, StoreError, keyed_item};
+use tracseq_core::keyed::lab_key;
 
 /// Actions the audit records (docs/domain.md: logins, failures, lockouts, password changes and
 /// resets, user and role changes, token misuse).

@@ -1,11 +1,11 @@
 //! Labs, users and sessions: their items (docs/data-model.md keys), their client views, and the user
 //! status machine.
 
-use tracseq_core::keyed::lab_key;
 use serde::{Deserialize, Serialize};
 use tracseq_aws::store::{Item, StoreError, keyed_item, s};
 use tracseq_core::Problem;
 use tracseq_core::auth::Role;
+use tracseq_core::keyed::lab_key;
 
 pub use tracseq_core::now_rfc3339;
 

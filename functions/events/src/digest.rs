@@ -4,7 +4,6 @@
 //! summary message per channel and recipient, through the same delivery path as any
 //! event, under ids fixed by subscription and window, so a repeated run sends nothing new.
 
-use tracseq_core::keyed::lab_key;
 use crate::compose::Texts;
 use crate::domain::delivery::delivery_id;
 use crate::domain::priority::Priority;
@@ -16,6 +15,7 @@ use crate::state::EventsState;
 use serde_json::{Value, json};
 use tracseq_aws::store::{GSI1, Item, PageQuery, StoreError, from_item, n, now_epoch, s};
 use tracseq_core::events::CloudEvent;
+use tracseq_core::keyed::lab_key;
 use tracseq_core::pagination::PageRequest;
 
 /// The index partition listing every open window by its end.

@@ -1,12 +1,12 @@
 //! The lab's people, as the notification service needs them: who they are and where to
 //! reach them. Read from the users service's items (docs/data-model.md), never written.
 
-use tracseq_core::keyed::lab_key;
 use crate::model::keys;
 use crate::state::EventsState;
 use serde::Deserialize;
 use tracseq_aws::store::{GSI1, PageQuery, StoreError, from_item};
 use tracseq_core::auth::Role;
+use tracseq_core::keyed::lab_key;
 use tracseq_core::pagination::PageRequest;
 
 #[derive(Debug, Clone, Deserialize)]

@@ -9,12 +9,12 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use tracseq_core::keyed::LabKeys;
 use tracseq_aws::outbox::event_from_item;
 use tracseq_aws::store::{Filter, GSI1, Item, PageQuery};
 use tracseq_core::auth::Principal;
 use tracseq_core::events::CloudEvent;
 use tracseq_core::http::{Request, Response};
+use tracseq_core::keyed::LabKeys;
 use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};
 

@@ -1,11 +1,11 @@
 //! What the events service stores, and where (docs/data-model.md).
 
-use tracseq_core::keyed::lab_key;
 use crate::domain::channel::{ChannelKind, ChannelSettings};
 use crate::domain::delivery::{Attempt, DeliveryStatus};
 use crate::domain::priority::Priority;
 use crate::feed::FeedEvent;
 use serde::{Deserialize, Serialize};
+use tracseq_core::keyed::lab_key;
 
 pub mod keys {
 

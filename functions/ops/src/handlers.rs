@@ -10,9 +10,9 @@ use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_core::keyed::{LabKeys, is_valid_id};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response};
+use tracseq_core::keyed::{LabKeys, is_valid_id};
 use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};
 

@@ -14,12 +14,12 @@
 //! Idempotency records and the old secret deliveries are left out by design (an export
 //! never carries them), so they are not looked for.
 
-use tracseq_core::keyed::lab_key;
 use crate::dynamo_json::Item;
 use crate::error::OpsError;
 use std::collections::BTreeSet;
 use time::{Date, Duration, OffsetDateTime};
 use tracseq_aws::store::Table;
+use tracseq_core::keyed::lab_key;
 
 /// Channel kinds with a delivery log partition (`LAB#{lab}#CHANNEL#{kind}`).
 const CHANNEL_KINDS: &[&str] = &["email", "sms", "slack", "teams", "in_app"];

@@ -9,10 +9,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use tracseq_aws::auth::Auth;
 use tracseq_aws::idempotency::IdempotencyStore;
-use tracseq_core::keyed::is_valid_id;
 use tracseq_aws::store::{StoreError, Table, n, s};
 use tracseq_aws::{Init, InitError};
 use tracseq_core::Problem;
+use tracseq_core::keyed::is_valid_id;
 
 /// Settings from the function's environment (template.yaml), docs/domain.md defaults.
 #[derive(Debug, Clone)]

@@ -5,7 +5,6 @@
 //!   partition (a pool with its libraries is one Query); GSI1 `LAB#{lab}#POOLS`.
 //! - A lab's own index kit `LAB#{lab}` / `KIT#{id}`.
 
-use tracseq_core::keyed::lab_key;
 use crate::domain::index::IndexSeq;
 use crate::domain::kits::KitIndex;
 use crate::domain::platform::Instrument;
@@ -14,6 +13,7 @@ use crate::domain::samplesheet::Reads;
 use crate::domain::status::{JobStatus, RunStatus};
 use serde::{Deserialize, Serialize};
 use tracseq_aws::store::{Item, StoreError, keyed_item};
+use tracseq_core::keyed::lab_key;
 pub use tracseq_core::now_rfc3339;
 
 pub mod keys {

@@ -6,10 +6,10 @@ use crate::model::{Job, Library, Pool, PoolMember, Run, keys};
 use std::sync::Arc;
 use tracseq_aws::auth::Auth;
 use tracseq_aws::idempotency::IdempotencyStore;
-use tracseq_core::keyed::is_valid_id;
 use tracseq_aws::store::{Table, from_item};
 use tracseq_aws::{Init, InitError};
 use tracseq_core::Problem;
+use tracseq_core::keyed::is_valid_id;
 
 pub struct SequencingState {
     pub table: Table,

@@ -9,10 +9,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tracseq_aws::auth::Auth;
 use tracseq_aws::idempotency::IdempotencyStore;
-use tracseq_core::keyed::is_valid_id;
 use tracseq_aws::store::{Table, from_item};
 use tracseq_aws::{Init, InitError};
 use tracseq_core::Problem;
+use tracseq_core::keyed::is_valid_id;
 use tracseq_lab::sample::{ImportState, ImportStatus, Sample};
 
 /// Settings from the function's environment (template.yaml), docs/domain.md defaults.

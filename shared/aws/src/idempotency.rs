@@ -8,7 +8,6 @@
 //! commit together even if the process dies right after.
 
 use crate::compress::{deflate, inflate};
-use tracseq_core::keyed::LabKeys;
 use crate::store::{EXPIRES_AT, Item, StoreError, Table, n, now_epoch, s};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
@@ -16,6 +15,7 @@ use std::future::Future;
 use tracseq_core::Problem;
 use tracseq_core::http::{Request, Response};
 use tracseq_core::idempotency::{IdempotencyKey, StoredResponse, fingerprint};
+use tracseq_core::keyed::LabKeys;
 
 const SK: &str = "IDEMP";
 const IN_PROGRESS: &str = "in_progress";

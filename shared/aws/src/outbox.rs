@@ -3,10 +3,10 @@
 //! table's stream carries the INSERT to the publisher; the item itself is the lab's
 //! event history (docs/data-model.md: `LAB#{lab}#EVENTS#{yyyy-mm-dd}` / `{ts}#{event_id}`).
 
-use tracseq_core::keyed::{InvalidId, LabKeys};
 use crate::store::{Item, StoreError, Table, s};
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use tracseq_core::events::CloudEvent;
+use tracseq_core::keyed::{InvalidId, LabKeys};
 
 pub const ENTITY: &str = "event";
 

@@ -15,10 +15,10 @@ use crate::problem::{FieldError, PROBLEM_JSON, Problem};
 use crate::route::{Access, RouteSpec};
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::query_map::QueryMap;
-use lambda_http::request::{LambdaRequest, RequestContext};
-use lambda_http::{Body, RequestExt, Service};
 use base64::{Engine, engine::general_purpose::STANDARD as B64};
 pub use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
+use lambda_http::request::{LambdaRequest, RequestContext};
+use lambda_http::{Body, RequestExt, Service};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 use std::{collections::HashMap, future::Future, sync::Arc, time::Instant};
@@ -746,7 +746,9 @@ mod tests {
         })
         .unwrap();
         let call = |ev: Value| f.call(ev, InvokeContext::new("r", "echo"));
-        let out = call(event("AAEC", true, "127.0.0.1:3000", "q=a%20b&q=c")).await.unwrap();
+        let out = call(event("AAEC", true, "127.0.0.1:3000", "q=a%20b&q=c"))
+            .await
+            .unwrap();
         assert_eq!(out["statusCode"], 200);
         assert_eq!(out["isBase64Encoded"], false);
         let body: Value = serde_json::from_str(out["body"].as_str().unwrap()).unwrap();
@@ -759,7 +761,10 @@ mod tests {
         assert_eq!(out["headers"]["x-content-type-options"], "nosniff");
 
         let out = call(event("AAEC", true, "localhost", "binary=1")).await.unwrap();
-        assert_eq!((out["isBase64Encoded"].as_bool(), out["body"].as_str()), (Some(true), Some("AAEC")));
+        assert_eq!(
+            (out["isBase64Encoded"].as_bool(), out["body"].as_str()),
+            (Some(true), Some("AAEC"))
+        );
 
         // What lambda_http would panic on is refused with a problem.
         for (ev, code) in [
@@ -773,7 +778,10 @@ mod tests {
             let p: Value = serde_json::from_str(out["body"].as_str().unwrap()).unwrap();
             assert_eq!(p["code"], code);
         }
-        assert_eq!(call(serde_json::json!({"no": "event"})).await.unwrap_err().error_type, "InvalidEvent");
+        assert_eq!(
+            call(serde_json::json!({"no": "event"})).await.unwrap_err().error_type,
+            "InvalidEvent"
+        );
     }
 
     #[test]

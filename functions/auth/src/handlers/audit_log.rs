@@ -1,6 +1,5 @@
 //! Reading the audit record, and the public keys.
 
-use tracseq_core::keyed::lab_key;
 use crate::audit::AuditRecord;
 use crate::state::AuthState;
 use serde::Serialize;
@@ -11,6 +10,7 @@ use tracseq_aws::jwt_keys::{self, Jwk};
 use tracseq_aws::store::PageQuery;
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, header};
+use tracseq_core::keyed::lab_key;
 use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};
 

@@ -9,10 +9,10 @@ use crate::state::{AuthState, check_version, expected_version};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_core::keyed::LabKeys;
 use tracseq_core::Problem;
 use tracseq_core::auth::{Principal, Role};
 use tracseq_core::http::{Request, Response};
+use tracseq_core::keyed::LabKeys;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

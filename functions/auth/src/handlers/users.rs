@@ -3,7 +3,6 @@
 //! transaction that takes an administrator away also decrements the lab's `admins`
 //! counter on the condition that it stays at least one.
 
-use tracseq_core::keyed::lab_key;
 use super::Check;
 use super::labs::email_unavailable;
 use super::me::{apply_profile, check_phone, check_profile};
@@ -15,11 +14,12 @@ use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_core::keyed::LabKeys;
 use tracseq_aws::store::PageQuery;
 use tracseq_core::Problem;
 use tracseq_core::auth::{Principal, Role};
 use tracseq_core::http::{Request, Response};
+use tracseq_core::keyed::LabKeys;
+use tracseq_core::keyed::lab_key;
 use tracseq_core::pagination::Page;
 use tracseq_core::pagination::PageRequest;
 

@@ -8,12 +8,12 @@ use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_core::keyed::LabKeys;
 use tracseq_aws::outbox::put_event_op;
 use tracseq_aws::store::{Filter, PageQuery};
 use tracseq_core::auth::Principal;
 use tracseq_core::events::CloudEvent;
 use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
+use tracseq_core::keyed::LabKeys;
 use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};
 

@@ -12,11 +12,11 @@ use serde_json::json;
 use std::collections::HashSet;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_core::keyed::LabKeys;
 use tracseq_aws::outbox::put_event_op;
 use tracseq_aws::store::{GSI1, StoreError, from_item, n, s, stale};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
+use tracseq_core::keyed::LabKeys;
 use tracseq_core::{FieldError, Problem};
 
 /// Most libraries added in one request (each is one action of its transaction).

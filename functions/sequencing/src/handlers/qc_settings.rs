@@ -1,7 +1,6 @@
 //! The lab's QC thresholds: docs/domain.md's defaults, each of which the lab's administrators
 //! may replace. Libraries and runs are judged with the lab's current values.
 
-use tracseq_core::keyed::lab_key;
 use crate::domain::qc::{Metric, Threshold, default_thresholds};
 use crate::model::now_rfc3339;
 use crate::state::SequencingState;
@@ -14,6 +13,7 @@ use tracseq_aws::outbox::put_event_op;
 use tracseq_aws::store::{StoreError, keyed_item, n, stale};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, check_version, expected_version};
+use tracseq_core::keyed::lab_key;
 use tracseq_core::{FieldError, Problem};
 
 const SK: &str = "QCTHRESHOLDS";

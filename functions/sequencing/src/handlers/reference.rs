@@ -1,7 +1,6 @@
 //! Reference data: instruments with their flow cells and i5 conventions, and index kits
 //! (the shipped Nextera XT v2 and the lab's own, which administrators add).
 
-use tracseq_core::keyed::lab_key;
 use crate::domain::index::IndexSeq;
 use crate::domain::kits::{IndexKit, KitIndex, nextera_xt_v2};
 use crate::domain::platform::{FlowCell, Instrument, Orientation, SheetFormat, flow_cells};
@@ -12,11 +11,12 @@ use serde_json::json;
 use std::collections::HashSet;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_core::keyed::LabKeys;
 use tracseq_aws::outbox::put_event_op;
 use tracseq_aws::store::{PageQuery, from_item};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response};
+use tracseq_core::keyed::LabKeys;
+use tracseq_core::keyed::lab_key;
 use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};
 

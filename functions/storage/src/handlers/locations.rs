@@ -1,7 +1,6 @@
 //! Locations: the hierarchy from site to box, with counters kept by the transactions that
 //! change them, and the box map.
 
-use tracseq_core::keyed::lab_key;
 use super::{LocationPage, LocationView, counter_op};
 use crate::domain::grid::Grid;
 use crate::domain::kinds::{FillOrder, LocationKind, LocationStatus};
@@ -14,11 +13,12 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_core::keyed::LabKeys;
 use tracseq_aws::outbox::put_event_op;
 use tracseq_aws::store::{Item, PageQuery, StoreError, from_item, n, s, stale};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
+use tracseq_core::keyed::LabKeys;
+use tracseq_core::keyed::lab_key;
 use tracseq_core::named::parse_reported;
 use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};

@@ -28,11 +28,11 @@ use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_core::keyed::LabKeys;
 use tracseq_core::Problem;
 use tracseq_core::auth::Principal;
 use tracseq_core::events::CloudEvent;
 use tracseq_core::http::{Request, Response, optional_version};
+use tracseq_core::keyed::LabKeys;
 use tracseq_lab::status::SampleStatus;
 
 /// What happened to one sample.
