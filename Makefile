@@ -1,14 +1,17 @@
 # TracSeq: the two commands are `make dev` (run everything locally) and `make test`.
-# Both install what they need: Python venvs for moto/cfn-lint/cargo-lambda and SAM CLI.
+# Both install what they need: Python venvs for moto/cfn-lint/cargo-lambda, SAM CLI and
+# schemathesis.
 
 PYTHON   ?= python3
 VENV     := .venv
 SAM_VENV := .venv-sam
+CONTRACT_VENV := .venv-contract
 CARGO    ?= cargo
 # cargo-lambda finds zig in the venv.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export TRACSEQ_VENV := $(CURDIR)/$(VENV)
 export TRACSEQ_SAM_VENV := $(CURDIR)/$(SAM_VENV)
+export TRACSEQ_CONTRACT_VENV := $(CURDIR)/$(CONTRACT_VENV)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
@@ -24,7 +27,12 @@ $(SAM_VENV)/.stamp: infra/requirements-sam.txt
 	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-sam.txt
 	touch $@
 
-venv: $(VENV)/.stamp $(SAM_VENV)/.stamp
+$(CONTRACT_VENV)/.stamp: infra/requirements-contract.txt
+	$(PYTHON) -m venv $(CONTRACT_VENV)
+	$(CONTRACT_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-contract.txt
+	touch $@
+
+venv: $(VENV)/.stamp $(SAM_VENV)/.stamp $(CONTRACT_VENV)/.stamp
 
 ## Start moto, the HTTP API on :3000 and the AWS edge on :4566, seeded; Ctrl-C stops all.
 dev: $(VENV)/.stamp
@@ -62,4 +70,4 @@ lint: venv
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) target
+	rm -rf $(VENV) $(SAM_VENV) $(CONTRACT_VENV) target

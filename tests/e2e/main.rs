@@ -2,6 +2,7 @@
 //! real HTTP and the real AWS SDK. One stack is shared by the binary (see the harness).
 
 mod auth;
+mod contract;
 mod events;
 mod health;
 mod history;

@@ -29,6 +29,13 @@ pub fn sam_venv() -> PathBuf {
         .unwrap_or_else(|| workspace().join(".venv-sam"))
 }
 
+/// The venv holding schemathesis (`make venv`).
+pub fn contract_venv() -> PathBuf {
+    std::env::var_os("TRACSEQ_CONTRACT_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv-contract"))
+}
+
 /// Where a running stack can be reached, and its physical resource names.
 #[derive(Debug, Clone)]
 pub struct Endpoints {
