@@ -740,3 +740,60 @@ fn plumbing_is_written_once_in_the_platform() {
     assert!(files > 100, "the sources were read ({files})");
     assert!(found.is_empty(), "{found:#?}");
 }
+
+/// `sam build` works: the version function, with the build method and binary its template
+/// gives it, built by SAM CLI and cargo-lambda for this machine's architecture (debug
+/// profile, its own target dir; CI builds every function for arm64). The artifact is an
+/// ELF executable for the host.
+#[test]
+fn sam_build_makes_a_bootstrap_for_the_host() {
+    let root = workspace();
+    let real = std::fs::read_to_string(root.join("functions/system/template.yaml")).expect("template");
+    let version = real.split("  VersionFunction:").nth(1).expect("VersionFunction");
+    let version = version.split("\n  Version").next().unwrap_or(version);
+    assert!(version.contains("BuildMethod: rust-cargolambda"), "{version}");
+    assert!(version.contains("Binary: system-bootstrap"), "{version}");
+    assert!(version.contains("Handler: version"), "{version}");
+    let runtime = real
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Runtime: "))
+        .expect("Runtime");
+    let arch = match std::env::consts::ARCH {
+        "aarch64" => "arm64",
+        _ => "x86_64",
+    };
+    let dir = root.join("target/sam-build");
+    let _ = std::fs::remove_dir_all(dir.join("out"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let template = format!(
+        "AWSTemplateFormatVersion: \"2010-09-09\"\nTransform: AWS::Serverless-2016-10-31\nResources:\n  VersionFunction:\n    Type: AWS::Serverless::Function\n    Metadata:\n      BuildMethod: rust-cargolambda\n      BuildProperties: {{ Binary: system-bootstrap }}\n    Properties:\n      Runtime: {runtime}\n      Architectures: [{arch}]\n      CodeUri: {}\n      Handler: version\n",
+        root.join("functions/system").display()
+    );
+    std::fs::write(dir.join("template.yaml"), template).expect("write");
+    let path = format!(
+        "{}:{}",
+        tracseq_tests::venv().join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new(tracseq_tests::sam_venv().join("bin/sam"))
+        .args(["build", "--beta-features", "--build-dir", "out"])
+        .current_dir(&dir)
+        .env("PATH", path)
+        .env("SAM_BUILD_MODE", "debug")
+        .env("SAM_CLI_TELEMETRY", "0")
+        // Not the workspace's target dir: `cargo test` may hold its lock.
+        .env("CARGO_TARGET_DIR", root.join("target/sam-build/cargo"))
+        .output()
+        .expect("sam runs (make venv)");
+    assert!(
+        out.status.success(),
+        "sam build:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bootstrap = std::fs::read(dir.join("out/VersionFunction/bootstrap")).expect("bootstrap");
+    assert_eq!(&bootstrap[..4], b"\x7fELF");
+    // e_machine: 0x3E x86-64, 0xB7 AArch64.
+    let machine = u16::from_le_bytes([bootstrap[18], bootstrap[19]]);
+    assert_eq!(machine, if arch == "arm64" { 0xB7 } else { 0x3E });
+}
