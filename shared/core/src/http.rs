@@ -107,8 +107,10 @@ impl Request {
             .ok_or_else(|| Problem::bad_request("missing_path_parameter", format!("path parameter {name} is missing")))
     }
 
+    /// A query parameter; an empty value (`?limit=`) counts as absent, as a form sends an
+    /// unfilled field.
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query.first(name)
+        self.query.first(name).filter(|v| !v.is_empty())
     }
 
     /// Parse the body as JSON with the default size limit.

@@ -22,13 +22,16 @@ use tracseq_core::http::{Request, Response};
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ForgotRequest {
+    #[schema(min_length = 1, max_length = 254, pattern = r"\S")]
     pub email: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
+    #[schema(min_length = 1, max_length = 512, pattern = r"\S")]
     pub token: String,
+    #[schema(min_length = 1, max_length = 1024, pattern = r"\S")]
     pub new_password: String,
 }
 

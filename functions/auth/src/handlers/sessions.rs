@@ -22,7 +22,9 @@ use tracseq_core::pagination::{Page, PageRequest};
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    #[schema(min_length = 1, max_length = 254, pattern = r"\S")]
     pub email: String,
+    #[schema(min_length = 1, max_length = 1024, pattern = r"\S")]
     pub password: String,
 }
 
@@ -39,6 +41,7 @@ pub struct TokenResponse {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
+    #[schema(min_length = 1, max_length = 512, pattern = r"\S")]
     pub refresh_token: String,
 }
 

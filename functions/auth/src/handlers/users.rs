@@ -26,7 +26,9 @@ use tracseq_core::pagination::PageRequest;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     pub role: Role,
     pub department: Option<String>,
@@ -43,6 +45,7 @@ pub struct UserPatch {
     pub role: Option<Role>,
     pub department: Option<String>,
     pub phone: Option<String>,
+    #[schema(required)]
     pub version: Option<u64>,
 }
 

@@ -28,8 +28,10 @@ pub const MAX_SUBSCRIPTIONS: usize = 200;
 #[serde(deny_unknown_fields)]
 pub struct NewSubscription {
     pub name: String,
+    #[schema(min_items = 1, max_items = 20)]
     pub event_types: Vec<String>,
     /// `email`, `sms`, `slack`, `teams`, `in_app`.
+    #[schema(min_items = 1, max_items = 5)]
     pub channels: Vec<String>,
     /// Whom to tell; yourself when left out.
     #[serde(default)]
@@ -69,6 +71,7 @@ pub struct SubscriptionPatch {
     #[serde(default)]
     pub enabled: Option<bool>,
     #[serde(default)]
+    #[schema(required)]
     pub version: Option<u64>,
 }
 

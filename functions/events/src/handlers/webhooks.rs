@@ -22,11 +22,14 @@ pub const MAX_WEBHOOKS: usize = 25;
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
     /// Where deliveries are POSTed (https; http to a local host only on the local stack).
+    #[schema(format = "uri", pattern = "^https?://")]
     pub url: String,
     /// Event type patterns, like `sample.*` or `sequencing.run_completed`.
+    #[schema(min_items = 1, max_items = 20)]
     pub event_types: Vec<String>,
     /// The HMAC key, 16-256 characters; generated when left out.
     #[serde(default)]
+    #[schema(min_length = 16, max_length = 256)]
     pub secret: Option<String>,
     #[serde(default)]
     pub description: Option<String>,

@@ -26,6 +26,7 @@ pub const INLINE_ERRORS: usize = 1000;
 #[serde(deny_unknown_fields)]
 pub struct NewUpload {
     /// The file's name (kept for people; the key is generated).
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
     pub filename: String,
     /// Sent again as `Content-Type` with the PUT; default `application/octet-stream`.
     pub content_type: Option<String>,
@@ -54,6 +55,7 @@ pub struct NewImport {
     pub content: Option<String>,
     pub filename: Option<String>,
     /// A worksheet of an XLSX (default: the first).
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub sheet: Option<String>,
     /// Check every row and report, write nothing.
     #[serde(default)]

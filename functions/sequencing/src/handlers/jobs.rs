@@ -30,6 +30,7 @@ const MAX_TEXT: usize = 2000;
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewJob {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     pub priority: Option<String>,
     pub sample_ids: Vec<String>,
@@ -48,6 +49,7 @@ pub struct JobPatch {
     pub instrument: Option<String>,
     pub reads: Option<Reads>,
     pub notes: Option<String>,
+    #[schema(required)]
     pub version: Option<u64>,
 }
 

@@ -25,9 +25,11 @@ pub const MAX_JOIN: usize = 96;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPool {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     pub description: Option<String>,
     /// Mismatches the index check assumes, 0–2 (default 1, as BCL Convert).
+    #[schema(maximum = 2)]
     pub barcode_mismatches: Option<u8>,
 }
 
@@ -35,6 +37,7 @@ pub struct NewPool {
 #[serde(deny_unknown_fields)]
 pub struct AddLibraries {
     pub library_ids: Vec<String>,
+    #[schema(required)]
     pub version: Option<u64>,
 }
 

@@ -34,6 +34,7 @@ pub struct QcSettings {
 #[serde(deny_unknown_fields)]
 pub struct QcSettingsPatch {
     pub thresholds: BTreeMap<Metric, Threshold>,
+    #[schema(required)]
     pub version: Option<u64>,
 }
 

@@ -58,8 +58,10 @@ pub async fn lab_flow_cells(st: &SequencingState, lab: &str) -> Result<Vec<FlowC
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewFlowCell {
+    #[schema(min_length = 1, max_length = 40, pattern = r"\S")]
     pub name: String,
     pub instrument: String,
+    #[schema(minimum = 1, maximum = 16)]
     pub lanes: u8,
     pub reads_per_lane: u64,
 }

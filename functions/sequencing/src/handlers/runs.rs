@@ -72,6 +72,7 @@ pub struct NewQc {
     pub lanes: Vec<LaneMetrics>,
     #[serde(default)]
     pub libraries: Vec<LibraryMetrics>,
+    #[schema(required)]
     pub version: Option<u64>,
 }
 

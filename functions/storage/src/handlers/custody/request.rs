@@ -38,6 +38,7 @@ pub struct CustodyRequest {
     pub version: Option<u64>,
     /// Why: required for moves and disposals, at most 500 characters.
     pub reason: Option<String>,
+    #[schema(min_items = 1, max_items = 96)]
     pub items: Option<Vec<CustodyItem>>,
 }
 
