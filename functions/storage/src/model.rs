@@ -234,3 +234,17 @@ impl CustodyRecord {
         keyed_item(self, &keys, "custody")
     }
 }
+
+/// A location with the names of its ancestors: its path and its unit.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub location: Location,
+    pub path: String,
+    pub unit: Option<Location>,
+}
+
+impl Resolved {
+    pub fn zone(&self) -> Option<Zone> {
+        self.unit.as_ref().and_then(|u| u.zone)
+    }
+}

@@ -3,7 +3,7 @@
 //! same 404.
 
 use crate::domain::capacity::Thresholds;
-use crate::domain::zone::{Zone, ZoneRules};
+use crate::domain::zone::ZoneRules;
 use crate::model::{Location, keys};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -50,19 +50,7 @@ pub struct StorageState {
     pub restore: tracseq_aws::maintenance::Marker,
 }
 
-/// A location with the names of its ancestors: its path and its unit.
-#[derive(Debug, Clone)]
-pub struct Resolved {
-    pub location: Location,
-    pub path: String,
-    pub unit: Option<Location>,
-}
-
-impl Resolved {
-    pub fn zone(&self) -> Option<Zone> {
-        self.unit.as_ref().and_then(|u| u.zone)
-    }
-}
+pub use crate::model::Resolved;
 
 impl StorageState {
     pub async fn build(init: &Init) -> Result<Arc<Self>, InitError> {

@@ -8,7 +8,7 @@
 //! midway is found by the recovery function ([`super::recovery`]) and undone, or, past
 //! its last chunk, finished.
 
-use super::plan::{PosChange, Step};
+use crate::domain::custody::plan::{PosChange, Step};
 use crate::domain::zone::Zone;
 use crate::handlers::{CounterGuard, counter_op};
 use crate::model::{CustodyAction, keys, now_rfc3339};
@@ -293,7 +293,7 @@ fn chunk(w: &Writer<'_>, steps: &[Step]) -> Result<Vec<Vec<usize>>, StoreError> 
 
 /// What a lost condition means for the caller.
 fn lost(meaning: &Meaning, single: bool) -> Problem {
-    let at = |i: usize, f: &str| super::request::item_field(single, i, f);
+    let at = |i: usize, f: &str| crate::domain::custody::request::item_field(single, i, f);
     let (code, field, message) = match meaning {
         Meaning::Position { item, label, path } => (
             "position_occupied",

@@ -11,18 +11,17 @@
 //! domain event rides in the last chunk, so it exists exactly when the whole operation does.
 
 mod commit;
-mod plan;
+mod read;
 pub mod recovery;
-mod request;
 
-pub use request::{CustodyItem, CustodyRequest};
+pub use crate::domain::custody::request::{CustodyItem, CustodyRequest};
 
 use super::capacity::announce_capacity;
+use crate::domain::custody::plan::{self, Step};
+use crate::domain::custody::request::{Normalized, normalize, refusals_problem};
 use crate::model::{CustodyAction, Place};
 use crate::state::StorageState;
 use commit::{Lineage, Writer, commit};
-use plan::Step;
-use request::{Normalized, normalize, refusals_problem};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -107,9 +106,10 @@ async fn execute(
     n: &Normalized,
 ) -> Result<Response, Problem> {
     let header_version = if n.single { optional_version(req, None)? } else { None };
-    let (reads, mut refusals) = plan::read(st, &p.lab_id, n).await?;
+    let (reads, mut refusals) = read::read(st, &p.lab_id, n).await?;
     let op_id = ulid::Ulid::new().to_string();
-    let (mut steps, more) = plan::Planner::new(st, p, action, n, &reads, &op_id, header_version).plan();
+    let (mut steps, more) =
+        plan::Planner::new(&st.settings.zone_rules, p, action, n, &reads, &op_id, header_version).plan();
     refusals.extend(more);
     if !refusals.is_empty() {
         return Err(refusals_problem(refusals, n.single));

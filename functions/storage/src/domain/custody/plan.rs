@@ -1,22 +1,22 @@
-//! Reading what a request touches and checking every item against it: the samples and
-//! their status machine, the target boxes, zones, unit status and free positions. The
-//! outcome is one [`Step`] per sample, or every refusal at once.
+//! Checking every item of a custody request against what was read for it: the samples
+//! and their status machine, the target boxes, zones, unit status and free positions
+//! (including those earlier items of the same request claim). The outcome is one [`Step`]
+//! per sample, or every refusal at once. No I/O: the handler reads ([`Reads`]) and writes.
 
 use super::request::{CustodyItem, Normalized, Refusal};
 use crate::domain::grid::Cell;
 use crate::domain::kinds::LocationStatus;
-use crate::model::{CustodyAction, CustodyRecord, Place, Position, keys, now_rfc3339};
-use crate::state::{Resolved, StorageState};
+use crate::domain::zone::ZoneRules;
+use crate::model::Resolved;
+use crate::model::{CustodyAction, CustodyRecord, Place, Position, now_rfc3339};
 use std::collections::{HashMap, HashSet};
-use tracseq_aws::store::from_item;
-use tracseq_core::Problem;
 use tracseq_core::auth::Principal;
 use tracseq_lab::sample::{HistoryEntry, Sample, StoragePlace};
 use tracseq_lab::status::SampleStatus;
 
 /// A position item's change within a step.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub(super) enum PosChange {
+pub enum PosChange {
     /// Take a free position.
     Take(Position),
     /// Release the sample's position.
@@ -27,7 +27,7 @@ pub(super) enum PosChange {
 
 /// One sample's complete change.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub(super) struct Step {
+pub struct Step {
     pub index: usize,
     pub before: Sample,
     pub after: Sample,
@@ -50,7 +50,7 @@ impl Step {
 }
 
 /// Everything read for a request.
-pub(super) struct Reads {
+pub struct Reads {
     pub samples: HashMap<String, Sample>,
     /// Sample id per item (None when it could not be resolved).
     pub ids: Vec<Option<String>>,
@@ -59,137 +59,6 @@ pub(super) struct Reads {
     pub taken: HashMap<String, HashMap<String, String>>,
     /// The position item each stored sample holds now, by sample id.
     pub held: HashMap<String, Position>,
-}
-
-/// Read everything the request touches (a few batched reads, whatever its size); refuse
-/// the items whose sample cannot be found.
-pub(super) async fn read(st: &StorageState, lab: &str, request: &Normalized) -> Result<(Reads, Vec<Refusal>), Problem> {
-    let items = &request.items;
-    let mut refusals = Vec::new();
-    let at = |i: usize, f: &str| request.field(i, f);
-    // Samples by barcode go through the lab's barcode guards.
-    let codes: Vec<(String, String)> = items
-        .iter()
-        .filter_map(|i| i.barcode.as_ref())
-        .map(|c| {
-            (
-                keys::barcode(lab, &c.trim().to_uppercase()),
-                keys::BARCODE_SK.to_owned(),
-            )
-        })
-        .collect();
-    let guards: HashMap<String, String> = if codes.is_empty() {
-        HashMap::new()
-    } else {
-        st.table
-            .batch_get(&codes)
-            .await?
-            .into_iter()
-            .filter(|g| g.get("kind").and_then(|v| v.as_s().ok()).map(String::as_str) == Some("sample"))
-            .filter_map(|g| {
-                let pk = g.get("PK")?.as_s().ok()?.clone();
-                let owner = g.get("owner")?.as_s().ok()?.clone();
-                Some((pk, owner))
-            })
-            .collect()
-    };
-    let ids: Vec<Option<String>> = items
-        .iter()
-        .map(|i| match (&i.sample_id, &i.barcode) {
-            (Some(id), _) => Some(id.clone()),
-            (None, Some(code)) => guards.get(&keys::barcode(lab, &code.trim().to_uppercase())).cloned(),
-            _ => None,
-        })
-        .collect();
-    let wanted: Vec<String> = ids.iter().flatten().cloned().collect();
-    let samples = st.samples(lab, &wanted).await?;
-    let mut seen = HashSet::new();
-    for (i, id) in ids.iter().enumerate() {
-        match id {
-            Some(id) if samples.contains_key(id) => {
-                if !seen.insert(id.clone()) {
-                    refusals.push(Refusal::invalid(
-                        at(i, "sample_id"),
-                        "unique",
-                        "the sample is listed twice",
-                    ));
-                }
-            }
-            _ => refusals.push(Refusal::missing(
-                at(
-                    i,
-                    if items[i].sample_id.is_some() {
-                        "sample_id"
-                    } else {
-                        "barcode"
-                    },
-                ),
-                "sample",
-            )),
-        }
-    }
-    let held_keys: Vec<(String, String)> = samples
-        .values()
-        .filter_map(|s| s.storage.as_ref())
-        .map(|p| (keys::location(lab, &p.location_id), keys::position_sk(&p.position)))
-        .collect();
-    let held: HashMap<String, Position> = if held_keys.is_empty() {
-        HashMap::new()
-    } else {
-        st.table
-            .batch_get(&held_keys)
-            .await?
-            .into_iter()
-            .map(|i| from_item::<Position>(i).map(|p| (p.sample_id.clone(), p)))
-            .collect::<Result<_, _>>()?
-    };
-    // Target boxes and the boxes the samples are in now, with their ancestors.
-    let mut box_ids: HashSet<String> = items.iter().filter_map(|i| i.location_id.clone()).collect();
-    box_ids.extend(
-        samples
-            .values()
-            .filter_map(|s| s.storage.as_ref())
-            .map(|p| p.location_id.clone()),
-    );
-    let found = st.locations(lab, box_ids.iter().map(String::as_str)).await?;
-    let boxes: HashMap<String, Resolved> = st
-        .resolve(lab, found.into_values().collect())
-        .await?
-        .into_iter()
-        .map(|r| (r.location.id.clone(), r))
-        .collect();
-    let targets: HashSet<&String> = items
-        .iter()
-        .filter_map(|i| i.location_id.as_ref())
-        .filter(|id| boxes.get(*id).is_some_and(|r| r.location.kind.is_grid()))
-        .collect();
-    let mut taken = HashMap::new();
-    for id in targets {
-        let items = st.table.query_all(&keys::location(lab, id)).await?;
-        let labels = items
-            .into_iter()
-            .filter(|i| {
-                i.get("SK")
-                    .and_then(|v| v.as_s().ok())
-                    .is_some_and(|sk| sk.starts_with("POS#"))
-            })
-            .map(from_item::<Position>)
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .map(|p| (p.position, p.sample_id))
-            .collect();
-        taken.insert(id.clone(), labels);
-    }
-    Ok((
-        Reads {
-            samples,
-            ids,
-            boxes,
-            taken,
-            held,
-        },
-        refusals,
-    ))
 }
 
 /// The status a sample moves to, by the machine, or why it cannot.
@@ -237,8 +106,8 @@ fn place_of(r: &Resolved, label: &str) -> Place {
 
 /// Checks items one by one against what was read, remembering the positions earlier
 /// items claimed, and builds their steps.
-pub(super) struct Planner<'a> {
-    pub st: &'a StorageState,
+pub struct Planner<'a> {
+    pub zones: &'a ZoneRules,
     pub principal: &'a Principal,
     pub action: CustodyAction,
     pub request: &'a Normalized,
@@ -252,7 +121,7 @@ pub(super) struct Planner<'a> {
 
 impl<'a> Planner<'a> {
     pub fn new(
-        st: &'a StorageState,
+        zones: &'a ZoneRules,
         principal: &'a Principal,
         action: CustodyAction,
         request: &'a Normalized,
@@ -261,7 +130,7 @@ impl<'a> Planner<'a> {
         header_version: Option<u64>,
     ) -> Self {
         Self {
-            st,
+            zones,
             principal,
             action,
             request,
@@ -371,9 +240,7 @@ impl<'a> Planner<'a> {
         let zone = r
             .zone()
             .ok_or_else(|| Refusal::invalid(at("location_id"), "zone", "the box is in no unit with a zone"))?;
-        self.st
-            .settings
-            .zone_rules
+        self.zones
             .check(sample.sample_type, zone)
             .map_err(|rule| Refusal::invalid(at("location_id"), "zone", rule))?;
         let taken = self.reads.taken.get(box_id);
@@ -575,5 +442,206 @@ impl<'a> Planner<'a> {
             at: self.now.clone(),
             by: self.principal.user_id.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::custody::request::{CustodyRequest, normalize, refusals_problem};
+    use crate::model::Location;
+    use serde_json::json;
+    use tracseq_core::auth::Role;
+
+    fn sample(id: &str, ty: &str, status: &str) -> Sample {
+        serde_json::from_value(json!({
+            "id": id, "barcode": format!("TS-{id}"), "name": id, "sample_type": ty, "status": status,
+            "priority": "normal", "version": 3, "created_at": "2026-12-01T00:00:00Z", "created_by": "u",
+            "updated_at": "2026-12-01T00:00:00Z", "updated_by": "u"
+        }))
+        .unwrap()
+    }
+
+    fn location(v: serde_json::Value) -> Location {
+        let mut base = json!({"barcode": "LOC", "version": 1, "created_at": "2026-12-01T00:00:00Z",
+            "created_by": "u", "updated_at": "2026-12-01T00:00:00Z", "updated_by": "u"});
+        base.as_object_mut().unwrap().extend(v.as_object().unwrap().clone());
+        serde_json::from_value(base).unwrap()
+    }
+
+    /// A 2×2 box in a freezer unit of `zone` and `status`.
+    fn boxed(id: &str, zone: &str, status: &str) -> Resolved {
+        Resolved {
+            location: location(json!({"id": id, "name": id, "kind": "box", "rows": 2, "columns": 2, "unit_id": "F"})),
+            path: format!("Freezer/{id}"),
+            unit: Some(location(
+                json!({"id": "F", "name": "Freezer", "kind": "freezer", "zone": zone, "status": status}),
+            )),
+        }
+    }
+
+    fn principal() -> Principal {
+        Principal {
+            user_id: "u".into(),
+            lab_id: "L".into(),
+            role: Role::LabTechnician,
+            session_id: "s".into(),
+            token_id: "t".into(),
+            operator: false,
+            expires_at: 0,
+        }
+    }
+
+    /// Plan `items` (a rack request) against `samples` and `boxes`, with `taken` positions.
+    fn plan(
+        action: CustodyAction,
+        items: serde_json::Value,
+        samples: Vec<Sample>,
+        boxes: Vec<Resolved>,
+        taken: &[(&str, &str, &str)],
+    ) -> (Vec<Step>, Vec<FieldErrorView>) {
+        let body: CustodyRequest = serde_json::from_value(json!({"items": items, "reason": "test"})).unwrap();
+        let request = normalize(body, action, 96).unwrap();
+        let ids = request.items.iter().map(|i| i.sample_id.clone()).collect();
+        let mut taken_map: HashMap<String, HashMap<String, String>> = HashMap::new();
+        for (b, label, s) in taken {
+            taken_map
+                .entry((*b).into())
+                .or_default()
+                .insert((*label).into(), (*s).into());
+        }
+        let reads = Reads {
+            samples: samples.into_iter().map(|s| (s.id.clone(), s)).collect(),
+            ids,
+            boxes: boxes.into_iter().map(|b| (b.location.id.clone(), b)).collect(),
+            taken: taken_map,
+            held: HashMap::new(),
+        };
+        let (zones, p) = (ZoneRules::default(), principal());
+        let (steps, refusals) = Planner::new(&zones, &p, action, &request, &reads, "op", None).plan();
+        let errors = if refusals.is_empty() {
+            Vec::new()
+        } else {
+            refusals_problem(refusals, false)
+                .errors
+                .into_iter()
+                .map(|e| (e.field.unwrap_or_default(), e.rule))
+                .collect()
+        };
+        (steps, errors)
+    }
+
+    type FieldErrorView = (String, String);
+
+    fn err(field: &str, rule: &str) -> FieldErrorView {
+        (field.into(), rule.into())
+    }
+
+    #[test]
+    fn positions_claimed_earlier_in_the_request_or_taken_are_refused() {
+        let samples = vec![
+            sample("S1", "DNA", "validated"),
+            sample("S2", "DNA", "validated"),
+            sample("S3", "DNA", "validated"),
+        ];
+        let items = json!([
+            {"sample_id": "S1", "location_id": "B1", "position": "A1"},
+            {"sample_id": "S2", "location_id": "B1", "position": "A1"},
+            {"sample_id": "S3", "location_id": "B1", "position": "A2"},
+        ]);
+        let (steps, errors) = plan(
+            CustodyAction::Placed,
+            items,
+            samples,
+            vec![boxed("B1", "freezer", "active")],
+            &[("B1", "A2", "S9")],
+        );
+        assert_eq!(steps.len(), 1);
+        assert_eq!(steps[0].after.storage.as_ref().unwrap().position, "A1");
+        assert_eq!(steps[0].after.status, SampleStatus::InStorage);
+        assert_eq!(
+            errors,
+            [
+                err("items[1].position", "unique"),
+                err("items[2].position", "position_occupied")
+            ]
+        );
+    }
+
+    #[test]
+    fn automatic_positions_skip_taken_and_claimed_ones_until_the_box_is_full() {
+        let samples: Vec<Sample> = (1..=4).map(|i| sample(&format!("S{i}"), "DNA", "validated")).collect();
+        let items = json!([
+            {"sample_id": "S1", "location_id": "B1", "auto": true},
+            {"sample_id": "S2", "location_id": "B1", "auto": true},
+            {"sample_id": "S3", "location_id": "B1", "auto": true},
+            {"sample_id": "S4", "location_id": "B1", "auto": true},
+        ]);
+        let (steps, errors) = plan(
+            CustodyAction::Placed,
+            items,
+            samples,
+            vec![boxed("B1", "freezer", "active")],
+            &[("B1", "A1", "S9")],
+        );
+        let labels: Vec<&str> = steps
+            .iter()
+            .map(|s| s.after.storage.as_ref().unwrap().position.as_str())
+            .collect();
+        assert_eq!(labels, ["A2", "B1", "B2"]);
+        assert_eq!(errors, [err("items[3].location_id", "box_full")]);
+    }
+
+    #[test]
+    fn zone_rules_unit_status_and_the_status_machine_refuse_per_item() {
+        let samples = vec![
+            sample("S1", "RNA", "validated"),
+            sample("S2", "DNA", "validated"),
+            sample("S3", "DNA", "pending"),
+        ];
+        let items = json!([
+            {"sample_id": "S1", "location_id": "COLD", "position": "A1"},
+            {"sample_id": "S2", "location_id": "DOWN", "position": "A1"},
+            {"sample_id": "S3", "location_id": "COLD", "position": "B1"},
+        ]);
+        let boxes = vec![
+            boxed("COLD", "refrigerated", "active"),
+            boxed("DOWN", "freezer", "maintenance"),
+        ];
+        let (steps, errors) = plan(CustodyAction::Placed, items, samples, boxes, &[]);
+        assert!(steps.is_empty());
+        assert_eq!(
+            errors,
+            [
+                err("items[0].location_id", "zone"),
+                err("items[1].location_id", "unit_unavailable"),
+                err("items[2].sample_id", "invalid_transition"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_stale_version_or_a_sample_not_in_storage_is_refused() {
+        let samples = vec![sample("S1", "DNA", "validated"), sample("S2", "DNA", "validated")];
+        let items = json!([
+            {"sample_id": "S1", "location_id": "B1", "position": "A1", "version": 2},
+            {"sample_id": "S2", "location_id": "B1", "position": "A2"},
+        ]);
+        let (_, errors) = plan(
+            CustodyAction::Placed,
+            items.clone(),
+            samples.clone(),
+            vec![boxed("B1", "freezer", "active")],
+            &[],
+        );
+        assert_eq!(errors, [err("items[0].version", "version_conflict")]);
+        let (_, errors) = plan(
+            CustodyAction::Moved,
+            items,
+            samples,
+            vec![boxed("B1", "freezer", "active")],
+            &[],
+        );
+        assert_eq!(errors[1], err("items[1].sample_id", "not_stored"));
     }
 }

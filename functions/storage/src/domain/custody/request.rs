@@ -43,7 +43,7 @@ pub struct CustodyRequest {
 }
 
 impl CustodyAction {
-    pub(super) fn target(self) -> TargetRule {
+    pub fn target(self) -> TargetRule {
         match self {
             Self::Placed | Self::Moved => TargetRule::Required,
             Self::Returned => TargetRule::Optional,
@@ -51,13 +51,13 @@ impl CustodyAction {
         }
     }
 
-    pub(super) fn needs_reason(self) -> bool {
+    pub fn needs_reason(self) -> bool {
         matches!(self, Self::Moved | Self::Disposed)
     }
 
     /// The sample event of each movement (docs/domain.md's `sample.stored | moved | retrieved |
     /// disposed`; a return stores the sample again).
-    pub(super) fn event_kind(self) -> &'static str {
+    pub fn event_kind(self) -> &'static str {
         match self {
             Self::Placed | Self::Returned => "sample.stored",
             Self::Moved => "sample.moved",
@@ -68,14 +68,14 @@ impl CustodyAction {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum TargetRule {
+pub enum TargetRule {
     Required,
     Optional,
     None,
 }
 
 /// A refusal of one item: its status, code and the field error that names it.
-pub(super) struct Refusal {
+pub struct Refusal {
     status: u16,
     code: &'static str,
     /// Boxed: refusals travel in `Result`s, and a field error is large.
@@ -83,21 +83,21 @@ pub(super) struct Refusal {
 }
 
 impl Refusal {
-    pub(super) fn invalid(field: String, rule: &str, message: impl Into<String>) -> Self {
+    pub fn invalid(field: String, rule: &str, message: impl Into<String>) -> Self {
         Self {
             status: 422,
             code: "validation_failed",
             error: Box::new(FieldError::field(field, rule, message)),
         }
     }
-    pub(super) fn conflict(code: &'static str, field: String, message: impl Into<String>) -> Self {
+    pub fn conflict(code: &'static str, field: String, message: impl Into<String>) -> Self {
         Self {
             status: 409,
             code,
             error: Box::new(FieldError::field(field, code, message)),
         }
     }
-    pub(super) fn missing(field: String, what: &str) -> Self {
+    pub fn missing(field: String, what: &str) -> Self {
         Self {
             status: 404,
             code: "not_found",
@@ -109,7 +109,7 @@ impl Refusal {
 /// The whole request's refusals as one problem: a single sample keeps its own status
 /// (404, 409, 422); a rack answers 422 when every refusal is about the input and 409 when
 /// any is about the current state, listing every refusal.
-pub(super) fn refusals_problem(mut refusals: Vec<Refusal>, single: bool) -> Problem {
+pub fn refusals_problem(mut refusals: Vec<Refusal>, single: bool) -> Problem {
     if single && refusals.len() == 1 {
         let r = refusals.remove(0);
         let mut p = match r.status {
@@ -141,7 +141,7 @@ pub(super) fn refusals_problem(mut refusals: Vec<Refusal>, single: bool) -> Prob
 
 /// A request reduced to its items, each with its target filled in.
 #[derive(Debug)]
-pub(super) struct Normalized {
+pub struct Normalized {
     pub items: Vec<CustodyItem>,
     pub reason: Option<String>,
     /// One sample given at the top level (not in `items`).
@@ -150,7 +150,7 @@ pub(super) struct Normalized {
 
 /// How a field of item `i` is named in errors: plainly for a single sample, as
 /// `items[i].field` in a rack.
-pub(super) fn item_field(single: bool, i: usize, name: &str) -> String {
+pub fn item_field(single: bool, i: usize, name: &str) -> String {
     if single {
         name.to_owned()
     } else {
@@ -164,7 +164,7 @@ impl Normalized {
     }
 }
 
-pub(super) fn normalize(body: CustodyRequest, action: CustodyAction, max: usize) -> Result<Normalized, Problem> {
+pub fn normalize(body: CustodyRequest, action: CustodyAction, max: usize) -> Result<Normalized, Problem> {
     let mut errors = Vec::new();
     let reason = body
         .reason
