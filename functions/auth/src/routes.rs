@@ -20,7 +20,9 @@ use crate::handlers::users::UserPage;
 use crate::handlers::users::UserPatch;
 use crate::model::{Lab, UserView};
 use tracseq_core::auth::Role::*;
-use tracseq_core::route::{Access, Method::*, NO_CONTENT, ResponseSpec, RouteSpec, SchemaRef, role};
+use tracseq_core::route::{
+    Access, Method::*, NO_CONTENT, PAGING, QueryParam, ResponseSpec, RouteSpec, SchemaRef, role,
+};
 
 const PUBLIC: Access = Access::Public;
 const OPERATOR: Access = Access::Operator;
@@ -100,7 +102,7 @@ pub static CHANGE_PASSWORD: RouteSpec = RouteSpec::new("me_password", Post, "/ap
     .answers(NO_CONTENT);
 pub static SESSIONS: RouteSpec = RouteSpec::new("me_sessions", Get, "/api/users/me/sessions", role(Guest))
     .doc("The caller's sessions", "me")
-    .query(&[("limit", "page size, 1-1000"), ("cursor", "from next_cursor")])
+    .query(PAGING)
     .answers(SESSION_PAGE);
 pub static DELETE_SESSION: RouteSpec =
     RouteSpec::new("me_session_delete", Delete, "/api/users/me/sessions/{id}", role(Guest))
@@ -110,10 +112,10 @@ pub static DELETE_SESSION: RouteSpec =
 pub static LIST_USERS: RouteSpec = RouteSpec::new("users_list", Get, "/api/users", role(PrincipalInvestigator))
     .doc("The lab's users", "users")
     .query(&[
-        ("role", "only this role"),
-        ("status", "only this status"),
-        ("limit", "page size, 1-1000"),
-        ("cursor", "from next_cursor"),
+        QueryParam::text("role", "only this role"),
+        QueryParam::text("status", "only this status"),
+        QueryParam::integer("limit", "page size, 1-1000", 1, 1000),
+        QueryParam::text("cursor", "from next_cursor"),
     ])
     .answers(USER_PAGE);
 pub static CREATE_USER: RouteSpec = RouteSpec::new("users_create", Post, "/api/users", role(LabAdministrator))
@@ -146,11 +148,11 @@ pub static UNLOCK_USER: RouteSpec =
 pub static AUDIT: RouteSpec = RouteSpec::new("audit_list", Get, "/api/audit", role(LabAdministrator))
     .doc("The lab's audit record, newest first", "audit")
     .query(&[
-        ("actor", "user id"),
-        ("action", "e.g. login_failed"),
-        ("from", "RFC 3339, inclusive"),
-        ("to", "RFC 3339, inclusive"),
-        ("limit", "page size"),
-        ("cursor", "from next_cursor"),
+        QueryParam::text("actor", "user id"),
+        QueryParam::text("action", "e.g. login_failed"),
+        QueryParam::text("from", "RFC 3339, inclusive"),
+        QueryParam::text("to", "RFC 3339, inclusive"),
+        QueryParam::integer("limit", "page size", 1, 1000),
+        QueryParam::text("cursor", "from next_cursor"),
     ])
     .answers(AUDIT_PAGE);

@@ -15,7 +15,7 @@ use crate::handlers::webhooks::{CreatedWebhook, NewWebhook, WebhookList};
 use crate::history::EventPage;
 use crate::model::InboxMessage;
 use tracseq_core::auth::Role::*;
-use tracseq_core::route::{Method::*, NO_CONTENT, ResponseSpec, RouteSpec, SchemaRef, role};
+use tracseq_core::route::{Method::*, NO_CONTENT, QueryParam, ResponseSpec, RouteSpec, SchemaRef, role};
 
 const EVENTS_TAG: &str = "events";
 const WEBHOOKS_TAG: &str = "webhooks";
@@ -66,15 +66,15 @@ answers!(TESTED, 200, "How the test message went", TestResult);
 pub static LIST_EVENTS: RouteSpec = RouteSpec::new("events_list", Get, "/api/events", role(PrincipalInvestigator))
     .doc("The lab's event history", EVENTS_TAG)
     .query(&[
-        ("type", "an event type (sample.created) or entity.* (sample.*)"),
-        ("subject", "only events about this subject, like samples/{id}"),
-        ("from", "RFC 3339 or YYYY-MM-DD (default: a week before to)"),
-        (
+        QueryParam::text("type", "an event type (sample.created) or entity.* (sample.*)"),
+        QueryParam::text("subject", "only events about this subject, like samples/{id}"),
+        QueryParam::text("from", "RFC 3339 or YYYY-MM-DD (default: a week before to)"),
+        QueryParam::text(
             "to",
             "RFC 3339 or YYYY-MM-DD (default: now); at most 92 days after from",
         ),
-        ("limit", "page size, 1-1000"),
-        ("cursor", "from next_cursor"),
+        QueryParam::integer("limit", "page size, 1-1000", 1, 1000),
+        QueryParam::text("cursor", "from next_cursor"),
     ])
     .answers(EVENTS);
 pub static REPLAY: RouteSpec = RouteSpec::new("events_replay", Post, "/api/events/replay", role(LabAdministrator))
@@ -107,9 +107,9 @@ pub static WEBHOOK_DELIVERIES: RouteSpec = RouteSpec::new(
 )
 .doc("A webhook's deliveries and every attempt", WEBHOOKS_TAG)
 .query(&[
-    ("status", "only deliveries in this status"),
-    ("limit", "page size, 1-1000"),
-    ("cursor", "from next_cursor"),
+    QueryParam::text("status", "only deliveries in this status"),
+    QueryParam::integer("limit", "page size, 1-1000", 1, 1000),
+    QueryParam::text("cursor", "from next_cursor"),
 ])
 .answers(DELIVERIES);
 
@@ -204,9 +204,9 @@ pub static DELETE_SUBSCRIPTION: RouteSpec = RouteSpec::new(
 pub static INBOX: RouteSpec = RouteSpec::new("notifications_inbox", Get, "/api/notifications", role(Guest))
     .doc("Your in-app notifications", TAG)
     .query(&[
-        ("unread", "true for unread only"),
-        ("limit", "page size, 1-1000"),
-        ("cursor", "from next_cursor"),
+        QueryParam::text("unread", "true for unread only"),
+        QueryParam::integer("limit", "page size, 1-1000", 1, 1000),
+        QueryParam::text("cursor", "from next_cursor"),
     ])
     .answers(INBOX_PAGE);
 pub static MARK_READ: RouteSpec =
@@ -230,10 +230,10 @@ pub static DELIVERY_LOG: RouteSpec = RouteSpec::new(
 )
 .doc("A channel's deliveries and every attempt", TAG)
 .query(&[
-    ("channel", "email, sms, slack, teams or in_app"),
-    ("status", "only deliveries in this status"),
-    ("limit", "page size, 1-1000"),
-    ("cursor", "from next_cursor"),
+    QueryParam::one_of("channel", "the channel", crate::domain::channel::ChannelKind::NAMES),
+    QueryParam::text("status", "only deliveries in this status"),
+    QueryParam::integer("limit", "page size, 1-1000", 1, 1000),
+    QueryParam::text("cursor", "from next_cursor"),
 ])
 .answers(DELIVERIES);
 

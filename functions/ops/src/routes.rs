@@ -3,7 +3,7 @@
 use crate::export::LabExport;
 use crate::handlers::BackupPage;
 use tracseq_core::auth::Role::*;
-use tracseq_core::route::{Access, Method::*, ResponseSpec, RouteSpec, SchemaRef, role};
+use tracseq_core::route::{Access, Method::*, QueryParam, ResponseSpec, RouteSpec, SchemaRef, role};
 
 const BACKUPS: &[ResponseSpec] = &[ResponseSpec::json(
     200,
@@ -24,8 +24,8 @@ const EXPORT: &[ResponseSpec] = &[ResponseSpec::json(
 pub static LIST_BACKUPS: RouteSpec = RouteSpec::new("ops_list_backups", Get, "/api/admin/backups", Access::Operator)
     .doc("List the table backups (platform operator)", "operations")
     .query(&[
-        ("limit", "Page size, 1 to 1000 (default 50)"),
-        ("cursor", "The next_cursor of the previous page"),
+        QueryParam::integer("limit", "Page size, 1 to 1000 (default 50)", 1, 1000),
+        QueryParam::text("cursor", "The next_cursor of the previous page"),
     ])
     .answers(BACKUPS);
 pub static CREATE_EXPORT: RouteSpec =

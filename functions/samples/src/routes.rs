@@ -21,7 +21,7 @@ use crate::handlers::templates::TemplatePatch;
 use crate::handlers::templates::TemplateVersionPage;
 use crate::model::{Import, Sample, Template};
 use tracseq_core::auth::Role::*;
-use tracseq_core::route::{Method::*, NO_CONTENT, ResponseSpec, RouteSpec, SchemaRef, role};
+use tracseq_core::route::{Method::*, NO_CONTENT, PAGING, QueryParam, ResponseSpec, RouteSpec, SchemaRef, role};
 
 const TEMPLATE: &[ResponseSpec] = &[ResponseSpec::json(200, "The template", SchemaRef::of::<Template>())];
 const TEMPLATE_CREATED: &[ResponseSpec] = &[ResponseSpec::json(
@@ -82,14 +82,17 @@ const IMPORT_ERRORS: &[ResponseSpec] = &[ResponseSpec::json(
     "A page of row errors",
     SchemaRef::of::<ImportErrorPage>(),
 )];
-const PAGING: &[(&str, &str)] = &[("limit", "page size, 1-1000"), ("cursor", "from next_cursor")];
 
 pub static LIST_TEMPLATES: RouteSpec = RouteSpec::new("templates_list", Get, "/api/templates", role(Guest))
     .doc("The lab's submission templates", "templates")
     .query(&[
-        ("status", "draft, published or deprecated"),
-        ("limit", "page size, 1-1000"),
-        ("cursor", "from next_cursor"),
+        QueryParam::one_of(
+            "status",
+            "only templates in this status",
+            &["draft", "published", "deprecated"],
+        ),
+        QueryParam::integer("limit", "page size, 1-1000", 1, 1000),
+        QueryParam::text("cursor", "from next_cursor"),
     ])
     .answers(TEMPLATE_PAGE);
 pub static CREATE_TEMPLATE: RouteSpec =
@@ -135,22 +138,22 @@ pub static TEMPLATE_VERSIONS: RouteSpec =
         .answers(VERSION_PAGE);
 pub static TEMPLATE_BLANK: RouteSpec = RouteSpec::new("templates_blank", Get, "/api/templates/{id}/blank", role(Guest))
     .doc("Download an empty manifest of the latest version", "templates")
-    .query(&[("format", "csv (default) or xlsx")])
+    .query(&[QueryParam::one_of("format", "csv (default) or xlsx", &["csv", "xlsx"])])
     .answers(BLANK);
 
 pub static LIST_SAMPLES: RouteSpec = RouteSpec::new("samples_list", Get, "/api/samples", role(Guest))
     .doc("Search samples, newest first", "samples")
     .query(&[
-        ("status", "only this status (deleted ones only this way)"),
-        ("sample_type", "only this type"),
-        ("project", "exact project"),
-        ("template_id", "only samples of this template"),
-        ("barcode", "barcode prefix"),
-        ("q", "text in the name or barcode"),
-        ("created_from", "RFC 3339 or YYYY-MM-DD, inclusive"),
-        ("created_to", "RFC 3339 or YYYY-MM-DD, inclusive"),
-        ("limit", "page size, 1-1000 (default 50)"),
-        ("cursor", "from next_cursor"),
+        QueryParam::text("status", "only this status (deleted ones only this way)"),
+        QueryParam::text("sample_type", "only this type"),
+        QueryParam::text("project", "exact project"),
+        QueryParam::text("template_id", "only samples of this template"),
+        QueryParam::text("barcode", "barcode prefix"),
+        QueryParam::text("q", "text in the name or barcode"),
+        QueryParam::text("created_from", "RFC 3339 or YYYY-MM-DD, inclusive"),
+        QueryParam::text("created_to", "RFC 3339 or YYYY-MM-DD, inclusive"),
+        QueryParam::integer("limit", "page size, 1-1000 (default 50)", 1, 1000),
+        QueryParam::text("cursor", "from next_cursor"),
     ])
     .answers(SAMPLE_PAGE);
 pub static CREATE_SAMPLE: RouteSpec = RouteSpec::new("samples_create", Post, "/api/samples", role(LabTechnician))
@@ -179,7 +182,7 @@ pub static PATCH_SAMPLE: RouteSpec = RouteSpec::new("samples_update", Patch, "/a
 pub static DELETE_SAMPLE: RouteSpec =
     RouteSpec::new("samples_delete", Delete, "/api/samples/{id}", role(LabAdministrator))
         .doc("Soft-delete a sample (not while in sequencing)", "samples")
-        .query(&[("reason", "required: why, kept in the history")])
+        .query(&[QueryParam::text("reason", "required: why, kept in the history")])
         .answers(NO_CONTENT);
 pub static TRANSITION_SAMPLE: RouteSpec = RouteSpec::new(
     "samples_transition",

@@ -26,10 +26,9 @@ use crate::handlers::runs::RunTransition;
 use crate::handlers::runs::RunTransitionOutcome;
 use crate::handlers::runs::SheetCheck;
 use tracseq_core::auth::Role::*;
-use tracseq_core::route::{Method::*, NO_CONTENT, ResponseSpec, RouteSpec, SchemaRef, role};
+use tracseq_core::route::{Method::*, NO_CONTENT, PAGING, QueryParam, ResponseSpec, RouteSpec, SchemaRef, role};
 
 const TAG: &str = "sequencing";
-const PAGING: &[(&str, &str)] = &[("limit", "page size, 1-1000"), ("cursor", "from next_cursor")];
 const INSTRUMENTS: &[ResponseSpec] = &[ResponseSpec::json(
     200,
     "Instruments with their flow cells and i5 conventions",
@@ -162,9 +161,13 @@ const SHEET_CHECK: &[ResponseSpec] = &[ResponseSpec::json(
 pub static LIST_RUNS: RouteSpec = RouteSpec::new("runs_list", Get, "/api/sequencing/runs", role(ResearchScientist))
     .doc("Runs, newest first", TAG)
     .query(&[
-        ("status", "planned, loaded, running, completed, failed or aborted"),
-        ("limit", "page size, 1-1000"),
-        ("cursor", "from next_cursor"),
+        QueryParam::one_of(
+            "status",
+            "only runs in this status",
+            crate::domain::status::RunStatus::NAMES,
+        ),
+        QueryParam::integer("limit", "page size, 1-1000", 1, 1000),
+        QueryParam::text("cursor", "from next_cursor"),
     ])
     .answers(RUN_PAGE);
 pub static CREATE_RUN: RouteSpec = RouteSpec::new("runs_create", Post, "/api/sequencing/runs", role(LabTechnician))
@@ -193,7 +196,7 @@ pub static SAMPLESHEET: RouteSpec = RouteSpec::new(
     role(ResearchScientist),
 )
 .doc("The run's sample sheet for BCL Convert (v2) or bcl2fastq (v1)", TAG)
-.query(&[("format", "v2 (default) or v1")])
+.query(&[QueryParam::one_of("format", "v2 (default) or v1", &["v2", "v1"])])
 .answers(SHEET);
 pub static VALIDATE_SAMPLESHEET: RouteSpec = RouteSpec::new(
     "runs_samplesheet_validate",
@@ -223,9 +226,9 @@ const JOB_PAGE: &[ResponseSpec] = &[ResponseSpec::json(
 pub static LIST_JOBS: RouteSpec = RouteSpec::new("jobs_list", Get, "/api/sequencing/jobs", role(ResearchScientist))
     .doc("Sequencing jobs, newest first", TAG)
     .query(&[
-        ("status", "one job status"),
-        ("limit", "page size, 1-1000"),
-        ("cursor", "from next_cursor"),
+        QueryParam::text("status", "one job status"),
+        QueryParam::integer("limit", "page size, 1-1000", 1, 1000),
+        QueryParam::text("cursor", "from next_cursor"),
     ])
     .answers(JOB_PAGE);
 pub static CREATE_JOB: RouteSpec = RouteSpec::new("jobs_create", Post, "/api/sequencing/jobs", role(LabTechnician))

@@ -13,7 +13,7 @@ use crate::handlers::lookups::CustodyPage;
 use crate::handlers::lookups::Scanned;
 use crate::handlers::{LocationPage, LocationView};
 use tracseq_core::auth::Role::*;
-use tracseq_core::route::{Method::*, NO_CONTENT, ResponseSpec, RouteSpec, SchemaRef, role};
+use tracseq_core::route::{Method::*, NO_CONTENT, PAGING, QueryParam, ResponseSpec, RouteSpec, SchemaRef, role};
 
 const LOCATION: &[ResponseSpec] = &[ResponseSpec::json(
     200,
@@ -60,7 +60,6 @@ const SUGGESTIONS: &[ResponseSpec] = &[ResponseSpec::json(
     "Free positions, best first",
     SchemaRef::of::<SuggestionList>(),
 )];
-const PAGING: &[(&str, &str)] = &[("limit", "page size, 1-1000"), ("cursor", "from next_cursor")];
 const TAG: &str = "storage";
 
 pub static LIST_LOCATIONS: RouteSpec = RouteSpec::new(
@@ -194,9 +193,13 @@ pub static CAPACITY_ROUTE: RouteSpec = RouteSpec::new(
 pub static SUGGEST: RouteSpec = RouteSpec::new("storage_suggest", Get, "/api/storage/suggest", role(ResearchScientist))
     .doc("Free positions for new samples, by rule", TAG)
     .query(&[
-        ("sample_type", "required: decides the allowed zones"),
-        ("count", "how many positions, 1-384 (default 1)"),
-        ("rule", "least_empty (default) or same_project"),
-        ("project", "the project, for same_project"),
+        QueryParam::text("sample_type", "decides the allowed zones").required(),
+        QueryParam::integer("count", "how many positions (default 1)", 1, 384),
+        QueryParam::one_of(
+            "rule",
+            "least_empty (default) or same_project",
+            &["least_empty", "same_project"],
+        ),
+        QueryParam::text("project", "the project, for same_project"),
     ])
     .answers(SUGGESTIONS);

@@ -54,14 +54,14 @@ pub fn document(title: &str, version: &str, routes: &[RouteSpec]) -> OpenApi {
                     .schema(Some(String::schema())),
             );
         }
-        for (name, description) in r.query {
+        for q in r.query {
             op = op.parameter(
                 ParameterBuilder::new()
-                    .name(*name)
+                    .name(q.name)
                     .parameter_in(ParameterIn::Query)
-                    .required(Required::False)
-                    .description(Some(*description))
-                    .schema(Some(String::schema())),
+                    .required(if q.required { Required::True } else { Required::False })
+                    .description(Some(q.description))
+                    .schema(Some(query_schema(q.kind))),
             );
         }
         if let Some(req) = r.request {
@@ -132,4 +132,22 @@ pub fn document(title: &str, version: &str, routes: &[RouteSpec]) -> OpenApi {
         .paths(paths.build())
         .components(Some(components))
         .build()
+}
+
+/// The schema of a query parameter's value.
+fn query_schema(kind: crate::route::QueryKind) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use crate::route::QueryKind;
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    match kind {
+        QueryKind::Text => String::schema(),
+        QueryKind::Integer { min, max } => ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Integer))
+            .minimum(Some(min))
+            .maximum(Some(max))
+            .into(),
+        QueryKind::OneOf(words) => ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .enum_values(Some(words.iter().copied()))
+            .into(),
+    }
 }

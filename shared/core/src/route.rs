@@ -128,8 +128,62 @@ pub struct RouteSpec {
     pub request: Option<SchemaRef>,
     pub responses: &'static [ResponseSpec],
     /// Query parameters the route reads (name, description).
-    pub query: &'static [(&'static str, &'static str)],
+    pub query: &'static [QueryParam],
 }
+
+/// What a query parameter takes, as the OpenAPI document states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryKind {
+    Text,
+    /// An integer in `[min, max]`.
+    Integer {
+        min: i64,
+        max: i64,
+    },
+    /// One of the listed words.
+    OneOf(&'static [&'static str]),
+}
+
+/// A documented query parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryParam {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub required: bool,
+    pub kind: QueryKind,
+}
+
+impl QueryParam {
+    pub const fn text(name: &'static str, description: &'static str) -> Self {
+        Self {
+            name,
+            description,
+            required: false,
+            kind: QueryKind::Text,
+        }
+    }
+    pub const fn integer(name: &'static str, description: &'static str, min: i64, max: i64) -> Self {
+        Self {
+            kind: QueryKind::Integer { min, max },
+            ..Self::text(name, description)
+        }
+    }
+    pub const fn one_of(name: &'static str, description: &'static str, words: &'static [&'static str]) -> Self {
+        Self {
+            kind: QueryKind::OneOf(words),
+            ..Self::text(name, description)
+        }
+    }
+    pub const fn required(self) -> Self {
+        Self { required: true, ..self }
+    }
+}
+
+/// `limit` and `cursor`, as every list takes them (see `pagination`).
+pub const PAGING: &[QueryParam] = &[
+    QueryParam::integer("limit", "page size", 1, crate::pagination::MAX_LIMIT as i64),
+    QueryParam::text("cursor", "from next_cursor"),
+];
 
 impl RouteSpec {
     /// A route with no documentation beyond its method and path (tests, benches).
@@ -162,7 +216,7 @@ impl RouteSpec {
         Self { responses, ..self }
     }
 
-    pub const fn query(self, query: &'static [(&'static str, &'static str)]) -> Self {
+    pub const fn query(self, query: &'static [QueryParam]) -> Self {
         Self { query, ..self }
     }
 

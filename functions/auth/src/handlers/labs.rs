@@ -45,7 +45,7 @@ pub struct LabPatch {
     pub name: Option<String>,
     pub barcode_prefix: Option<String>,
     pub time_zone: Option<String>,
-    #[schema(required)]
+    #[schema(required, nullable = false)]
     pub version: Option<u64>,
 }
 

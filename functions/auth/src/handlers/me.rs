@@ -24,7 +24,7 @@ pub struct MePatch {
     pub name: Option<String>,
     pub phone: Option<String>,
     pub department: Option<String>,
-    #[schema(required)]
+    #[schema(required, nullable = false)]
     pub version: Option<u64>,
 }
 

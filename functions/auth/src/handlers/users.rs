@@ -45,7 +45,7 @@ pub struct UserPatch {
     pub role: Option<Role>,
     pub department: Option<String>,
     pub phone: Option<String>,
-    #[schema(required)]
+    #[schema(required, nullable = false)]
     pub version: Option<u64>,
 }
 

@@ -71,7 +71,7 @@ pub struct SubscriptionPatch {
     #[serde(default)]
     pub enabled: Option<bool>,
     #[serde(default)]
-    #[schema(required)]
+    #[schema(required, nullable = false)]
     pub version: Option<u64>,
 }
 

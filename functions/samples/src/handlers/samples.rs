@@ -136,7 +136,7 @@ pub struct SamplePatch {
     pub name: Option<String>,
     pub sample_type: Option<String>,
     pub priority: Option<String>,
-    #[schema(required)]
+    #[schema(required, nullable = false)]
     pub version: Option<u64>,
     #[serde(flatten)]
     pub details: SampleDetails,

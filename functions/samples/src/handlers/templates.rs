@@ -33,7 +33,7 @@ pub struct TemplatePatch {
     pub fields: Option<Vec<FieldDef>>,
     /// Only `deprecated`: retire a published template (publishing has its own route).
     pub status: Option<TemplateStatus>,
-    #[schema(required)]
+    #[schema(required, nullable = false)]
     pub version: Option<u64>,
 }
 

@@ -49,7 +49,7 @@ pub struct JobPatch {
     pub instrument: Option<String>,
     pub reads: Option<Reads>,
     pub notes: Option<String>,
-    #[schema(required)]
+    #[schema(required, nullable = false)]
     pub version: Option<u64>,
 }
 

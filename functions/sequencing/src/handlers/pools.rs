@@ -37,7 +37,7 @@ pub struct NewPool {
 #[serde(deny_unknown_fields)]
 pub struct AddLibraries {
     pub library_ids: Vec<String>,
-    #[schema(required)]
+    #[schema(required, nullable = false)]
     pub version: Option<u64>,
 }
 

@@ -34,7 +34,7 @@ pub struct QcSettings {
 #[serde(deny_unknown_fields)]
 pub struct QcSettingsPatch {
     pub thresholds: BTreeMap<Metric, Threshold>,
-    #[schema(required)]
+    #[schema(required, nullable = false)]
     pub version: Option<u64>,
 }
 

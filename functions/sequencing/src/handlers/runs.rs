@@ -72,7 +72,7 @@ pub struct NewQc {
     pub lanes: Vec<LaneMetrics>,
     #[serde(default)]
     pub libraries: Vec<LibraryMetrics>,
-    #[schema(required)]
+    #[schema(required, nullable = false)]
     pub version: Option<u64>,
 }
 

@@ -62,7 +62,7 @@ pub struct LocationPatch {
     pub status: Option<String>,
     /// Units only, and only while empty (stored samples were placed by the old zone's rules).
     pub zone: Option<String>,
-    #[schema(required)]
+    #[schema(required, nullable = false)]
     pub version: Option<u64>,
 }
 
