@@ -127,14 +127,19 @@ pub const ROLES: [&str; 6] = [
 /// A password that passes the policy.
 pub const PASSWORD: &str = "Sequenc3-Runs";
 
-/// The operator's token, logged in once per test process: logins are throttled per email
-/// (10 a minute), and many tests create labs.
+/// The operator's token, logged in once per stack and test process: logins are throttled
+/// per email (10 a minute), and many tests create labs. Keyed by the stack's address: a
+/// token from one stack is signed with a key no other stack knows.
 pub async fn operator(api: &Api) -> Tokens {
-    static OPERATOR: tokio::sync::OnceCell<Tokens> = tokio::sync::OnceCell::const_new();
-    OPERATOR
-        .get_or_init(|| api.login(OPERATOR_EMAIL, OPERATOR_PASSWORD))
-        .await
-        .clone()
+    static OPERATORS: std::sync::OnceLock<tokio::sync::Mutex<std::collections::HashMap<String, Tokens>>> =
+        std::sync::OnceLock::new();
+    let mut cache = OPERATORS.get_or_init(Default::default).lock().await;
+    if let Some(t) = cache.get(&api.base) {
+        return t.clone();
+    }
+    let t = api.login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
+    cache.insert(api.base.clone(), t.clone());
+    t
 }
 
 /// A fresh lab with its administrator logged in.
