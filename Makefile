@@ -1,6 +1,6 @@
 # TracSeq: the two commands are `make dev` (run everything locally) and `make test`.
 # Both install what they need: Python venvs for moto/cfn-lint/cargo-lambda, SAM CLI and
-# schemathesis.
+# schemathesis, and the npm ASL validator.
 
 PYTHON   ?= python3
 VENV     := .venv
@@ -32,7 +32,13 @@ $(CONTRACT_VENV)/.stamp: infra/requirements-contract.txt
 	$(CONTRACT_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-contract.txt
 	touch $@
 
-venv: $(VENV)/.stamp $(SAM_VENV)/.stamp $(CONTRACT_VENV)/.stamp
+# The Amazon States Language validator (npm), for the state machine tests.
+ASL := infra/asl/node_modules/.stamp
+$(ASL): infra/asl/package.json infra/asl/package-lock.json
+	npm ci --prefix infra/asl --no-audit --no-fund --silent
+	touch $@
+
+venv: $(VENV)/.stamp $(SAM_VENV)/.stamp $(CONTRACT_VENV)/.stamp $(ASL)
 
 ## Start moto, the HTTP API on :3000 and the AWS edge on :4566, seeded; Ctrl-C stops all.
 dev: $(VENV)/.stamp
@@ -64,10 +70,11 @@ bench: $(VENV)/.stamp
 	infra/scripts/storage-bench.sh
 	infra/scripts/fanout-bench.sh
 	infra/scripts/backup-bench.sh
+	infra/scripts/saga-bench.sh
 
 lint: venv
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CONTRACT_VENV) target
+	rm -rf $(VENV) $(SAM_VENV) $(CONTRACT_VENV) infra/asl/node_modules target

@@ -129,7 +129,7 @@ def main():
             req * LOG_BYTES_PER_INVOCATION / 1e9 * LOGS_GB,
         ),
         ("X-Ray traces", f"{api:,.0f} × $5/M", api * XRAY_TRACE),
-        ("Step Functions", "no state machine in the production template yet", 0.0),
+        ("Step Functions", "submissions are not in this workload mix: see the per-submission table", 0.0),
     ]
     fixed_gbs = sum(n * (mb / 1024) * (ms / 1000) for _, n, mb, ms in SCHEDULED)
     fixed = [
@@ -153,5 +153,59 @@ def main():
           f"{usd((100 * lab_total + fixed_total) / (100 * SAMPLES) * 1000)} per 1,000 samples at 100 labs.")
 
 
+def submission(n, stored=True):
+    """One sample submission saga of `n` samples (docs/sagas.md): transitions, Lambda and
+    DynamoDB, with durations assumed for AWS (not moto's)."""
+    chunks = -(-n // 24)
+    groups = chunks  # validate changes 24 samples per transaction
+    # States entered: 4 checkpoints, Map + one per chunk, Slim, Validate, HasStorage,
+    # Allocate (or NoStorage), Complete, Succeed.
+    transitions = 4 + 1 + chunks + 1 + 1 + 1 + 1 + 1 + 1 + (0 if stored else -1)
+    racks = -(-n // 96) if stored else 0
+    tasks = [  # (what, invocations, MB, ms)
+        ("checkpoints", 4 if stored else 3, 256, 20),
+        ("register (a chunk: barcodes, one transaction)", chunks, 256, 40),
+        ("validate (a batch read and a transaction per 24)", 1, 256, 30 * groups),
+        ("allocate (racks of 96, as the storage API)", 1 if stored else 0, 256, 250 * racks),
+        ("complete (record and event)", 1, 256, 25),
+    ]
+    invocations = sum(i for _, i, _, _ in tasks)
+    gbs = sum(i * mb / 1024 * ms / 1000 for _, i, mb, ms in tasks)
+    # Write units (transactions bill twice): a sample (2 KB), its barcode guard, history
+    # line and event when registered (5 WRU); the sample, history line and two events when
+    # validated (5); placement as the storage API's (16 a sample, the monthly table's
+    # rack row); the submission record: 4 small checkpoint writes and the final one,
+    # which carries the ids and positions (~100 B a sample).
+    wru = n * 2 * 5 + n * 2 * 5 + (n * 16 if stored else 0) + 2 * (4 * 2 + max(1, n * 100 // 1024))
+    rru = n * 2 + n * 2 + 5 * 2  # batch reads of the samples, the record before each write
+    rows = [
+        ("Step Functions", f"{transitions} transitions × $0.025/1000", transitions * SFN_TRANSITION),
+        ("Lambda requests", f"{invocations} × $0.20/M", invocations * LAMBDA_REQ),
+        ("Lambda compute", f"{gbs:.2f} GB-s × ${LAMBDA_GB_S}", gbs * LAMBDA_GB_S),
+        ("DynamoDB writes", f"{wru:,} WRU × $0.625/M", wru * DDB_WRU),
+        ("DynamoDB reads", f"{rru:,} RRU × $0.125/M", rru * DDB_RRU),
+    ]
+    return rows
+
+
+def print_submissions():
+    print("| item | 96 samples | | 384 samples | |")
+    print("|---|---|---:|---|---:|")
+    small, large = submission(96), submission(384)
+    for (what, a, ca), (_, b, cb) in zip(small, large):
+        print(f"| {what} | {a} | ${ca:.5f} | {b} | ${cb:.5f} |")
+    ts, tl = sum(c for *_, c in small), sum(c for *_, c in large)
+    print(f"| **total** | | **${ts:.4f}** | | **${tl:.4f}** |")
+    saga = lambda rows: sum(c for w, _, c in rows if w in ("Step Functions",))
+    print()
+    print(f"Step Functions is {100 * saga(small) / ts:.0f} % of a 96-sample submission and "
+          f"{100 * saga(large) / tl:.0f} % of a 384-sample one; the rest is the same work the API "
+          "does for the same samples.")
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+    if "--submission" in sys.argv:
+        print_submissions()
+    else:
+        main()

@@ -16,4 +16,5 @@ mod security;
 mod sequencing;
 mod storage;
 mod store;
+mod submissions;
 mod template;

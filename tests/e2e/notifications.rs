@@ -919,7 +919,9 @@ async fn import_completion_reaches_the_importer_by_default() {
             "default-storage-alerts",
             "default-sequencing-outcomes",
             "default-password-reset",
-            "default-imports"
+            "default-imports",
+            "default-submissions",
+            "default-submission-failures"
         ])
     );
     let (_, mine) = api.get("/api/notifications/subscriptions", &tech.access).await;

@@ -8,6 +8,7 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tracseq_tests::client::{Api, OPERATOR_EMAIL, OPERATOR_PASSWORD, Tokens, new_lab};
+use tracseq_tests::invariants::assert_storage_sound;
 use tracseq_tests::lims::{events_at, events_of};
 use tracseq_tests::{config, isolated, shared};
 
@@ -146,6 +147,7 @@ async fn fifty_placements_race_for_ten_positions() {
         );
     }
     assert_eq!(map["location"]["level"], "critical");
+    assert_storage_sound(shared(), &admin.lab_id()).await;
 
     // Sample writes keep the map's snapshot in step: a type correction, and a checked-out
     // sample going to sequencing.
@@ -186,6 +188,46 @@ async fn fifty_placements_race_for_ten_positions() {
         ),
         (Some("cDNA"), Some("in_sequencing"), Some(true))
     );
+}
+
+/// Technicians scanning into the same box at once: 40 automatic placements race for the
+/// 11 free wells of a 12-well box. A request that loses its chosen well takes the next
+/// free one, so exactly the 11 wells fill and the other 29 are told the box is full.
+#[tokio::test]
+async fn forty_automatic_placements_fill_eleven_free_wells_exactly() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let (unit, rack, boxed) = unit_with_box(&api, &admin, "ultra_low", 3, 4).await;
+    let samples = validated(&api, &admin, 41, "DNA", None).await;
+    let (status, v) = place(
+        &api,
+        &admin,
+        json!({"sample_id": id(&samples[40]), "location_id": boxed, "position": "B2"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let results = join_all(samples[..40].iter().map(|s| {
+        let (api, token, boxed) = (api.clone(), admin.access.clone(), boxed.clone());
+        let body = json!({"sample_id": id(s), "location_id": boxed, "auto": true});
+        async move { api.post("/api/storage/placements", Some(&token), body).await }
+    }))
+    .await;
+    let placed: Vec<&str> = results
+        .iter()
+        .filter(|(s, _)| *s == 200)
+        .filter_map(|(_, v)| v["items"][0]["to"]["position"].as_str())
+        .collect();
+    assert_eq!(placed.len(), 11, "{results:?}");
+    for (status, v) in results.iter().filter(|(s, _)| *s != 200) {
+        assert_eq!((*status, v["code"].as_str()), (409, Some("box_full")), "{v}");
+    }
+    let mut taken: Vec<&str> = placed.clone();
+    taken.push("B2");
+    taken.sort_unstable();
+    taken.dedup();
+    assert_eq!(taken.len(), 12, "every well once: {placed:?}");
+    assert_eq!(counters(&api, &admin, &[&unit, &rack, &boxed]).await, [12, 12, 12]);
+    assert_storage_sound(shared(), &admin.lab_id()).await;
 }
 
 #[tokio::test]
@@ -491,6 +533,7 @@ async fn placement_rules_custody_and_disposal() {
         )
         .await;
     assert_eq!(v["items"][0]["freeze_thaw_count"], 0);
+    assert_storage_sound(shared(), &admin.lab_id()).await;
 }
 
 #[tokio::test]
@@ -559,6 +602,7 @@ async fn a_move_is_atomic() {
     let snapshots = reader.await.expect("reader");
     assert!(snapshots > 3, "the reader ran ({snapshots} snapshots)");
     assert_eq!(counters(&api, &admin, &[&one, &two]).await, [1, 0]);
+    assert_storage_sound(shared(), &admin.lab_id()).await;
 }
 
 #[tokio::test]
@@ -854,6 +898,7 @@ async fn the_hierarchy_keeps_paths_counters_and_refuses_to_delete_what_is_not_em
         kinds,
         ["tracseq.storage.location_created", "tracseq.storage.location_deleted"]
     );
+    assert_storage_sound(shared(), &admin.lab_id()).await;
 }
 
 #[tokio::test]
@@ -952,6 +997,7 @@ async fn a_rack_of_96_is_placed_all_or_nothing() {
             .iter()
             .all(|i| i["freeze_thaw_count"] == 1)
     );
+    assert_storage_sound(shared(), &admin.lab_id()).await;
 }
 
 #[tokio::test]
@@ -1000,6 +1046,7 @@ async fn a_failed_chunk_rolls_back_the_whole_rack() {
     )
     .await;
     assert_eq!(status, 200);
+    assert_storage_sound(&endpoints, &admin.lab_id()).await;
     stack.shutdown().await;
 }
 
@@ -1106,6 +1153,7 @@ async fn a_rack_abandoned_between_chunks_is_undone_by_recovery() {
         "rolled forward, not back"
     );
     assert_eq!(fire().await["found"], 0);
+    assert_storage_sound(&endpoints, &admin.lab_id()).await;
     stack.shutdown().await;
 }
 

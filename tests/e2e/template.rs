@@ -107,6 +107,12 @@ fn openapi_json_is_generated_from_the_route_tables() {
 }
 
 #[test]
+fn every_schema_name_stands_for_one_schema() {
+    let routes = tracseq_runner::catalog::routes();
+    assert_eq!(tracseq_core::openapi::schema_collisions(&routes), Vec::<String>::new());
+}
+
+#[test]
 fn openapi_document_covers_exactly_the_template_routes() {
     let doc: serde_json::Value =
         serde_json::from_str(&tracseq_runner::catalog::openapi_json().expect("serializes")).expect("json");
@@ -741,6 +747,76 @@ fn plumbing_is_written_once_in_the_platform() {
     assert!(found.is_empty(), "{found:#?}");
 }
 
+/// Handlers check, decide and answer; the table belongs to each service's store modules.
+/// No handler file (`functions/*/src/handlers/**`, `handlers.rs`) names a table, an item,
+/// an attribute value, a transaction action or a query, and every service with handlers
+/// has its store.
+#[test]
+fn handlers_leave_the_table_to_the_store() {
+    let needles = [
+        "TransactWriteItem",
+        "AttributeValue",
+        "_op(",
+        "keyed_item",
+        "PageQuery",
+        "query_page",
+        "batch_get",
+        "update_item()",
+        "tracseq_aws::store::{",
+        "store::Item",
+    ];
+    let functions = workspace().join("functions");
+    let mut found = Vec::new();
+    let mut files = 0;
+    for service in std::fs::read_dir(&functions).expect("functions").flatten() {
+        let src = service.path().join("src");
+        let mut handler_files = Vec::new();
+        let mut stack = vec![src.join("handlers")];
+        if src.join("handlers.rs").exists() {
+            handler_files.push(src.join("handlers.rs"));
+        }
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    handler_files.push(path);
+                }
+            }
+        }
+        if handler_files.is_empty() {
+            continue;
+        }
+        let has_store = ["store.rs", "store/mod.rs", "export.rs"]
+            .iter()
+            .any(|f| src.join(f).exists());
+        if !has_store {
+            found.push(format!("{}: handlers without a store module", service.path().display()));
+        }
+        for path in handler_files {
+            files += 1;
+            let text = std::fs::read_to_string(&path).expect("read");
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for needle in needles {
+                if code.contains(needle) {
+                    found.push(format!("{}: {needle:?}", path.display()));
+                }
+            }
+            // `st.table`, `.table\n` and the like, not `.tables`.
+            let touches_table = code
+                .match_indices(".table")
+                .any(|(i, m)| !code[i + m.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_'));
+            if touches_table {
+                found.push(format!("{}: \".table\"", path.display()));
+            }
+        }
+    }
+    assert!(files > 30, "the handlers were read ({files})");
+    assert!(found.is_empty(), "{found:#?}");
+}
+
 /// `sam build` works: the version function, with the build method and binary its template
 /// gives it, built by SAM CLI and cargo-lambda for this machine's architecture (debug
 /// profile, its own target dir; CI builds every function for arm64). The artifact is an
@@ -796,4 +872,177 @@ fn sam_build_makes_a_bootstrap_for_the_host() {
     // e_machine: 0x3E x86-64, 0xB7 AArch64.
     let machine = u16::from_le_bytes([bootstrap[18], bootstrap[19]]);
     assert_eq!(machine, if arch == "arm64" { 0xB7 } else { 0x3E });
+}
+
+/// Every state of a definition, the Map iterators' included.
+fn all_states(def: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+    let mut out = Vec::new();
+    for (name, s) in def["States"].as_object().into_iter().flatten() {
+        out.push((name.clone(), s.clone()));
+        for inner in [&s["Iterator"], &s["ItemProcessor"]] {
+            if inner.is_object() {
+                out.extend(all_states(inner));
+            }
+        }
+    }
+    out
+}
+
+/// The rows of the markdown table under `heading` in `doc`, cells trimmed of backticks.
+fn table_rows(doc: &str, heading: &str) -> Vec<Vec<String>> {
+    let after = doc.split(heading).nth(1).unwrap_or_default();
+    after
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .map(|l| {
+            l.trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().trim_matches('`').to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+/// docs/sagas.md, the task code and the state machine agree: the error table lists exactly
+/// the error types tasks raise; every name a Retry or Catch matches is one of them or one
+/// of Lambda's; every task retries `Transient` and catches everything into the
+/// compensation the steps table names; and each state's task is the one the table says.
+#[test]
+fn the_saga_error_types_and_compensations_match_the_docs() {
+    let root = workspace();
+    let doc = std::fs::read_to_string(root.join("docs/sagas.md")).expect("docs/sagas.md");
+    let text = std::fs::read_to_string(root.join("statemachines/sample-submission.asl.json")).expect("definition");
+    let def: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let documented: BTreeSet<String> = table_rows(&doc, "### Error types")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    let raised: BTreeSet<String> = tracseq_core::saga::errors::ALL
+        .iter()
+        .map(|e| (*e).to_owned())
+        .collect();
+    assert_eq!(documented, raised, "the error table and errors::ALL");
+    const LAMBDA: &[&str] = &[
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+        "Lambda.Unknown",
+        "Runtime.ExitError",
+        "Sandbox.Timedout",
+        "States.Timeout",
+        "States.ALL",
+    ];
+    let substitutions = {
+        let tpl = std::fs::read_to_string(root.join("functions/submissions/template.yaml")).expect("template");
+        let start = tpl.find("DefinitionSubstitutions:").expect("substitutions");
+        tpl[start..]
+            .lines()
+            .skip(1)
+            .take_while(|l| l.starts_with("        "))
+            .filter_map(|l| {
+                let (k, v) = l.trim().split_once(": ")?;
+                Some((k.to_owned(), v.to_owned()))
+            })
+            .collect::<std::collections::HashMap<String, String>>()
+    };
+    let model = production_model();
+    let steps = table_rows(&doc, "### Steps");
+    assert!(steps.len() >= 10, "the steps table");
+    let states = all_states(&def);
+    for row in &steps {
+        let (state, task, next) = (&row[0], &row[1], &row[3]);
+        let s = states
+            .iter()
+            .find(|(n, _)| n == state)
+            .map(|(_, s)| s)
+            .unwrap_or_else(|| panic!("docs name state {state}, the definition has none"));
+        // The task: the state's own Resource, or its Map iterator's.
+        let resource = s["Resource"]
+            .as_str()
+            .or_else(|| s["Iterator"]["States"].as_object()?.values().next()?["Resource"].as_str())
+            .unwrap_or_default();
+        let sub = resource.trim_start_matches("${").trim_end_matches('}');
+        let bound = substitutions.get(sub).cloned().unwrap_or_default();
+        let logical = bound.trim_start_matches("!Ref ").trim_end_matches(".Alias");
+        let handler_of = |logical: &str| -> String {
+            model
+                .functions
+                .values()
+                .find(|f| f.logical_id == logical || f.logical_id == logical.replace("Arn", "Function"))
+                .map(|f| f.handler.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(&handler_of(logical), task, "state {state} runs {bound}");
+        let catch = s["Catch"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["ErrorEquals"] == serde_json::json!(["States.ALL"])))
+            .and_then(|c| c["Next"].as_str())
+            .unwrap_or("—");
+        assert_eq!(catch, next, "state {state}'s Catch");
+    }
+    for (name, s) in &states {
+        for clause in s["Retry"].as_array().into_iter().chain(s["Catch"].as_array()).flatten() {
+            for e in clause["ErrorEquals"].as_array().into_iter().flatten() {
+                let e = e.as_str().unwrap_or_default();
+                assert!(
+                    raised.contains(e) || LAMBDA.contains(&e),
+                    "{name} matches {e}, which no task raises"
+                );
+            }
+        }
+        if s["Type"] == "Task" {
+            let retried = s["Retry"].as_array().into_iter().flatten().any(|r| {
+                r["ErrorEquals"]
+                    .as_array()
+                    .is_some_and(|e| e.iter().any(|x| x == "Transient") && e.iter().any(|x| x == "Runtime.ExitError"))
+            });
+            assert!(retried, "{name} retries transient errors and crashes");
+        }
+    }
+}
+
+/// The state machines are valid Amazon States Language (asl-validator from npm), and the
+/// validator does fail on a broken one.
+#[test]
+fn the_state_machines_pass_the_asl_validator() {
+    let root = workspace();
+    let validator = root.join("infra/asl/node_modules/.bin/asl-validator");
+    assert!(validator.exists(), "run `make venv` (npm ci in infra/asl)");
+    let dir = std::env::temp_dir().join(format!("asl-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).expect("tempdir");
+    let mut checked = 0;
+    let placeholder = regex::Regex::new(r"\$\{(\w+)\}").expect("regex");
+    for entry in std::fs::read_dir(root.join("statemachines")).expect("statemachines/") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("definition");
+        // DefinitionSubstitutions stand in for ARNs: give the validator ARN-shaped ones.
+        let concrete = placeholder.replace_all(&text, "arn:aws:lambda:us-east-1:123456789012:function:$1");
+        let file = dir.join(path.file_name().expect("name"));
+        std::fs::write(&file, concrete.as_bytes()).expect("write");
+        let out = Command::new(&validator)
+            .arg("--json-path")
+            .arg(&file)
+            .output()
+            .expect("asl-validator");
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let broken = concrete.replacen("\"Next\": \"Register\"", "\"Next\": \"Nowhere\"", 1);
+        assert_ne!(broken, concrete);
+        std::fs::write(&file, broken.as_bytes()).expect("write");
+        let out = Command::new(&validator)
+            .arg("--json-path")
+            .arg(&file)
+            .output()
+            .expect("asl-validator");
+        assert!(!out.status.success(), "a Next to no state is refused");
+        checked += 1;
+    }
+    assert!(checked >= 1);
 }

@@ -5,6 +5,7 @@
 pub mod client;
 pub mod fixtures;
 pub mod hostile;
+pub mod invariants;
 pub mod lims;
 pub mod receivers;
 pub mod roles;

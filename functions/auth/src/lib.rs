@@ -13,7 +13,7 @@ pub mod model;
 pub mod password;
 pub mod routes;
 pub mod state;
-pub mod throttle;
+pub mod store;
 pub mod tokens;
 
 use serde_json::Value;

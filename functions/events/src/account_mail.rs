@@ -6,7 +6,6 @@
 //! own recipient (see `send::email`).
 
 use crate::compose::{Texts, event_vars};
-use crate::deliveries::{self, Outbox};
 use crate::directory;
 use crate::domain::channel::ChannelKind;
 use crate::domain::delivery::{DeliveryStatus, delivery_id};
@@ -16,6 +15,7 @@ use crate::feed::FeedEvent;
 use crate::model::{Delivery, Message, Target};
 use crate::router::{channels, unavailable};
 use crate::state::EventsState;
+use crate::store::deliveries::{self, Outbox};
 use serde_json::json;
 use tracseq_aws::account_mail::{AccountMail, ENTITY};
 use tracseq_aws::batch::StreamBatch;

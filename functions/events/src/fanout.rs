@@ -2,21 +2,20 @@
 //! is the event's CloudEvents JSON, fixed now, so every retry sends the same bytes.
 
 use crate::consumer::Consumer;
-use crate::deliveries;
 use crate::domain::delivery::delivery_id;
 use crate::domain::priority::Priority;
 use crate::error::WorkError;
 use crate::feed::FeedEvent;
-use crate::model::{Delivery, Message, Target, Webhook, keys};
+use crate::model::{Delivery, Message, Target, Webhook};
 use crate::state::EventsState;
-use tracseq_aws::store::{StoreError, from_item};
+use crate::store::deliveries;
+use tracseq_aws::store::StoreError;
 use tracseq_core::events::type_matches;
 
 pub const CONSUMER: &str = "webhooks";
 
 pub async fn webhooks(st: &EventsState, lab: &str) -> Result<Vec<Webhook>, StoreError> {
-    let items = st.table.query_prefix(&keys::lab(lab), keys::WEBHOOK).await?;
-    items.into_iter().map(from_item).collect()
+    crate::store::settings::all(st, lab, crate::store::settings::WEBHOOK).await
 }
 
 /// The webhooks consumer.

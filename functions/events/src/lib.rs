@@ -10,7 +10,6 @@
 pub mod account_mail;
 pub mod compose;
 pub mod consumer;
-pub mod deliveries;
 pub mod digest;
 pub mod directory;
 pub mod domain;
@@ -18,7 +17,6 @@ pub mod error;
 pub mod fanout;
 pub mod feed;
 pub mod handlers;
-pub mod history;
 pub mod model;
 pub mod publish;
 pub mod query;
@@ -26,6 +24,7 @@ pub mod router;
 pub mod routes;
 pub mod send;
 pub mod state;
+pub mod store;
 pub mod worker;
 
 use state::EventsState;
@@ -33,12 +32,12 @@ use tracseq_aws::FunctionDef;
 
 tracseq_aws::service_state!(EventsState);
 
-use handlers::{channels, deliveries as dl, inbox, replay, subscriptions as subs, templates, test_send, webhooks};
+use handlers::{channels, deliveries as dl, replay, subscriptions as subs, templates, test_send, webhooks};
 use routes as r;
 
 pub static FUNCTIONS: &[FunctionDef] = tracseq_aws::functions!(EventsState;
     http: [
-        protected r::LIST_EVENTS => history::list_events,
+        protected r::LIST_EVENTS => handlers::history::list_events,
         protected r::REPLAY => replay::replay,
         protected r::LIST_WEBHOOKS => webhooks::list_webhooks,
         protected r::CREATE_WEBHOOK => webhooks::create_webhook,
@@ -54,8 +53,8 @@ pub static FUNCTIONS: &[FunctionDef] = tracseq_aws::functions!(EventsState;
         protected r::CREATE_SUBSCRIPTION => subs::create_subscription,
         protected r::UPDATE_SUBSCRIPTION => subs::update_subscription,
         protected r::DELETE_SUBSCRIPTION => subs::delete_subscription,
-        protected r::INBOX => inbox::list_inbox,
-        protected r::MARK_READ => inbox::mark_read,
+        protected r::INBOX => handlers::inbox::list_inbox,
+        protected r::MARK_READ => handlers::inbox::mark_read,
         protected r::TEST => test_send::test_channel,
         protected r::DELIVERY_LOG => dl::channel_deliveries,
     ],

@@ -4,7 +4,6 @@
 
 use crate::compose::{Texts, event_vars};
 use crate::consumer::Consumer;
-use crate::deliveries;
 use crate::directory::{self, Person};
 use crate::domain::channel::ChannelKind;
 use crate::domain::delivery::{DeliveryStatus, delivery_id};
@@ -13,21 +12,20 @@ use crate::domain::subscription::{Audience, Subscription};
 use crate::domain::visibility::{least_role, may_receive};
 use crate::error::WorkError;
 use crate::feed::FeedEvent;
-use crate::model::{ChannelConfig, Delivery, Message, Target, keys};
+use crate::model::{ChannelConfig, Delivery, Message, Target};
 use crate::state::EventsState;
+use crate::store::deliveries;
 use std::collections::HashMap;
-use tracseq_aws::store::{StoreError, from_item};
+use tracseq_aws::store::StoreError;
 
 pub const CONSUMER: &str = "notifications";
 
 pub async fn subscriptions(st: &EventsState, lab: &str) -> Result<Vec<Subscription>, StoreError> {
-    let items = st.table.query_prefix(&keys::lab(lab), keys::SUB).await?;
-    items.into_iter().map(from_item).collect()
+    crate::store::settings::all(st, lab, crate::store::settings::SUBSCRIPTION).await
 }
 
 pub async fn channels(st: &EventsState, lab: &str) -> Result<HashMap<ChannelKind, ChannelConfig>, StoreError> {
-    let items = st.table.query_prefix(&keys::lab(lab), keys::CHANNEL).await?;
-    let configs: Vec<ChannelConfig> = items.into_iter().map(from_item).collect::<Result<_, _>>()?;
+    let configs: Vec<ChannelConfig> = crate::store::settings::all(st, lab, crate::store::settings::CHANNEL).await?;
     Ok(configs.into_iter().map(|c| (c.kind, c)).collect())
 }
 

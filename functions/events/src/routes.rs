@@ -12,8 +12,8 @@ use crate::handlers::subscriptions::{NewSubscription, SubscriptionList, Subscrip
 use crate::handlers::templates::{Preview, PreviewRequest, TemplateList, TemplateSaved, TemplateUpdate};
 use crate::handlers::test_send::{TestRequest, TestResult};
 use crate::handlers::webhooks::{CreatedWebhook, NewWebhook, WebhookList};
-use crate::history::EventPage;
 use crate::model::InboxMessage;
+use crate::store::history::EventPage;
 use tracseq_core::auth::Role::*;
 use tracseq_core::route::{Method::*, NO_CONTENT, QueryParam, ResponseSpec, RouteSpec, SchemaRef, role};
 

@@ -12,7 +12,7 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde_json::{Value, json};
 use tracseq_aws::account_mail::{self, AccountMail};
-use tracseq_aws::store::{StoreError, from_item, keyed_item, s};
+use tracseq_aws::store::{StoreError, keyed_item, s};
 
 /// How an attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -343,10 +343,6 @@ async fn inbox(st: &EventsState, d: &Delivery) -> Outcome {
         Ok(()) | Err(StoreError::ConditionFailed) => Outcome::Delivered { code: None },
         Err(e) => failed(format!("writing the inbox failed: {e}")),
     }
-}
-
-pub fn inbox_message(item: tracseq_aws::store::Item) -> Result<InboxMessage, StoreError> {
-    from_item(item)
 }
 
 #[cfg(test)]

@@ -6,13 +6,13 @@
 //! queues the next one after the retry delay; the last failure goes to the channel's
 //! dead-letter queue and leaves the delivery `failed`.
 
-use crate::deliveries;
 use crate::domain::channel::ChannelKind;
 use crate::domain::delivery::{Attempt, DeliveryStatus, Next, after_attempt, claimable};
 use crate::error::WorkError;
 use crate::model::{Delivery, DeliveryJob, Target};
 use crate::send::{Outcome, send};
 use crate::state::EventsState;
+use crate::store::deliveries;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use serde_json::{Value, json};
 use std::sync::Arc;

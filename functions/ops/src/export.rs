@@ -205,6 +205,23 @@ impl LabExport {
     }
 }
 
+/// Record a new export request.
+pub async fn insert(st: &OpsState, export: &LabExport) -> Result<(), OpsError> {
+    st.table
+        .put_new(export.to_item()?)
+        .await
+        .map_err(|e| OpsError::aws("recording the export", e))
+}
+
+/// Take back an export request nothing will run (it could not be queued). Best effort: a
+/// leftover record stays `queued`.
+pub async fn forget(st: &OpsState, export: &LabExport) {
+    let _ = st
+        .table
+        .delete_versioned(&keys::lab(&export.lab_id), &keys::export_sk(&export.id), 1)
+        .await;
+}
+
 pub async fn load(st: &OpsState, lab: &str, id: &str) -> Result<Option<LabExport>, OpsError> {
     st.table
         .get(&keys::lab(lab), &keys::export_sk(id))

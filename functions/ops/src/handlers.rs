@@ -127,7 +127,7 @@ pub async fn create_export(st: Arc<OpsState>, req: Request, p: Principal) -> Res
     let lab = LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())?;
     idempotent(&st.idem, &lab, &req, || async {
         let export = LabExport::new(ulid::Ulid::new().to_string(), p.lab_id.clone(), p.user_id.clone());
-        st.table.put_new(export.to_item()?).await?;
+        export::insert(&st, &export).await?;
         let job = serde_json::to_string(&ExportJob {
             lab_id: export.lab_id.clone(),
             export_id: export.id.clone(),
@@ -143,14 +143,7 @@ pub async fn create_export(st: Arc<OpsState>, req: Request, p: Principal) -> Res
         {
             tracing::error!(error = ?e, "queueing the export failed");
             // Nothing will run it: do not leave a record that stays queued forever.
-            let _ = st
-                .table
-                .delete_versioned(
-                    &export::keys::lab(&export.lab_id),
-                    &export::keys::export_sk(&export.id),
-                    1,
-                )
-                .await;
+            export::forget(&st, &export).await;
             return Err(Problem::unavailable("the export could not be queued; try again"));
         }
         let location = format!("/api/lab/exports/{}", export.id);

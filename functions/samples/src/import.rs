@@ -19,9 +19,10 @@
 use crate::domain::manifest::{self, Format};
 use crate::domain::rows::{self, row_error};
 use crate::domain::status::SampleStatus;
-use crate::handlers::samples::{Prepared, create_ops, new_sample};
+use crate::handlers::samples::{Prepared, new_sample};
 use crate::model::{Import, ImportFailure, ImportStatus, Sample, keys, now_rfc3339};
 use crate::state::SamplesState;
+use crate::store::samples::create_ops;
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

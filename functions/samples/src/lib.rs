@@ -12,7 +12,9 @@ pub mod handlers;
 pub mod import;
 pub mod model;
 pub mod routes;
+pub mod saga;
 pub mod state;
+pub mod store;
 
 use state::SamplesState;
 use std::sync::Arc;
@@ -50,6 +52,9 @@ pub static FUNCTIONS: &[FunctionDef] = tracseq_aws::functions!(SamplesState;
     ],
     background: [
         "samples_import_dead_letters" => |st, event| import_dead_letters(st, event),
+        "samples_saga_register" => |st, event| Box::pin(saga::register(st, event)),
+        "samples_saga_validate" => |st, event| Box::pin(saga::validate(st, event)),
+        "samples_saga_reject" => |st, event| Box::pin(saga::reject(st, event)),
     ],
     other: [
         FunctionDef {

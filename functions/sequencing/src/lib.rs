@@ -12,6 +12,7 @@ pub mod handlers;
 pub mod model;
 pub mod routes;
 pub mod state;
+pub mod store;
 
 use state::SequencingState;
 use tracseq_aws::FunctionDef;

@@ -12,8 +12,7 @@ use crate::domain::qc::{Finding, Verdict};
 use crate::domain::samplesheet::Reads;
 use crate::domain::status::{JobStatus, RunStatus};
 use serde::{Deserialize, Serialize};
-use tracseq_aws::store::{Item, StoreError, keyed_item};
-use tracseq_core::keyed::lab_key;
+use tracseq_core::keyed::{Keyed, lab_key};
 pub use tracseq_core::now_rfc3339;
 
 pub mod keys {
@@ -94,18 +93,16 @@ pub struct Library {
     pub created_by: String,
 }
 
-impl Library {
-    pub fn item(&self, lab: &str) -> Result<Item, StoreError> {
-        keyed_item(
-            self,
-            &[
-                ("PK", keys::library(lab, &self.id)),
-                ("SK", keys::LIBRARY_SK.to_owned()),
-                ("GSI1PK", keys::libraries(lab)),
-                ("GSI1SK", format!("{}#{}", self.created_at, self.id)),
-            ],
-            "library",
-        )
+impl Keyed for Library {
+    const ENTITY: &'static str = "library";
+
+    fn keys(&self, lab: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("PK", keys::library(lab, &self.id)),
+            ("SK", keys::LIBRARY_SK.to_owned()),
+            ("GSI1PK", keys::libraries(lab)),
+            ("GSI1SK", format!("{}#{}", self.created_at, self.id)),
+        ]
     }
 }
 
@@ -125,18 +122,16 @@ pub struct Pool {
     pub updated_at: String,
 }
 
-impl Pool {
-    pub fn item(&self, lab: &str) -> Result<Item, StoreError> {
-        keyed_item(
-            self,
-            &[
-                ("PK", keys::pool(lab, &self.id)),
-                ("SK", keys::POOL_SK.to_owned()),
-                ("GSI1PK", keys::pools(lab)),
-                ("GSI1SK", format!("{}#{}", self.created_at, self.id)),
-            ],
-            "pool",
-        )
+impl Keyed for Pool {
+    const ENTITY: &'static str = "pool";
+
+    fn keys(&self, lab: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("PK", keys::pool(lab, &self.id)),
+            ("SK", keys::POOL_SK.to_owned()),
+            ("GSI1PK", keys::pools(lab)),
+            ("GSI1SK", format!("{}#{}", self.created_at, self.id)),
+        ]
     }
 }
 
@@ -157,16 +152,14 @@ pub struct PoolMember {
     pub added_by: String,
 }
 
-impl PoolMember {
-    pub fn item(&self, lab: &str) -> Result<Item, StoreError> {
-        keyed_item(
-            self,
-            &[
-                ("PK", keys::pool(lab, &self.pool_id)),
-                ("SK", keys::member_sk(&self.library_id)),
-            ],
-            "pool_member",
-        )
+impl Keyed for PoolMember {
+    const ENTITY: &'static str = "pool_member";
+
+    fn keys(&self, lab: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("PK", keys::pool(lab, &self.pool_id)),
+            ("SK", keys::member_sk(&self.library_id)),
+        ]
     }
 }
 
@@ -181,13 +174,11 @@ pub struct LabKit {
     pub created_by: String,
 }
 
-impl LabKit {
-    pub fn item(&self, lab: &str) -> Result<Item, StoreError> {
-        keyed_item(
-            self,
-            &[("PK", lab_key(lab, &[])), ("SK", keys::kit_sk(&self.id))],
-            "index_kit",
-        )
+impl Keyed for LabKit {
+    const ENTITY: &'static str = "index_kit";
+
+    fn keys(&self, lab: &str) -> Vec<(&'static str, String)> {
+        vec![("PK", lab_key(lab, &[])), ("SK", keys::kit_sk(&self.id))]
     }
 }
 
@@ -246,21 +237,19 @@ pub struct Run {
     pub updated_at: String,
 }
 
-impl Run {
-    pub fn item(&self, lab: &str) -> Result<Item, StoreError> {
+impl Keyed for Run {
+    const ENTITY: &'static str = "run";
+
+    fn keys(&self, lab: &str) -> Vec<(&'static str, String)> {
         let order = format!("{}#{}", self.created_at, self.id);
-        keyed_item(
-            self,
-            &[
-                ("PK", keys::run(lab, &self.id)),
-                ("SK", keys::RUN_SK.to_owned()),
-                ("GSI1PK", keys::runs_by_status(lab, self.status.as_str())),
-                ("GSI1SK", order.clone()),
-                ("GSI2PK", keys::runs(lab)),
-                ("GSI2SK", order),
-            ],
-            "run",
-        )
+        vec![
+            ("PK", keys::run(lab, &self.id)),
+            ("SK", keys::RUN_SK.to_owned()),
+            ("GSI1PK", keys::runs_by_status(lab, self.status.as_str())),
+            ("GSI1SK", order.clone()),
+            ("GSI2PK", keys::runs(lab)),
+            ("GSI2SK", order),
+        ]
     }
 }
 
@@ -287,20 +276,18 @@ pub struct Job {
     pub updated_at: String,
 }
 
-impl Job {
-    pub fn item(&self, lab: &str) -> Result<Item, StoreError> {
+impl Keyed for Job {
+    const ENTITY: &'static str = "job";
+
+    fn keys(&self, lab: &str) -> Vec<(&'static str, String)> {
         let order = format!("{}#{}", self.created_at, self.id);
-        keyed_item(
-            self,
-            &[
-                ("PK", keys::job(lab, &self.id)),
-                ("SK", keys::JOB_SK.to_owned()),
-                ("GSI1PK", keys::jobs_by_status(lab, self.status.as_str())),
-                ("GSI1SK", order.clone()),
-                ("GSI2PK", keys::jobs(lab)),
-                ("GSI2SK", order),
-            ],
-            "job",
-        )
+        vec![
+            ("PK", keys::job(lab, &self.id)),
+            ("SK", keys::JOB_SK.to_owned()),
+            ("GSI1PK", keys::jobs_by_status(lab, self.status.as_str())),
+            ("GSI1SK", order.clone()),
+            ("GSI2PK", keys::jobs(lab)),
+            ("GSI2SK", order),
+        ]
     }
 }

@@ -12,8 +12,9 @@ use tracseq_lab::status::SampleStatus;
 use tracseq_storage::domain::grid::Grid;
 use tracseq_storage::domain::kinds::{FillOrder, LocationKind};
 use tracseq_storage::domain::suggest::{Candidate, Rule, suggest};
-use tracseq_storage::handlers::locations::{map_cells, split_partition};
+use tracseq_storage::handlers::locations::map_cells;
 use tracseq_storage::model::{Location, Position};
+use tracseq_storage::store::locations::split_partition;
 
 fn plate() -> Location {
     serde_json::from_value(serde_json::json!({

@@ -12,7 +12,9 @@ pub mod domain;
 pub mod handlers;
 pub mod model;
 pub mod routes;
+pub mod saga;
 pub mod state;
+pub mod store;
 
 use serde_json::Value;
 use state::StorageState;
@@ -46,6 +48,8 @@ pub static FUNCTIONS: &[FunctionDef] = tracseq_aws::functions!(StorageState;
     ],
     background: [
         "storage_recover_operations" => |st, event| recover_operations(st, event),
+        "storage_saga_allocate" => |st, event| Box::pin(saga::allocate(st, event)),
+        "storage_saga_release" => |st, event| Box::pin(saga::release(st, event)),
     ]
 );
 
@@ -55,7 +59,7 @@ fn recover_operations(st: Arc<StorageState>, _event: Value) -> BoxFuture<Result<
         if let Some(paused) = st.restore.skip_while_restoring("custody recovery").await? {
             return Ok(paused);
         }
-        let done = handlers::custody::recovery::recover(&st)
+        let done = store::recovery::recover(&st)
             .await
             .map_err(|p| FunctionError::transient(p.detail))?;
         serde_json::to_value(done).map_err(FunctionError::transient)

@@ -185,6 +185,9 @@ pub enum CustodyAction {
     Retrieved,
     Returned,
     Disposed,
+    /// A placement undone by a saga's compensation: the position is free again and the
+    /// sample is back to `validated`, as if it had never been stored.
+    Released,
 }
 
 impl CustodyAction {
@@ -195,6 +198,7 @@ impl CustodyAction {
             Self::Retrieved => "retrieved",
             Self::Returned => "returned",
             Self::Disposed => "disposed",
+            Self::Released => "released",
         }
     }
 }

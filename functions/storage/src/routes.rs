@@ -14,6 +14,7 @@ use crate::handlers::lookups::Scanned;
 use crate::handlers::{LocationPage, LocationView};
 use tracseq_core::auth::Role::*;
 use tracseq_core::route::{Method::*, NO_CONTENT, PAGING, QueryParam, ResponseSpec, RouteSpec, SchemaRef, role};
+use tracseq_lab::kinds::SampleType;
 
 const LOCATION: &[ResponseSpec] = &[ResponseSpec::json(
     200,
@@ -193,7 +194,7 @@ pub static CAPACITY_ROUTE: RouteSpec = RouteSpec::new(
 pub static SUGGEST: RouteSpec = RouteSpec::new("storage_suggest", Get, "/api/storage/suggest", role(ResearchScientist))
     .doc("Free positions for new samples, by rule", TAG)
     .query(&[
-        QueryParam::text("sample_type", "decides the allowed zones").required(),
+        QueryParam::one_of("sample_type", "decides the allowed zones", SampleType::NAMES).required(),
         QueryParam::integer("count", "how many positions (default 1)", 1, 384),
         QueryParam::one_of(
             "rule",

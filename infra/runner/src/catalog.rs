@@ -15,6 +15,7 @@ pub fn catalog() -> Vec<FunctionDef> {
         tracseq_sequencing::FUNCTIONS,
         tracseq_events::FUNCTIONS,
         tracseq_ops::FUNCTIONS,
+        tracseq_submissions::FUNCTIONS,
     ]
     .concat()
 }

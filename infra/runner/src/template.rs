@@ -115,6 +115,8 @@ pub struct Scope {
     pub attrs: HashMap<(String, String), Value>,
     pub region: String,
     pub stack_name: String,
+    /// Nested applications already collected (their outputs are in `attrs`).
+    pub collected: std::collections::HashSet<String>,
 }
 
 impl Scope {
@@ -350,6 +352,25 @@ pub fn model(root: &Stack, naming: &Naming, overrides: &HashMap<String, String>)
     Ok(model)
 }
 
+/// The siblings whose outputs `params` (a nested application's `Parameters`) reads.
+fn output_sources(params: &Value, out: &mut Vec<String>) {
+    match params {
+        Value::Object(m) => {
+            if let Some(Value::Array(a)) = m.get("Fn::GetAtt")
+                && a.get(1)
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| s.starts_with("Outputs."))
+                && let Some(id) = a.first().and_then(Value::as_str)
+            {
+                out.push(id.to_owned());
+            }
+            m.values().for_each(|v| output_sources(v, out));
+        }
+        Value::Array(a) => a.iter().for_each(|v| output_sources(v, out)),
+        _ => {}
+    }
+}
+
 fn default_params(doc: &Value) -> HashMap<String, Value> {
     doc["Parameters"]
         .as_object()
@@ -373,12 +394,14 @@ fn default_params(doc: &Value) -> HashMap<String, Value> {
         .collect()
 }
 
+/// Collect `stack` (and its children) into `model`; answers the stack's resolved
+/// `Outputs`, which its parent reads as `!GetAtt Child.Outputs.Name`.
 fn collect(
     stack: &Stack,
     naming: &Naming,
     params: HashMap<String, Value>,
     model: &mut Model,
-) -> Result<(), TemplateError> {
+) -> Result<HashMap<String, Value>, TemplateError> {
     let mut scope = Scope {
         params,
         region: naming.region.clone(),
@@ -413,10 +436,12 @@ fn collect(
                 json!(format!("arn:aws:sns:{region}:{ACCOUNT}:{phys}")),
                 vec![("TopicName", phys.clone())],
             ),
-            "AWS::Serverless::Function" | "AWS::Lambda::Function" => (
-                json!(phys),
-                vec![("Arn", format!("arn:aws:lambda:{region}:{ACCOUNT}:function:{phys}"))],
-            ),
+            "AWS::Serverless::Function" | "AWS::Lambda::Function" => {
+                // SAM's `!Ref F.Alias` (the `live` alias): locally, the function itself.
+                let arn = format!("arn:aws:lambda:{region}:{ACCOUNT}:function:{phys}");
+                scope.refs.insert(format!("{id}.Alias"), json!(arn));
+                (json!(phys), vec![("Arn", arn)])
+            }
             "AWS::Serverless::StateMachine" | "AWS::StepFunctions::StateMachine" => (
                 json!(format!("arn:aws:states:{region}:{ACCOUNT}:stateMachine:{phys}")),
                 vec![("Name", phys.clone())],
@@ -536,16 +561,48 @@ fn collect(
             function,
         });
     }
-    // Children: parameters resolved in this scope.
-    for (id, child) in &stack.children {
-        let res = &stack.doc["Resources"][id];
-        let mut params = default_params(&child.doc);
-        if let Some(p) = scope.resolve(&res["Properties"]["Parameters"]).as_object() {
-            params.extend(p.iter().map(|(k, v)| (k.clone(), v.clone())));
+    // Children: parameters resolved in this scope, after the siblings whose outputs they
+    // read.
+    let mut pending: Vec<&(String, Stack)> = stack.children.iter().collect();
+    while !pending.is_empty() {
+        let before = pending.len();
+        let mut waiting = Vec::new();
+        for entry in pending {
+            let (id, child) = entry;
+            let raw = &stack.doc["Resources"][id]["Properties"]["Parameters"];
+            let mut sources = Vec::new();
+            output_sources(raw, &mut sources);
+            if sources
+                .iter()
+                .any(|s| stack.children.iter().any(|(c, _)| c == s) && !scope.collected.contains(s))
+            {
+                waiting.push(entry);
+                continue;
+            }
+            let mut params = default_params(&child.doc);
+            if let Some(p) = scope.resolve(raw).as_object() {
+                params.extend(p.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            let outputs = collect(child, naming, params, model)?;
+            for (name, value) in outputs {
+                scope.attrs.insert((id.clone(), format!("Outputs.{name}")), value);
+            }
+            scope.collected.insert(id.clone());
         }
-        collect(child, naming, params, model)?;
+        if waiting.len() == before {
+            return Err(TemplateError::Invalid(format!(
+                "nested applications read each other's outputs in a cycle: {}",
+                waiting.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        pending = waiting;
     }
-    Ok(())
+    Ok(stack.doc["Outputs"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, o)| (name.clone(), scope.resolve(&o["Value"])))
+        .collect())
 }
 
 fn merged(globals: &Value, props: &Value, key: &str) -> Value {

@@ -55,6 +55,23 @@ pub struct Request {
 }
 
 impl Request {
+    /// The request a task outside the API (a saga step) acts under: no body or headers,
+    /// and `correlation_id` (the saga's id) on every event it writes.
+    pub fn internal(correlation_id: &str) -> Self {
+        Self {
+            method: Method::POST,
+            path: String::new(),
+            route_key: String::new(),
+            path_params: HashMap::new(),
+            query: QueryMap::default(),
+            headers: HeaderMap::new(),
+            body: Vec::new(),
+            request_id: correlation_id.to_owned(),
+            correlation_id: correlation_id.to_owned(),
+            source_ip: None,
+        }
+    }
+
     /// Our view of `lambda_http`'s request: path, route key and source from the v2 request
     /// context, a correlation id the client may set (checked), a request id.
     pub fn from_http(req: lambda_http::Request) -> Self {
@@ -171,17 +188,37 @@ fn is_json_media_type(ct: &str) -> bool {
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     // Syntax first: a typed parse stops at the first unknown or mistyped field, so a
     // truncated body could otherwise come back as 422 instead of 400.
-    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|e| json_problem(".", e))?;
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = match serde_path_to_error::deserialize::<_, T>(&mut de) {
-        Ok(v) => v,
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| json_problem(".", e))?;
+    integral_numbers(&mut value);
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(v) => Ok(v),
         Err(e) => {
             let path = e.path().to_string();
-            return Err(data_problem(&path, e.into_inner()));
+            Err(data_problem(&path, e.into_inner()))
         }
-    };
-    de.end().map_err(|e| json_problem(".", e))?;
-    Ok(value)
+    }
+}
+
+/// JSON Schema's `integer` includes `3.0`, and clients (JavaScript's among them) may send
+/// one: a number without a fractional part becomes an integer before the typed parse.
+fn integral_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    // Beyond 2^53 a float no longer stands for one integer.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() <= EXACT
+            {
+                // In range by the check above; `as` keeps the integral value exactly.
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(map) => map.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
 }
 
 fn json_problem(path: &str, e: serde_json::Error) -> Problem {
@@ -656,6 +693,21 @@ mod tests {
 
     fn problem(body: &str) -> Problem {
         req(body, Some("application/json")).json::<Input>().unwrap_err()
+    }
+
+    #[test]
+    fn an_integral_number_is_an_integer_as_json_schema_says() {
+        let ok: Input = req(r#"{"name":"a","count":3.0,"inner":null}"#, Some("application/json"))
+            .json()
+            .unwrap();
+        assert_eq!(ok.count, 3);
+        let p = problem(r#"{"name":"a","count":3.5}"#);
+        assert_eq!((p.status, p.errors[0].rule.as_str()), (422, "type"));
+        let p = problem(r#"{"name":"a","count":1e300}"#);
+        assert_eq!((p.status, p.errors[0].rule.as_str()), (422, "type"));
+        // Nested values too.
+        let v: serde_json::Value = parse_json(br#"{"a":[{"b":2.0}]}"#).unwrap();
+        assert_eq!(v["a"][0]["b"], serde_json::json!(2));
     }
 
     #[test]

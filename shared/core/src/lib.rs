@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod problem;
 pub mod route;
+pub mod saga;
 pub mod telemetry;
 
 pub use problem::{FieldError, Problem};

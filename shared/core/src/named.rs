@@ -10,10 +10,13 @@ pub fn squash(s: &str) -> String {
 }
 
 /// An enum of canonical names with `ALL`, `as_str`, a forgiving `parse` and `names`; its
-/// serde form and its OpenAPI schema are the canonical names.
+/// serde form and its OpenAPI schema are the canonical names. `Name as "SchemaName"` gives
+/// the schema another name (two services' enums of one name would collide in the document).
 #[macro_export]
 macro_rules! named_enum {
-    ($(#[doc = $doc:expr])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    (@schema_name $name:ident) => { stringify!($name) };
+    (@schema_name $name:ident $schema:literal) => { $schema };
+    ($(#[doc = $doc:expr])* $name:ident $(as $schema:literal)? { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[doc = $doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
         pub enum $name {
@@ -34,7 +37,11 @@ macro_rules! named_enum {
             }
         }
 
-        impl ::utoipa::ToSchema for $name {}
+        impl ::utoipa::ToSchema for $name {
+            fn name() -> ::std::borrow::Cow<'static, str> {
+                ::std::borrow::Cow::Borrowed($crate::named_enum!(@schema_name $name $($schema)?))
+            }
+        }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];

@@ -34,6 +34,38 @@ fn problem_response(description: &str) -> utoipa::openapi::Response {
         .build()
 }
 
+/// Names that stand for two different schemas among `routes` (two types of one name in two
+/// services): the document could keep only one, and would describe the other's answers
+/// wrongly.
+pub fn schema_collisions(routes: &[RouteSpec]) -> Vec<String> {
+    let mut schemas = Vec::new();
+    for r in routes {
+        for s in r
+            .request
+            .iter()
+            .chain(r.responses.iter().filter_map(|x| x.schema.as_ref()))
+        {
+            (s.schemas)(&mut schemas);
+            schemas.push(((s.name)().into_owned(), (s.schema)()));
+        }
+    }
+    let mut seen: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    let mut clashes = std::collections::BTreeSet::new();
+    for (name, schema) in schemas {
+        let text = serde_json::to_string(&schema).unwrap_or_default();
+        match seen.get(&name) {
+            Some(other) if *other != text => {
+                clashes.insert(name);
+            }
+            Some(_) => {}
+            None => {
+                seen.insert(name, text);
+            }
+        }
+    }
+    clashes.into_iter().collect()
+}
+
 /// Build the document for `routes`.
 pub fn document(title: &str, version: &str, routes: &[RouteSpec]) -> OpenApi {
     let mut schemas = Vec::new();

@@ -185,6 +185,21 @@ fn find_unit(s: &str) -> Option<&'static Unit> {
         .find(|u| u.spellings.contains(&key.as_str()) || unit_key(u.symbol) == key)
 }
 
+/// A unit as the OpenAPI document states it: one of the canonical symbols (other spellings
+/// such as `ul` or `ng/ul` are accepted too, and answered as their symbol).
+pub struct UnitSymbol;
+
+impl utoipa::PartialSchema for UnitSymbol {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(UNITS.iter().map(|u| u.symbol)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for UnitSymbol {}
+
 /// The canonical symbol of a known unit (for template definitions).
 pub fn canonical_unit(s: &str) -> Option<&'static str> {
     find_unit(s).map(|u| u.symbol)

@@ -6,6 +6,7 @@ use crate::audit::{AuditRecord, action};
 use crate::model::{Lab, User, UserStatus, UserView, now_rfc3339};
 use crate::password::check_policy;
 use crate::state::{AuthState, check_version, expected_version};
+use crate::store::labs as store;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
@@ -16,9 +17,13 @@ use tracseq_core::keyed::LabKeys;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Genomics Core", "barcode_prefix": "GC", "time_zone": "Europe/Berlin",
+    "admin": {"email": "head@genomics.example.org", "name": "Ada Head", "password": "Sequencing-2026"}}))]
 pub struct NewLab {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
-    /// `[A-Z0-9]{2,8}`; sample barcodes start with it. Default: from the name.
+    /// Sample barcodes start with it. Default: from the name.
+    #[schema(pattern = "^[A-Z0-9]{2,8}$")]
     pub barcode_prefix: Option<String>,
     /// IANA time zone, e.g. `Europe/Berlin`. Default `UTC`.
     pub time_zone: Option<String>,
@@ -28,8 +33,13 @@ pub struct NewLab {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAdmin {
+    #[schema(max_length = 254, pattern = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")]
     pub email: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
+    /// 8 to 128 characters with an upper-case and a lower-case letter and a digit; not a
+    /// common password, not the email.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
 }
 
@@ -134,42 +144,24 @@ pub async fn create_lab(st: Arc<AuthState>, req: Request, p: Principal) -> Resul
             updated_at: now,
         };
         let ip = req.source_ip.as_deref();
-        let mut ops = vec![
-            st.table.put_new_op(admin.email_guard())?,
-            st.table.put_new_op(lab.item()?)?,
-            st.table.put_new_op(admin.item()?)?,
-            st.audit_op(
-                &AuditRecord::new(&lab.id, &p.user_id, action::LAB_CREATED, "success")
-                    .target(&lab.id)
-                    .from_ip(ip),
-            )?,
-            st.audit_op(
-                &AuditRecord::new(&lab.id, &p.user_id, action::USER_CREATED, "success")
-                    .target(&admin.id)
-                    .from_ip(ip),
-            )?,
+        let audits = [
+            AuditRecord::new(&lab.id, &p.user_id, action::LAB_CREATED, "success")
+                .target(&lab.id)
+                .from_ip(ip),
+            AuditRecord::new(&lab.id, &p.user_id, action::USER_CREATED, "success")
+                .target(&admin.id)
+                .from_ip(ip),
         ];
-        // Every lab starts with its alerts, outcomes and reset links (docs/domain.md,
-        // Notifications): the notification service writes them when it hears of the lab.
-        ops.push(lab.created_event_op(&st.table, &admin.id)?);
-        match st.table.transact(ops).await {
-            Ok(()) => Ok(Response::json(
-                201,
-                &CreatedLab {
-                    admin: admin.view(),
-                    lab,
-                },
-            )),
-            Err(e) if e.failed_action() == Some(0) => Err(email_unavailable()),
-            Err(e) => Err(e.into()),
-        }
+        store::insert(&st, &lab, &admin, &audits).await?;
+        Ok(Response::json(
+            201,
+            &CreatedLab {
+                admin: admin.view(),
+                lab,
+            },
+        ))
     })
     .await
-}
-
-/// Emails are unique across the deployment; the answer does not say where it is used.
-pub fn email_unavailable() -> Problem {
-    Problem::conflict("email_unavailable", "this email cannot be used for a new account")
 }
 
 pub async fn current_lab(st: Arc<AuthState>, _req: Request, p: Principal) -> Result<Response, Problem> {
@@ -205,21 +197,8 @@ pub async fn update_lab(st: Arc<AuthState>, req: Request, p: Principal) -> Resul
         .detail(
             serde_json::json!({ "before": { "name": before.0, "barcode_prefix": before.1, "time_zone": before.2 } }),
         );
-    match st
-        .table
-        .transact(vec![
-            st.table.put_versioned_op(lab.item()?, expected)?,
-            st.audit_op(&audit)?,
-        ])
-        .await
-    {
-        Ok(()) => Ok(Response::ok(&lab)),
-        Err(e) if e.failed_action() == Some(0) => Err(Problem::conflict(
-            "version_conflict",
-            "the lab changed; reload and retry",
-        )),
-        Err(e) => Err(e.into()),
-    }
+    store::save(&st, &lab, expected, &audit).await?;
+    Ok(Response::ok(&lab))
 }
 
 #[cfg(test)]

@@ -5,12 +5,12 @@ use crate::audit::{AuditRecord, action};
 use crate::model::{User, UserStatus, now_rfc3339};
 use crate::password::check_policy;
 use crate::state::{AuthState, check_version, expected_version, now};
-use crate::throttle;
+use crate::store::throttle;
+use crate::store::users as store;
 use crate::tokens::token_hash;
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
-use tracseq_aws::outbox::put_event_op;
 use tracseq_core::auth::Principal;
 use tracseq_core::events::CloudEvent;
 use tracseq_core::http::{Request, Response};
@@ -21,8 +21,11 @@ use tracseq_core::{FieldError, Problem};
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MePatch {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
+    #[schema(max_length = 32, pattern = "^[0-9 +().-]*$")]
     pub phone: Option<String>,
+    #[schema(max_length = 200)]
     pub department: Option<String>,
     #[schema(required, nullable = false)]
     pub version: Option<u64>,
@@ -84,29 +87,17 @@ pub async fn update_me(st: Arc<AuthState>, req: Request, p: Principal) -> Result
     );
     check.done()?;
     let expected = expected_version(&req, body.version)?;
-    let mut user = st.user(&p.lab_id, &p.user_id).await?;
-    check_version("account", user.version, expected)?;
+    let before = st.user(&p.lab_id, &p.user_id).await?;
+    check_version("account", before.version, expected)?;
+    let mut user = before.clone();
     apply_profile(&mut user, body.name, body.phone, body.department);
     user.version = expected + 1;
     user.updated_at = now_rfc3339();
     let audit = AuditRecord::new(&p.lab_id, &p.user_id, action::USER_CHANGED, "success")
         .target(&p.user_id)
         .from_ip(req.source_ip.as_deref());
-    match st
-        .table
-        .transact(vec![
-            st.table.put_versioned_op(user.item()?, expected)?,
-            st.audit_op(&audit)?,
-        ])
-        .await
-    {
-        Ok(()) => Ok(Response::ok(&user.view())),
-        Err(e) if e.failed_action() == Some(0) => Err(Problem::conflict(
-            "version_conflict",
-            "your account changed; reload and retry",
-        )),
-        Err(e) => Err(e.into()),
-    }
+    store::save(&st, &before, &user, &audit, None).await?;
+    Ok(Response::ok(&user.view()))
 }
 
 pub async fn change_password(st: Arc<AuthState>, req: Request, p: Principal) -> Result<Response, Problem> {
@@ -120,7 +111,7 @@ pub async fn change_password(st: Arc<AuthState>, req: Request, p: Principal) -> 
     // A stolen access token must not buy unlimited guesses at the password: a wrong current
     // password is a failed login, under the same per-account throttle and lockout.
     throttle::hit(
-        &st.table,
+        &st,
         "login-email",
         &token_hash(&user.email.trim().to_lowercase()),
         st.limits.per_email_per_minute,
@@ -134,7 +125,7 @@ pub async fn change_password(st: Arc<AuthState>, req: Request, p: Principal) -> 
         .await?
     {
         let ip = req.source_ip.as_deref();
-        super::sessions::record_failure(&st, &user, ip).await;
+        crate::store::sessions::record_failure(&st, &user, ip).await;
         st.audit(
             AuditRecord::new(&p.lab_id, &p.user_id, action::PASSWORD_CHANGED, "failure")
                 .from_ip(ip)
@@ -154,7 +145,7 @@ pub async fn change_password(st: Arc<AuthState>, req: Request, p: Principal) -> 
             "the account is locked after failed attempts; try again later or ask an administrator",
         ));
     }
-    let expected = user.version;
+    let before = user.clone();
     user.password_hash = Some(st.hasher.hash(&body.new_password).await?);
     user.version += 1;
     user.updated_at = now_rfc3339();
@@ -169,18 +160,7 @@ pub async fn change_password(st: Arc<AuthState>, req: Request, p: Principal) -> 
         json!({ "user_id": p.user_id }),
     )
     .map_err(|_| Problem::internal())?;
-    let ops = vec![
-        st.table.put_versioned_op(user.item()?, expected)?,
-        st.audit_op(&audit)?,
-        put_event_op(&st.table, &event)?,
-    ];
-    match st.table.transact(ops).await {
-        Ok(()) => {}
-        Err(e) if e.failed_action() == Some(0) => {
-            return Err(Problem::conflict("version_conflict", "your account changed; retry"));
-        }
-        Err(e) => return Err(e.into()),
-    }
+    store::save(&st, &before, &user, &audit, Some(&event)).await?;
     st.revoke_sessions(&p.lab_id, &p.user_id, Some(&p.session_id)).await?;
     Ok(Response::new(204))
 }

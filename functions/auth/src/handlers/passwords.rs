@@ -7,14 +7,13 @@ use crate::audit::{AuditRecord, action};
 use crate::model::{StatusAction, User, UserStatus, now_rfc3339};
 use crate::password::check_policy;
 use crate::state::{AuthState, now};
-use crate::throttle;
+use crate::store::passwords::{self as store, ResetRefused};
+use crate::store::throttle;
 use crate::tokens::{new_refresh_token, token_hash};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::sync::Arc;
 use tracseq_aws::account_mail::{AccountMail, Purpose};
-use tracseq_aws::outbox::put_event_op;
-use tracseq_aws::store::{Item, n, s};
 use tracseq_core::Problem;
 use tracseq_core::events::CloudEvent;
 use tracseq_core::http::{Request, Response};
@@ -40,11 +39,6 @@ pub struct Accepted {
     pub status: &'static str,
 }
 
-fn reset_pk(hash: &str) -> String {
-    format!("RESET#{hash}")
-}
-const RESET_SK: &str = "RESET";
-
 /// Create a reset (or invitation) token for `user` and have it mailed to the account's own
 /// address. The token travels only in the account-mail item (see
 /// `tracseq_aws::account_mail`), never in the event: subscribers of
@@ -52,14 +46,6 @@ const RESET_SK: &str = "RESET";
 pub async fn send_reset(st: &AuthState, user: &User, purpose: Purpose, ip: Option<&str>) -> Result<(), Problem> {
     let token = new_refresh_token()?;
     let expires = now() + st.limits.reset_ttl_secs;
-    let reset = Item::from([
-        ("PK".into(), s(reset_pk(&token_hash(&token)))),
-        ("SK".into(), s(RESET_SK)),
-        ("entity".into(), s("password_reset")),
-        ("lab_id".into(), s(&user.lab_id)),
-        ("user_id".into(), s(&user.id)),
-        ("expires_at".into(), n(expires)),
-    ]);
     let mail = AccountMail {
         id: ulid::Ulid::new().to_string(),
         lab_id: user.lab_id.clone(),
@@ -86,22 +72,14 @@ pub async fn send_reset(st: &AuthState, user: &User, purpose: Purpose, ip: Optio
         json!({ "user_id": user.id, "purpose": purpose_name, "expires_at": expires }),
     )
     .map_err(|_| Problem::internal())?;
-    st.table
-        .transact(vec![
-            st.table.put_new_op(reset)?,
-            st.table.put_new_op(mail.item()?)?,
-            st.audit_op(&audit)?,
-            put_event_op(&st.table, &event)?,
-        ])
-        .await?;
-    Ok(())
+    store::insert(st, &token_hash(&mail.token), &mail, &audit, &event).await
 }
 
 pub async fn forgot(st: Arc<AuthState>, req: Request) -> Result<Response, Problem> {
     let body: ForgotRequest = req.json_limited(4 * 1024)?;
     Check::default().len("email", &body.email, 1, 254).done()?;
     throttle::hit(
-        &st.table,
+        &st,
         "forgot-ip",
         req.source_ip.as_deref().unwrap_or("unknown"),
         st.limits.per_ip_per_minute,
@@ -109,7 +87,7 @@ pub async fn forgot(st: Arc<AuthState>, req: Request) -> Result<Response, Proble
     )
     .await?;
     let email = body.email.trim().to_lowercase();
-    throttle::hit(&st.table, "forgot-email", &token_hash(&email), 3, 60).await?;
+    throttle::hit(&st, "forgot-email", &token_hash(&email), 3, 60).await?;
     if let Some(user) = st
         .user_by_email(&email)
         .await?
@@ -133,13 +111,9 @@ pub async fn reset(st: Arc<AuthState>, req: Request) -> Result<Response, Problem
             "the reset link is invalid, expired or already used",
         )
     };
-    let pk = reset_pk(&token_hash(&body.token));
-    let item = st.table.get(&pk, RESET_SK).await?.ok_or_else(invalid)?;
-    let field = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-    let before = st
-        .user(&field("lab_id"), &field("user_id"))
-        .await
-        .map_err(|_| invalid())?;
+    let hash = token_hash(&body.token);
+    let (lab, user_id) = store::owner(&st, &hash).await?.ok_or_else(invalid)?;
+    let before = st.user(&lab, &user_id).await.map_err(|_| invalid())?;
     check_policy("new_password", &body.new_password, &before.email)?;
     let mut user = before.clone();
     user.status = before
@@ -162,20 +136,12 @@ pub async fn reset(st: Arc<AuthState>, req: Request) -> Result<Response, Problem
         json!({ "user_id": user.id, "via": "reset" }),
     )
     .map_err(|_| Problem::internal())?;
-    let ops = vec![
-        // Single use: the delete must find the token.
-        st.table.delete_op(&pk, RESET_SK)?,
-        st.table.put_versioned_op(user.item()?, before.version)?,
-        st.audit_op(&audit)?,
-        put_event_op(&st.table, &event)?,
-    ];
-    match st.table.transact(ops).await {
+    match store::complete(&st, &hash, &before, &user, &audit, &event).await? {
         Ok(()) => {}
-        Err(e) if e.failed_action() == Some(0) => return Err(invalid()),
-        Err(e) if e.failed_action() == Some(1) => {
+        Err(ResetRefused::Used) => return Err(invalid()),
+        Err(ResetRefused::Changed) => {
             return Err(Problem::conflict("version_conflict", "the account changed; retry"));
         }
-        Err(e) => return Err(e.into()),
     }
     st.revoke_sessions(&user.lab_id, &user.id, None).await?;
     Ok(Response::new(204))

@@ -4,56 +4,56 @@
 //! counter on the condition that it stays at least one.
 
 use super::Check;
-use super::labs::email_unavailable;
 use super::me::{apply_profile, check_phone, check_profile};
 use crate::audit::{AuditRecord, action};
 use crate::model::{StatusAction, User, UserStatus, UserView, now_rfc3339};
 use crate::password::check_policy;
 use crate::state::{AuthState, check_version, expected_version};
+use crate::store::users as store;
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_aws::store::PageQuery;
 use tracseq_core::Problem;
 use tracseq_core::auth::{Principal, Role};
 use tracseq_core::http::{Request, Response};
 use tracseq_core::keyed::LabKeys;
-use tracseq_core::keyed::lab_key;
 use tracseq_core::pagination::Page;
 use tracseq_core::pagination::PageRequest;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
-    #[schema(format = Email, max_length = 254)]
+    #[schema(max_length = 254, pattern = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")]
     pub email: String,
     #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     pub role: Role,
+    #[schema(max_length = 200)]
     pub department: Option<String>,
+    #[schema(max_length = 32, pattern = "^[0-9 +().-]*$")]
     pub phone: Option<String>,
     /// An initial password; without one the account waits for the user to set one
     /// through the emailed link (`pending_verification`).
+    #[schema(min_length = 8, max_length = 128)]
     pub password: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     pub role: Option<Role>,
+    #[schema(max_length = 200)]
     pub department: Option<String>,
+    #[schema(max_length = 32, pattern = "^[0-9 +().-]*$")]
     pub phone: Option<String>,
     #[schema(required, nullable = false)]
     pub version: Option<u64>,
 }
 
 pub type UserPage = tracseq_core::pagination::Page<UserView>;
-
-fn last_admin() -> Problem {
-    Problem::conflict("last_admin", "a lab must keep at least one administrator")
-}
 
 fn not_yourself(what: &str) -> Problem {
     Problem::forbidden(format!("you cannot {what} your own account"))
@@ -77,16 +77,7 @@ pub async fn list_users(st: Arc<AuthState>, req: Request, p: Principal) -> Resul
         })?),
         None => None,
     };
-    let by_role = role.map(|r| lab_key(&p.lab_id, &["USERS", r.as_str()]));
-    let root = crate::model::user_pk(&p.lab_id);
-    let mut q = match &by_role {
-        Some(partition) => PageQuery::of(partition).on_index("GSI1"),
-        None => PageQuery::of(&root).with_prefix("USER#"),
-    };
-    if let Some(s) = status {
-        q = q.filter_eq("status", s.as_str());
-    }
-    let users: Page<User> = st.table.query_page_as(&q, &page).await?;
+    let users: Page<User> = store::list(&st, &p.lab_id, role, status, &page).await?;
     Ok(Response::ok(&users.map(|u| u.view())))
 }
 
@@ -138,19 +129,7 @@ pub async fn create_user(st: Arc<AuthState>, req: Request, p: Principal) -> Resu
             .target(&user.id)
             .from_ip(req.source_ip.as_deref())
             .detail(json!({ "role": user.role }));
-        let mut ops = vec![
-            st.table.put_new_op(user.email_guard())?,
-            st.table.put_new_op(user.item()?)?,
-            st.audit_op(&audit)?,
-        ];
-        if user.counts_as_admin() {
-            ops.push(st.admins_op(&p.lab_id, 1)?);
-        }
-        match st.table.transact(ops).await {
-            Ok(()) => {}
-            Err(e) if e.failed_action() == Some(0) => return Err(email_unavailable()),
-            Err(e) => return Err(e.into()),
-        }
+        store::insert(&st, &user, &audit).await?;
         if user.status == UserStatus::PendingVerification {
             super::passwords::send_reset(
                 &st,
@@ -203,27 +182,12 @@ pub async fn update_user(st: Arc<AuthState>, req: Request, p: Principal) -> Resu
     .target(&id)
     .from_ip(req.source_ip.as_deref())
     .detail(json!({ "role": { "from": before.role, "to": user.role } }));
-    let mut ops = vec![st.table.put_versioned_op(user.item()?, expected)?, st.audit_op(&audit)?];
-    match (before.counts_as_admin(), user.counts_as_admin()) {
-        (true, false) => ops.push(st.admins_op(&p.lab_id, -1)?),
-        (false, true) => ops.push(st.admins_op(&p.lab_id, 1)?),
-        _ => {}
+    store::save(&st, &before, &user, &audit, None).await?;
+    if role_changed {
+        // Tokens carry the role: make the user log in again to get the new one.
+        st.revoke_sessions(&p.lab_id, &id, None).await?;
     }
-    match st.table.transact(ops).await {
-        Ok(()) => {
-            if role_changed {
-                // Tokens carry the role: make the user log in again to get the new one.
-                st.revoke_sessions(&p.lab_id, &id, None).await?;
-            }
-            Ok(Response::ok(&user.view()))
-        }
-        Err(e) if e.failed_action() == Some(0) => Err(Problem::conflict(
-            "version_conflict",
-            "the user changed; reload and retry",
-        )),
-        Err(e) if e.failed_action() == Some(2) => Err(last_admin()),
-        Err(e) => Err(e.into()),
-    }
+    Ok(Response::ok(&user.view()))
 }
 
 pub async fn delete_user(st: Arc<AuthState>, req: Request, p: Principal) -> Result<Response, Problem> {
@@ -236,46 +200,9 @@ pub async fn delete_user(st: Arc<AuthState>, req: Request, p: Principal) -> Resu
         .target(&id)
         .from_ip(req.source_ip.as_deref())
         .detail(json!({ "role": user.role }));
-    let mut ops = vec![
-        delete_versioned(&st, &user)?,
-        st.audit_op(&audit)?,
-        st.table
-            .delete_op(&crate::model::email_pk(&user.email), crate::model::EMAIL_SK)?,
-    ];
-    if user.counts_as_admin() {
-        ops.push(st.admins_op(&p.lab_id, -1)?);
-    }
-    match st.table.transact(ops).await {
-        Ok(()) => {}
-        Err(e) if e.failed_action() == Some(0) => {
-            return Err(Problem::conflict(
-                "version_conflict",
-                "the user changed; reload and retry",
-            ));
-        }
-        Err(e) if e.failed_action() == Some(3) => return Err(last_admin()),
-        Err(e) => return Err(e.into()),
-    }
+    store::delete(&st, &user, &audit).await?;
     st.revoke_sessions(&p.lab_id, &id, None).await?;
     Ok(Response::new(204))
-}
-
-fn delete_versioned(
-    st: &AuthState,
-    user: &User,
-) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, tracseq_aws::StoreError> {
-    let del = aws_sdk_dynamodb::types::Delete::builder()
-        .table_name(&st.table.name)
-        .key("PK", tracseq_aws::store::s(crate::model::user_pk(&user.lab_id)))
-        .key("SK", tracseq_aws::store::s(crate::model::user_sk(&user.id)))
-        .condition_expression("#v = :v")
-        .expression_attribute_names("#v", "version")
-        .expression_attribute_values(":v", tracseq_aws::store::n(user.version))
-        .build()
-        .map_err(|e| tracseq_aws::StoreError::Invalid(e.to_string()))?;
-    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
-        .delete(del)
-        .build())
 }
 
 async fn change_status(st: Arc<AuthState>, req: Request, p: Principal, act: StatusAction) -> Result<Response, Problem> {
@@ -300,23 +227,7 @@ async fn change_status(st: Arc<AuthState>, req: Request, p: Principal, act: Stat
     let audit = AuditRecord::new(&p.lab_id, &p.user_id, name, "success")
         .target(&id)
         .from_ip(req.source_ip.as_deref());
-    let mut ops = vec![
-        st.table.put_versioned_op(user.item()?, before.version)?,
-        st.audit_op(&audit)?,
-    ];
-    match (before.counts_as_admin(), user.counts_as_admin()) {
-        (true, false) => ops.push(st.admins_op(&p.lab_id, -1)?),
-        (false, true) => ops.push(st.admins_op(&p.lab_id, 1)?),
-        _ => {}
-    }
-    match st.table.transact(ops).await {
-        Ok(()) => {}
-        Err(e) if e.failed_action() == Some(0) => {
-            return Err(Problem::conflict("version_conflict", "the user changed; retry"));
-        }
-        Err(e) if e.failed_action() == Some(2) => return Err(last_admin()),
-        Err(e) => return Err(e.into()),
-    }
+    store::save(&st, &before, &user, &audit, None).await?;
     if act == StatusAction::Disable {
         st.revoke_sessions(&p.lab_id, &id, None).await?;
     }

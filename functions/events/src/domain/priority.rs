@@ -5,7 +5,7 @@ use tracseq_core::named_enum;
 
 named_enum!(
     /// Ordered from least to most urgent.
-    Priority {
+    Priority as "EventPriority" {
         Low => "low",
         Normal => "normal",
         High => "high",
@@ -36,7 +36,8 @@ impl Priority {
             "storage.capacity_critical"
             | "storage.temperature_alert"
             | "auth.password_reset_requested"
-            | "auth.locked" => Priority::Urgent,
+            | "auth.locked"
+            | "submission.failed" => Priority::Urgent,
             "sequencing.qc_failed"
             | "import.failed"
             | "submission.compensated"

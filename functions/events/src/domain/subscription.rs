@@ -85,6 +85,22 @@ impl Subscription {
     }
 }
 
+/// An event type pattern as the API takes it (`sample.created`, `sample.*` or `*`), for the
+/// OpenAPI document: [`valid_pattern`] is the rule, this is its regular expression.
+pub struct EventPattern;
+
+impl utoipa::PartialSchema for EventPattern {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^(tracseq\.)?(\*|[a-z_]+\.(\*|[a-z_]+))$"))
+            .examples([serde_json::json!("sample.*")])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for EventPattern {}
+
 /// Whether `pattern` is a valid event type pattern: `entity.action`, `entity.*` or `*`,
 /// with an optional `tracseq.` prefix.
 pub fn valid_pattern(pattern: &str) -> bool {
@@ -159,6 +175,24 @@ pub fn defaults(created_by: &str, now: &str) -> Vec<Subscription> {
             Audience::Requester,
             Priority::Low,
         ),
+        sub(
+            "default-submissions",
+            "Submission outcomes to the submitter",
+            &["submission.completed", "submission.compensated", "submission.failed"],
+            &[Email, InApp],
+            Audience::Requester,
+            Priority::Low,
+        ),
+        sub(
+            "default-submission-failures",
+            "Submissions that failed after compensation, to lab administrators",
+            &["submission.failed"],
+            &[Email, InApp],
+            Audience::Roles {
+                roles: vec![Role::LabAdministrator],
+            },
+            Priority::Low,
+        ),
     ]
 }
 
@@ -166,6 +200,26 @@ pub fn defaults(created_by: &str, now: &str) -> Vec<Subscription> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_published_pattern_is_the_rule() {
+        let re = regex::Regex::new(r"^(tracseq\.)?(\*|[a-z_]+\.(\*|[a-z_]+))$").unwrap();
+        for p in [
+            "sample.*",
+            "tracseq.sample.created",
+            "*",
+            "storage.capacity_critical",
+            "sample",
+            "Sample.created",
+            "sample.",
+            ".x",
+            "sample.*.x",
+            "sa mple.x",
+            "x.y.z",
+        ] {
+            assert_eq!(re.is_match(p), valid_pattern(p), "{p}");
+        }
+    }
 
     #[test]
     fn patterns_and_matching() {

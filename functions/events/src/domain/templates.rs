@@ -12,6 +12,7 @@ use super::channel::ChannelKind;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = NotificationTemplate)]
 pub struct Template {
     pub id: String,
     pub channel: ChannelKind,
@@ -99,6 +100,21 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "import.failed",
         "[TracSeq] Import {{data.import_id}} failed",
         "Your import {{data.import_id}} failed with {{data.errors_total}} errors. Nothing was committed.\n{{link}}",
+    ),
+    (
+        "submission.completed",
+        "[TracSeq] Submission {{data.submission_id}} completed",
+        "Your submission {{data.submission_id}} completed: {{data.sample_count}} samples registered and validated, {{data.stored}} stored.\n{{link}}",
+    ),
+    (
+        "submission.compensated",
+        "[TracSeq] Submission {{data.submission_id}} was not accepted",
+        "Your submission {{data.submission_id}} stopped at step {{data.step}} ({{data.code}}): {{data.detail}}\nWhat it had done was undone; its samples are rejected with this reason.\n{{link}}",
+    ),
+    (
+        "submission.failed",
+        "[TracSeq] Submission {{data.submission_id}} needs attention",
+        "Submission {{data.submission_id}} failed ({{data.code}}): {{data.detail}}\nIts compensation did not finish; an administrator must check its samples.\n{{link}}",
     ),
 ];
 

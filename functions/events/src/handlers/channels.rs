@@ -3,12 +3,12 @@
 //! Slack/Teams webhook URL) go to SSM Parameter Store and are never shown again.
 
 use crate::domain::channel::{ChannelKind, ChannelSettings, check_settings, check_url};
-use crate::model::{ChannelConfig, keys};
+use crate::model::ChannelConfig;
 use crate::router::channels;
 use crate::state::EventsState;
+use crate::store::settings;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use tracseq_aws::store::{keyed_item, stale};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, check_version, optional_version};
 use tracseq_core::{FieldError, Problem, now_rfc3339};
@@ -97,8 +97,7 @@ pub async fn put_channel(st: Arc<EventsState>, req: Request, p: Principal) -> Re
     if !errors.is_empty() {
         return Err(Problem::validation(errors));
     }
-    let sk = format!("{}{}", keys::CHANNEL, kind.as_str());
-    let current: Option<ChannelConfig> = st.table.get_as(&keys::lab(&p.lab_id), &sk).await?;
+    let current: Option<ChannelConfig> = settings::get(&st, &p.lab_id, settings::CHANNEL, kind.as_str()).await?;
     match (&current, expected) {
         (Some(_), None) => {
             return Err(Problem::new(
@@ -131,16 +130,15 @@ pub async fn put_channel(st: Arc<EventsState>, req: Request, p: Principal) -> Re
         updated_at: now_rfc3339(),
         updated_by: p.user_id.clone(),
     };
-    let item = keyed_item(
+    settings::put(
+        &st,
+        &p.lab_id,
+        settings::CHANNEL,
+        kind.as_str(),
         &next,
-        &[("PK", keys::lab(&p.lab_id)), ("SK", sk)],
-        "notification_channel",
-    )?;
-    let write = match &current {
-        Some(c) => st.table.put_versioned_op(item, c.version),
-        None => st.table.put_new_op(item),
-    }?;
-    st.table.transact(vec![write]).await.map_err(stale("channel"))?;
+        current.as_ref().map(|c| c.version),
+    )
+    .await?;
     tracing::info!(
         channel = kind.as_str(),
         secret_changed = secret.is_some(),

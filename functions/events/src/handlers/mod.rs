@@ -2,6 +2,7 @@
 
 pub mod channels;
 pub mod deliveries;
+pub mod history;
 pub mod inbox;
 pub mod replay;
 pub mod subscriptions;

@@ -10,7 +10,6 @@ use crate::state::EventsState;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_aws::outbox::event_from_item;
 use tracseq_core::auth::Principal;
 use tracseq_core::events::type_matches;
 use tracseq_core::http::{Request, Response};
@@ -18,15 +17,19 @@ use tracseq_core::{FieldError, Problem};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"consumer": "webhooks", "from": "2026-11-01", "to": "2026-11-30", "type": "sample.*"}))]
 pub struct ReplayRequest {
-    /// `notifications` or `webhooks`.
+    #[schema(pattern = "^(notifications|webhooks)$")]
     pub consumer: String,
     /// RFC 3339 or YYYY-MM-DD (inclusive).
+    #[schema(format = Date)]
     pub from: String,
     /// RFC 3339 or YYYY-MM-DD (inclusive); at most 92 days after from.
+    #[schema(format = Date)]
     pub to: String,
     /// An event type or `entity.*`; every type when left out.
     #[serde(default, rename = "type")]
+    #[schema(value_type = Option<crate::domain::subscription::EventPattern>)]
     pub kind: Option<String>,
 }
 
@@ -77,13 +80,7 @@ pub async fn replay(st: Arc<EventsState>, req: Request, p: Principal) -> Result<
         let mut events: Vec<FeedEvent> = Vec::new();
         // Oldest first, so a consumer sees them in the order they happened.
         for day in w.days.iter().rev() {
-            let items = st.table.query_prefix(&lab.events_day(day), "").await?;
-            for item in items {
-                let sk = item.get("SK").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                if sk.as_str() < w.lo.as_str() || sk.as_str() > w.hi.as_str() {
-                    continue;
-                }
-                let event = event_from_item(item)?;
+            for event in crate::store::history::day(&st, &lab, day, (&w.lo, &w.hi)).await? {
                 if pattern.is_some_and(|p| !type_matches(p, &event.kind)) {
                     continue;
                 }

@@ -7,15 +7,15 @@ use crate::directory;
 use crate::domain::channel::ChannelKind;
 use crate::domain::priority::Priority;
 use crate::domain::quiet::QuietHours;
-use crate::domain::subscription::{Audience, Digest, Subscription};
+use crate::domain::subscription::{Audience, Digest, EventPattern, Subscription};
 use crate::domain::visibility::may_subscribe;
-use crate::model::keys;
 use crate::router::subscriptions;
 use crate::state::EventsState;
+use crate::store::settings;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_aws::store::{Item, StoreError, keyed_item, stale};
+use tracseq_aws::store::StoreError;
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
 use tracseq_core::named::parse_reported;
@@ -26,24 +26,29 @@ pub const MAX_SUBSCRIPTIONS: usize = 200;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "QC failures", "event_types": ["sequencing.qc_failed"], "channels": ["in_app"], "min_priority": "normal"}))]
 pub struct NewSubscription {
     pub name: String,
     #[schema(min_items = 1, max_items = 20)]
+    #[schema(value_type = Vec<EventPattern>)]
     pub event_types: Vec<String>,
     /// `email`, `sms`, `slack`, `teams`, `in_app`.
     #[schema(min_items = 1, max_items = 5)]
+    #[schema(value_type = Vec<ChannelKind>)]
     pub channels: Vec<String>,
     /// Whom to tell; yourself when left out.
     #[serde(default)]
     pub audience: Option<Audience>,
     /// `low` (default), `normal`, `high` or `urgent`.
     #[serde(default)]
+    #[schema(value_type = Option<Priority>)]
     pub min_priority: Option<String>,
     #[serde(default)]
     pub quiet_hours: Option<QuietHours>,
     /// `hourly` or `daily`: one summary per window instead of a message per event
     /// (for a user or roles, not the requester).
     #[serde(default)]
+    #[schema(value_type = Option<Digest>)]
     pub digest: Option<String>,
     #[serde(default)]
     pub enabled: Option<bool>,
@@ -55,10 +60,12 @@ pub struct SubscriptionPatch {
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<Vec<EventPattern>>)]
     pub event_types: Option<Vec<String>>,
     #[serde(default)]
     pub channels: Option<Vec<String>>,
     #[serde(default)]
+    #[schema(value_type = Option<Priority>)]
     pub min_priority: Option<String>,
     /// `null` removes the quiet hours.
     #[serde(default, deserialize_with = "present")]
@@ -89,27 +96,18 @@ pub struct SubscriptionList {
     pub items: Vec<Subscription>,
 }
 
-pub fn sub_sk(id: &str) -> String {
-    format!("{}{id}", keys::SUB)
-}
-
-pub fn item(lab: &str, sub: &Subscription) -> Result<Item, StoreError> {
-    keyed_item(sub, &[("PK", keys::lab(lab)), ("SK", sub_sk(&sub.id))], "subscription")
-}
-
 /// Give a new lab its default subscriptions (on its `lab.created` event), in one
 /// transaction that writes only new items: a redelivered event finds them written and
 /// writes nothing, so a default the lab deleted meanwhile stays deleted.
 pub async fn write_defaults(st: &EventsState, lab: &str, created_by: &str) -> Result<bool, StoreError> {
-    let ops = crate::domain::subscription::defaults(created_by, &now_rfc3339())
-        .iter()
-        .map(|sub| st.table.put_new_op(item(lab, sub)?))
-        .collect::<Result<Vec<_>, _>>()?;
-    match st.table.transact(ops).await {
-        Ok(()) => Ok(true),
-        Err(e) if e.failed_action().is_some() => Ok(false),
-        Err(e) => Err(e),
-    }
+    let defaults = crate::domain::subscription::defaults(created_by, &now_rfc3339());
+    settings::insert_all(
+        st,
+        lab,
+        settings::SUBSCRIPTION,
+        defaults.iter().map(|s| (s.id.as_str(), s)),
+    )
+    .await
 }
 
 /// Whether `p` may see and change `sub`: administrators all, others their own.
@@ -187,7 +185,7 @@ fn check_visible(p: &Principal, types: &[String]) -> Result<(), Problem> {
 
 async fn find(st: &EventsState, p: &Principal, id: &str) -> Result<Subscription, Problem> {
     let sub: Option<Subscription> = if tracseq_core::keyed::is_valid_id(id) {
-        st.table.get_as(&keys::lab(&p.lab_id), &sub_sk(id)).await?
+        settings::get(st, &p.lab_id, settings::SUBSCRIPTION, id).await?
     } else {
         None
     };
@@ -269,7 +267,7 @@ pub async fn create_subscription(st: Arc<EventsState>, req: Request, p: Principa
             created_at: now.clone(),
             updated_at: now,
         };
-        st.table.put_new(item(&p.lab_id, &sub)?).await?;
+        settings::put(&st, &p.lab_id, settings::SUBSCRIPTION, &sub.id, &sub, None).await?;
         Ok(Response::created(
             &format!("/api/notifications/subscriptions/{}", sub.id),
             &sub,
@@ -314,8 +312,15 @@ pub async fn update_subscription(st: Arc<EventsState>, req: Request, p: Principa
     }
     next.version += 1;
     next.updated_at = now_rfc3339();
-    let op = st.table.put_versioned_op(item(&p.lab_id, &next)?, current.version)?;
-    st.table.transact(vec![op]).await.map_err(stale("subscription"))?;
+    settings::put(
+        &st,
+        &p.lab_id,
+        settings::SUBSCRIPTION,
+        &next.id,
+        &next,
+        Some(current.version),
+    )
+    .await?;
     Ok(Response::ok(&next))
 }
 
@@ -324,9 +329,6 @@ pub async fn delete_subscription(st: Arc<EventsState>, req: Request, p: Principa
     if let Some(v) = optional_version(&req, None)? {
         check_version("subscription", current.version, v)?;
     }
-    st.table
-        .delete_versioned(&keys::lab(&p.lab_id), &sub_sk(&current.id), current.version)
-        .await
-        .map_err(stale("subscription"))?;
+    settings::delete(&st, &p.lab_id, settings::SUBSCRIPTION, &current.id, current.version).await?;
     Ok(Response::new(204))
 }

@@ -9,12 +9,12 @@ use crate::domain::channel::ChannelKind;
 use crate::domain::render::{RenderError, placeholders, render};
 use crate::domain::templates::{DEFAULT_EVENT, Template, builtin, builtins, parse_id};
 use crate::feed::FeedEvent;
-use crate::model::{LabTemplate, keys};
+use crate::model::LabTemplate;
 use crate::state::EventsState;
+use crate::store::settings;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use tracseq_aws::store::{from_item, keyed_item, stale};
 use tracseq_core::auth::Principal;
 use tracseq_core::events::CloudEvent;
 use tracseq_core::http::{Request, Response, check_version, optional_version};
@@ -77,16 +77,12 @@ pub struct Preview {
     pub body: String,
 }
 
-fn template_sk(id: &str) -> String {
-    format!("{}{id}", keys::TEMPLATE)
-}
-
 fn checked_id(raw: &str) -> Result<(ChannelKind, String), Problem> {
     parse_id(raw).ok_or_else(|| Problem::not_found("template"))
 }
 
 async fn lab_template(st: &EventsState, lab: &str, id: &str) -> Result<Option<LabTemplate>, Problem> {
-    Ok(st.table.get_as(&keys::lab(lab), &template_sk(id)).await?)
+    settings::get(st, lab, settings::TEMPLATE, id).await
 }
 
 fn as_template(t: &LabTemplate) -> Option<Template> {
@@ -102,13 +98,7 @@ fn as_template(t: &LabTemplate) -> Option<Template> {
 }
 
 pub async fn list_templates(st: Arc<EventsState>, _req: Request, p: Principal) -> Result<Response, Problem> {
-    let lab: Vec<LabTemplate> = st
-        .table
-        .query_prefix(&keys::lab(&p.lab_id), keys::TEMPLATE)
-        .await?
-        .into_iter()
-        .map(from_item)
-        .collect::<Result<_, _>>()?;
+    let lab: Vec<LabTemplate> = settings::all(&st, &p.lab_id, settings::TEMPLATE).await?;
     let mut items: Vec<Template> = builtins()
         .into_iter()
         .filter(|b| !lab.iter().any(|l| l.id == b.id))
@@ -198,16 +188,15 @@ pub async fn put_template(st: Arc<EventsState>, req: Request, p: Principal) -> R
         updated_at: now_rfc3339(),
         updated_by: p.user_id.clone(),
     };
-    let item = keyed_item(
+    settings::put(
+        &st,
+        &p.lab_id,
+        settings::TEMPLATE,
+        &id,
         &next,
-        &[("PK", keys::lab(&p.lab_id)), ("SK", template_sk(&id))],
-        "notification_template",
-    )?;
-    let op = match &current {
-        Some(c) => st.table.put_versioned_op(item, c.version)?,
-        None => st.table.put_new_op(item)?,
-    };
-    st.table.transact(vec![op]).await.map_err(stale("template"))?;
+        current.as_ref().map(|c| c.version),
+    )
+    .await?;
     let mut view = as_template(&next).ok_or_else(Problem::internal)?;
     view.event = event;
     Ok(Response::ok(&TemplateSaved {
@@ -225,10 +214,7 @@ pub async fn delete_template(st: Arc<EventsState>, req: Request, p: Principal) -
     if let Some(v) = optional_version(&req, None)? {
         check_version("template", current.version, v)?;
     }
-    st.table
-        .delete_versioned(&keys::lab(&p.lab_id), &template_sk(&id), current.version)
-        .await
-        .map_err(stale("template"))?;
+    settings::delete(&st, &p.lab_id, settings::TEMPLATE, &id, current.version).await?;
     Ok(Response::new(204))
 }
 

@@ -3,7 +3,6 @@
 //! delivery like any other.
 
 use crate::compose::{Texts, event_vars};
-use crate::deliveries;
 use crate::directory;
 use crate::domain::channel::ChannelKind;
 use crate::domain::delivery::{Attempt, DeliveryStatus};
@@ -12,6 +11,7 @@ use crate::feed::FeedEvent;
 use crate::model::{Delivery, Message, Target};
 use crate::send::{Outcome, send};
 use crate::state::EventsState;
+use crate::store::deliveries;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::sync::Arc;
@@ -24,7 +24,9 @@ use tracseq_core::{FieldError, Problem, now_rfc3339};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"channel": "in_app"}))]
 pub struct TestRequest {
+    #[schema(value_type = ChannelKind)]
     pub channel: String,
     /// The user to send to (email, SMS, in-app); yourself when left out.
     #[serde(default)]
@@ -117,7 +119,7 @@ async fn send_test(st: &EventsState, req: &Request, p: &Principal, body: TestReq
         error: error.clone(),
         duration_ms: ms,
     });
-    st.table.put_new(deliveries::item(&d, &Target::Channel(kind))?).await?;
+    deliveries::insert(st, &d, &Target::Channel(kind)).await?;
     Ok(Response::ok(&TestResult {
         delivery_id: d.id,
         delivered: status == DeliveryStatus::Sent,

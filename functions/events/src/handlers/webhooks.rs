@@ -4,13 +4,14 @@
 
 use super::{lab_keys, patterns, random_secret};
 use crate::domain::channel::check_url;
+use crate::domain::subscription::EventPattern;
 use crate::fanout;
-use crate::model::{Webhook, keys};
+use crate::model::Webhook;
 use crate::state::EventsState;
+use crate::store::settings;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_aws::store::{keyed_item, stale};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, check_version, optional_version};
 use tracseq_core::{FieldError, Problem, now_rfc3339};
@@ -20,12 +21,14 @@ pub const MAX_WEBHOOKS: usize = 25;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"url": "https://hooks.example.org/tracseq", "event_types": ["sample.*", "sequencing.run_completed"], "description": "LIMS mirror"}))]
 pub struct NewWebhook {
     /// Where deliveries are POSTed (https; http to a local host only on the local stack).
     #[schema(format = "uri", pattern = "^https?://")]
     pub url: String,
     /// Event type patterns, like `sample.*` or `sequencing.run_completed`.
     #[schema(min_items = 1, max_items = 20)]
+    #[schema(value_type = Vec<EventPattern>)]
     pub event_types: Vec<String>,
     /// The HMAC key, 16-256 characters; generated when left out.
     #[serde(default)]
@@ -47,16 +50,11 @@ pub struct WebhookList {
     pub items: Vec<Webhook>,
 }
 
-fn webhook_sk(id: &str) -> String {
-    format!("{}{id}", keys::WEBHOOK)
-}
-
 pub async fn find(st: &EventsState, lab: &str, id: &str) -> Result<Webhook, Problem> {
     if !tracseq_core::keyed::is_valid_id(id) {
         return Err(Problem::not_found("webhook"));
     }
-    st.table
-        .get_as(&keys::lab(lab), &webhook_sk(id))
+    settings::get(st, lab, settings::WEBHOOK, id)
         .await?
         .ok_or_else(|| Problem::not_found("webhook"))
 }
@@ -109,14 +107,9 @@ pub async fn create_webhook(st: Arc<EventsState>, req: Request, p: Principal) ->
         // The secret first: a webhook never exists without one.
         let secret_name = st.secret_name(&p.lab_id, &format!("webhooks/{}", hook.id));
         st.put_secret(&secret_name, &secret).await?;
-        let item = keyed_item(
-            &hook,
-            &[("PK", keys::lab(&p.lab_id)), ("SK", webhook_sk(&hook.id))],
-            "webhook",
-        )?;
-        if let Err(e) = st.table.put_new(item).await {
+        if let Err(e) = settings::put(&st, &p.lab_id, settings::WEBHOOK, &hook.id, &hook, None).await {
             st.delete_secret(&secret_name).await;
-            return Err(e.into());
+            return Err(e);
         }
         tracing::info!(webhook = %hook.id, "webhook created");
         Ok(Response::created(
@@ -132,10 +125,7 @@ pub async fn delete_webhook(st: Arc<EventsState>, req: Request, p: Principal) ->
     if let Some(expected) = optional_version(&req, None)? {
         check_version("webhook", hook.version, expected)?;
     }
-    st.table
-        .delete_versioned(&keys::lab(&p.lab_id), &webhook_sk(&hook.id), hook.version)
-        .await
-        .map_err(stale("webhook"))?;
+    settings::delete(&st, &p.lab_id, settings::WEBHOOK, &hook.id, hook.version).await?;
     st.delete_secret(&st.secret_name(&p.lab_id, &format!("webhooks/{}", hook.id)))
         .await;
     Ok(Response::new(204))

@@ -8,6 +8,7 @@ use crate::domain::manifest::MAX_BYTES;
 use crate::import::{errors_key, read_errors};
 use crate::model::{Import, ImportStatus, now_rfc3339};
 use crate::state::SamplesState;
+use crate::store::imports as store;
 use aws_sdk_s3::presigning::PresigningConfig;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -29,8 +30,10 @@ pub struct NewUpload {
     #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
     pub filename: String,
     /// Sent again as `Content-Type` with the PUT; default `application/octet-stream`.
+    #[schema(max_length = 200, pattern = "^[ -~]*$")]
     pub content_type: Option<String>,
-    /// Bytes: required, at most 10 MB; the link is signed for exactly this length.
+    /// Bytes, at most 10 MB; the link is signed for exactly this length.
+    #[schema(required, nullable = false, minimum = 1, maximum = 10485760)]
     pub size: Option<u64>,
 }
 
@@ -297,7 +300,7 @@ pub async fn create_import(st: Arc<SamplesState>, req: Request, p: Principal) ->
             updated_at: now,
             finished_at: None,
         };
-        st.table.put_new(import.item(&p.lab_id)?).await?;
+        store::insert(&st, &p.lab_id, &import).await?;
         let message = json!({ "lab_id": p.lab_id, "import_id": id }).to_string();
         if let Err(e) = st
             .sqs
@@ -309,15 +312,7 @@ pub async fn create_import(st: Arc<SamplesState>, req: Request, p: Principal) ->
         {
             tracing::error!(error = %e, import = %id, "import not queued");
             // Nothing refers to the import yet: take it back so the client's retry is clean.
-            let _ = st
-                .table
-                .client
-                .delete_item()
-                .table_name(&st.table.name)
-                .key("PK", tracseq_aws::store::s(crate::model::keys::import(&p.lab_id, &id)))
-                .key("SK", tracseq_aws::store::s(crate::model::keys::IMPORT_SK))
-                .send()
-                .await;
+            store::remove_unqueued(&st, &p.lab_id, &id).await;
             return Err(Problem::unavailable("the import queue is unavailable; retry shortly"));
         }
         Ok(Response::json(202, &import).with_header(header::LOCATION, &format!("/api/imports/{id}")))

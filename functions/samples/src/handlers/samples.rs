@@ -2,22 +2,19 @@
 //! status machine, soft-delete, history and search. Each change is one transaction with
 //! its history line and its domain event (the outbox).
 
-use super::templates::{event, lab_keys, stale};
+use super::templates::{event, lab_keys};
 use crate::domain::kinds::{ParentRelation, Priority, SampleType};
 use crate::domain::status::SampleStatus;
 use crate::domain::template::Compiled;
-use crate::model::{HistoryEntry, Sample, keys, now_rfc3339};
+use crate::model::{HistoryEntry, Sample, now_rfc3339};
 use crate::state::SamplesState;
-use aws_sdk_dynamodb::types::TransactWriteItem;
+use crate::store::samples as store;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_aws::outbox::put_event_op;
-use tracseq_aws::store::ToItem;
-use tracseq_aws::store::{Item, StoreError, s};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
 use tracseq_core::named::parse_reported;
@@ -29,18 +26,25 @@ const MAX_REASON: usize = 500;
 
 /// `POST /api/samples` (and one element of a batch).
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"sample_type": "DNA", "name": "Patient 7 blood", "priority": "high",
+    "volume": 50, "volume_unit": "µL", "concentration": 25.5, "concentration_unit": "ng/µL",
+    "project": "CANCER-01", "collection_date": "2026-11-30"}))]
 pub struct NewSample {
     /// `[A-Z0-9-]`, at most 32; generated from the lab's counter when absent.
+    #[schema(pattern = "^[A-Za-z0-9-]{1,32}$")]
     pub barcode: Option<String>,
     /// Defaults to the barcode.
     pub name: Option<String>,
     /// One of docs/domain.md's sample types (case and spacing are forgiven).
+    #[schema(value_type = SampleType)]
     pub sample_type: String,
+    #[schema(value_type = Option<Priority>)]
     pub priority: Option<String>,
     /// A published template whose custom fields `custom` must follow.
     pub template_id: Option<String>,
     pub parent_id: Option<String>,
-    /// `aliquot_of`, `derived_from` or `pooled_from`; required with `parent_id`.
+    /// Required with `parent_id`.
+    #[schema(value_type = Option<ParentRelation>)]
     pub parent_relation: Option<String>,
     #[serde(flatten)]
     pub details: SampleDetails,
@@ -299,45 +303,6 @@ pub async fn prepare(
     }
 }
 
-/// The transaction actions that create `sample`: the record, its barcode guard, its first
-/// history line; the caller adds the event (or, for imports, the checkpoint).
-pub fn create_ops(st: &SamplesState, lab: &str, sample: &Sample) -> Result<Vec<TransactWriteItem>, StoreError> {
-    let history = HistoryEntry {
-        id: sample.id.clone(),
-        sample_id: sample.id.clone(),
-        kind: "created".into(),
-        from: None,
-        to: Some(sample.status),
-        reason: None,
-        changed: vec![],
-        at: sample.created_at.clone(),
-        by: sample.created_by.clone(),
-    };
-    Ok(vec![
-        st.table.put_new_op(sample.item(lab)?)?,
-        st.table.put_new_op(barcode_guard(lab, &sample.barcode, &sample.id))?,
-        st.table.put_new_op(history.item(lab)?)?,
-    ])
-}
-
-/// `LAB#{lab}#BARCODE#{code}`: uniqueness and lookup by barcode (a sample or, later, a
-/// container: `kind` says which).
-pub fn barcode_guard(lab: &str, code: &str, owner: &str) -> Item {
-    Item::from([
-        ("PK".to_owned(), s(keys::barcode(lab, code))),
-        ("SK".to_owned(), s(keys::BARCODE_SK)),
-        ("entity".to_owned(), s("guard")),
-        ("kind".to_owned(), s("sample")),
-        ("owner".to_owned(), s(owner)),
-    ])
-}
-
-pub fn barcode_taken(code: &str) -> Problem {
-    let mut p = Problem::conflict("barcode_taken", format!("barcode {code} is already in use in this lab"));
-    p.errors = vec![FieldError::field("barcode", "unique", "already in use").with_value(code)];
-    p
-}
-
 /// A new sample from checked input.
 pub fn new_sample(p: &Principal, prepared: Prepared, barcode: String, now: &str) -> Sample {
     let Prepared {
@@ -388,13 +353,8 @@ async fn insert(st: &SamplesState, p: &Principal, req: &Request, prepared: Prepa
     let now = now_rfc3339();
     let barcode = prepared.fields.barcode.clone().ok_or_else(Problem::internal)?;
     let sample = new_sample(p, prepared, barcode, &now);
-    let mut ops = create_ops(st, &p.lab_id, &sample)?;
-    ops.push(put_event_op(&st.table, &created_event(p, req, &sample)?)?);
-    match st.table.transact(ops).await {
-        Ok(()) => Ok(sample),
-        Err(e) if e.failed_action() == Some(1) => Err(barcode_taken(&sample.barcode)),
-        Err(e) => Err(e.into()),
-    }
+    store::insert(st, &p.lab_id, &sample, &created_event(p, req, &sample)?).await?;
+    Ok(sample)
 }
 
 /// Samples written by one batch transaction (4 writes each; DynamoDB allows 100).
@@ -410,22 +370,20 @@ async fn insert_group(
 ) -> Vec<BatchResult> {
     let now = now_rfc3339();
     let mut samples = Vec::with_capacity(group.len());
-    let mut ops = Vec::with_capacity(group.len() * 4);
-    for (index, x) in &group {
+    for (_, x) in &group {
         let Some(barcode) = x.fields.barcode.clone() else { break };
         let sample = new_sample(p, x.clone(), barcode, &now);
-        let Ok(mut sample_ops) = create_ops(st, &p.lab_id, &sample) else {
+        let Ok(event) = created_event(p, req, &sample) else {
             break;
         };
-        let Ok(event) = created_event(p, req, &sample).and_then(|e| Ok(put_event_op(&st.table, &e)?)) else {
-            break;
-        };
-        sample_ops.push(event);
-        ops.extend(sample_ops);
-        samples.push((*index, sample));
+        samples.push((sample, event));
     }
-    if samples.len() == group.len() && st.table.transact(ops).await.is_ok() {
-        return samples.into_iter().map(|(i, s)| BatchResult::of(i, Ok(s))).collect();
+    if samples.len() == group.len() && store::insert_all(st, &p.lab_id, &samples).await.is_ok() {
+        return group
+            .iter()
+            .zip(samples)
+            .map(|((i, _), (s, _))| BatchResult::of(*i, Ok(s)))
+            .collect();
     }
     let mut out = Vec::with_capacity(group.len());
     for (index, x) in group {
@@ -513,47 +471,10 @@ pub async fn get_by_barcode(st: Arc<SamplesState>, req: Request, p: Principal) -
     if crate::domain::barcode::check(&code).is_err() {
         return Err(Problem::not_found("sample"));
     }
-    let guard = st.table.get(&keys::barcode(&p.lab_id, &code), keys::BARCODE_SK).await?;
-    let owner = guard
-        .filter(|g| g.get("kind").and_then(|v| v.as_s().ok()).map(String::as_str) == Some("sample"))
-        .and_then(|g| g.get("owner").and_then(|v| v.as_s().ok()).cloned())
+    let owner = store::by_barcode(&st, &p.lab_id, &code)
+        .await?
         .ok_or_else(|| Problem::not_found("sample"))?;
     Ok(Response::ok(&st.sample(&p.lab_id, &owner).await?))
-}
-
-/// Store `next` (version already advanced) over `current`, with its history and event.
-async fn save(
-    st: &SamplesState,
-    p: &Principal,
-    current: &Sample,
-    next: &Sample,
-    history: HistoryEntry,
-    events: Vec<tracseq_core::events::CloudEvent>,
-) -> Result<(), Problem> {
-    let mut ops = vec![
-        st.table.put_versioned_op(next.item(&p.lab_id)?, current.version)?,
-        st.table.put_new_op(history.item(&p.lab_id)?)?,
-    ];
-    if let Some(op) = position_sync_op(&st.table, &p.lab_id, current, next)? {
-        ops.push(op);
-    }
-    for ev in &events {
-        ops.push(put_event_op(&st.table, ev)?);
-    }
-    st.table.transact(ops).await.map_err(stale("sample"))
-}
-
-/// The position item's copy of the sample, kept in step when its status or type changes
-/// (the write fails if the position no longer holds it).
-pub fn position_sync_op(
-    table: &tracseq_aws::store::Table,
-    lab: &str,
-    current: &Sample,
-    next: &Sample,
-) -> Result<Option<TransactWriteItem>, StoreError> {
-    crate::model::position_to_sync(lab, current, next)
-        .map(|p| table.set_where_op(&p.pk, &p.sk, &p.sets, ("sample_id", &p.sample_id)))
-        .transpose()
 }
 
 fn history(sample: &Sample, p: &Principal, kind: &str, now: &str) -> HistoryEntry {
@@ -671,12 +592,21 @@ pub async fn update_sample(st: Arc<SamplesState>, req: Request, p: Principal) ->
         &format!("samples/{}", next.id),
         json!({ "sample_id": next.id, "barcode": next.barcode, "changed": changed }),
     )?;
-    save(&st, &p, &current, &next, h, vec![ev]).await?;
+    store::save(&st, &p.lab_id, &current, &next, &h, &[ev]).await?;
     Ok(Response::ok(&next))
 }
 
 /// Move `current` to `to` (the machine decides), with the reason rules.
-async fn change_status(
+/// A checked status change, ready to be stored: the sample after it, its history line
+/// and its events.
+pub(crate) struct StatusChange {
+    pub current: Sample,
+    pub next: Sample,
+    pub history: HistoryEntry,
+    pub events: Vec<tracseq_core::events::CloudEvent>,
+}
+
+pub(crate) async fn change_status(
     st: &SamplesState,
     req: &Request,
     p: &Principal,
@@ -684,6 +614,19 @@ async fn change_status(
     to: SampleStatus,
     reason: Option<String>,
 ) -> Result<Sample, Problem> {
+    let c = plan_status(req, p, current, to, reason)?;
+    store::save(st, &p.lab_id, &c.current, &c.next, &c.history, &c.events).await?;
+    Ok(c.next)
+}
+
+/// Check `current → to` against the status machine and its reason rules.
+pub(crate) fn plan_status(
+    req: &Request,
+    p: &Principal,
+    current: Sample,
+    to: SampleStatus,
+    reason: Option<String>,
+) -> Result<StatusChange, Problem> {
     let from = current.status;
     let reason = reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
     if reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON) {
@@ -734,8 +677,12 @@ async fn change_status(
         SampleStatus::Deleted => events.push(event("sample.deleted", p, req, &subject, data)?),
         _ => {}
     }
-    save(st, p, &current, &next, h, events).await?;
-    Ok(next)
+    Ok(StatusChange {
+        current,
+        next,
+        history: h,
+        events,
+    })
 }
 
 pub async fn transition_sample(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
@@ -790,20 +737,8 @@ pub type HistoryPage = tracseq_core::pagination::Page<HistoryEntry>;
 pub async fn sample_history(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let sample = st.sample(&p.lab_id, req.path_param("id")?).await?;
     let page = tracseq_core::pagination::PageRequest::from_request(&req)?;
-    let pk = keys::sample(&p.lab_id, &sample.id);
-    let out = st
-        .table
-        .query_page(&tracseq_aws::store::PageQuery::of(&pk).with_prefix("HIST#"), &page)
-        .await?;
-    let items = out
-        .items
-        .into_iter()
-        .map(tracseq_aws::store::from_item)
-        .collect::<Result<Vec<HistoryEntry>, _>>()?;
-    Ok(Response::ok(&HistoryPage {
-        items,
-        next_cursor: out.next_cursor,
-    }))
+    let history: HistoryPage = store::history(&st, &p.lab_id, &sample.id, &page).await?;
+    Ok(Response::ok(&history))
 }
 
 #[cfg(test)]

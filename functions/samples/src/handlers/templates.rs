@@ -2,14 +2,13 @@
 //! versions, and download a blank manifest.
 
 use crate::domain::template::{FieldDef, TemplateDef};
-use crate::model::{Template, TemplateAction, TemplateStatus, TemplateVersion, keys, now_rfc3339};
+use crate::model::{Template, TemplateAction, TemplateStatus, TemplateVersion, now_rfc3339};
 use crate::state::SamplesState;
+use crate::store::templates as store;
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_aws::outbox::put_event_op;
-use tracseq_aws::store::{Filter, PageQuery};
 use tracseq_core::auth::Principal;
 use tracseq_core::events::CloudEvent;
 use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
@@ -19,6 +18,7 @@ use tracseq_core::{FieldError, Problem};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "RNA intake", "description": "Tissue RNA for expression studies", "fields": [{"name": "tissue", "label": "Tissue", "type": "text", "required": true}, {"name": "rin_score", "label": "RIN", "type": "number", "maps_to": "rin"}]}))]
 pub struct NewTemplate {
     pub name: String,
     pub description: Option<String>,
@@ -67,20 +67,15 @@ fn refused(status: TemplateStatus, action: TemplateAction) -> Result<TemplateSta
 
 pub async fn list_templates(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let page = PageRequest::from_request(&req)?;
-    let filters: Vec<Filter> = match req.query("status") {
-        Some(s) => {
-            let status: TemplateStatus = serde_json::from_value(json!(s)).map_err(|_| {
-                Problem::validation(vec![
-                    FieldError::field("status", "one_of", "draft, published or deprecated").with_value(s),
-                ])
-            })?;
-            vec![Filter::Eq("status".into(), status.as_str().into())]
-        }
-        None => vec![],
+    let status: Option<TemplateStatus> = match req.query("status") {
+        Some(s) => Some(serde_json::from_value(json!(s)).map_err(|_| {
+            Problem::validation(vec![
+                FieldError::field("status", "one_of", "draft, published or deprecated").with_value(s),
+            ])
+        })?),
+        None => None,
     };
-    let root = keys::lab(&p.lab_id);
-    let q = PageQuery::of(&root).with_prefix("TEMPLATE#").filtered(&filters);
-    let templates: TemplatePage = st.table.query_page_as(&q, &page).await?;
+    let templates: TemplatePage = store::list(&st, &p.lab_id, status, &page).await?;
     Ok(Response::ok(&templates))
 }
 
@@ -114,12 +109,7 @@ pub async fn create_template(st: Arc<SamplesState>, req: Request, p: Principal) 
             &format!("templates/{}", t.id),
             json!({ "template_id": t.id, "name": t.definition.name }),
         )?;
-        st.table
-            .transact(vec![
-                st.table.put_new_op(t.item(&p.lab_id)?)?,
-                put_event_op(&st.table, &ev)?,
-            ])
-            .await?;
+        store::insert(&st, &p.lab_id, &t, &ev).await?;
         Ok(Response::created(&format!("/api/templates/{}", t.id), &t))
     })
     .await
@@ -186,17 +176,9 @@ pub async fn update_template(st: Arc<SamplesState>, req: Request, p: Principal) 
         &format!("templates/{}", t.id),
         json!({ "template_id": t.id, "version": t.version }),
     )?;
-    st.table
-        .transact(vec![
-            st.table.put_versioned_op(t.item(&p.lab_id)?, expected)?,
-            put_event_op(&st.table, &ev)?,
-        ])
-        .await
-        .map_err(stale("template"))?;
+    store::save(&st, &p.lab_id, &t, expected, None, &ev).await?;
     Ok(Response::ok(&t))
 }
-
-pub(crate) use tracseq_aws::store::stale;
 
 pub async fn delete_template(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let t = st.template(&p.lab_id, req.path_param("id")?).await?;
@@ -211,28 +193,7 @@ pub async fn delete_template(st: Arc<SamplesState>, req: Request, p: Principal) 
         &format!("templates/{}", t.id),
         json!({ "template_id": t.id }),
     )?;
-    let head_pk = keys::lab(&p.lab_id);
-    st.table
-        .transact(vec![
-            st.table
-                .check_version_op(&head_pk, &keys::template_sk(&t.id), t.version)?,
-            put_event_op(&st.table, &ev)?,
-        ])
-        .await
-        .map_err(stale("template"))?;
-    // The check above proved the draft unchanged; the delete itself is conditional too.
-    st.table
-        .client
-        .delete_item()
-        .table_name(&st.table.name)
-        .key("PK", tracseq_aws::store::s(head_pk))
-        .key("SK", tracseq_aws::store::s(keys::template_sk(&t.id)))
-        .condition_expression("#v = :v")
-        .expression_attribute_names("#v", "version")
-        .expression_attribute_values(":v", tracseq_aws::store::n(t.version))
-        .send()
-        .await
-        .map_err(|e| stale("template")(tracseq_aws::store::StoreError::from_sdk(e)))?;
+    store::delete(&st, &p.lab_id, &t, &ev).await?;
     Ok(Response::new(204))
 }
 
@@ -269,25 +230,14 @@ pub async fn publish_template(st: Arc<SamplesState>, req: Request, p: Principal)
         &format!("templates/{}", t.id),
         json!({ "template_id": t.id, "template_version": number, "name": t.definition.name }),
     )?;
-    st.table
-        .transact(vec![
-            st.table.put_versioned_op(t.item(&p.lab_id)?, expected)?,
-            st.table.put_new_op(frozen.item(&p.lab_id)?)?,
-            put_event_op(&st.table, &ev)?,
-        ])
-        .await
-        .map_err(stale("template"))?;
+    store::save(&st, &p.lab_id, &t, expected, Some(&frozen), &ev).await?;
     Ok(Response::ok(&t))
 }
 
 pub async fn list_template_versions(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let t = st.template(&p.lab_id, req.path_param("id")?).await?;
     let page = PageRequest::from_request(&req)?;
-    let pk = keys::template_versions(&p.lab_id, &t.id);
-    let versions: TemplateVersionPage = st
-        .table
-        .query_page_as(&PageQuery::of(&pk).with_prefix("V#"), &page)
-        .await?;
+    let versions: TemplateVersionPage = store::versions(&st, &p.lab_id, &t.id, &page).await?;
     Ok(Response::ok(&versions))
 }
 

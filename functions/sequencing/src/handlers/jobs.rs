@@ -5,21 +5,18 @@
 use crate::domain::platform::Instrument;
 use crate::domain::samplesheet::Reads;
 use crate::domain::status::JobStatus;
-use crate::model::{Job, keys, now_rfc3339};
+use crate::model::{Job, now_rfc3339};
 use crate::state::SequencingState;
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashSet;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_aws::outbox::put_event_op;
-use tracseq_aws::store::{GSI1, GSI2, from_item, stale};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
 use tracseq_core::keyed::LabKeys;
 use tracseq_core::named::parse_reported;
 use tracseq_core::{FieldError, Problem};
-use tracseq_lab::keys as sample_keys;
 use tracseq_lab::kinds::Priority;
 use tracseq_lab::sample::Sample;
 use tracseq_lab::status::SampleStatus;
@@ -32,8 +29,10 @@ const MAX_TEXT: usize = 2000;
 pub struct NewJob {
     #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
+    #[schema(value_type = Option<tracseq_lab::kinds::Priority>)]
     pub priority: Option<String>,
     pub sample_ids: Vec<String>,
+    #[schema(value_type = Option<crate::domain::platform::Instrument>)]
     pub instrument: Option<String>,
     pub reads: Option<Reads>,
     pub notes: Option<String>,
@@ -44,8 +43,10 @@ pub struct NewJob {
 #[serde(deny_unknown_fields)]
 pub struct JobPatch {
     pub name: Option<String>,
+    #[schema(value_type = Option<tracseq_lab::kinds::Priority>)]
     pub priority: Option<String>,
     pub sample_ids: Option<Vec<String>>,
+    #[schema(value_type = Option<crate::domain::platform::Instrument>)]
     pub instrument: Option<String>,
     pub reads: Option<Reads>,
     pub notes: Option<String>,
@@ -92,18 +93,7 @@ async fn check_samples(
         ));
         return Ok(());
     }
-    let keys_: Vec<(String, String)> = ids
-        .iter()
-        .filter(|id| tracseq_core::keyed::is_valid_id(id))
-        .map(|id| (sample_keys::sample(lab, id), sample_keys::SAMPLE_SK.to_owned()))
-        .collect();
-    let found: Vec<Sample> = st
-        .table
-        .batch_get(&keys_)
-        .await?
-        .into_iter()
-        .map(from_item::<Sample>)
-        .collect::<Result<_, _>>()?;
+    let found: Vec<Sample> = crate::store::samples(st, lab, ids).await?;
     for (i, id) in ids.iter().enumerate() {
         if !found.iter().any(|s| &s.id == id && s.status != SampleStatus::Deleted) {
             errors.push(FieldError::field(format!("sample_ids[{i}]"), "exists", "no such sample").with_value(id));
@@ -153,9 +143,7 @@ pub async fn create_job(st: Arc<SequencingState>, req: Request, p: Principal) ->
             &format!("sequencing/jobs/{}", job.id),
             json!({"job_id": job.id, "name": job.name, "priority": job.priority, "samples": job.sample_ids.len(), "requested_by": job.requested_by}),
         )?;
-        st.table
-            .transact(vec![st.table.put_new_op(job.item(&p.lab_id)?)?, put_event_op(&st.table, &ev)?])
-            .await?;
+        crate::store::insert(&st, &p.lab_id, &job, &ev).await?;
         Ok(Response::created(&format!("/api/sequencing/jobs/{}", job.id), &job))
     })
     .await
@@ -167,26 +155,15 @@ pub async fn get_job(st: Arc<SequencingState>, req: Request, p: Principal) -> Re
 
 /// Newest first; `?status=` narrows to one status.
 pub async fn list_jobs(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
-    let (pk, index) = match super::status_query::<JobStatus>(&req, "job")? {
-        Some(status) => (keys::jobs_by_status(&p.lab_id, status.as_str()), GSI1),
-        None => (keys::jobs(&p.lab_id), GSI2),
-    };
-    let page: JobPage = super::newest_page(&st, &req, &pk, index).await?;
+    let status = super::status_query::<JobStatus>(&req, "job")?;
+    let page: JobPage = crate::store::jobs(
+        &st,
+        &p.lab_id,
+        status,
+        &tracseq_core::pagination::PageRequest::from_request(&req)?,
+    )
+    .await?;
     Ok(Response::ok(&page))
-}
-
-async fn save(
-    st: &SequencingState,
-    p: &Principal,
-    next: &Job,
-    expected: u64,
-    ev: tracseq_core::events::CloudEvent,
-) -> Result<(), Problem> {
-    let ops = vec![
-        st.table.put_versioned_op(next.item(&p.lab_id)?, expected)?,
-        put_event_op(&st.table, &ev)?,
-    ];
-    st.table.transact(ops).await.map_err(stale("job"))
 }
 
 pub async fn update_job(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
@@ -251,7 +228,7 @@ pub async fn update_job(st: Arc<SequencingState>, req: Request, p: Principal) ->
         &format!("sequencing/jobs/{}", next.id),
         json!({"job_id": next.id, "priority": next.priority}),
     )?;
-    save(&st, &p, &next, current.version, ev).await?;
+    crate::store::replace(&st, &p.lab_id, &next, current.version, &[ev], "job").await?;
     Ok(Response::ok(&next))
 }
 
@@ -287,6 +264,6 @@ pub async fn transition_job(st: Arc<SequencingState>, req: Request, p: Principal
         &format!("sequencing/jobs/{}", next.id),
         json!({"job_id": next.id, "from": current.status, "to": to, "reason": reason, "requested_by": next.requested_by}),
     )?;
-    save(&st, &p, &next, current.version, ev).await?;
+    crate::store::replace(&st, &p.lab_id, &next, current.version, &[ev], "job").await?;
     Ok(Response::ok(&next))
 }

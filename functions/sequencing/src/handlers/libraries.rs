@@ -4,22 +4,17 @@
 use super::reference::kit;
 use crate::domain::index::IndexSeq;
 use crate::domain::qc::{Metric, evaluate};
-use crate::model::{Library, keys, now_rfc3339};
+use crate::model::{Library, now_rfc3339};
 use crate::state::SequencingState;
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_aws::outbox::put_event_op;
-use tracseq_aws::store::GSI1;
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response};
 use tracseq_core::keyed::LabKeys;
 use tracseq_core::{FieldError, Problem};
-use tracseq_lab::keys as sample_keys;
-use tracseq_lab::sample::Sample;
-use tracseq_lab::status::SampleStatus;
 
 /// `POST /api/libraries`. Indexes come from the kit by name (`i7`, `i5`) or, for a
 /// custom design, as sequences (`i7_sequence`, `i5_sequence`, i5 forward).
@@ -94,25 +89,7 @@ pub async fn create_library(st: Arc<SequencingState>, req: Request, p: Principal
     let lab = LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())?;
     idempotent(&st.idem, &lab, &req, || async {
         let mut errors = Vec::new();
-        let sample: Option<Sample> = if tracseq_core::keyed::is_valid_id(&body.sample_id) {
-            st.table
-                .get_as(&sample_keys::sample(&p.lab_id, &body.sample_id), sample_keys::SAMPLE_SK)
-                .await?
-        } else {
-            None
-        };
-        let sample = match sample {
-            Some(s) if s.status == SampleStatus::Deleted => None,
-            // An import's samples exist once the import has completed.
-            Some(s) if s.import_id.is_some() => {
-                let imp: Option<tracseq_lab::sample::ImportState> = st
-                    .table
-                    .get_as(&sample_keys::import(&p.lab_id, s.import_id.as_deref().unwrap_or_default()), sample_keys::IMPORT_SK)
-                    .await?;
-                imp.filter(|i| i.status == tracseq_lab::sample::ImportStatus::Completed).map(|_| s)
-            }
-            other => other,
-        };
+        let sample = crate::store::visible_sample(&st, &p.lab_id, &body.sample_id).await?;
         if sample.is_none() {
             errors.push(FieldError::field("sample_id", "exists", "no such sample").with_value(&body.sample_id));
         }
@@ -170,9 +147,7 @@ pub async fn create_library(st: Arc<SequencingState>, req: Request, p: Principal
             &format!("sequencing/libraries/{}", library.id),
             json!({"library_id": library.id, "sample_id": library.sample_id, "i7": library.i7, "i5": library.i5, "qc": qc, "findings": findings}),
         )?;
-        st.table
-            .transact(vec![st.table.put_new_op(library.item(&p.lab_id)?)?, put_event_op(&st.table, &ev)?])
-            .await?;
+        crate::store::insert(&st, &p.lab_id, &library, &ev).await?;
         Ok(Response::created(&format!("/api/libraries/{}", library.id), &library))
     })
     .await
@@ -186,6 +161,11 @@ pub type LibraryPage = tracseq_core::pagination::Page<Library>;
 
 /// Newest first.
 pub async fn list_libraries(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
-    let page: LibraryPage = super::newest_page(&st, &req, &keys::libraries(&p.lab_id), GSI1).await?;
+    let page: LibraryPage = crate::store::library_page(
+        &st,
+        &p.lab_id,
+        &tracseq_core::pagination::PageRequest::from_request(&req)?,
+    )
+    .await?;
     Ok(Response::ok(&page))
 }

@@ -4,19 +4,18 @@
 
 use crate::domain::index::IndexSeq;
 use crate::domain::pool::{Member, check_join};
-use crate::model::{Library, Pool, PoolMember, keys, now_rfc3339};
+use crate::model::{Library, Pool, PoolMember, now_rfc3339};
 use crate::state::SequencingState;
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use crate::store::pools as store;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashSet;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_aws::outbox::put_event_op;
-use tracseq_aws::store::{GSI1, StoreError, from_item, n, s, stale};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
 use tracseq_core::keyed::LabKeys;
+use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};
 
 /// Most libraries added in one request (each is one action of its transaction).
@@ -91,12 +90,7 @@ pub async fn create_pool(st: Arc<SequencingState>, req: Request, p: Principal) -
             &format!("sequencing/pools/{}", pool.id),
             json!({"pool_id": pool.id, "name": pool.name}),
         )?;
-        st.table
-            .transact(vec![
-                st.table.put_new_op(pool.item(&p.lab_id)?)?,
-                put_event_op(&st.table, &ev)?,
-            ])
-            .await?;
+        crate::store::insert(&st, &p.lab_id, &pool, &ev).await?;
         Ok(Response::created(
             &format!("/api/pools/{}", pool.id),
             &PoolView {
@@ -114,33 +108,8 @@ pub async fn get_pool(st: Arc<SequencingState>, req: Request, p: Principal) -> R
 }
 
 pub async fn list_pools(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
-    let page: PoolPage = super::newest_page(&st, &req, &keys::pools(&p.lab_id), GSI1).await?;
+    let page: PoolPage = crate::store::pools(&st, &p.lab_id, &PageRequest::from_request(&req)?).await?;
     Ok(Response::ok(&page))
-}
-
-/// The pool's head update of a membership change: members ± `delta`, next version, if
-/// the version is `expected`.
-fn pool_update(
-    st: &SequencingState,
-    lab: &str,
-    pool: &Pool,
-    expected: u64,
-    delta: i64,
-) -> Result<TransactWriteItem, StoreError> {
-    let update = Update::builder()
-        .table_name(&st.table.name)
-        .key("PK", s(keys::pool(lab, &pool.id)))
-        .key("SK", s(keys::POOL_SK))
-        .update_expression("SET #v = :next, members = :members, updated_at = :now")
-        .condition_expression("#v = :expected")
-        .expression_attribute_names("#v", "version")
-        .expression_attribute_values(":expected", n(expected))
-        .expression_attribute_values(":next", n(expected + 1))
-        .expression_attribute_values(":members", n((pool.members as i64 + delta).max(0)))
-        .expression_attribute_values(":now", s(now_rfc3339()))
-        .build()
-        .map_err(|e| StoreError::Invalid(e.to_string()))?;
-    Ok(TransactWriteItem::builder().update(update).build())
 }
 
 fn member_of(pool: &Pool, l: &Library, p: &Principal) -> PoolMember {
@@ -181,19 +150,7 @@ pub async fn add_to_pool(st: Arc<SequencingState>, req: Request, p: Principal) -
     idempotent(&st.idem, &lab, &req, || async {
         let (pool, members) = st.pool(&p.lab_id, req.path_param("id")?).await?;
         check_version("pool", pool.version, expected)?;
-        let keys_: Vec<(String, String)> = body
-            .library_ids
-            .iter()
-            .filter(|id| tracseq_core::keyed::is_valid_id(id))
-            .map(|id| (keys::library(&p.lab_id, id), keys::LIBRARY_SK.to_owned()))
-            .collect();
-        let found: Vec<Library> = st
-            .table
-            .batch_get(&keys_)
-            .await?
-            .into_iter()
-            .map(from_item::<Library>)
-            .collect::<Result<_, _>>()?;
+        let found: Vec<Library> = crate::store::libraries(&st, &p.lab_id, &body.library_ids).await?;
         let mut errors = Vec::new();
         let mut joining = Vec::new();
         for (i, id) in body.library_ids.iter().enumerate() {
@@ -227,18 +184,13 @@ pub async fn add_to_pool(st: Arc<SequencingState>, req: Request, p: Principal) -
             return Err(problem);
         }
         let added: Vec<PoolMember> = joining.iter().map(|l| member_of(&pool, l, &p)).collect();
-        let mut ops = vec![pool_update(&st, &p.lab_id, &pool, expected, added.len() as i64)?];
-        for m in &added {
-            ops.push(st.table.put_new_op(m.item(&p.lab_id)?)?);
-        }
         let ev = req.event(
             "sequencing.pool_changed",
             &p,
             &format!("sequencing/pools/{}", pool.id),
             json!({"pool_id": pool.id, "added": added.iter().map(|m| &m.library_id).collect::<Vec<_>>()}),
         )?;
-        ops.push(put_event_op(&st.table, &ev)?);
-        st.table.transact(ops).await.map_err(stale("pool"))?;
+        store::add(&st, &p.lab_id, &pool, expected, &added, &ev).await?;
         let (pool, libraries) = st.pool(&p.lab_id, &pool.id).await?;
         Ok(Response::ok(&PoolView { pool, libraries }))
     })
@@ -260,12 +212,6 @@ pub async fn remove_from_pool(st: Arc<SequencingState>, req: Request, p: Princip
         &format!("sequencing/pools/{}", pool.id),
         json!({"pool_id": pool.id, "removed": [library]}),
     )?;
-    let ops = vec![
-        pool_update(&st, &p.lab_id, &pool, expected, -1)?,
-        st.table
-            .delete_op(&keys::pool(&p.lab_id, &pool.id), &keys::member_sk(library))?,
-        put_event_op(&st.table, &ev)?,
-    ];
-    st.table.transact(ops).await.map_err(stale("pool"))?;
+    store::remove(&st, &p.lab_id, &pool, expected, library, &ev).await?;
     Ok(Response::new(204))
 }

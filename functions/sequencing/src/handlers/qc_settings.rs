@@ -4,19 +4,14 @@
 use crate::domain::qc::{Metric, Threshold, default_thresholds};
 use crate::model::now_rfc3339;
 use crate::state::SequencingState;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use crate::store::reference as store;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use tracseq_aws::outbox::put_event_op;
-use tracseq_aws::store::{StoreError, keyed_item, n, stale};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, check_version, expected_version};
-use tracseq_core::keyed::lab_key;
 use tracseq_core::{FieldError, Problem};
-
-const SK: &str = "QCTHRESHOLDS";
 
 /// The lab's thresholds (every metric) and the version of its overrides (0: defaults).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -32,6 +27,7 @@ pub struct QcSettings {
 /// `PUT`: the metrics to set (the others keep their values).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"version": 0, "thresholds": {"percent_q30": {"pass_min": 80.0, "warn_min": 75.0}}}))]
 pub struct QcSettingsPatch {
     pub thresholds: BTreeMap<Metric, Threshold>,
     #[schema(required, nullable = false)]
@@ -40,7 +36,7 @@ pub struct QcSettingsPatch {
 
 /// The lab's thresholds, defaults filled in.
 pub async fn lab_thresholds(st: &SequencingState, lab: &str) -> Result<QcSettings, Problem> {
-    let stored: Option<QcSettings> = st.table.get_as(&lab_key(lab, &[]), SK).await?;
+    let stored: Option<QcSettings> = store::qc_settings(st, lab).await?;
     let mut thresholds = default_thresholds();
     let (version, updated_at, updated_by) = match stored {
         Some(s) => {
@@ -111,35 +107,12 @@ pub async fn put_qc_settings(st: Arc<SequencingState>, req: Request, p: Principa
     next.version += 1;
     next.updated_at = Some(now_rfc3339());
     next.updated_by = Some(p.user_id.clone());
-    let item = keyed_item(
-        &next,
-        &[("PK", lab_key(&p.lab_id, &[])), ("SK", SK.to_owned())],
-        "qc_thresholds",
-    )?;
-    let put = if expected == 0 {
-        Put::builder().condition_expression("attribute_not_exists(PK)")
-    } else {
-        Put::builder()
-            .condition_expression("#v = :v")
-            .expression_attribute_names("#v", "version")
-            .expression_attribute_values(":v", n(expected))
-    }
-    .table_name(&st.table.name)
-    .set_item(Some(item))
-    .build()
-    .map_err(|e| Problem::from(StoreError::Invalid(e.to_string())))?;
     let ev = req.event(
         "sequencing.qc_thresholds_changed",
         &p,
         "sequencing/qc-thresholds",
         json!({"changed": body.thresholds.keys().collect::<Vec<_>>(), "version": next.version}),
     )?;
-    st.table
-        .transact(vec![
-            TransactWriteItem::builder().put(put).build(),
-            put_event_op(&st.table, &ev)?,
-        ])
-        .await
-        .map_err(stale("QC thresholds"))?;
+    store::put_qc_settings(&st, &p.lab_id, &next, expected, &ev).await?;
     Ok(Response::ok(&next))
 }

@@ -6,17 +6,15 @@ use crate::domain::kits::{IndexKit, KitIndex, nextera_xt_v2};
 use crate::domain::platform::{FlowCell, Instrument, Orientation, SheetFormat, flow_cells};
 use crate::model::{LabKit, now_rfc3339};
 use crate::state::SequencingState;
+use crate::store::reference as store;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashSet;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_aws::outbox::put_event_op;
-use tracseq_aws::store::{PageQuery, from_item};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response};
 use tracseq_core::keyed::LabKeys;
-use tracseq_core::keyed::lab_key;
 use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};
 
@@ -42,24 +40,18 @@ pub struct InstrumentList {
 /// The flow cell types the lab can plan runs on: docs/domain.md's, then the lab's own.
 pub async fn lab_flow_cells(st: &SequencingState, lab: &str) -> Result<Vec<FlowCell>, Problem> {
     let mut cells = flow_cells();
-    let page = PageRequest::first(1000);
-    let pk = lab_key(lab, &[]);
-    let out = st
-        .table
-        .query_page(&PageQuery::of(&pk).with_prefix("FLOWCELL#"), &page)
-        .await?;
-    for item in out.items {
-        cells.push(from_item::<FlowCell>(item)?);
-    }
+    cells.extend(store::flow_cells(st, lab).await?);
     Ok(cells)
 }
 
 /// `POST /api/sequencing/flow-cells`: a flow cell type of the lab's own.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Custom 25B", "instrument": "NovaSeq X", "lanes": 8, "reads_per_lane": 3200000000u64}))]
 pub struct NewFlowCell {
     #[schema(min_length = 1, max_length = 40, pattern = r"\S")]
     pub name: String,
+    #[schema(value_type = Instrument)]
     pub instrument: String,
     #[schema(minimum = 1, maximum = 16)]
     pub lanes: u8,
@@ -102,31 +94,19 @@ pub async fn create_flow_cell(st: Arc<SequencingState>, req: Request, p: Princip
         lanes: body.lanes,
         reads_per_lane: body.reads_per_lane,
     };
-    let item = tracseq_aws::store::keyed_item(
-        &cell,
-        &[
-            ("PK", lab_key(&p.lab_id, &[])),
-            ("SK", crate::model::keys::flow_cell_sk(instrument.as_str(), &cell.name)),
-        ],
-        "flow_cell",
-    )?;
     let ev = req.event(
         "sequencing.flow_cell_created",
         &p,
         "sequencing/flow-cells",
         json!({"name": cell.name, "instrument": cell.instrument, "lanes": cell.lanes}),
     )?;
-    match st
-        .table
-        .transact(vec![st.table.put_new_op(item)?, put_event_op(&st.table, &ev)?])
-        .await
-    {
-        Ok(()) => Ok(Response::created("/api/sequencing/instruments", &cell)),
-        Err(e) if e.failed_action() == Some(0) => Err(Problem::conflict(
+    if store::insert_flow_cell(&st, &p.lab_id, &cell, &ev).await? {
+        Ok(Response::created("/api/sequencing/instruments", &cell))
+    } else {
+        Err(Problem::conflict(
             "flow_cell_exists",
             format!("{} already has a {} flow cell", instrument.as_str(), cell.name),
-        )),
-        Err(e) => Err(e.into()),
+        ))
     }
 }
 
@@ -163,11 +143,7 @@ pub struct KitList {
 /// Every kit the lab can use: the built-in one, then the lab's own (a page of them).
 pub async fn list_kits(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let page = PageRequest::from_request(&req)?;
-    let pk = lab_key(&p.lab_id, &[]);
-    let out = st
-        .table
-        .query_page(&PageQuery::of(&pk).with_prefix("KIT#"), &page)
-        .await?;
+    let out = store::kits(&st, &p.lab_id, &page).await?;
     let mut items = Vec::new();
     if page.cursor.is_none() {
         items.push(KitView {
@@ -176,8 +152,7 @@ pub async fn list_kits(st: Arc<SequencingState>, req: Request, p: Principal) -> 
             kit: nextera_xt_v2(),
         });
     }
-    for item in out.items {
-        let k: LabKit = from_item(item)?;
+    for k in out.items {
         items.push(KitView {
             id: k.id,
             built_in: false,
@@ -202,10 +177,7 @@ pub async fn kit(st: &SequencingState, lab: &str, id: &str) -> Result<Option<Ind
     if !tracseq_core::keyed::is_valid_id(id) {
         return Ok(None);
     }
-    let got: Option<LabKit> = st
-        .table
-        .get_as(&lab_key(lab, &[]), &crate::model::keys::kit_sk(id))
-        .await?;
+    let got = store::kit(st, lab, id).await?;
     Ok(got.map(|k| IndexKit {
         name: k.name,
         i7: k.i7,
@@ -216,18 +188,25 @@ pub async fn kit(st: &SequencingState, lab: &str, id: &str) -> Result<Option<Ind
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKitIndex {
+    /// Unique in the kit (ignoring case).
+    #[schema(min_length = 1, max_length = 40, pattern = r"\S")]
     pub name: String,
+    #[schema(pattern = "^[ACGTNacgtn]{1,24}$")]
     pub sequence: String,
 }
 
 /// `POST /api/sequencing/index-kits`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Lab UDI set A", "i7": [{"name": "UDI0001", "sequence": "CCGCGGTT"}, {"name": "UDI0002", "sequence": "TTATAACC"}], "i5": [{"name": "UDI0001", "sequence": "AGCGCTAG"}, {"name": "UDI0002", "sequence": "GATATCGA"}]}))]
 pub struct NewKit {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
+    #[schema(min_items = 1, max_items = 384)]
     pub i7: Vec<NewKitIndex>,
     /// Forward orientation (as on the kit's sheet for MiSeq).
     #[serde(default)]
+    #[schema(max_items = 384)]
     pub i5: Vec<NewKitIndex>,
 }
 
@@ -294,12 +273,7 @@ pub async fn create_kit(st: Arc<SequencingState>, req: Request, p: Principal) ->
             &format!("sequencing/index-kits/{}", kit.id),
             json!({"kit_id": kit.id, "name": kit.name, "i7": kit.i7.len(), "i5": kit.i5.len()}),
         )?;
-        st.table
-            .transact(vec![
-                st.table.put_new_op(kit.item(&p.lab_id)?)?,
-                put_event_op(&st.table, &ev)?,
-            ])
-            .await?;
+        crate::store::insert(&st, &p.lab_id, &kit, &ev).await?;
         Ok(Response::created(
             "/api/sequencing/index-kits",
             &KitView {

@@ -2,20 +2,19 @@
 //! status machine; the sample sheet built from the pools' libraries (validated whole,
 //! exported in v2 or v1); QC judged against the thresholds.
 
-use super::run_samples::{SampleSync, not_ready, read_samples, run_members, sample_ids, sync};
 use crate::domain::platform::{FlowCell, Instrument, SheetFormat};
 use crate::domain::qc::{Metric, Verdict, evaluate};
+use crate::domain::run_samples::{not_ready, sample_ids};
 use crate::domain::samplesheet::{Issue, Reads, Severity, SheetRequest, SheetSample, render, validate};
 use crate::domain::status::RunStatus;
-use crate::model::{QcResult, Run, RunLane, RunQc, keys, now_rfc3339};
+use crate::model::{QcResult, Run, RunLane, RunQc, now_rfc3339};
 use crate::state::SequencingState;
+use crate::store::run_samples::{SampleSync, run_members, sync};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_aws::outbox::put_event_op;
-use tracseq_aws::store::{GSI1, GSI2, stale};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
 use tracseq_core::keyed::LabKeys;
@@ -28,6 +27,7 @@ use tracseq_lab::status::SampleStatus;
 #[serde(deny_unknown_fields)]
 pub struct NewRun {
     pub name: String,
+    #[schema(value_type = crate::domain::platform::Instrument)]
     pub instrument: String,
     /// A flow cell type of the instrument (`10B`, `S4`, `MiSeq v3` …).
     pub flow_cell: String,
@@ -221,12 +221,7 @@ pub async fn create_run(st: Arc<SequencingState>, req: Request, p: Principal) ->
             &format!("sequencing/runs/{}", run.id),
             json!({"run_id": run.id, "name": run.name, "instrument": run.instrument, "flow_cell": run.flow_cell}),
         )?;
-        st.table
-            .transact(vec![
-                st.table.put_new_op(run.item(&p.lab_id)?)?,
-                put_event_op(&st.table, &ev)?,
-            ])
-            .await?;
+        crate::store::insert(&st, &p.lab_id, &run, &ev).await?;
         Ok(Response::created(&format!("/api/sequencing/runs/{}", run.id), &run))
     })
     .await
@@ -238,27 +233,15 @@ pub async fn get_run(st: Arc<SequencingState>, req: Request, p: Principal) -> Re
 
 /// Newest first; `?status=` narrows to one status.
 pub async fn list_runs(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
-    let (pk, index) = match super::status_query::<RunStatus>(&req, "run")? {
-        Some(status) => (keys::runs_by_status(&p.lab_id, status.as_str()), GSI1),
-        None => (keys::runs(&p.lab_id), GSI2),
-    };
-    let page: RunPage = super::newest_page(&st, &req, &pk, index).await?;
+    let status = super::status_query::<RunStatus>(&req, "run")?;
+    let page: RunPage = crate::store::runs(
+        &st,
+        &p.lab_id,
+        status,
+        &tracseq_core::pagination::PageRequest::from_request(&req)?,
+    )
+    .await?;
     Ok(Response::ok(&page))
-}
-
-/// Store `next` over the run at `expected`, with its events.
-async fn save(
-    st: &SequencingState,
-    p: &Principal,
-    next: &Run,
-    expected: u64,
-    events: Vec<tracseq_core::events::CloudEvent>,
-) -> Result<(), Problem> {
-    let mut ops = vec![st.table.put_versioned_op(next.item(&p.lab_id)?, expected)?];
-    for ev in &events {
-        ops.push(put_event_op(&st.table, ev)?);
-    }
-    st.table.transact(ops).await.map_err(stale("run"))
 }
 
 pub async fn transition_run(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
@@ -300,7 +283,7 @@ pub async fn transition_run(st: Arc<SequencingState>, req: Request, p: Principal
         (Vec::new(), Vec::new())
     } else {
         let members = run_members(&st, &p.lab_id, &current).await?;
-        let samples = read_samples(&st, &p.lab_id, &sample_ids(&members)).await?;
+        let samples = crate::store::samples(&st, &p.lab_id, &sample_ids(&members)).await?;
         (members, samples)
     };
     if to == RunStatus::Running {
@@ -337,7 +320,7 @@ pub async fn transition_run(st: Arc<SequencingState>, req: Request, p: Principal
             json!({"run_id": next.id, "name": next.name, "job_id": next.job_id, "requested_by": requested_by}),
         )?);
     }
-    save(&st, &p, &next, current.version, events).await?;
+    crate::store::replace(&st, &p.lab_id, &next, current.version, &events, "run").await?;
     let samples = match to {
         RunStatus::Running => {
             sync(&st, &req, &p, &next, samples, |s| {
@@ -591,7 +574,7 @@ pub async fn submit_qc(st: Arc<SequencingState>, req: Request, p: Principal) -> 
                    "requested_by": requester(&st, &p.lab_id, &next).await?}),
         )?);
     }
-    save(&st, &p, &next, current.version, events).await?;
+    crate::store::replace(&st, &p.lab_id, &next, current.version, &events, "run").await?;
     Ok(Response::ok(&next))
 }
 

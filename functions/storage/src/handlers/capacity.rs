@@ -3,59 +3,22 @@
 
 use super::LocationView;
 use crate::domain::capacity::{Crossing, Level, crossing, percent};
-use crate::domain::grid::Cell;
 use crate::domain::kinds::LocationStatus;
 use crate::domain::suggest::{Candidate, Rule, suggest};
 use crate::domain::zone::Zone;
-use crate::model::{Location, Position, keys};
+use crate::model::Location;
 use crate::state::StorageState;
+use crate::store::capacity as store;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use tracseq_aws::outbox::put_event_op;
-use tracseq_aws::store::{Filter, GSI1, GSI2, Item, PageQuery, StoreError, from_item, s};
+use tracseq_aws::store::StoreError;
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response};
 use tracseq_core::named::parse_reported;
-use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};
 use tracseq_lab::kinds::SampleType;
-use tracseq_lab::sample::Sample;
-
-/// Every item of an index partition, up to `max_pages` pages of 1000.
-async fn index_items(
-    st: &StorageState,
-    index: &str,
-    partition: &str,
-    filters: &[Filter],
-    max_pages: usize,
-) -> Result<Vec<Item>, Problem> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    for _ in 0..max_pages {
-        let page = PageRequest { limit: 1000, cursor };
-        let got = st
-            .table
-            .query_page(&PageQuery::of(partition).on_index(index).filtered(filters), &page)
-            .await?;
-        out.extend(got.items);
-        cursor = got.next_cursor;
-        if cursor.is_none() {
-            break;
-        }
-    }
-    Ok(out)
-}
-
-async fn units(st: &StorageState, lab: &str) -> Result<Vec<Location>, Problem> {
-    index_items(st, GSI2, &keys::units(lab), &[], 10)
-        .await?
-        .into_iter()
-        .map(from_item::<Location>)
-        .collect::<Result<_, _>>()
-        .map_err(Problem::from)
-}
 
 /// Announce every upward crossing of a capacity threshold among `ids`, once: the level a
 /// location last announced is kept on it and changed by a conditional write, so two
@@ -95,22 +58,7 @@ async fn remember_level(
     level: Level,
     announce: bool,
 ) -> Result<(), StoreError> {
-    let update = aws_sdk_dynamodb::types::Update::builder()
-        .table_name(&st.table.name)
-        .key("PK", s(keys::location(&p.lab_id, &loc.id)))
-        .key("SK", s(keys::LOCATION_SK))
-        .update_expression("SET alert_level = :new")
-        .condition_expression("alert_level = :old")
-        .expression_attribute_values(":new", s(level.as_str()))
-        .expression_attribute_values(":old", s(loc.alert_level.as_str()))
-        .build()
-        .map_err(|e| StoreError::Invalid(e.to_string()))?;
-    let mut ops = vec![
-        aws_sdk_dynamodb::types::TransactWriteItem::builder()
-            .update(update)
-            .build(),
-    ];
-    if announce {
+    let announcement = if announce {
         let kind = match level {
             Level::Critical => "storage.capacity_critical",
             _ => "storage.capacity_warning",
@@ -129,9 +77,11 @@ async fn remember_level(
                 }),
             )
             .map_err(|_| StoreError::Invalid("capacity event".into()))?;
-        ops.push(put_event_op(&st.table, &ev)?);
-    }
-    st.table.transact(ops).await
+        Some(ev)
+    } else {
+        None
+    };
+    store::remember_level(st, &p.lab_id, loc, level, announcement.as_ref()).await
 }
 
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
@@ -153,7 +103,7 @@ pub struct CapacityReport {
 }
 
 pub async fn get_capacity(st: Arc<StorageState>, _req: Request, p: Principal) -> Result<Response, Problem> {
-    let found = units(&st, &p.lab_id).await?;
+    let found = store::units(&st, &p.lab_id).await?;
     let t = st.settings.thresholds;
     let mut zones: BTreeMap<&str, ZoneCapacity> = BTreeMap::new();
     let mut total = ZoneCapacity::default();
@@ -265,40 +215,25 @@ fn suggest_query(req: &Request) -> Result<SuggestQuery, Problem> {
     }
 }
 
-/// Boxes holding stored samples of `project`, with the cells they hold.
-async fn project_cells(st: &StorageState, lab: &str, project: &str) -> Result<HashMap<String, Vec<String>>, Problem> {
-    let filters = [Filter::Eq("project".into(), project.to_owned())];
-    let stored = index_items(st, GSI1, &tracseq_lab::keys::by_status(lab, "in_storage"), &filters, 5).await?;
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for item in stored {
-        let sample: Sample = from_item(item)?;
-        if let Some(place) = sample.storage {
-            out.entry(place.location_id).or_default().push(place.position);
-        }
-    }
-    Ok(out)
-}
-
 pub async fn suggest_positions(st: Arc<StorageState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let q = suggest_query(&req)?;
     let lab = p.lab_id.as_str();
     let zones = st.settings.zone_rules.allowed(q.sample_type);
-    let usable: Vec<Location> = units(&st, lab)
+    let usable: Vec<Location> = store::units(&st, lab)
         .await?
         .into_iter()
         .filter(|u| u.status == Some(LocationStatus::Active) && u.zone.is_some_and(|z| zones.contains(&z)))
         .collect();
     let mut grids = Vec::new();
     for u in &usable {
-        for item in index_items(&st, GSI2, &keys::unit_grids(lab, &u.id), &[], 10).await? {
-            let g: Location = from_item(item)?;
+        for g in store::grids(&st, lab, &u.id).await? {
             if g.occupied < g.capacity {
                 grids.push(g);
             }
         }
     }
     let project = match (&q.project, q.rule) {
-        (Some(pr), Rule::SameProject) => project_cells(&st, lab, pr).await?,
+        (Some(pr), Rule::SameProject) => store::project_cells(&st, lab, pr).await?,
         _ => HashMap::new(),
     };
     // Read positions only of the boxes that can matter: project boxes, then the fullest
@@ -319,24 +254,7 @@ pub async fn suggest_positions(st: Arc<StorageState>, req: Request, p: Principal
     for r in &resolved {
         let Some(grid) = r.location.grid() else { continue };
         boxes.push(r);
-        let taken = st
-            .table
-            .query_all(&keys::location(lab, &r.location.id))
-            .await?
-            .into_iter()
-            .filter(|i| {
-                i.get("SK")
-                    .and_then(|v| v.as_s().ok())
-                    .is_some_and(|sk| sk.starts_with("POS#"))
-            })
-            .map(from_item::<Position>)
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .map(|pos| Cell {
-                row: pos.row,
-                column: pos.column,
-            })
-            .collect();
+        let taken = store::taken_cells(&st, lab, &r.location.id).await?;
         let cells = project
             .get(&r.location.id)
             .map(|labels| labels.iter().filter_map(|l| grid.parse(l).ok()).collect())

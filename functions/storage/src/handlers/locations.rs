@@ -1,24 +1,21 @@
 //! Locations: the hierarchy from site to box, with counters kept by the transactions that
 //! change them, and the box map.
 
-use super::{LocationPage, LocationView, counter_op};
+use super::{LocationPage, LocationView};
 use crate::domain::grid::Grid;
 use crate::domain::kinds::{FillOrder, LocationKind, LocationStatus};
 use crate::domain::zone::Zone;
-use crate::model::{Location, Position, children_sort, keys, now_rfc3339};
+use crate::model::{Location, Position, now_rfc3339};
 use crate::state::{Resolved, StorageState};
-use aws_sdk_dynamodb::types::ReturnValue;
+use crate::store::locations::{self as store, Change};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
-use tracseq_aws::outbox::put_event_op;
-use tracseq_aws::store::{Item, PageQuery, StoreError, from_item, n, s, stale};
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
 use tracseq_core::keyed::LabKeys;
-use tracseq_core::keyed::lab_key;
 use tracseq_core::named::parse_reported;
 use tracseq_core::pagination::PageRequest;
 use tracseq_core::{FieldError, Problem};
@@ -30,24 +27,29 @@ const MAX_DESCRIPTION: usize = 1000;
 /// `POST /api/storage/locations`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Freezer 3", "kind": "freezer", "zone": "ultra_low", "description": "-80 °C, room 2.14"}))]
 pub struct NewLocation {
     /// Unique among its siblings' labels on the shelf is not enforced; `/` is not allowed.
     pub name: String,
     /// site, building, room, freezer, fridge, incubator, ln2_dewar, cabinet, shelf, rack,
     /// drawer, box or plate.
+    #[schema(value_type = LocationKind)]
     pub kind: String,
     pub parent_id: Option<String>,
     /// `[A-Z0-9-]`, at most 32; generated (`LOC-NNNNNN`) when absent.
     pub barcode: Option<String>,
     /// Units only (required there): ultra_low, freezer, refrigerated, room_temperature,
     /// incubator, ln2_vapor.
+    #[schema(value_type = Option<Zone>)]
     pub zone: Option<String>,
     /// Units only: active (default), maintenance or offline.
+    #[schema(value_type = Option<LocationStatus>)]
     pub status: Option<String>,
     /// Boxes and plates only (required there).
     pub rows: Option<u16>,
     pub columns: Option<u16>,
     /// `row` (default) or `column`.
+    #[schema(value_type = Option<FillOrder>)]
     pub fill_order: Option<String>,
     pub description: Option<String>,
 }
@@ -59,8 +61,10 @@ pub struct LocationPatch {
     pub name: Option<String>,
     pub description: Option<String>,
     /// Units only.
+    #[schema(value_type = Option<LocationStatus>)]
     pub status: Option<String>,
     /// Units only, and only while empty (stored samples were placed by the old zone's rules).
+    #[schema(value_type = Option<Zone>)]
     pub zone: Option<String>,
     #[schema(required, nullable = false)]
     pub version: Option<u64>,
@@ -86,44 +90,6 @@ fn check_description(d: &Option<String>, errors: &mut Vec<FieldError>) {
             "at most 1000 characters",
         ));
     }
-}
-
-/// `LOC-NNNNNN` from the lab's location counter.
-async fn next_location_barcode(st: &StorageState, lab: &str) -> Result<String, Problem> {
-    let out = st
-        .table
-        .client
-        .update_item()
-        .table_name(&st.table.name)
-        .key("PK", s(lab_key(lab, &[])))
-        .key("SK", s(keys::LOCATION_COUNTER_SK))
-        .update_expression("ADD #n :one SET entity = :e")
-        .expression_attribute_names("#n", "value")
-        .expression_attribute_values(":one", n(1))
-        .expression_attribute_values(":e", s("counter"))
-        .return_values(ReturnValue::UpdatedNew)
-        .send()
-        .await
-        .map_err(StoreError::from_sdk)?;
-    let value = out
-        .attributes
-        .and_then(|a| {
-            a.get("value")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|v| v.parse::<u64>().ok())
-        })
-        .ok_or_else(Problem::internal)?;
-    Ok(format!("LOC-{value:06}"))
-}
-
-fn location_guard(lab: &str, code: &str, id: &str) -> Item {
-    Item::from([
-        ("PK".to_owned(), s(keys::barcode(lab, code))),
-        ("SK".to_owned(), s(keys::BARCODE_SK)),
-        ("entity".to_owned(), s("guard")),
-        ("kind".to_owned(), s("location")),
-        ("owner".to_owned(), s(id)),
-    ])
 }
 
 /// Checked input of a new location (before its barcode and id exist).
@@ -264,7 +230,7 @@ pub async fn create_location(st: Arc<StorageState>, req: Request, p: Principal) 
         let c = check_new(&st, &p.lab_id, body.clone()).await?;
         let code = match c.barcode.clone() {
             Some(code) => code,
-            None => next_location_barcode(&st, &p.lab_id).await?,
+            None => store::next_barcode(&st, &p.lab_id).await?,
         };
         let now = now_rfc3339();
         let id = ulid::Ulid::new().to_string();
@@ -299,23 +265,6 @@ pub async fn create_location(st: Arc<StorageState>, req: Request, p: Principal) 
             updated_at: now.clone(),
             updated_by: p.user_id.clone(),
         };
-        let mut ops = vec![
-            st.table.put_new_op(loc.item(&p.lab_id)?)?,
-            st.table.put_new_op(location_guard(&p.lab_id, &code, &id))?,
-        ];
-        // The parent gains a child; every ancestor gains the grid's positions.
-        for (i, ancestor) in loc.ancestors.iter().enumerate() {
-            let mut deltas = Vec::new();
-            if i + 1 == loc.ancestors.len() {
-                deltas.push(("children", 1));
-            }
-            if loc.capacity > 0 {
-                deltas.push(("capacity", loc.capacity as i64));
-            }
-            if !deltas.is_empty() {
-                ops.push(counter_op(&st.table, &p.lab_id, ancestor, Default::default(), &deltas)?);
-            }
-        }
         let path = match &c.parent {
             Some(parent) => format!("{}/{}", parent.path, loc.name),
             None => loc.name.clone(),
@@ -326,19 +275,7 @@ pub async fn create_location(st: Arc<StorageState>, req: Request, p: Principal) 
             &format!("storage/locations/{id}"),
             json!({"location_id": id, "name": loc.name, "kind": loc.kind, "path": path, "barcode": code, "parent_id": loc.parent_id}),
         )?;
-        ops.push(put_event_op(&st.table, &ev)?);
-        match st.table.transact_retrying(ops).await {
-            Ok(()) => {}
-            Err(e) if e.failed_action() == Some(1) => {
-                let mut p = Problem::conflict("barcode_taken", format!("barcode {code} is already in use in this lab"));
-                p.errors = vec![FieldError::field("barcode", "unique", "already in use").with_value(&code)];
-                return Err(p);
-            }
-            Err(e) if e.failed_action().is_some_and(|i| i >= 2) => {
-                return Err(Problem::conflict("parent_changed", "the parent location was removed meanwhile"));
-            }
-            Err(e) => return Err(e.into()),
-        }
+        store::insert(&st, &p.lab_id, &loc, &ev).await?;
         let resolved = Resolved {
             unit: if loc.kind.is_unit() {
                 Some(loc.clone())
@@ -369,16 +306,8 @@ async fn children_page(
     parent: Option<&Resolved>,
 ) -> Result<LocationPage, Problem> {
     let page = PageRequest::from_request(req)?;
-    let partition = keys::children(lab, parent.map(|r| r.location.id.as_str()));
-    let out = st
-        .table
-        .query_page(&PageQuery::of(&partition).on_index(tracseq_aws::store::GSI1), &page)
-        .await?;
-    let found = out
-        .items
-        .into_iter()
-        .map(from_item::<Location>)
-        .collect::<Result<Vec<_>, _>>()?;
+    let out = store::children(st, lab, parent.map(|r| r.location.id.as_str()), &page).await?;
+    let found = out.items;
     let items = found
         .into_iter()
         .map(|location| {
@@ -416,24 +345,20 @@ pub async fn update_location(st: Arc<StorageState>, req: Request, p: Principal) 
     let loc = &current.location;
     check_version("location", loc.version, expected)?;
     let mut errors = Vec::new();
-    let mut sets: Vec<(&str, aws_sdk_dynamodb::types::AttributeValue)> = Vec::new();
+    let mut changes = Vec::new();
     let mut next = loc.clone();
     if let Some(name) = &patch.name
         && let Some(name) = check_name(name, &mut errors)
         && name != loc.name
     {
-        sets.push(("GSI1SK", s(children_sort(&name, &loc.id))));
-        if loc.kind.is_unit() {
-            sets.push(("GSI2SK", s(children_sort(&name, &loc.id))));
-        }
-        sets.push(("name", s(&name)));
+        changes.push(Change::Name(name.clone()));
         next.name = name;
     }
     check_description(&patch.description, &mut errors);
     if let Some(d) = &patch.description {
         let d = d.trim();
         next.description = (!d.is_empty()).then(|| d.to_owned());
-        sets.push(("description", s(d)));
+        changes.push(Change::Description(d.to_owned()));
     }
     if let Some(raw) = &patch.status {
         if !loc.kind.is_unit() {
@@ -450,7 +375,7 @@ pub async fn update_location(st: Arc<StorageState>, req: Request, p: Principal) 
             LocationStatus::names(),
         ) && Some(v) != loc.status
         {
-            sets.push(("status", s(v.as_str())));
+            changes.push(Change::Status(v));
             next.status = Some(v);
         }
     }
@@ -471,31 +396,25 @@ pub async fn update_location(st: Arc<StorageState>, req: Request, p: Principal) 
                     "the zone of a unit holding samples cannot change: move them out first",
                 ));
             }
-            sets.push(("zone", s(z.as_str())));
+            changes.push(Change::Zone(z));
             next.zone = Some(z);
         }
     }
     if !errors.is_empty() {
         return Err(Problem::validation(errors));
     }
-    let changed: Vec<&str> = sets.iter().map(|(k, _)| *k).filter(|k| !k.starts_with("GSI")).collect();
-    if changed.is_empty() {
+    if changes.is_empty() {
         return Ok(Response::ok(&LocationView::new(current, &st.settings.thresholds)));
     }
+    let changed: Vec<&str> = changes.iter().map(Change::field).collect();
     let now = now_rfc3339();
-    sets.push(("updated_at", s(&now)));
-    sets.push(("updated_by", s(&p.user_id)));
     let ev = req.event(
         "storage.location_updated",
         &p,
         &format!("storage/locations/{}", loc.id),
         json!({"location_id": loc.id, "changed": changed, "status": next.status, "zone": next.zone}),
     )?;
-    let update = versioned_update(&st, &p.lab_id, &loc.id, expected, &sets)?;
-    // An emptiness condition rides along for a zone change: a placement racing it loses.
-    let mut ops = vec![update];
-    ops.push(put_event_op(&st.table, &ev)?);
-    st.table.transact_retrying(ops).await.map_err(stale("location"))?;
+    store::update(&st, &p.lab_id, loc, expected, &changes, (&now, &p.user_id), &ev).await?;
     next.version += 1;
     next.updated_at = now;
     next.updated_by = p.user_id.clone();
@@ -518,44 +437,6 @@ pub async fn update_location(st: Arc<StorageState>, req: Request, p: Principal) 
     )))
 }
 
-/// `SET` `sets` and the next version if the version is `expected` (and, for a zone
-/// change, the location is still empty).
-fn versioned_update(
-    st: &StorageState,
-    lab: &str,
-    id: &str,
-    expected: u64,
-    sets: &[(&str, aws_sdk_dynamodb::types::AttributeValue)],
-) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
-    let mut expr = String::from("SET #version = :next");
-    let mut condition = String::from("#version = :expected");
-    let mut update = aws_sdk_dynamodb::types::Update::builder()
-        .table_name(&st.table.name)
-        .key("PK", s(keys::location(lab, id)))
-        .key("SK", s(keys::LOCATION_SK))
-        .expression_attribute_names("#version", "version")
-        .expression_attribute_values(":expected", n(expected))
-        .expression_attribute_values(":next", n(expected + 1));
-    for (i, (name, value)) in sets.iter().enumerate() {
-        expr.push_str(&format!(", #a{i} = :v{i}"));
-        update = update
-            .expression_attribute_names(format!("#a{i}"), *name)
-            .expression_attribute_values(format!(":v{i}"), value.clone());
-        if *name == "zone" {
-            condition.push_str(" AND occupied = :zero");
-            update = update.expression_attribute_values(":zero", n(0));
-        }
-    }
-    let update = update
-        .update_expression(expr)
-        .condition_expression(condition)
-        .build()
-        .map_err(|e| StoreError::Invalid(e.to_string()))?;
-    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
-        .update(update)
-        .build())
-}
-
 /// Only an empty location goes: no children, no taken (or reserved) positions.
 pub async fn delete_location(st: Arc<StorageState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let current = st.resolve_one(&p.lab_id, req.path_param("id")?).await?;
@@ -564,36 +445,7 @@ pub async fn delete_location(st: Arc<StorageState>, req: Request, p: Principal) 
         check_version("location", loc.version, expected)?;
     }
     if loc.children > 0 || loc.occupied > 0 {
-        return Err(not_empty(loc));
-    }
-    let del = aws_sdk_dynamodb::types::Delete::builder()
-        .table_name(&st.table.name)
-        .key("PK", s(keys::location(&p.lab_id, &loc.id)))
-        .key("SK", s(keys::LOCATION_SK))
-        .condition_expression("#v = :v AND children = :zero AND occupied = :zero")
-        .expression_attribute_names("#v", "version")
-        .expression_attribute_values(":v", n(loc.version))
-        .expression_attribute_values(":zero", n(0))
-        .build()
-        .map_err(|e| StoreError::Invalid(e.to_string()))?;
-    let mut ops = vec![
-        aws_sdk_dynamodb::types::TransactWriteItem::builder()
-            .delete(del)
-            .build(),
-        st.table
-            .delete_op(&keys::barcode(&p.lab_id, &loc.barcode), keys::BARCODE_SK)?,
-    ];
-    for (i, ancestor) in loc.ancestors.iter().enumerate() {
-        let mut deltas = Vec::new();
-        if i + 1 == loc.ancestors.len() {
-            deltas.push(("children", -1));
-        }
-        if loc.capacity > 0 {
-            deltas.push(("capacity", -(loc.capacity as i64)));
-        }
-        if !deltas.is_empty() {
-            ops.push(counter_op(&st.table, &p.lab_id, ancestor, Default::default(), &deltas)?);
-        }
+        return Err(store::not_empty(loc));
     }
     let ev = req.event(
         "storage.location_deleted",
@@ -601,29 +453,8 @@ pub async fn delete_location(st: Arc<StorageState>, req: Request, p: Principal) 
         &format!("storage/locations/{}", loc.id),
         json!({"location_id": loc.id, "name": loc.name, "path": current.path, "barcode": loc.barcode}),
     )?;
-    ops.push(put_event_op(&st.table, &ev)?);
-    match st.table.transact_retrying(ops).await {
-        Ok(()) => Ok(Response::new(204)),
-        Err(e) if e.failed_action() == Some(0) => {
-            let now = st.location(&p.lab_id, &loc.id).await?;
-            if now.children > 0 || now.occupied > 0 {
-                Err(not_empty(&now))
-            } else {
-                Err(stale("location")(e))
-            }
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn not_empty(loc: &Location) -> Problem {
-    Problem::conflict(
-        "location_not_empty",
-        format!(
-            "{} still holds {} location(s) and {} sample(s); empty it first",
-            loc.name, loc.children, loc.occupied
-        ),
-    )
+    store::delete(&st, &p.lab_id, loc, &ev).await?;
+    Ok(Response::new(204))
 }
 
 /// One cell of a box map.
@@ -654,20 +485,6 @@ pub struct BoxMap {
     pub fill_order: FillOrder,
     /// Every cell, row by row (A1, A2, …).
     pub cells: Vec<MapCell>,
-}
-
-/// A box partition's items: the node and its taken positions.
-pub fn split_partition(items: Vec<Item>) -> Result<(Option<Location>, Vec<Position>), StoreError> {
-    let mut node = None;
-    let mut taken = Vec::with_capacity(items.len());
-    for item in items {
-        match item.get("SK").and_then(|v| v.as_s().ok()).map(String::as_str) {
-            Some(keys::LOCATION_SK) => node = Some(from_item::<Location>(item)?),
-            Some(sk) if sk.starts_with("POS#") => taken.push(from_item::<Position>(item)?),
-            _ => {}
-        }
-    }
-    Ok((node, taken))
 }
 
 /// Every cell of `grid`, row by row, with its occupant.
@@ -706,7 +523,7 @@ pub async fn box_map(st: Arc<StorageState>, req: Request, p: Principal) -> Resul
     if !tracseq_core::keyed::is_valid_id(id) {
         return Err(Problem::not_found("location"));
     }
-    let (node, taken) = split_partition(st.table.query_all(&keys::location(&p.lab_id, id)).await?)?;
+    let (node, taken) = store::with_positions(&st, &p.lab_id, id).await?;
     let node = node.ok_or_else(|| Problem::not_found("location"))?;
     let grid = node.grid().ok_or_else(|| {
         Problem::conflict(

@@ -1,11 +1,10 @@
 //! Lookups: a sample's chain of custody, and what a scanned barcode is and where.
 
 use super::LocationView;
-use crate::model::{CustodyRecord, keys};
+use crate::model::CustodyRecord;
 use crate::state::StorageState;
 use serde::Serialize;
 use std::sync::Arc;
-use tracseq_aws::store::PageQuery;
 use tracseq_core::Problem;
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response};
@@ -19,11 +18,7 @@ pub type CustodyPage = Page<CustodyRecord>;
 pub async fn sample_custody(st: Arc<StorageState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let sample = st.sample(&p.lab_id, req.path_param("id")?).await?;
     let page = PageRequest::from_request(&req)?;
-    let pk = keys::sample(&p.lab_id, &sample.id);
-    let trail: CustodyPage = st
-        .table
-        .query_page_as(&PageQuery::of(&pk).with_prefix("CUSTODY#"), &page)
-        .await?;
+    let trail: CustodyPage = crate::store::custody_trail(&st, &p.lab_id, &sample.id, &page).await?;
     Ok(Response::ok(&trail))
 }
 

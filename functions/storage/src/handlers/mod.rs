@@ -8,11 +8,9 @@ pub mod lookups;
 use crate::domain::capacity::Level;
 use crate::domain::kinds::LocationStatus;
 use crate::domain::zone::Zone;
-use crate::model::{Location, keys};
+use crate::model::Location;
 use crate::state::Resolved;
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use serde::Serialize;
-use tracseq_aws::store::{StoreError, Table, n, s};
 
 /// A location as answered: the stored node, its path, what it inherits from its unit, and
 /// how full it is.
@@ -48,62 +46,6 @@ impl LocationView {
             location: r.location,
         }
     }
-}
-
-/// What a counter update must find besides the location existing.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CounterGuard {
-    /// A grid's fixed capacity: a positive `occupied` delta must fit.
-    pub grid_capacity: Option<u64>,
-    /// The unit's zone as checked: samples coming in need the unit still active and
-    /// still in this zone (a status or zone change racing a placement loses or wins whole).
-    pub unit_zone: Option<Zone>,
-}
-
-/// `ADD` deltas to a location's counters in a transaction, under `guard`; a negative
-/// delta must not take a counter below zero.
-pub fn counter_op(
-    table: &Table,
-    lab: &str,
-    id: &str,
-    guard: CounterGuard,
-    deltas: &[(&str, i64)],
-) -> Result<TransactWriteItem, StoreError> {
-    let mut update = Update::builder()
-        .table_name(&table.name)
-        .key("PK", s(keys::location(lab, id)))
-        .key("SK", s(keys::LOCATION_SK));
-    let mut adds = Vec::new();
-    let mut conditions = vec!["attribute_exists(PK)".to_owned()];
-    for (i, (attr, delta)) in deltas.iter().enumerate() {
-        adds.push(format!("#c{i} :d{i}"));
-        update = update
-            .expression_attribute_names(format!("#c{i}"), *attr)
-            .expression_attribute_values(format!(":d{i}"), n(delta));
-        if *delta < 0 {
-            conditions.push(format!("#c{i} >= :m{i}"));
-            update = update.expression_attribute_values(format!(":m{i}"), n(-delta));
-        } else if *attr == "occupied" {
-            if let Some(cap) = guard.grid_capacity {
-                conditions.push(format!("#c{i} <= :m{i}"));
-                update = update.expression_attribute_values(format!(":m{i}"), n(cap.saturating_sub(*delta as u64)));
-            }
-            if let Some(zone) = guard.unit_zone {
-                conditions.push("#unit_status = :active AND #unit_zone = :zone".to_owned());
-                update = update
-                    .expression_attribute_names("#unit_status", "status")
-                    .expression_attribute_names("#unit_zone", "zone")
-                    .expression_attribute_values(":active", s(LocationStatus::Active.as_str()))
-                    .expression_attribute_values(":zone", s(zone.as_str()));
-            }
-        }
-    }
-    let update = update
-        .update_expression(format!("ADD {}", adds.join(", ")))
-        .condition_expression(conditions.join(" AND "))
-        .build()
-        .map_err(|e| StoreError::Invalid(e.to_string()))?;
-    Ok(TransactWriteItem::builder().update(update).build())
 }
 
 pub type LocationPage = tracseq_core::pagination::Page<LocationView>;

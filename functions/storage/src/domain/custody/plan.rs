@@ -81,7 +81,7 @@ fn next_status(action: CustodyAction, s: &Sample) -> Result<SampleStatus, (&'sta
             ),
         )),
         CustodyAction::Placed => machine(SampleStatus::InStorage),
-        CustodyAction::Moved | CustodyAction::Retrieved if stored.is_none() => {
+        CustodyAction::Moved | CustodyAction::Retrieved | CustodyAction::Released if stored.is_none() => {
             Err(("not_stored", format!("sample {} is not in storage", s.barcode)))
         }
         CustodyAction::Moved | CustodyAction::Retrieved if out => Err((
@@ -93,6 +93,8 @@ fn next_status(action: CustodyAction, s: &Sample) -> Result<SampleStatus, (&'sta
         CustodyAction::Returned if !out => Err(("not_checked_out", format!("sample {} is not checked out", s.barcode))),
         CustodyAction::Returned => machine(SampleStatus::InStorage),
         CustodyAction::Disposed => machine(SampleStatus::Deleted),
+        CustodyAction::Released if s.status == SampleStatus::InStorage => machine(SampleStatus::Validated),
+        CustodyAction::Released => Ok(s.status),
     }
 }
 
@@ -358,11 +360,11 @@ impl<'a> Planner<'a> {
                     to = from.clone();
                 }
             }
-            (CustodyAction::Disposed, None, Some(old)) => {
+            (CustodyAction::Disposed | CustodyAction::Released, None, Some(old)) => {
                 deltas.push((old.location_id.clone(), -1));
                 positions.push(PosChange::Release(old));
             }
-            (CustodyAction::Disposed, None, None) => {}
+            (CustodyAction::Disposed | CustodyAction::Released, None, None) => {}
             _ => {
                 return Err(Refusal::invalid(
                     self.field(i, "location_id"),
@@ -377,7 +379,7 @@ impl<'a> Planner<'a> {
         after.updated_at = self.now.clone();
         after.updated_by = self.principal.user_id.clone();
         after.storage = match (action, &to) {
-            (CustodyAction::Disposed, _) => None,
+            (CustodyAction::Disposed | CustodyAction::Released, _) => None,
             (CustodyAction::Retrieved, _) => current.map(|c| StoragePlace {
                 checked_out: true,
                 ..c.clone()
@@ -500,6 +502,18 @@ mod tests {
         boxes: Vec<Resolved>,
         taken: &[(&str, &str, &str)],
     ) -> (Vec<Step>, Vec<FieldErrorView>) {
+        plan_holding(action, items, samples, boxes, taken, HashMap::new())
+    }
+
+    /// [`plan`], with the positions stored samples hold now.
+    fn plan_holding(
+        action: CustodyAction,
+        items: serde_json::Value,
+        samples: Vec<Sample>,
+        boxes: Vec<Resolved>,
+        taken: &[(&str, &str, &str)],
+        held: HashMap<String, Position>,
+    ) -> (Vec<Step>, Vec<FieldErrorView>) {
         let body: CustodyRequest = serde_json::from_value(json!({"items": items, "reason": "test"})).unwrap();
         let request = normalize(body, action, 96).unwrap();
         let ids = request.items.iter().map(|i| i.sample_id.clone()).collect();
@@ -515,7 +529,7 @@ mod tests {
             ids,
             boxes: boxes.into_iter().map(|b| (b.location.id.clone(), b)).collect(),
             taken: taken_map,
-            held: HashMap::new(),
+            held,
         };
         let (zones, p) = (ZoneRules::default(), principal());
         let (steps, refusals) = Planner::new(&zones, &p, action, &request, &reads, "op", None).plan();
@@ -643,5 +657,47 @@ mod tests {
             &[],
         );
         assert_eq!(errors[1], err("items[1].sample_id", "not_stored"));
+    }
+
+    #[test]
+    fn a_release_frees_the_position_and_undoes_the_storage_status() {
+        let (placed, errors) = plan(
+            CustodyAction::Placed,
+            json!([{"sample_id": "S1", "location_id": "B1", "auto": true}]),
+            vec![sample("S1", "DNA", "validated")],
+            vec![boxed("B1", "freezer", "active")],
+            &[],
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let stored = placed[0].after.clone();
+        let Some(PosChange::Take(position)) = placed[0].positions.first().cloned() else {
+            panic!("a placement takes a position");
+        };
+        let (steps, errors) = plan_holding(
+            CustodyAction::Released,
+            json!([{"sample_id": "S1"}]),
+            vec![stored],
+            vec![boxed("B1", "freezer", "active")],
+            &[("B1", "A1", "S1")],
+            HashMap::from([("S1".to_owned(), position)]),
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let s = &steps[0];
+        assert_eq!(s.after.status, SampleStatus::Validated);
+        assert!(s.after.storage.is_none());
+        assert!(matches!(s.positions.as_slice(), [PosChange::Release(_)]));
+        assert_eq!(s.deltas, [("B1".to_owned(), -1)]);
+        assert_eq!(s.custody.action, CustodyAction::Released);
+        assert_eq!(s.custody.from.as_ref().map(|f| f.position.as_str()), Some("A1"));
+        assert!(s.custody.to.is_none());
+
+        let (_, errors) = plan(
+            CustodyAction::Released,
+            json!([{"sample_id": "S2"}]),
+            vec![sample("S2", "DNA", "validated")],
+            vec![],
+            &[],
+        );
+        assert_eq!(errors, [err("items[0].sample_id", "not_stored")]);
     }
 }

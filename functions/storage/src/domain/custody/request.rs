@@ -47,7 +47,7 @@ impl CustodyAction {
         match self {
             Self::Placed | Self::Moved => TargetRule::Required,
             Self::Returned => TargetRule::Optional,
-            Self::Retrieved | Self::Disposed => TargetRule::None,
+            Self::Retrieved | Self::Disposed | Self::Released => TargetRule::None,
         }
     }
 
@@ -63,6 +63,7 @@ impl CustodyAction {
             Self::Moved => "sample.moved",
             Self::Retrieved => "sample.retrieved",
             Self::Disposed => "sample.disposed",
+            Self::Released => "sample.released",
         }
     }
 }

@@ -1,0 +1,155 @@
+//! A run's samples in the table: they follow the run through their own status machine: a run that starts
+//! running takes its samples to `in_sequencing`; a completed run takes them to
+//! `completed`, or `failed` where the library failed QC; a failed or aborted run takes
+//! them to `failed`.
+//!
+//! The run's own transition commits first (version-checked, so one writer wins); the
+//! samples follow in transactions of [`CHUNK`], each sample conditional on the version
+//! read, with its history line, its `sample.status_changed` event and, for a checked-out
+//! stored sample, its box-map snapshot. A sample that changed meanwhile is read again and
+//! moved if it is still where the run expects it; the answer lists any that were not.
+
+use crate::model::Run;
+use crate::state::SequencingState;
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use serde::Serialize;
+use serde_json::json;
+use tracseq_aws::outbox::put_event_op;
+use tracseq_aws::store::{StoreError, ToItem};
+use tracseq_core::auth::Principal;
+use tracseq_core::http::Request;
+use tracseq_core::now_rfc3339;
+use tracseq_core::{FieldError, Problem};
+use tracseq_lab::sample::{HistoryEntry, Sample};
+use tracseq_lab::status::SampleStatus;
+
+/// Samples per transaction (each takes up to four actions).
+const CHUNK: usize = 20;
+
+/// What happened to a run's samples.
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct SampleSync {
+    pub moved: usize,
+    /// Already where the run takes them, or not part of this step.
+    pub unchanged: usize,
+    /// Samples that changed meanwhile into a state the run cannot move them from.
+    pub not_moved: Vec<FieldError>,
+}
+
+/// The (library, sample) pairs of a run's pools.
+pub async fn run_members(st: &SequencingState, lab: &str, run: &Run) -> Result<Vec<(String, String)>, Problem> {
+    let mut out = Vec::new();
+    for lane in &run.lanes {
+        for pool in &lane.pool_ids {
+            let (_, members) = st.pool(lab, pool).await?;
+            out.extend(members.into_iter().map(|m| (m.library_id, m.sample_id)));
+        }
+    }
+    Ok(out)
+}
+
+/// The writes that move `s` to `to`.
+fn move_ops(
+    st: &SequencingState,
+    req: &Request,
+    p: &Principal,
+    run: &Run,
+    s: &Sample,
+    to: SampleStatus,
+) -> Result<Vec<TransactWriteItem>, Problem> {
+    let to = s
+        .status
+        .transition(to)
+        .map_err(|e| Problem::conflict("invalid_transition", e.to_string()))?;
+    let now = now_rfc3339();
+    let mut next = s.clone();
+    next.status = to;
+    next.version += 1;
+    next.updated_at = now.clone();
+    next.updated_by = p.user_id.clone();
+    let reason = format!("run {} {}", run.name, run.status.as_str());
+    let history = HistoryEntry {
+        id: ulid::Ulid::new().to_string(),
+        sample_id: s.id.clone(),
+        kind: "status_changed".into(),
+        from: Some(s.status),
+        to: Some(to),
+        reason: Some(reason.clone()),
+        changed: vec![],
+        at: now,
+        by: p.user_id.clone(),
+    };
+    let ev = req.event(
+        "sample.status_changed",
+        p,
+        &format!("samples/{}", s.id),
+        json!({"sample_id": s.id, "barcode": s.barcode, "from": s.status, "to": to, "reason": reason, "run_id": run.id}),
+    )?;
+    let mut ops = vec![
+        st.table.put_versioned_op(next.item(&p.lab_id)?, s.version)?,
+        st.table.put_new_op(history.item(&p.lab_id)?)?,
+        put_event_op(&st.table, &ev)?,
+    ];
+    if let Some(sync) = tracseq_lab::sample::position_to_sync(&p.lab_id, s, &next) {
+        ops.push(
+            st.table
+                .set_where_op(&sync.pk, &sync.sk, &sync.sets, ("sample_id", &sync.sample_id))?,
+        );
+    }
+    Ok(ops)
+}
+
+/// Move every sample `target` names; samples that lose a race are read again and tried
+/// again (twice).
+pub async fn sync(
+    st: &SequencingState,
+    req: &Request,
+    p: &Principal,
+    run: &Run,
+    samples: Vec<Sample>,
+    target: impl Fn(&Sample) -> Option<SampleStatus>,
+) -> Result<SampleSync, Problem> {
+    let mut out = SampleSync::default();
+    let (mut todo, skip): (Vec<Sample>, Vec<Sample>) = samples.into_iter().partition(|s| target(s).is_some());
+    out.unchanged = skip.len();
+    for attempt in 0..3 {
+        let mut lost = Vec::new();
+        for chunk in todo.chunks(CHUNK) {
+            let mut ops = Vec::new();
+            for s in chunk {
+                if let Some(to) = target(s) {
+                    ops.extend(move_ops(st, req, p, run, s, to)?);
+                }
+            }
+            match st.table.transact_retrying(ops).await {
+                Ok(()) => out.moved += chunk.len(),
+                Err(e) if e.is_condition_failure() || matches!(e, StoreError::TransactionConflict) => {
+                    lost.extend(chunk.iter().map(|s| s.id.clone()));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if lost.is_empty() {
+            return Ok(out);
+        }
+        // Read the losers again: still movable, they go in the next round (one by one).
+        let fresh = super::samples(st, &p.lab_id, &lost).await?;
+        todo = Vec::new();
+        for s in fresh {
+            if target(&s).is_some() && attempt < 2 {
+                todo.push(s);
+            } else if target(&s).is_some() {
+                out.not_moved.push(
+                    FieldError::field("samples", "conflict", format!("sample {} kept changing", s.barcode))
+                        .with_value(&s.id),
+                );
+            } else {
+                out.unchanged += 1;
+            }
+        }
+        if todo.is_empty() {
+            return Ok(out);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,192 @@
+//! The submissions API: start a submission (its saga), list and read them, cancel one.
+
+use crate::domain::{Status, chunks};
+use crate::model::{MAX_SAMPLES, NewSubmission, Submission};
+use crate::state::SubmissionsState;
+use crate::store::{self, Change};
+use aws_sdk_sfn::error::ProvideErrorMetadata;
+use serde_json::json;
+use std::sync::Arc;
+use tracseq_aws::idempotency::idempotent;
+use tracseq_core::auth::Principal;
+use tracseq_core::http::{Request, Response, header};
+use tracseq_core::keyed::LabKeys;
+use tracseq_core::pagination::PageRequest;
+use tracseq_core::saga::{Actor, SagaContext};
+use tracseq_core::{FieldError, Problem, now_rfc3339};
+
+/// Samples per Map item of the register step: one transaction each (4 actions a sample
+/// and the chunk's marker stay under DynamoDB's 100).
+const CHUNK: usize = 24;
+
+/// Step Functions takes at most 256 KiB of execution input.
+const MAX_INPUT: usize = 256 * 1024;
+
+fn check(body: &NewSubmission, faults_allowed: bool) -> Result<(), Problem> {
+    let mut errors = Vec::new();
+    if body.samples.is_empty() || body.samples.len() > MAX_SAMPLES {
+        errors.push(FieldError::field(
+            "samples",
+            "length",
+            format!("a submission has 1 to {MAX_SAMPLES} samples (import larger manifests)"),
+        ));
+    }
+    for (i, s) in body.samples.iter().enumerate() {
+        if !s.is_object() {
+            errors.push(FieldError::field(format!("samples[{i}]"), "type", "must be an object"));
+        }
+    }
+    if let Some(t) = &body.storage {
+        if t.location_ids.is_empty() || t.location_ids.len() > 20 {
+            errors.push(FieldError::field("storage.location_ids", "length", "1 to 20 boxes"));
+        }
+        for (i, id) in t.location_ids.iter().enumerate() {
+            if id.len() != 26 || ulid::Ulid::from_string(id).is_err() {
+                errors.push(FieldError::field(
+                    format!("storage.location_ids[{i}]"),
+                    "pattern",
+                    "a location id",
+                ));
+            }
+        }
+    }
+    if !body.faults.is_empty() && !faults_allowed {
+        errors.push(FieldError::field(
+            "faults",
+            "not_allowed",
+            "faults are planted on the local stack only",
+        ));
+    }
+    if body.faults.len() > 8 {
+        errors.push(FieldError::field("faults", "length", "at most 8 faults"));
+    }
+    for (i, f) in body.faults.iter().enumerate() {
+        if !(1..=10).contains(&f.times) || f.delay_ms > 30_000 {
+            errors.push(FieldError::field(
+                format!("faults[{i}]"),
+                "range",
+                "times 1 to 10, delay_ms up to 30000",
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Problem::validation(errors))
+    }
+}
+
+/// `POST /api/submissions`: 202 with the running submission; its saga goes on alone.
+pub async fn create(st: Arc<SubmissionsState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: NewSubmission = req.json_limited(MAX_INPUT)?;
+    check(&body, st.faults_allowed)?;
+    let arn = st
+        .state_machine_arn
+        .clone()
+        .ok_or_else(|| Problem::unavailable("submissions are not configured on this stack"))?;
+    let lab = LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())?;
+    idempotent(&st.idem, &lab, &req, || async {
+        let id = ulid::Ulid::new().to_string();
+        let ctx = SagaContext {
+            submission_id: id.clone(),
+            lab: p.lab_id.clone(),
+            actor: Actor {
+                user_id: p.user_id.clone(),
+                role: p.role,
+            },
+            faults: body.faults.clone(),
+        };
+        let mut input = serde_json::to_value(&ctx).map_err(|_| Problem::internal())?;
+        input["storage"] = serde_json::to_value(&body.storage).map_err(|_| Problem::internal())?;
+        input["chunks"] = serde_json::to_value(chunks(&body.samples, CHUNK)).map_err(|_| Problem::internal())?;
+        let input = input.to_string();
+        if input.len() > MAX_INPUT {
+            return Err(Problem::payload_too_large(MAX_INPUT));
+        }
+        let now = now_rfc3339();
+        // The execution is named after the submission: a second start of the same one
+        // is refused by Step Functions, never run twice.
+        let execution_arn = format!("{}:{id}", arn.replacen(":stateMachine:", ":execution:", 1));
+        let submission = Submission {
+            id: id.clone(),
+            status: Status::Running,
+            sample_count: body.samples.len() as u32,
+            storage: body.storage.clone(),
+            steps: vec![],
+            sample_ids: vec![],
+            positions: vec![],
+            error: None,
+            cancel_requested: false,
+            execution_arn,
+            created_at: now.clone(),
+            created_by: p.user_id.clone(),
+            updated_at: now,
+            ended_at: None,
+            version: 1,
+        };
+        let started = req.event(
+            "submission.started",
+            &p,
+            &format!("submissions/{id}"),
+            json!({
+                "submission_id": id,
+                "sample_count": submission.sample_count,
+                "requested_by": p.user_id,
+            }),
+        )?;
+        store::insert(&st, &p.lab_id, &submission, &started).await?;
+        let start = st
+            .sfn
+            .start_execution()
+            .state_machine_arn(&arn)
+            .name(&id)
+            .input(input)
+            .send()
+            .await;
+        match start {
+            Ok(_) => {}
+            Err(e) if e.code() == Some("ExecutionAlreadyExists") => {}
+            Err(e) => {
+                tracing::error!(error = ?e, submission = %id, "the saga did not start");
+                // Nothing ran: the submission is taken back so no record claims to run.
+                if let Err(e) = store::forget(&st, &p.lab_id, &id).await {
+                    tracing::error!(error = %e, submission = %id, "could not take back the submission");
+                }
+                return Err(Problem::unavailable("the submission could not be started; retry"));
+            }
+        }
+        Ok(Response::json(202, &submission).with_header(header::LOCATION, &format!("/api/submissions/{id}")))
+    })
+    .await
+}
+
+pub async fn list(st: Arc<SubmissionsState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let page = store::page(&st, &p.lab_id, &PageRequest::from_request(&req)?).await?;
+    Ok(Response::ok(&page))
+}
+
+pub async fn get(st: Arc<SubmissionsState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    Ok(Response::ok(&store::get(&st, &p.lab_id, req.path_param("id")?).await?))
+}
+
+/// `POST /api/submissions/{id}/cancel`: the saga stops before its next step and undoes
+/// what it did (202); a submission that has ended answers 409.
+pub async fn cancel(st: Arc<SubmissionsState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let id = req.path_param("id")?.to_owned();
+    let s = store::update(&st, &p.lab_id, &id, |s| {
+        if s.status.is_terminal() {
+            return Err(Problem::conflict(
+                "not_running",
+                format!("the submission has ended ({})", s.status.as_str()),
+            ));
+        }
+        if s.cancel_requested {
+            return Ok(Change::Keep);
+        }
+        s.cancel_requested = true;
+        s.updated_at = now_rfc3339();
+        Ok(Change::Write(vec![]))
+    })
+    .await?;
+    Ok(Response::json(202, &s))
+}
