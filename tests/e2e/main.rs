@@ -11,6 +11,7 @@ mod imports;
 mod invoke;
 mod notifications;
 mod operations;
+mod run_saga;
 mod samples;
 mod security;
 mod sequencing;

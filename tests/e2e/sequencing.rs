@@ -430,7 +430,7 @@ async fn lab_kits_idempotency_tenancy_and_roles() {
     );
 
     let routes: Vec<_> = tracseq_sequencing::FUNCTIONS.iter().filter_map(|f| f.route).collect();
-    assert_eq!(routes.len(), 26);
+    assert_eq!(routes.len(), 27);
     tracseq_tests::client::check_role_matrix(&api, &admin, &routes).await;
 }
 

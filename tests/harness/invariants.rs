@@ -148,7 +148,7 @@ pub async fn assert_storage_sound(s: &Endpoints, lab: &str) {
 ///   and each of its positions is where its sample is;
 /// - a compensated submission's samples are all `rejected` and hold no position.
 pub async fn submission_violations(s: &Endpoints, lab: &str) -> Vec<String> {
-    use tracseq_submissions::domain::Status;
+    use tracseq_core::saga::timeline::SagaStatus as Status;
     use tracseq_submissions::model::Submission;
     let mut subs: Vec<Submission> = Vec::new();
     let mut registered: HashMap<String, Vec<String>> = HashMap::new();
@@ -235,9 +235,86 @@ pub async fn submission_violations(s: &Endpoints, lab: &str) -> Vec<String> {
     wrong
 }
 
-/// Fail the test when `lab`'s storage or submissions break an invariant.
+/// What is wrong with `lab`'s runs, one line per broken invariant:
+///
+/// - nothing sits in two active runs: every reservation belongs to an active run (running,
+///   or its start saga running), and every sample `in_sequencing` is reserved by one;
+/// - a start whose execution has ended has a terminal status;
+/// - a completed start left its run running (or later); a compensated one left its run
+///   where it was (`planned` or `loaded`), holding no reservation and no sheet.
+pub async fn run_violations(s: &Endpoints, lab: &str) -> Vec<String> {
+    use tracseq_core::saga::timeline::SagaStatus;
+    use tracseq_sequencing::domain::status::RunStatus;
+    use tracseq_sequencing::model::Run;
+    let mut runs: HashMap<String, Run> = HashMap::new();
+    let mut reserved: Vec<(String, String)> = Vec::new();
+    let mut samples: Vec<Sample> = Vec::new();
+    let reserved_pk = tracseq_sequencing::model::keys::reserved(lab);
+    for item in lab_items(s, lab).await {
+        if text(&item, "PK") == reserved_pk {
+            reserved.push((text(&item, "SK").to_owned(), text(&item, "owner").to_owned()));
+        } else if text(&item, "entity") == "run" {
+            let r: Run = from_item(item).expect("run");
+            runs.insert(r.id.clone(), r);
+        } else if text(&item, "SK") == tracseq_lab::keys::SAMPLE_SK {
+            samples.push(from_item(item).expect("sample"));
+        }
+    }
+    let active =
+        |r: &Run| r.status == RunStatus::Running || r.start.as_ref().is_some_and(|x| x.status == SagaStatus::Running);
+    let mut wrong = Vec::new();
+    for (sk, owner) in &reserved {
+        if !runs.get(owner).is_some_and(active) {
+            wrong.push(format!("{sk} is reserved by run {owner}, which is not active"));
+        }
+    }
+    for x in samples.iter().filter(|x| x.status.as_str() == "in_sequencing") {
+        if !reserved.iter().any(|(sk, _)| *sk == format!("sample#{}", x.id)) {
+            wrong.push(format!("sample {} is in sequencing but no active run holds it", x.id));
+        }
+    }
+    let sfn = aws_sdk_sfn::Client::new(&s.sdk().await);
+    for r in runs.values() {
+        let Some(start) = &r.start else { continue };
+        let ended = sfn
+            .describe_execution()
+            .execution_arn(&start.execution_arn)
+            .send()
+            .await
+            .is_ok_and(|d| *d.status() != aws_sdk_sfn::types::ExecutionStatus::Running);
+        if ended && start.status == SagaStatus::Running {
+            wrong.push(format!("run {} ended its start execution but says running", r.id));
+        }
+        match start.status {
+            SagaStatus::Completed if matches!(r.status, RunStatus::Planned | RunStatus::Loaded) => {
+                wrong.push(format!("run {} started but is {}", r.id, r.status.as_str()));
+            }
+            SagaStatus::Compensated => {
+                if r.status != start.from {
+                    wrong.push(format!(
+                        "run {} was compensated but is {} (was {})",
+                        r.id,
+                        r.status.as_str(),
+                        start.from.as_str()
+                    ));
+                }
+                if start.sheet_key.is_some() {
+                    wrong.push(format!("run {} was compensated but keeps its sheet", r.id));
+                }
+                if reserved.iter().any(|(_, o)| *o == r.id) {
+                    wrong.push(format!("run {} was compensated but holds reservations", r.id));
+                }
+            }
+            _ => {}
+        }
+    }
+    wrong
+}
+
+/// Fail the test when `lab`'s storage, submissions or runs break an invariant.
 pub async fn assert_lab_sound(s: &Endpoints, lab: &str) {
     let mut wrong = storage_violations(s, lab).await;
     wrong.extend(submission_violations(s, lab).await);
+    wrong.extend(run_violations(s, lab).await);
     assert!(wrong.is_empty(), "invariants broken:\n{}", wrong.join("\n"));
 }

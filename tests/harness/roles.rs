@@ -74,6 +74,7 @@ pub const EXPECTED_ROLES: &[(&str, &str)] = &[
     ("POST /api/sequencing/runs", "lab_technician"),
     ("GET /api/sequencing/runs/{id}", "research_scientist"),
     ("POST /api/sequencing/runs/{id}/transitions", "lab_technician"),
+    ("POST /api/sequencing/runs/{id}/start", "lab_technician"),
     ("GET /api/sequencing/runs/{id}/samplesheet", "research_scientist"),
     (
         "POST /api/sequencing/runs/{id}/samplesheet/validate",

@@ -87,7 +87,7 @@ pub async fn register(st: Arc<SamplesState>, event: Value) -> Result<Value, Func
             "a chunk has at most {CHUNK} samples"
         )));
     }
-    if let Some(done) = marker(&st, &ctx.lab, &ctx.submission_id, chunk.index)
+    if let Some(done) = marker(&st, &ctx.lab, &ctx.saga_id, chunk.index)
         .await
         .map_err(FunctionError::transient)?
     {
@@ -118,7 +118,7 @@ pub async fn register(st: Arc<SamplesState>, event: Value) -> Result<Value, Func
         let item = keyed_item(
             &outcome,
             &[
-                ("PK", marker_pk(&ctx.lab, &ctx.submission_id)),
+                ("PK", marker_pk(&ctx.lab, &ctx.saga_id)),
                 ("SK", marker_sk(chunk.index)),
             ],
             "submission_chunk",
@@ -177,7 +177,7 @@ async fn write(
         .await
         .map_err(|e| task_error(&e, errors::TRANSIENT))?
         .into_iter();
-    let req = Request::internal(&ctx.submission_id);
+    let req = Request::internal(&ctx.saga_id);
     let now = now_rfc3339();
     let mut samples: Vec<Sample> = Vec::with_capacity(prepared.len());
     let mut ops = Vec::with_capacity(prepared.len() * 4 + 1);
@@ -201,10 +201,7 @@ async fn write(
     };
     let item = keyed_item(
         &outcome,
-        &[
-            ("PK", marker_pk(&ctx.lab, &ctx.submission_id)),
-            ("SK", marker_sk(index)),
-        ],
+        &[("PK", marker_pk(&ctx.lab, &ctx.saga_id)), ("SK", marker_sk(index))],
         "submission_chunk",
     )
     .map_err(FunctionError::transient)?;
@@ -213,7 +210,7 @@ async fn write(
     match st.table.transact(ops).await {
         Ok(()) => Ok(outcome),
         // The same chunk was registered by an earlier delivery of this task.
-        Err(e) if e.failed_action() == Some(marker_at) => marker(st, &ctx.lab, &ctx.submission_id, index)
+        Err(e) if e.failed_action() == Some(marker_at) => marker(st, &ctx.lab, &ctx.saga_id, index)
             .await
             .map_err(FunctionError::transient)?
             .ok_or_else(|| FunctionError::transient("the chunk marker vanished")),
@@ -264,7 +261,7 @@ pub async fn validate(st: Arc<SamplesState>, event: Value) -> Result<Value, Func
     let mut chunks: Vec<&Registered> = args.registered.iter().collect();
     chunks.sort_by_key(|r| r.index);
     let ids: Vec<String> = chunks.iter().flat_map(|r| r.sample_ids.iter().cloned()).collect();
-    let req = Request::internal(&ctx.submission_id);
+    let req = Request::internal(&ctx.saga_id);
     let p = ctx.principal();
     move_all(&st, &ctx.lab, &req, &p, &ids, SampleStatus::Validated, None).await?;
     Ok(json!({ "sample_ids": ids }))
@@ -276,10 +273,10 @@ pub async fn reject(st: Arc<SamplesState>, event: Value) -> Result<Value, Functi
     let (ctx, _): (SagaContext, Value) = parse_input(&event)?;
     inject(&st.table, &ctx, "reject").await?;
     let why = event["error"]["Error"].as_str().unwrap_or("failed");
-    let reason = format!("submission {} was compensated: {why}", ctx.submission_id);
+    let reason = format!("submission {} was compensated: {why}", ctx.saga_id);
     let chunks = st
         .table
-        .query_prefix(&marker_pk(&ctx.lab, &ctx.submission_id), "CHUNK#")
+        .query_prefix(&marker_pk(&ctx.lab, &ctx.saga_id), "CHUNK#")
         .await
         .map_err(FunctionError::transient)?;
     let mut ids = Vec::new();
@@ -287,7 +284,7 @@ pub async fn reject(st: Arc<SamplesState>, event: Value) -> Result<Value, Functi
         let r: Registered = from_item(item).map_err(FunctionError::transient)?;
         ids.extend(r.sample_ids);
     }
-    let req = Request::internal(&ctx.submission_id);
+    let req = Request::internal(&ctx.saga_id);
     let p = ctx.principal();
     move_all(&st, &ctx.lab, &req, &p, &ids, SampleStatus::Rejected, Some(reason)).await?;
     Ok(json!({ "rejected": ids.len() }))

@@ -5,12 +5,14 @@
 //! both formats with every check docs/domain.md lists, pooling checks and QC thresholds. The
 //! HTTP functions cover reference data, libraries, pools, jobs, and runs with their
 //! sample sheets and QC; a run moves its samples through their statuses as it starts and
-//! ends (`handlers/run_samples.rs`).
+//! ends (`store/run_samples.rs`). Starting a run is a saga on Step Functions
+//! (`saga.rs`, docs/sagas.md): reserve, sheet, start, complete, and their compensations.
 
 pub mod domain;
 pub mod handlers;
 pub mod model;
 pub mod routes;
+pub mod saga;
 pub mod state;
 pub mod store;
 
@@ -39,6 +41,7 @@ pub static FUNCTIONS: &[FunctionDef] = tracseq_aws::functions!(SequencingState;
         protected r::CREATE_RUN => h::runs::create_run,
         protected r::GET_RUN => h::runs::get_run,
         protected r::TRANSITION_RUN => h::runs::transition_run,
+        protected r::START_RUN => h::runs::start_run,
         protected r::SAMPLESHEET => h::runs::get_samplesheet,
         protected r::VALIDATE_SAMPLESHEET => h::runs::validate_samplesheet,
         protected r::RUN_QC => h::runs::submit_qc,
@@ -50,5 +53,15 @@ pub static FUNCTIONS: &[FunctionDef] = tracseq_aws::functions!(SequencingState;
         protected r::GET_QC_SETTINGS => h::qc_settings::get_qc_settings,
         protected r::PUT_QC_SETTINGS => h::qc_settings::put_qc_settings,
         protected r::CREATE_FLOW_CELL => h::reference::create_flow_cell,
+    ],
+    background: [
+        "sequencing_run_saga_reserve" => |st, event| Box::pin(saga::reserve(st, event)),
+        "sequencing_run_saga_sheet" => |st, event| Box::pin(saga::sheet(st, event)),
+        "sequencing_run_saga_start" => |st, event| Box::pin(saga::start(st, event)),
+        "sequencing_run_saga_complete" => |st, event| Box::pin(saga::complete(st, event)),
+        "sequencing_run_saga_unstart" => |st, event| Box::pin(saga::unstart(st, event)),
+        "sequencing_run_saga_unsheet" => |st, event| Box::pin(saga::unsheet(st, event)),
+        "sequencing_run_saga_unreserve" => |st, event| Box::pin(saga::unreserve(st, event)),
+        "sequencing_run_saga_end" => |st, event| Box::pin(saga::end(st, event)),
     ]
 );

@@ -4,6 +4,8 @@
 //! - Pool `LAB#{lab}#POOL#{id}` / `POOL`, its members `MEMBER#{library}` in the same
 //!   partition (a pool with its libraries is one Query); GSI1 `LAB#{lab}#POOLS`.
 //! - A lab's own index kit `LAB#{lab}` / `KIT#{id}`.
+//! - A reservation of a pool, library or sample by an active run
+//!   `LAB#{lab}#RESERVED` / `{kind}#{id}`, a guard whose `owner` is the run.
 
 use crate::domain::index::IndexSeq;
 use crate::domain::kits::KitIndex;
@@ -14,6 +16,7 @@ use crate::domain::status::{JobStatus, RunStatus};
 use serde::{Deserialize, Serialize};
 use tracseq_core::keyed::{Keyed, lab_key};
 pub use tracseq_core::now_rfc3339;
+use tracseq_core::saga::timeline::{Failure, SagaStatus, StepRecord};
 
 pub mod keys {
 
@@ -61,6 +64,14 @@ pub mod keys {
     }
     pub fn jobs_by_status(lab: &str, status: &str) -> String {
         lab_key(lab, &["JOBS", status])
+    }
+    /// The partition of every reservation an active run holds in the lab.
+    pub fn reserved(lab: &str) -> String {
+        lab_key(lab, &["RESERVED"])
+    }
+    /// The object a started run's sample sheet is kept in (files bucket).
+    pub fn sheet_object(lab: &str, run: &str, attempt: u32) -> String {
+        format!("labs/{lab}/runs/{run}/{attempt}/SampleSheet.csv")
     }
 }
 
@@ -231,10 +242,43 @@ pub struct Run {
     pub run_folder: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qc: Option<RunQc>,
+    /// The latest start saga (`POST /api/sequencing/runs/{id}/start`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<RunStart>,
     pub version: u64,
     pub created_at: String,
     pub created_by: String,
     pub updated_at: String,
+}
+
+/// A run's start saga as it ran (docs/sagas.md, Sequencing run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RunStart {
+    pub status: SagaStatus,
+    /// 1 for the first start; a start after a compensated one counts on.
+    pub attempt: u32,
+    pub execution_arn: String,
+    pub steps: Vec<StepRecord>,
+    /// The status the run had when the start began (`planned` or `loaded`).
+    pub from: RunStatus,
+    /// The stored sample sheet (files bucket), once the sheet step wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Failure>,
+    pub requested_by: String,
+    pub started_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+}
+
+impl tracseq_aws::record::Versioned for Run {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
 }
 
 impl Keyed for Run {

@@ -25,6 +25,7 @@ use crate::handlers::runs::RunPage;
 use crate::handlers::runs::RunTransition;
 use crate::handlers::runs::RunTransitionOutcome;
 use crate::handlers::runs::SheetCheck;
+use crate::handlers::runs::StartRun;
 use tracseq_core::auth::Role::*;
 use tracseq_core::route::{Method::*, NO_CONTENT, PAGING, QueryParam, ResponseSpec, RouteSpec, SchemaRef, role};
 
@@ -141,6 +142,11 @@ const RUN_TRANSITIONED: &[ResponseSpec] = &[ResponseSpec::json(
     "The run and what happened to its samples",
     SchemaRef::of::<RunTransitionOutcome>(),
 )];
+const RUN_STARTING: &[ResponseSpec] = &[ResponseSpec::json(
+    202,
+    "The run with its start saga running; GET the run to follow its steps",
+    SchemaRef::of::<crate::model::Run>(),
+)];
 const RUN_PAGE: &[ResponseSpec] = &[ResponseSpec::json(
     200,
     "Runs, newest first",
@@ -189,6 +195,18 @@ pub static TRANSITION_RUN: RouteSpec = RouteSpec::new(
 )
 .takes(SchemaRef::of::<RunTransition>())
 .answers(RUN_TRANSITIONED);
+pub static START_RUN: RouteSpec = RouteSpec::new(
+    "runs_start",
+    Post,
+    "/api/sequencing/runs/{id}/start",
+    role(LabTechnician),
+)
+.doc(
+    "Start a run as a saga: reserve its pools, libraries and samples, store its sample sheet, take its samples into sequencing (Idempotency-Key honoured)",
+    TAG,
+)
+.takes(SchemaRef::of::<StartRun>())
+.answers(RUN_STARTING);
 pub static SAMPLESHEET: RouteSpec = RouteSpec::new(
     "runs_samplesheet",
     Get,

@@ -54,7 +54,7 @@ pub async fn allocate(st: Arc<StorageState>, event: Value) -> Result<Value, Func
     let (ctx, args): (SagaContext, AllocateArgs) = parse_input(&event)?;
     inject(&st.table, &ctx, "allocate").await?;
     let p = ctx.principal();
-    let req = Request::internal(&ctx.submission_id);
+    let req = Request::internal(&ctx.saga_id);
     let samples = st
         .samples(&ctx.lab, &args.sample_ids)
         .await
@@ -160,7 +160,7 @@ pub async fn release(st: Arc<StorageState>, event: Value) -> Result<Value, Funct
     let (ctx, args): (SagaContext, ReleaseArgs) = parse_input(&event)?;
     inject(&st.table, &ctx, "release").await?;
     let p = ctx.principal();
-    let req = Request::internal(&ctx.submission_id);
+    let req = Request::internal(&ctx.saga_id);
     let samples = st.samples(&ctx.lab, &args.sample_ids).await.map_err(transient)?;
     let held: Vec<String> = args
         .sample_ids
@@ -177,7 +177,7 @@ pub async fn release(st: Arc<StorageState>, event: Value) -> Result<Value, Funct
                     ..CustodyItem::default()
                 })
                 .collect(),
-            reason: Some(format!("submission {} compensated", ctx.submission_id)),
+            reason: Some(format!("submission {} compensated", ctx.saga_id)),
             single: false,
         };
         commit(&st, &req, &p, CustodyAction::Released, &n)

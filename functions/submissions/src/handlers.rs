@@ -1,6 +1,6 @@
 //! The submissions API: start a submission (its saga), list and read them, cancel one.
 
-use crate::domain::{Status, chunks};
+use crate::domain::chunks;
 use crate::model::{MAX_SAMPLES, NewSubmission, Submission};
 use crate::state::SubmissionsState;
 use crate::store::{self, Change};
@@ -12,7 +12,8 @@ use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, header};
 use tracseq_core::keyed::LabKeys;
 use tracseq_core::pagination::PageRequest;
-use tracseq_core::saga::{Actor, SagaContext};
+use tracseq_core::saga::timeline::SagaStatus as Status;
+use tracseq_core::saga::{Actor, SagaContext, check_faults};
 use tracseq_core::{FieldError, Problem, now_rfc3339};
 
 /// Samples per Map item of the register step: one transaction each (4 actions a sample
@@ -50,25 +51,7 @@ fn check(body: &NewSubmission, faults_allowed: bool) -> Result<(), Problem> {
             }
         }
     }
-    if !body.faults.is_empty() && !faults_allowed {
-        errors.push(FieldError::field(
-            "faults",
-            "not_allowed",
-            "faults are planted on the local stack only",
-        ));
-    }
-    if body.faults.len() > 8 {
-        errors.push(FieldError::field("faults", "length", "at most 8 faults"));
-    }
-    for (i, f) in body.faults.iter().enumerate() {
-        if !(1..=10).contains(&f.times) || f.delay_ms > 30_000 {
-            errors.push(FieldError::field(
-                format!("faults[{i}]"),
-                "range",
-                "times 1 to 10, delay_ms up to 30000",
-            ));
-        }
-    }
+    errors.extend(check_faults(&body.faults, faults_allowed));
     if errors.is_empty() {
         Ok(())
     } else {
@@ -88,7 +71,7 @@ pub async fn create(st: Arc<SubmissionsState>, req: Request, p: Principal) -> Re
     idempotent(&st.idem, &lab, &req, || async {
         let id = ulid::Ulid::new().to_string();
         let ctx = SagaContext {
-            submission_id: id.clone(),
+            saga_id: id.clone(),
             lab: p.lab_id.clone(),
             actor: Actor {
                 user_id: p.user_id.clone(),

@@ -1,9 +1,9 @@
 //! A submission as stored and as the API shows it, and the body that starts one.
 
-use crate::domain::{Status, StepRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracseq_core::saga::Fault;
+use tracseq_core::saga::timeline::{Failure, SagaStatus as Status, StepRecord};
 
 /// The most samples one submission takes (four 96-well plates); more go by import.
 pub const MAX_SAMPLES: usize = 384;
@@ -41,16 +41,6 @@ pub struct Placement {
     pub location_id: String,
     pub position: String,
     pub path: String,
-}
-
-/// Why a submission did not complete.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Failure {
-    /// The step that failed (or was about to begin when the submission was cancelled).
-    pub step: Option<String>,
-    /// Its `errorType` (docs/sagas.md).
-    pub code: String,
-    pub detail: String,
 }
 
 /// A submission: the saga's record, kept by its task steps.

@@ -3,8 +3,7 @@
 //! of how the saga ended, each with its event in the same transaction (the submitter's
 //! notification goes out from that event).
 
-use crate::domain::{self, SagaError, Status};
-use crate::model::{Failure, Placement};
+use crate::model::Placement;
 use crate::state::SubmissionsState;
 use crate::store::{self, Change};
 use serde::Deserialize;
@@ -13,6 +12,7 @@ use std::sync::Arc;
 use tracseq_aws::saga::inject;
 use tracseq_core::events::CloudEvent;
 use tracseq_core::function::FunctionError;
+use tracseq_core::saga::timeline::{self as domain, Failure, SagaError, SagaStatus as Status};
 use tracseq_core::saga::{SagaContext, errors, parse_input, task_error};
 use tracseq_core::{Problem, now_rfc3339};
 
@@ -25,8 +25,8 @@ fn saga_event(ctx: &SagaContext, kind: &str, data: Value) -> Result<CloudEvent, 
     CloudEvent::new(
         kind,
         &ctx.lab,
-        &format!("submissions/{}", ctx.submission_id),
-        &ctx.submission_id,
+        &format!("submissions/{}", ctx.saga_id),
+        &ctx.saga_id,
         data,
     )
     .map_err(|_| Problem::internal())
@@ -41,7 +41,7 @@ fn transient(p: Problem) -> FunctionError {
 pub async fn step(st: Arc<SubmissionsState>, event: Value) -> Result<Value, FunctionError> {
     let (ctx, args): (SagaContext, StepArgs) = parse_input(&event)?;
     let now = now_rfc3339();
-    let s = store::update(&st, &ctx.lab, &ctx.submission_id, |s| {
+    let s = store::update(&st, &ctx.lab, &ctx.saga_id, |s| {
         if s.cancel_requested || s.status.is_terminal() {
             return Ok(Change::Keep);
         }
@@ -77,7 +77,7 @@ pub async fn complete(st: Arc<SubmissionsState>, event: Value) -> Result<Value, 
     let (ctx, args): (SagaContext, CompleteArgs) = parse_input(&event)?;
     inject(&st.table, &ctx, "complete").await?;
     let now = now_rfc3339();
-    let s = store::update(&st, &ctx.lab, &ctx.submission_id, |s| {
+    let s = store::update(&st, &ctx.lab, &ctx.saga_id, |s| {
         if s.status == Status::Completed {
             return Ok(Change::Keep);
         }
@@ -135,7 +135,7 @@ async fn end(st: Arc<SubmissionsState>, event: Value, to: Status, kind: &str) ->
         args.error.error.clone()
     };
     let detail = args.error.detail();
-    let s = store::update(&st, &ctx.lab, &ctx.submission_id, |s| {
+    let s = store::update(&st, &ctx.lab, &ctx.saga_id, |s| {
         if s.status == to {
             return Ok(Change::Keep);
         }

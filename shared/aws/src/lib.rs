@@ -18,6 +18,7 @@ pub mod jwt_keys;
 pub mod lambda;
 pub mod maintenance;
 pub mod outbox;
+pub mod record;
 pub mod saga;
 pub mod store;
 

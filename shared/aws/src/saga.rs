@@ -54,7 +54,7 @@ async fn count(table: &Table, ctx: &SagaContext, step: &str) -> Result<u64, Stor
         .client
         .update_item()
         .table_name(&table.name)
-        .key("PK", s(lab_key(&ctx.lab, &["SAGA", &ctx.submission_id])))
+        .key("PK", s(lab_key(&ctx.lab, &["SAGA", &ctx.saga_id])))
         .key("SK", s(format!("FAULT#{step}")))
         .update_expression("ADD attempts :one SET expires_at = :exp, #entity = :entity")
         .expression_attribute_names("#entity", "entity")

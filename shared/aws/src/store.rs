@@ -542,6 +542,25 @@ impl Table {
         Ok(TransactWriteItem::builder().delete(del).build())
     }
 
+    /// A transaction action: delete an item whose `attr` equals `expected` (a guard its
+    /// owner gives up; someone else's stays).
+    pub fn delete_where_op(
+        &self,
+        pk: &str,
+        sk: &str,
+        (attr, expected): (&str, &str),
+    ) -> Result<TransactWriteItem, StoreError> {
+        let del = Delete::builder()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(pk, sk)))
+            .condition_expression("#w = :w")
+            .expression_attribute_names("#w", attr)
+            .expression_attribute_values(":w", s(expected))
+            .build()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        Ok(TransactWriteItem::builder().delete(del).build())
+    }
+
     /// A transaction action: require that an item exists with `version` = `expected`.
     pub fn check_version_op(&self, pk: &str, sk: &str, expected: u64) -> Result<TransactWriteItem, StoreError> {
         let check = ConditionCheck::builder()

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! pending → validated | rejected        validated → in_storage | in_sequencing | rejected
-//! in_storage → in_sequencing | validated in_sequencing → completed | failed
+//! in_storage → in_sequencing | validated in_sequencing → completed | failed | validated
 //! failed → pending   rejected → pending  completed → archived
 //! any state but in_sequencing (and deleted itself) → deleted (soft delete, terminal)
 //! ```
@@ -70,7 +70,7 @@ impl SampleStatus {
             (Pending, Validated | Rejected)
             | (Validated, InStorage | InSequencing | Rejected)
             | (InStorage, InSequencing | Validated)
-            | (InSequencing, Completed | Failed)
+            | (InSequencing, Completed | Failed | Validated)
             | (Failed, Pending)
             | (Rejected, Pending)
             | (Completed, Archived) => true,
@@ -113,6 +113,7 @@ mod tests {
         (InStorage, Validated),
         (InSequencing, Completed),
         (InSequencing, Failed),
+        (InSequencing, Validated),
         (Failed, Pending),
         (Rejected, Pending),
         (Completed, Archived),

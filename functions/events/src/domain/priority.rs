@@ -37,10 +37,12 @@ impl Priority {
             | "storage.temperature_alert"
             | "auth.password_reset_requested"
             | "auth.locked"
-            | "submission.failed" => Priority::Urgent,
+            | "submission.failed"
+            | "run.failed" => Priority::Urgent,
             "sequencing.qc_failed"
             | "import.failed"
             | "submission.compensated"
+            | "run.compensated"
             | "document.review_required"
             | "storage.capacity_warning"
             | "auth.password_changed" => Priority::High,
@@ -49,6 +51,7 @@ impl Priority {
             | "sequencing.job_created"
             | "import.completed"
             | "submission.completed"
+            | "run.started"
             | "document.extracted"
             | "sample.disposed"
             | "auth.login_failed" => Priority::Normal,

@@ -151,8 +151,14 @@ pub fn defaults(created_by: &str, now: &str) -> Vec<Subscription> {
         ),
         sub(
             "default-sequencing-outcomes",
-            "QC failures and completed runs to the requester",
-            &["sequencing.qc_failed", "sequencing.run_completed"],
+            "Run starts, QC failures and completed runs to the requester",
+            &[
+                "sequencing.qc_failed",
+                "sequencing.run_completed",
+                "run.started",
+                "run.compensated",
+                "run.failed",
+            ],
             &[Email, InApp],
             Audience::Requester,
             Priority::Low,
@@ -185,8 +191,8 @@ pub fn defaults(created_by: &str, now: &str) -> Vec<Subscription> {
         ),
         sub(
             "default-submission-failures",
-            "Submissions that failed after compensation, to lab administrators",
-            &["submission.failed"],
+            "Sagas that failed after compensation, to lab administrators",
+            &["submission.failed", "run.failed"],
             &[Email, InApp],
             Audience::Roles {
                 roles: vec![Role::LabAdministrator],

@@ -116,6 +116,21 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "[TracSeq] Submission {{data.submission_id}} needs attention",
         "Submission {{data.submission_id}} failed ({{data.code}}): {{data.detail}}\nIts compensation did not finish; an administrator must check its samples.\n{{link}}",
     ),
+    (
+        "run.started",
+        "[TracSeq] Run {{data.name}} started",
+        "Run {{data.name}} is running: its samples are in sequencing and its sample sheet is stored.\n{{link}}",
+    ),
+    (
+        "run.compensated",
+        "[TracSeq] Run {{data.name}} did not start",
+        "Run {{data.name}} stopped at step {{data.step}} ({{data.code}}): {{data.detail}}\nWhat it had done was undone: its samples are validated again and its reservations given back.\n{{link}}",
+    ),
+    (
+        "run.failed",
+        "[TracSeq] Run {{data.name}} needs attention",
+        "Run {{data.name}} failed to start ({{data.code}}): {{data.detail}}\nIts compensation did not finish; an administrator must check its samples.\n{{link}}",
+    ),
 ];
 
 /// The built-in template for `channel` and `event`, if there is one (the default always is).

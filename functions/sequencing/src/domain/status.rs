@@ -6,6 +6,7 @@
 //!       any non-terminal → cancelled        failed → queued (retry)
 //! run:  planned → loaded → running → completed | failed | aborted
 //!       planned | loaded → aborted (a run that never started can be called off)
+//!       loaded → planned (a start saga that loaded the run was undone)
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -101,7 +102,9 @@ machine!(
         use RunStatus::*;
         matches!(
             (from, to),
-            (Planned, Loaded | Aborted) | (Loaded, Running | Aborted) | (Running, Completed | Failed | Aborted)
+            (Planned, Loaded | Aborted)
+                | (Loaded, Running | Aborted | Planned)
+                | (Running, Completed | Failed | Aborted)
         )
     }
 );
@@ -155,6 +158,7 @@ mod tests {
         let allowed = [
             (Planned, Loaded),
             (Loaded, Running),
+            (Loaded, Planned),
             (Running, Completed),
             (Running, Failed),
             (Running, Aborted),

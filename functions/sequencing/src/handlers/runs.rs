@@ -5,11 +5,12 @@
 use crate::domain::platform::{FlowCell, Instrument, SheetFormat};
 use crate::domain::qc::{Metric, Verdict, evaluate};
 use crate::domain::run_samples::{not_ready, sample_ids};
-use crate::domain::samplesheet::{Issue, Reads, Severity, SheetRequest, SheetSample, render, validate};
+use crate::domain::samplesheet::{Issue, Reads, Severity, render, validate};
 use crate::domain::status::RunStatus;
-use crate::model::{QcResult, Run, RunLane, RunQc, now_rfc3339};
+use crate::model::{QcResult, Run, RunLane, RunQc, RunStart, now_rfc3339};
 use crate::state::SequencingState;
-use crate::store::run_samples::{SampleSync, run_members, sync};
+use crate::store::reservations::{self, Taken};
+use crate::store::run_samples::{SampleSync, run_members, sheet_request, sync};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, HashSet};
@@ -19,6 +20,8 @@ use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, check_version, expected_version, optional_version};
 use tracseq_core::keyed::LabKeys;
 use tracseq_core::named::parse_reported;
+use tracseq_core::saga::timeline::SagaStatus;
+use tracseq_core::saga::{Actor, Fault, SagaContext, check_faults};
 use tracseq_core::{FieldError, Problem};
 use tracseq_lab::status::SampleStatus;
 
@@ -210,6 +213,7 @@ pub async fn create_run(st: Arc<SequencingState>, req: Request, p: Principal) ->
             job_id: body.job_id.clone(),
             run_folder: None,
             qc: None,
+            start: None,
             version: 1,
             created_at: now.clone(),
             created_by: p.user_id.clone(),
@@ -254,6 +258,12 @@ pub async fn transition_run(st: Arc<SequencingState>, req: Request, p: Principal
         .status
         .transition(body.to)
         .map_err(|e| Problem::conflict("invalid_transition", e.to_string()))?;
+    if current.start.as_ref().is_some_and(|s| s.status == SagaStatus::Running) {
+        return Err(Problem::conflict(
+            "start_in_progress",
+            "the run's start saga is running; its outcome moves the run",
+        ));
+    }
     if let Some(folder) = &body.run_folder
         && (folder.is_empty() || folder.len() > 300 || folder.chars().any(char::is_control))
     {
@@ -296,6 +306,17 @@ pub async fn transition_run(st: Arc<SequencingState>, req: Request, p: Principal
             problem.errors = refused;
             return Err(problem);
         }
+        // Nothing sits in two active runs: the run takes its reservations first.
+        let taken = reservations::reserve(
+            &st,
+            &p.lab_id,
+            &current.id,
+            &reservations::things_of(&current, &members),
+        )
+        .await?;
+        if !taken.is_empty() {
+            return Err(run_conflict(&taken));
+        }
     }
     let mut next = current.clone();
     next.status = to;
@@ -320,10 +341,18 @@ pub async fn transition_run(st: Arc<SequencingState>, req: Request, p: Principal
             json!({"run_id": next.id, "name": next.name, "job_id": next.job_id, "requested_by": requested_by}),
         )?);
     }
-    crate::store::replace(&st, &p.lab_id, &next, current.version, &events, "run").await?;
+    if let Err(e) = crate::store::replace(&st, &p.lab_id, &next, current.version, &events, "run").await {
+        if to == RunStatus::Running {
+            reservations::release(&st, &p.lab_id, &current.id).await?;
+        }
+        return Err(e);
+    }
+    if matches!(to, RunStatus::Completed | RunStatus::Failed | RunStatus::Aborted) {
+        reservations::release(&st, &p.lab_id, &next.id).await?;
+    }
     let samples = match to {
         RunStatus::Running => {
-            sync(&st, &req, &p, &next, samples, |s| {
+            sync(&st, &req, &p, &next, &run_reason(&next), samples, |s| {
                 let out_of_freezer = s.storage.as_ref().is_none_or(|x| x.checked_out);
                 (s.status == SampleStatus::Validated && out_of_freezer).then_some(SampleStatus::InSequencing)
             })
@@ -343,7 +372,7 @@ pub async fn transition_run(st: Arc<SequencingState>, req: Request, p: Principal
                 .filter(|(l, _)| failed_libraries.contains(l.as_str()))
                 .map(|(_, s)| s.clone())
                 .collect();
-            sync(&st, &req, &p, &next, samples, |s| {
+            sync(&st, &req, &p, &next, &run_reason(&next), samples, |s| {
                 (s.status == SampleStatus::InSequencing).then(|| {
                     if failed_samples.contains(&s.id) {
                         SampleStatus::Failed
@@ -355,7 +384,7 @@ pub async fn transition_run(st: Arc<SequencingState>, req: Request, p: Principal
             .await?
         }
         RunStatus::Failed | RunStatus::Aborted => {
-            sync(&st, &req, &p, &next, samples, |s| {
+            sync(&st, &req, &p, &next, &run_reason(&next), samples, |s| {
                 (s.status == SampleStatus::InSequencing).then_some(SampleStatus::Failed)
             })
             .await?
@@ -363,6 +392,160 @@ pub async fn transition_run(st: Arc<SequencingState>, req: Request, p: Principal
         RunStatus::Planned | RunStatus::Loaded => SampleSync::default(),
     };
     Ok(Response::ok(&RunTransitionOutcome { run: next, samples }))
+}
+
+/// `POST /api/sequencing/runs/{id}/start`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartRun {
+    /// The run's version, to be sure nobody changed it meanwhile.
+    pub version: Option<u64>,
+    /// Failures planted in steps, for tests; the local stack only (422 elsewhere).
+    #[serde(default)]
+    #[schema(max_items = 8)]
+    pub faults: Vec<Fault>,
+}
+
+fn check_start(body: &StartRun, faults_allowed: bool) -> Result<(), Problem> {
+    let mut errors = Vec::new();
+    errors.extend(check_faults(&body.faults, faults_allowed));
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Problem::validation(errors))
+    }
+}
+
+/// Start a planned or loaded run through its saga (docs/sagas.md): 202 with the run, whose
+/// `start` shows the saga's steps as they go. The execution is named after the run and
+/// the start's attempt, so one start never runs twice.
+pub async fn start_run(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: StartRun = req.json()?;
+    check_start(&body, st.faults_allowed)?;
+    let arn = st
+        .run_state_machine_arn
+        .clone()
+        .ok_or_else(|| Problem::unavailable("run starts are not configured on this stack"))?;
+    let lab = LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())?;
+    let id = req.path_param("id")?.to_owned();
+    idempotent(&st.idem, &lab, &req, || async {
+        let current = st.run(&p.lab_id, &id).await?;
+        if let Some(expected) = body.version {
+            check_version("run", current.version, expected)?;
+        }
+        if !matches!(current.status, RunStatus::Planned | RunStatus::Loaded) {
+            return Err(Problem::conflict(
+                "invalid_transition",
+                format!("a {} run cannot be started", current.status.as_str()),
+            ));
+        }
+        if current.start.as_ref().is_some_and(|s| s.status == SagaStatus::Running) {
+            return Err(Problem::conflict("start_in_progress", "the run is being started"));
+        }
+        let attempt = current.start.as_ref().map_or(1, |s| s.attempt + 1);
+        let name = format!("{id}-{attempt}");
+        let now = now_rfc3339();
+        let mut next = current.clone();
+        next.start = Some(RunStart {
+            status: SagaStatus::Running,
+            attempt,
+            execution_arn: format!("{}:{name}", arn.replacen(":stateMachine:", ":execution:", 1)),
+            steps: vec![],
+            from: current.status,
+            sheet_key: None,
+            error: None,
+            requested_by: p.user_id.clone(),
+            started_at: now.clone(),
+            ended_at: None,
+        });
+        next.version += 1;
+        next.updated_at = now;
+        crate::store::replace(&st, &p.lab_id, &next, current.version, &[], "run").await?;
+        let ctx = SagaContext {
+            saga_id: id.clone(),
+            lab: p.lab_id.clone(),
+            actor: Actor {
+                user_id: p.user_id.clone(),
+                role: p.role,
+            },
+            faults: body.faults.clone(),
+        };
+        let mut input = serde_json::to_value(&ctx).map_err(|_| Problem::internal())?;
+        // The run's saga names its subject `run_id` (the context reads either).
+        if let Some(obj) = input.as_object_mut()
+            && let Some(v) = obj.remove("submission_id")
+        {
+            obj.insert("run_id".into(), v);
+        }
+        let started = st
+            .sfn
+            .start_execution()
+            .state_machine_arn(&arn)
+            .name(&name)
+            .input(input.to_string())
+            .send()
+            .await;
+        match started {
+            Ok(_) => {}
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_execution_already_exists()) => {}
+            Err(e) => {
+                tracing::error!(error = ?e, run = %id, "the run's saga did not start");
+                // Nothing ran: the start is taken back so no record claims to run.
+                let back = crate::store::replace(
+                    &st,
+                    &p.lab_id,
+                    &current_with_version(&current, next.version + 1),
+                    next.version,
+                    &[],
+                    "run",
+                )
+                .await;
+                if let Err(e) = back {
+                    tracing::error!(error = ?e, run = %id, "could not take back the start");
+                }
+                return Err(Problem::unavailable("the run could not be started; retry"));
+            }
+        }
+        Ok(Response::json(202, &next).with_header(http::header::LOCATION, &format!("/api/sequencing/runs/{id}")))
+    })
+    .await
+}
+
+/// `run` as it was, at version `version`.
+fn current_with_version(run: &Run, version: u64) -> Run {
+    let mut r = run.clone();
+    r.version = version;
+    r.updated_at = now_rfc3339();
+    r
+}
+
+/// 409 naming what another active run holds.
+pub(crate) fn run_conflict(taken: &[Taken]) -> Problem {
+    let mut problem = Problem::conflict(
+        "reserved_by_another_run",
+        format!(
+            "{} of the run's pools, libraries and samples sit in another active run; see errors",
+            taken.len()
+        ),
+    );
+    problem.errors = taken
+        .iter()
+        .map(|t| {
+            let field = match t.kind.as_str() {
+                "pool" => "pools",
+                "library" => "libraries",
+                _ => "samples",
+            };
+            FieldError::field(field, "reserved", format!("{} {} is in run {}", t.kind, t.id, t.run_id))
+                .with_value(&t.id)
+        })
+        .collect();
+    problem
+}
+
+/// The history reason of a sample the run moves.
+fn run_reason(run: &Run) -> String {
+    format!("run {} {}", run.name, run.status.as_str())
 }
 
 /// Who asked for the run: its job's requester, else whoever planned it.
@@ -381,39 +564,6 @@ async fn requester(st: &SequencingState, lab: &str, run: &Run) -> Result<String,
 pub struct RunTransitionOutcome {
     pub run: Run,
     pub samples: SampleSync,
-}
-
-/// The sheet a run makes: each lane's pools' libraries, Sample_ID = library name.
-async fn sheet_request(st: &SequencingState, lab: &str, run: &Run) -> Result<SheetRequest, Problem> {
-    let lanes = run.flow_cell_lanes;
-    let mut samples = Vec::new();
-    for lane in &run.lanes {
-        for pool in &lane.pool_ids {
-            let (_, members) = st.pool(lab, pool).await?;
-            for m in members {
-                samples.push(SheetSample {
-                    lane: lane.lane,
-                    sample_id: m.library_name.clone(),
-                    index: m.i7.clone(),
-                    index2: m.i5.clone(),
-                    project: m.project.clone(),
-                    i7_name: None,
-                    i5_name: None,
-                });
-            }
-        }
-    }
-    Ok(SheetRequest {
-        run_name: run.name.clone(),
-        instrument: run.instrument,
-        lanes,
-        reads: run.reads,
-        barcode_mismatches: run.barcode_mismatches,
-        allow_lower_mismatches: run.allow_lower_mismatches,
-        date: run.created_at.get(..10).unwrap_or("1970-01-01").to_owned(),
-        bclconvert_version: None,
-        samples,
-    })
 }
 
 fn sheet_check(issues: Vec<Issue>) -> SheetCheck {

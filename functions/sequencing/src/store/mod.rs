@@ -7,6 +7,7 @@
 
 pub mod pools;
 pub mod reference;
+pub mod reservations;
 pub mod run_samples;
 
 use crate::domain::status::{JobStatus, RunStatus};

@@ -9,6 +9,7 @@
 //! stored sample, its box-map snapshot. A sample that changed meanwhile is read again and
 //! moved if it is still where the run expects it; the answer lists any that were not.
 
+use crate::domain::samplesheet::{SheetRequest, SheetSample};
 use crate::model::Run;
 use crate::state::SequencingState;
 use aws_sdk_dynamodb::types::TransactWriteItem;
@@ -54,6 +55,7 @@ fn move_ops(
     req: &Request,
     p: &Principal,
     run: &Run,
+    reason: &str,
     s: &Sample,
     to: SampleStatus,
 ) -> Result<Vec<TransactWriteItem>, Problem> {
@@ -67,14 +69,13 @@ fn move_ops(
     next.version += 1;
     next.updated_at = now.clone();
     next.updated_by = p.user_id.clone();
-    let reason = format!("run {} {}", run.name, run.status.as_str());
     let history = HistoryEntry {
         id: ulid::Ulid::new().to_string(),
         sample_id: s.id.clone(),
         kind: "status_changed".into(),
         from: Some(s.status),
         to: Some(to),
-        reason: Some(reason.clone()),
+        reason: Some(reason.to_owned()),
         changed: vec![],
         at: now,
         by: p.user_id.clone(),
@@ -106,6 +107,7 @@ pub async fn sync(
     req: &Request,
     p: &Principal,
     run: &Run,
+    reason: &str,
     samples: Vec<Sample>,
     target: impl Fn(&Sample) -> Option<SampleStatus>,
 ) -> Result<SampleSync, Problem> {
@@ -118,7 +120,7 @@ pub async fn sync(
             let mut ops = Vec::new();
             for s in chunk {
                 if let Some(to) = target(s) {
-                    ops.extend(move_ops(st, req, p, run, s, to)?);
+                    ops.extend(move_ops(st, req, p, run, reason, s, to)?);
                 }
             }
             match st.table.transact_retrying(ops).await {
@@ -152,4 +154,37 @@ pub async fn sync(
         }
     }
     Ok(out)
+}
+
+/// The sheet a run makes: each lane's pools' libraries, Sample_ID = library name.
+pub async fn sheet_request(st: &SequencingState, lab: &str, run: &Run) -> Result<SheetRequest, Problem> {
+    let lanes = run.flow_cell_lanes;
+    let mut samples = Vec::new();
+    for lane in &run.lanes {
+        for pool in &lane.pool_ids {
+            let (_, members) = st.pool(lab, pool).await?;
+            for m in members {
+                samples.push(SheetSample {
+                    lane: lane.lane,
+                    sample_id: m.library_name.clone(),
+                    index: m.i7.clone(),
+                    index2: m.i5.clone(),
+                    project: m.project.clone(),
+                    i7_name: None,
+                    i5_name: None,
+                });
+            }
+        }
+    }
+    Ok(SheetRequest {
+        run_name: run.name.clone(),
+        instrument: run.instrument,
+        lanes,
+        reads: run.reads,
+        barcode_mismatches: run.barcode_mismatches,
+        allow_lower_mismatches: run.allow_lower_mismatches,
+        date: run.created_at.get(..10).unwrap_or("1970-01-01").to_owned(),
+        bclconvert_version: None,
+        samples,
+    })
 }

@@ -2,6 +2,8 @@
 //! answers: the saga it belongs to, the user it acts for, and its failure as a stable
 //! `errorType` that the state machine's `Retry` and `Catch` clauses match.
 
+pub mod timeline;
+
 use crate::Problem;
 use crate::auth::{Principal, Role};
 use crate::function::FunctionError;
@@ -19,17 +21,26 @@ pub mod errors {
     pub const STORAGE_REFUSED: &str = "StorageRefused";
     /// The sequencing job could not be created.
     pub const JOB_REFUSED: &str = "JobRefused";
+    /// A pool, library or sample of the run is reserved by another active run.
+    pub const RUN_CONFLICT: &str = "RunConflict";
+    /// A sample of the run is not ready for sequencing (not validated, in the freezer).
+    pub const SAMPLES_NOT_READY: &str = "SamplesNotReady";
+    /// The run's sample sheet has errors.
+    pub const SAMPLESHEET_INVALID: &str = "SampleSheetInvalid";
     /// Someone asked for the submission to be cancelled.
     pub const CANCELLED: &str = "SubmissionCancelled";
     /// A fault injected by a test (local stack only) that no retry cures.
     pub const INJECTED: &str = "InjectedFault";
     /// Every error type a task answers with (docs/sagas.md lists each).
-    pub const ALL: [&str; 7] = [
+    pub const ALL: [&str; 10] = [
         TRANSIENT,
         VALIDATION_FAILED,
         STORAGE_FULL,
         STORAGE_REFUSED,
         JOB_REFUSED,
+        RUN_CONFLICT,
+        SAMPLES_NOT_READY,
+        SAMPLESHEET_INVALID,
         CANCELLED,
         INJECTED,
     ];
@@ -45,7 +56,10 @@ pub struct Actor {
 /// The part of every task's input that says which saga it serves.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SagaContext {
-    pub submission_id: String,
+    /// The submission or the run the saga belongs to (its input names it
+    /// `submission_id` or `run_id`).
+    #[serde(rename = "submission_id", alias = "run_id")]
+    pub saga_id: String,
     pub lab: String,
     pub actor: Actor,
     /// Failures a test asked for (accepted on the local stack only; docs/sagas.md).
@@ -61,7 +75,7 @@ impl SagaContext {
             lab_id: self.lab.clone(),
             role: self.actor.role,
             session_id: String::new(),
-            token_id: format!("saga:{}", self.submission_id),
+            token_id: format!("saga:{}", self.saga_id),
             operator: false,
             expires_at: i64::MAX,
         }
@@ -91,7 +105,8 @@ pub enum FaultKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Fault {
-    /// A forward step: `register`, `validate`, `allocate`, `create_job`, `notify`.
+    /// A forward step: `register`, `validate`, `allocate`, `complete` (a submission);
+    /// `reserve`, `sheet`, `start`, `complete` (a run).
     #[schema(pattern = "^[a-z_]{1,32}$")]
     pub step: String,
     pub kind: FaultKind,
@@ -102,6 +117,33 @@ pub struct Fault {
     #[serde(default)]
     #[schema(minimum = 0, maximum = 30000)]
     pub delay_ms: u64,
+}
+
+/// What is wrong with a request's planted faults: refused off the local stack, at most 8,
+/// `times` 1 to 10 and `delay_ms` up to 30 s.
+pub fn check_faults(faults: &[Fault], allowed: bool) -> Vec<crate::FieldError> {
+    use crate::FieldError;
+    let mut errors = Vec::new();
+    if !faults.is_empty() && !allowed {
+        errors.push(FieldError::field(
+            "faults",
+            "not_allowed",
+            "faults are planted on the local stack only",
+        ));
+    }
+    if faults.len() > 8 {
+        errors.push(FieldError::field("faults", "length", "at most 8 faults"));
+    }
+    for (i, f) in faults.iter().enumerate() {
+        if !(1..=10).contains(&f.times) || f.delay_ms > 30_000 {
+            errors.push(FieldError::field(
+                format!("faults[{i}]"),
+                "range",
+                "times 1 to 10, delay_ms up to 30000",
+            ));
+        }
+    }
+    errors
 }
 
 fn one() -> u32 {
