@@ -292,6 +292,83 @@ async fn a_permanent_failure_at_each_step_compensates() {
     assert_lab_sound(shared(), &t.lab_id()).await;
 }
 
+/// A submission that asks for sequencing gets its job; a later failure cancels it.
+#[tokio::test]
+async fn a_sequencing_job_is_created_and_cancelled_by_the_compensation() {
+    let api = api();
+    let t = new_lab(&api).await;
+    let box_id = a_box(&api, &t, 8, 12).await;
+    let ask = |tag: &str, faults: Value| {
+        json!({
+            "samples": dna(3, tag),
+            "storage": {"location_ids": [box_id]},
+            "sequencing_job": {"name": format!("WGS {tag}"), "priority": "high"},
+            "faults": faults
+        })
+    };
+    let ok = submit(&api, &t, ask("job", json!([]))).await;
+    let done = finished(&api, &t, &id(&ok)).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["job_id"], ok["id"], "the job's id is the submission's: {done}");
+    assert!(
+        step_names(&done).contains(&("create_job".to_owned(), "succeeded".to_owned())),
+        "{done}"
+    );
+    let (status, job) = api.get(&format!("/api/sequencing/jobs/{}", id(&ok)), &t.access).await;
+    assert_eq!(status, 200, "{job}");
+    assert_eq!(
+        (
+            job["status"].as_str(),
+            job["priority"].as_str(),
+            job["requested_by"].clone()
+        ),
+        (Some("submitted"), Some("high"), json!(t.user_id()))
+    );
+    let mut want: Vec<Value> = done["sample_ids"].as_array().unwrap().clone();
+    let mut got: Vec<Value> = job["sample_ids"].as_array().unwrap().clone();
+    want.sort_by_key(|v| v.to_string());
+    got.sort_by_key(|v| v.to_string());
+    assert_eq!(got, want);
+
+    // A failure after the job was made (at complete) cancels it; a failure in the job
+    // step itself leaves no job behind.
+    let late = submit(
+        &api,
+        &t,
+        ask("late", json!([{"step": "complete", "kind": "permanent"}])),
+    )
+    .await;
+    let early = submit(
+        &api,
+        &t,
+        ask("early", json!([{"step": "create_job", "kind": "permanent"}])),
+    )
+    .await;
+    let late_done = finished(&api, &t, &id(&late)).await;
+    assert_eq!(
+        (late_done["status"].as_str(), late_done["error"]["step"].as_str()),
+        (Some("compensated"), Some("complete")),
+        "{late_done}"
+    );
+    let (_, job) = api.get(&format!("/api/sequencing/jobs/{}", id(&late)), &t.access).await;
+    assert_eq!(job["status"], "cancelled", "{job}");
+    assert!(job["status_reason"].as_str().unwrap().contains(&id(&late)), "{job}");
+    let early_done = finished(&api, &t, &id(&early)).await;
+    assert_eq!(early_done["error"]["step"], "create_job", "{early_done}");
+    assert_eq!(
+        api.get(&format!("/api/sequencing/jobs/{}", id(&early)), &t.access)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        box_fill(&api, &t, &box_id).await,
+        3,
+        "only the completed submission's samples"
+    );
+    assert_lab_sound(shared(), &t.lab_id()).await;
+}
+
 #[tokio::test]
 async fn a_failed_compensation_ends_failed_and_alerts() {
     let api = api();
@@ -431,6 +508,18 @@ async fn bad_requests_roles_and_tenants_are_refused() {
         ),
         (json!({"samples": dna(1, "x"), "extra": true}), "extra"),
         (json!({"samples": dna(385, "x")}), "samples"),
+        (
+            json!({"samples": dna(1, "x"), "sequencing_job": {"name": " "}}),
+            "sequencing_job.name",
+        ),
+        (
+            json!({"samples": dna(1, "x"), "sequencing_job": {"name": "J", "priority": "asap"}}),
+            "sequencing_job.priority",
+        ),
+        (
+            json!({"samples": dna(1, "x"), "sequencing_job": {"name": "J", "lanes": 2}}),
+            "sequencing_job.lanes",
+        ),
     ] {
         let (status, v) = api.post("/api/submissions", Some(&t.access), body).await;
         assert_eq!(status, 422, "{v}");

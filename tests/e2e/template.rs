@@ -986,15 +986,11 @@ fn check_saga_docs(machine: &str, template: &str, heading: &str, min_steps: usiz
         let sub = resource.trim_start_matches("${").trim_end_matches('}');
         let bound = substitutions.get(sub).cloned().unwrap_or_default();
         let logical = bound.trim_start_matches("!Ref ").trim_end_matches(".Alias");
+        // A task ARN parameter or output names its function: `XArn` → `XFunction`.
         let handler_of = |logical: &str| -> String {
-            model
-                .functions
-                .values()
-                .find(|f| {
-                    f.logical_id == logical
-                        || f.logical_id == logical.replace("Arn", "Function")
-                        || f.logical_id == logical.replace("TaskArn", "Function")
-                })
+            [logical.to_owned(), logical.replace("Arn", "Function")]
+                .iter()
+                .find_map(|id| model.functions.values().find(|f| &f.logical_id == id))
                 .map(|f| f.handler.clone())
                 .unwrap_or_default()
         };

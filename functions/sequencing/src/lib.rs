@@ -55,13 +55,15 @@ pub static FUNCTIONS: &[FunctionDef] = tracseq_aws::functions!(SequencingState;
         protected r::CREATE_FLOW_CELL => h::reference::create_flow_cell,
     ],
     background: [
-        "sequencing_run_saga_reserve" => |st, event| Box::pin(saga::reserve(st, event)),
-        "sequencing_run_saga_sheet" => |st, event| Box::pin(saga::sheet(st, event)),
-        "sequencing_run_saga_start" => |st, event| Box::pin(saga::start(st, event)),
-        "sequencing_run_saga_complete" => |st, event| Box::pin(saga::complete(st, event)),
-        "sequencing_run_saga_unstart" => |st, event| Box::pin(saga::unstart(st, event)),
-        "sequencing_run_saga_unsheet" => |st, event| Box::pin(saga::unsheet(st, event)),
-        "sequencing_run_saga_unreserve" => |st, event| Box::pin(saga::unreserve(st, event)),
-        "sequencing_run_saga_end" => |st, event| Box::pin(saga::end(st, event)),
+        "sequencing_run_saga_reserve" => |st, event| Box::pin(saga::run::reserve(st, event)),
+        "sequencing_run_saga_sheet" => |st, event| Box::pin(saga::run::sheet(st, event)),
+        "sequencing_run_saga_start" => |st, event| Box::pin(saga::run::start(st, event)),
+        "sequencing_run_saga_complete" => |st, event| Box::pin(saga::run::complete(st, event)),
+        "sequencing_run_saga_unstart" => |st, event| Box::pin(saga::run::unstart(st, event)),
+        "sequencing_run_saga_unsheet" => |st, event| Box::pin(saga::run::unsheet(st, event)),
+        "sequencing_run_saga_unreserve" => |st, event| Box::pin(saga::run::unreserve(st, event)),
+        "sequencing_run_saga_end" => |st, event| Box::pin(saga::run::end(st, event)),
+        "sequencing_saga_create_job" => |st, event| Box::pin(saga::job::create(st, event)),
+        "sequencing_saga_cancel_job" => |st, event| Box::pin(saga::job::cancel(st, event)),
     ]
 );

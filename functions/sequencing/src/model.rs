@@ -272,6 +272,15 @@ pub struct RunStart {
     pub ended_at: Option<String>,
 }
 
+impl tracseq_aws::record::Versioned for Job {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+}
+
 impl tracseq_aws::record::Versioned for Run {
     fn version(&self) -> u64 {
         self.version

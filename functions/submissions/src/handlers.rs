@@ -15,6 +15,7 @@ use tracseq_core::pagination::PageRequest;
 use tracseq_core::saga::timeline::SagaStatus as Status;
 use tracseq_core::saga::{Actor, SagaContext, check_faults};
 use tracseq_core::{FieldError, Problem, now_rfc3339};
+use tracseq_lab::kinds::Priority;
 
 /// Samples per Map item of the register step: one transaction each (4 actions a sample
 /// and the chunk's marker stay under DynamoDB's 100).
@@ -51,6 +52,27 @@ fn check(body: &NewSubmission, faults_allowed: bool) -> Result<(), Problem> {
             }
         }
     }
+    if let Some(job) = &body.sequencing_job {
+        if job.name.trim().is_empty() || job.name.chars().count() > 200 {
+            errors.push(FieldError::field(
+                "sequencing_job.name",
+                "length",
+                "1 to 200 characters",
+            ));
+        }
+        if let Some(p) = &job.priority
+            && Priority::parse(p).is_none()
+        {
+            errors.push(FieldError::field("sequencing_job.priority", "one_of", Priority::names()).with_value(p));
+        }
+        if job.notes.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+            errors.push(FieldError::field(
+                "sequencing_job.notes",
+                "max_length",
+                "at most 2000 characters",
+            ));
+        }
+    }
     errors.extend(check_faults(&body.faults, faults_allowed));
     if errors.is_empty() {
         Ok(())
@@ -81,6 +103,7 @@ pub async fn create(st: Arc<SubmissionsState>, req: Request, p: Principal) -> Re
         };
         let mut input = serde_json::to_value(&ctx).map_err(|_| Problem::internal())?;
         input["storage"] = serde_json::to_value(&body.storage).map_err(|_| Problem::internal())?;
+        input["sequencing_job"] = serde_json::to_value(&body.sequencing_job).map_err(|_| Problem::internal())?;
         input["chunks"] = serde_json::to_value(chunks(&body.samples, CHUNK)).map_err(|_| Problem::internal())?;
         let input = input.to_string();
         if input.len() > MAX_INPUT {
@@ -98,6 +121,7 @@ pub async fn create(st: Arc<SubmissionsState>, req: Request, p: Principal) -> Re
             steps: vec![],
             sample_ids: vec![],
             positions: vec![],
+            job_id: None,
             error: None,
             cancel_requested: false,
             execution_arn,

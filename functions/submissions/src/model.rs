@@ -21,10 +21,24 @@ pub struct NewSubmission {
     pub samples: Vec<Value>,
     /// Boxes to store the samples in, filled in this order by each box's fill order.
     pub storage: Option<StorageTarget>,
+    /// Ask for sequencing: a job for the samples, `submitted`, requested by the submitter.
+    pub sequencing_job: Option<JobRequest>,
     /// Failures planted in steps, for tests; the local stack only (422 elsewhere).
     #[serde(default)]
     #[schema(max_items = 8)]
     pub faults: Vec<Fault>,
+}
+
+/// The sequencing job a submission asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobRequest {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    pub name: String,
+    #[schema(value_type = Option<tracseq_lab::kinds::Priority>)]
+    pub priority: Option<String>,
+    #[schema(max_length = 2000)]
+    pub notes: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -59,6 +73,9 @@ pub struct Submission {
     pub sample_ids: Vec<String>,
     #[serde(default)]
     pub positions: Vec<Placement>,
+    /// The sequencing job it created, when it asked for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<Failure>,
     #[serde(default)]

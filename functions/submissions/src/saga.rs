@@ -69,6 +69,8 @@ struct CompleteArgs {
     sample_ids: Vec<String>,
     #[serde(default)]
     positions: Vec<Placement>,
+    #[serde(default)]
+    job_id: Option<String>,
 }
 
 /// `submissions_saga_complete`: the saga succeeded; the record and `submission.completed`
@@ -88,6 +90,7 @@ pub async fn complete(st: Arc<SubmissionsState>, event: Value) -> Result<Value, 
         domain::succeed(&mut s.steps, &now);
         s.sample_ids = args.sample_ids.clone();
         s.positions = args.positions.clone();
+        s.job_id = args.job_id.clone();
         s.updated_at = now.clone();
         s.ended_at = Some(now.clone());
         Ok(Change::Write(vec![saga_event(
@@ -98,6 +101,7 @@ pub async fn complete(st: Arc<SubmissionsState>, event: Value) -> Result<Value, 
                 "sample_count": s.sample_count,
                 "sample_ids": s.sample_ids,
                 "stored": s.positions.len(),
+                "job_id": s.job_id,
                 "requested_by": s.created_by,
             }),
         )?]))
