@@ -127,18 +127,24 @@ pub const ROLES: [&str; 6] = [
 /// A password that passes the policy.
 pub const PASSWORD: &str = "Sequenc3-Runs";
 
-/// The operator's token, logged in once per stack and test process: logins are throttled
+/// How long a cached operator login is used: well inside the access token's 15 minutes,
+/// however long the suite runs (a cold run takes longer than one token lives).
+const OPERATOR_LOGIN_REUSE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The operator's token, logged in once per stack and five minutes: logins are throttled
 /// per email (10 a minute), and many tests create labs. Keyed by the stack's address: a
 /// token from one stack is signed with a key no other stack knows.
 pub async fn operator(api: &Api) -> Tokens {
-    static OPERATORS: std::sync::OnceLock<tokio::sync::Mutex<std::collections::HashMap<String, Tokens>>> =
-        std::sync::OnceLock::new();
+    type Cache = std::collections::HashMap<String, (Tokens, std::time::Instant)>;
+    static OPERATORS: std::sync::OnceLock<tokio::sync::Mutex<Cache>> = std::sync::OnceLock::new();
     let mut cache = OPERATORS.get_or_init(Default::default).lock().await;
-    if let Some(t) = cache.get(&api.base) {
+    if let Some((t, at)) = cache.get(&api.base)
+        && at.elapsed() < OPERATOR_LOGIN_REUSE
+    {
         return t.clone();
     }
     let t = api.login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
-    cache.insert(api.base.clone(), t.clone());
+    cache.insert(api.base.clone(), (t.clone(), std::time::Instant::now()));
     t
 }
 
