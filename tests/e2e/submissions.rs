@@ -21,9 +21,14 @@ fn id(v: &Value) -> String {
 
 /// A freezer holding a rack holding a `rows` x `columns` box; the box's id.
 async fn a_box(api: &Api, t: &Tokens, rows: u16, columns: u16) -> String {
+    a_box_in(api, t, "freezer", rows, columns).await
+}
+
+/// The same in a freezer of `zone`.
+async fn a_box_in(api: &Api, t: &Tokens, zone: &str, rows: u16, columns: u16) -> String {
     let mut parent = None;
     for body in [
-        json!({"name": "FRZ-S", "kind": "freezer", "zone": "freezer"}),
+        json!({"name": format!("FRZ-{zone}"), "kind": "freezer", "zone": zone}),
         json!({"name": "R01", "kind": "rack"}),
         json!({"name": "BOX-S", "kind": "box", "rows": rows, "columns": columns}),
     ] {
@@ -366,6 +371,66 @@ async fn a_sequencing_job_is_created_and_cancelled_by_the_compensation() {
         3,
         "only the completed submission's samples"
     );
+    assert_lab_sound(shared(), &t.lab_id()).await;
+}
+
+/// A finished import is a submission's source: its samples are taken on (validated and
+/// stored), and one import feeds one submission.
+#[tokio::test]
+async fn a_finished_import_is_submitted_once() {
+    use tracseq_tests::lims;
+    let api = api();
+    let t = new_lab(&api).await;
+    // The reference manifest's samples ask for -80 °C.
+    let box_id = a_box_in(&api, &t, "ultra_low", 8, 12).await;
+    let template = lims::published_template(&api, &t.access, lims::reference_template()).await;
+    let csv = lims::reference_csv_with_prefix(&lims::unique_prefix());
+    let imp = lims::import(&api, &t.access, &template, csv.as_bytes(), json!({})).await;
+    assert_eq!(imp["status"], "completed", "{imp}");
+    let rows = imp["rows_committed"].as_u64().unwrap();
+    assert!(rows > 0, "{imp}");
+    let body = json!({"import_id": imp["id"], "storage": {"location_ids": [box_id]}});
+    let sub = submit(&api, &t, body.clone()).await;
+    assert_eq!(
+        (sub["sample_count"].as_u64(), &sub["import_id"]),
+        (Some(rows), &imp["id"]),
+        "{sub}"
+    );
+    let (status, v) = api.post("/api/submissions", Some(&t.access), body).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (409, Some("import_already_submitted")),
+        "{v}"
+    );
+    let done = finished(&api, &t, &id(&sub)).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let ids = done["sample_ids"].as_array().unwrap();
+    assert_eq!(ids.len() as u64, rows);
+    for sid in ids {
+        let x = sample(&api, &t, sid.as_str().unwrap()).await;
+        assert_eq!(
+            (x["status"].as_str(), &x["import_id"]),
+            (Some("in_storage"), &imp["id"]),
+            "{x}"
+        );
+    }
+    assert_eq!(box_fill(&api, &t, &box_id).await, rows);
+    for (body, status, code) in [
+        (
+            json!({"import_id": "01JNOSUCHIMPORT00000000000"}),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({"import_id": imp["id"], "samples": dna(1, "x")}),
+            422,
+            "validation_failed",
+        ),
+        (json!({"import_id": "not-an-id"}), 422, "validation_failed"),
+    ] {
+        let (got, v) = api.post("/api/submissions", Some(&t.access), body.clone()).await;
+        assert_eq!((got, v["code"].as_str()), (status, Some(code)), "{body} → {v}");
+    }
     assert_lab_sound(shared(), &t.lab_id()).await;
 }
 

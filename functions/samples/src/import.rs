@@ -422,7 +422,7 @@ async fn validate(st: &SamplesState, lab: &str, mut imp: Import) -> Result<(), S
 }
 
 /// The id of the sample an import creates from its `index`-th row: the same on every run.
-fn sample_id(imp: &Import, index: usize) -> String {
+pub(crate) fn sample_id(imp: &Import, index: usize) -> String {
     let ms = time::OffsetDateTime::parse(
         imp.committed_at.as_deref().unwrap_or(&imp.created_at),
         &time::format_description::well_known::Rfc3339,

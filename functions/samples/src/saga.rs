@@ -40,7 +40,14 @@ struct Chunk {
     index: u32,
     /// The position of the chunk's first sample in the submission.
     offset: usize,
+    /// Sample bodies (an inline submission).
+    #[serde(default)]
     samples: Vec<Value>,
+    /// Or rows `offset..offset + count` of a finished import, whose samples exist.
+    #[serde(default)]
+    import_id: Option<String>,
+    #[serde(default)]
+    count: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,6 +89,9 @@ pub async fn register(st: Arc<SamplesState>, event: Value) -> Result<Value, Func
     let (ctx, args): (SagaContext, RegisterArgs) = parse_input(&event)?;
     inject(&st.table, &ctx, "register").await?;
     let chunk = args.chunk;
+    if let Some(import) = &chunk.import_id {
+        return adopt(&st, &ctx, chunk.index, import, chunk.offset, chunk.count).await;
+    }
     if chunk.samples.len() > CHUNK {
         return Err(FunctionError::invalid_event(format!(
             "a chunk has at most {CHUNK} samples"
@@ -131,6 +141,102 @@ pub async fn register(st: Arc<SamplesState>, event: Value) -> Result<Value, Func
         }
     }
     to_value(&outcome)
+}
+
+/// Register rows `offset..offset + count` of a finished import: its samples exist (the
+/// import committed them, `pending`), so the chunk's marker only records their ids; a row
+/// whose sample is gone is a row error. The submissions API made sure one import feeds
+/// one submission.
+async fn adopt(
+    st: &SamplesState,
+    ctx: &SagaContext,
+    index: u32,
+    import: &str,
+    offset: usize,
+    count: usize,
+) -> Result<Value, FunctionError> {
+    if count == 0 || count > CHUNK * 4 {
+        return Err(FunctionError::invalid_event("an import chunk has 1 to 96 rows"));
+    }
+    if let Some(done) = marker(st, &ctx.lab, &ctx.saga_id, index)
+        .await
+        .map_err(FunctionError::transient)?
+    {
+        return to_value(&done);
+    }
+    let imp = st
+        .import(&ctx.lab, import)
+        .await
+        .map_err(|e| task_error(&e, errors::VALIDATION_FAILED))?;
+    if imp.status != tracseq_lab::sample::ImportStatus::Completed {
+        return Err(FunctionError::new(
+            errors::VALIDATION_FAILED,
+            format!("import {import} is {}, not completed", imp.status.as_str()),
+        ));
+    }
+    let ids: Vec<String> = (offset..offset + count)
+        .map(|i| crate::import::sample_id(&imp, i))
+        .collect();
+    let keys: Vec<(String, String)> = ids
+        .iter()
+        .map(|id| {
+            (
+                tracseq_lab::keys::sample(&ctx.lab, id),
+                tracseq_lab::keys::SAMPLE_SK.to_owned(),
+            )
+        })
+        .collect();
+    let found: Vec<Sample> = st
+        .table
+        .batch_get(&keys)
+        .await
+        .map_err(FunctionError::transient)?
+        .into_iter()
+        .map(from_item::<Sample>)
+        .collect::<Result<_, _>>()
+        .map_err(FunctionError::transient)?;
+    let mut outcome = Registered {
+        index,
+        sample_ids: Vec::with_capacity(count),
+        errors: vec![],
+    };
+    for (i, id) in ids.iter().enumerate() {
+        match found.iter().find(|x| &x.id == id) {
+            Some(x) if x.status != SampleStatus::Deleted && x.import_id.as_deref() == Some(import) => {
+                outcome.sample_ids.push(id.clone());
+            }
+            _ => outcome.errors.push(RowErrors {
+                index: offset + i,
+                code: "not_found".into(),
+                errors: vec![FieldError::field(
+                    "row",
+                    "exists",
+                    format!("row {} of import {import} has no sample", offset + i + 1),
+                )],
+            }),
+        }
+    }
+    if !outcome.errors.is_empty() {
+        outcome.sample_ids.clear();
+    }
+    let item = keyed_item(
+        &outcome,
+        &[("PK", marker_pk(&ctx.lab, &ctx.saga_id)), ("SK", marker_sk(index))],
+        "submission_chunk",
+    )
+    .map_err(FunctionError::transient)?;
+    match st.table.put_new(item).await {
+        Ok(()) => to_value(&outcome),
+        // An earlier delivery wrote it: answer what that one recorded.
+        Err(e) if e.is_condition_failure() => marker(st, &ctx.lab, &ctx.saga_id, index)
+            .await
+            .map_err(FunctionError::transient)?
+            .map_or_else(
+                || Err(FunctionError::transient("the chunk marker vanished")),
+                |m| to_value(&m),
+            ),
+        Err(e) => Err(FunctionError::transient(e)),
+    }
 }
 
 fn to_value<T: Serialize>(v: &T) -> Result<Value, FunctionError> {

@@ -1,6 +1,6 @@
 //! The submissions API: start a submission (its saga), list and read them, cancel one.
 
-use crate::domain::chunks;
+use crate::domain::{chunks, import_chunks};
 use crate::model::{MAX_SAMPLES, NewSubmission, Submission};
 use crate::state::SubmissionsState;
 use crate::store::{self, Change};
@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, header};
-use tracseq_core::keyed::LabKeys;
+use tracseq_core::keyed::{LabKeys, is_valid_id};
 use tracseq_core::pagination::PageRequest;
 use tracseq_core::saga::timeline::SagaStatus as Status;
 use tracseq_core::saga::{Actor, SagaContext, check_faults};
@@ -26,12 +26,25 @@ const MAX_INPUT: usize = 256 * 1024;
 
 fn check(body: &NewSubmission, faults_allowed: bool) -> Result<(), Problem> {
     let mut errors = Vec::new();
-    if body.samples.is_empty() || body.samples.len() > MAX_SAMPLES {
-        errors.push(FieldError::field(
-            "samples",
-            "length",
-            format!("a submission has 1 to {MAX_SAMPLES} samples (import larger manifests)"),
-        ));
+    match &body.import_id {
+        None if body.samples.is_empty() || body.samples.len() > MAX_SAMPLES => {
+            errors.push(FieldError::field(
+                "samples",
+                "length",
+                format!("a submission has 1 to {MAX_SAMPLES} samples (import larger manifests)"),
+            ));
+        }
+        Some(_) if !body.samples.is_empty() => {
+            errors.push(FieldError::field(
+                "samples",
+                "one_source",
+                "a submission takes its samples from a list or from an import, not both",
+            ));
+        }
+        Some(id) if !is_valid_id(id) => {
+            errors.push(FieldError::field("import_id", "pattern", "an import id").with_value(id));
+        }
+        _ => {}
     }
     for (i, s) in body.samples.iter().enumerate() {
         if !s.is_object() {
@@ -91,6 +104,27 @@ pub async fn create(st: Arc<SubmissionsState>, req: Request, p: Principal) -> Re
         .ok_or_else(|| Problem::unavailable("submissions are not configured on this stack"))?;
     let lab = LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())?;
     idempotent(&st.idem, &lab, &req, || async {
+        let (sample_count, chunk_items) = match &body.import_id {
+            Some(import) => {
+                let rows = store::import_rows(&st, &p.lab_id, import).await?;
+                if rows as usize > MAX_SAMPLES {
+                    return Err(Problem::validation(vec![
+                        FieldError::field(
+                            "import_id",
+                            "length",
+                            format!("the import has {rows} samples; a submission takes at most {MAX_SAMPLES}"),
+                        )
+                        .with_value(import),
+                    ]));
+                }
+                let items = serde_json::to_value(import_chunks(import, rows as usize, CHUNK));
+                (rows, items)
+            }
+            None => (
+                body.samples.len() as u32,
+                serde_json::to_value(chunks(&body.samples, CHUNK)),
+            ),
+        };
         let id = ulid::Ulid::new().to_string();
         let ctx = SagaContext {
             saga_id: id.clone(),
@@ -104,7 +138,7 @@ pub async fn create(st: Arc<SubmissionsState>, req: Request, p: Principal) -> Re
         let mut input = serde_json::to_value(&ctx).map_err(|_| Problem::internal())?;
         input["storage"] = serde_json::to_value(&body.storage).map_err(|_| Problem::internal())?;
         input["sequencing_job"] = serde_json::to_value(&body.sequencing_job).map_err(|_| Problem::internal())?;
-        input["chunks"] = serde_json::to_value(chunks(&body.samples, CHUNK)).map_err(|_| Problem::internal())?;
+        input["chunks"] = chunk_items.map_err(|_| Problem::internal())?;
         let input = input.to_string();
         if input.len() > MAX_INPUT {
             return Err(Problem::payload_too_large(MAX_INPUT));
@@ -116,7 +150,8 @@ pub async fn create(st: Arc<SubmissionsState>, req: Request, p: Principal) -> Re
         let submission = Submission {
             id: id.clone(),
             status: Status::Running,
-            sample_count: body.samples.len() as u32,
+            sample_count,
+            import_id: body.import_id.clone(),
             storage: body.storage.clone(),
             steps: vec![],
             sample_ids: vec![],
@@ -156,7 +191,7 @@ pub async fn create(st: Arc<SubmissionsState>, req: Request, p: Principal) -> Re
             Err(e) => {
                 tracing::error!(error = ?e, submission = %id, "the saga did not start");
                 // Nothing ran: the submission is taken back so no record claims to run.
-                if let Err(e) = store::forget(&st, &p.lab_id, &id).await {
+                if let Err(e) = store::forget(&st, &p.lab_id, &submission).await {
                     tracing::error!(error = %e, submission = %id, "could not take back the submission");
                 }
                 return Err(Problem::unavailable("the submission could not be started; retry"));

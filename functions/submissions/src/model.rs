@@ -16,9 +16,14 @@ pub const MAX_SAMPLES: usize = 384;
     "storage": {"location_ids": ["01JBOX00000000000000000000"]}
 }))]
 pub struct NewSubmission {
-    /// Sample bodies as `POST /api/samples` takes them (1–384).
-    #[schema(min_items = 1, max_items = 384, value_type = Vec<Object>)]
+    /// Sample bodies as `POST /api/samples` takes them (1–384), or none with `import_id`.
+    #[serde(default)]
+    #[schema(max_items = 384, value_type = Vec<Object>)]
     pub samples: Vec<Value>,
+    /// Instead of `samples`: a completed import of at most 384 rows, whose samples the
+    /// submission takes on (validates, stores, sequences). An import feeds one submission.
+    #[schema(pattern = "^[0-9A-HJKMNP-TV-Z]{26}$")]
+    pub import_id: Option<String>,
     /// Boxes to store the samples in, filled in this order by each box's fill order.
     pub storage: Option<StorageTarget>,
     /// Ask for sequencing: a job for the samples, `submitted`, requested by the submitter.
@@ -73,6 +78,9 @@ pub struct Submission {
     pub sample_ids: Vec<String>,
     #[serde(default)]
     pub positions: Vec<Placement>,
+    /// The import whose samples it took on, when that was its source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_id: Option<String>,
     /// The sequencing job it created, when it asked for one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,

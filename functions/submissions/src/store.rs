@@ -8,10 +8,11 @@ use tracseq_aws::outbox::put_event_op;
 pub use tracseq_aws::record::Change;
 use tracseq_aws::record::{self, Versioned};
 use tracseq_aws::store::{PageQuery, StoreError, ToItem, from_item};
-use tracseq_core::Problem;
 use tracseq_core::events::CloudEvent;
 use tracseq_core::keyed::{Keyed, is_valid_id, lab_key};
 use tracseq_core::pagination::PageRequest;
+use tracseq_core::{FieldError, Problem};
+use tracseq_lab::sample::{ImportState, ImportStatus};
 
 fn partition(lab: &str) -> String {
     lab_key(lab, &["SUBMISSIONS"])
@@ -34,18 +35,67 @@ impl Versioned for Submission {
     }
 }
 
-/// Store a new submission with its `submission.started` event.
+/// The guards that give each import to one submission (outside the list partition).
+fn import_guards(lab: &str) -> String {
+    lab_key(lab, &["SUBMISSIONS", "BY_IMPORT"])
+}
+
+/// How many samples a completed import of the lab committed: 422 when there is no such
+/// import, 409 while it is not completed.
+pub async fn import_rows(st: &SubmissionsState, lab: &str, import: &str) -> Result<u32, Problem> {
+    let state: Option<ImportState> = st
+        .table
+        .get_as(&tracseq_lab::keys::import(lab, import), tracseq_lab::keys::IMPORT_SK)
+        .await?;
+    match state {
+        None => Err(Problem::validation(vec![
+            FieldError::field("import_id", "exists", "no such import").with_value(import),
+        ])),
+        Some(i) if i.status != ImportStatus::Completed => Err(Problem::conflict(
+            "import_not_completed",
+            format!(
+                "the import is {}; a submission takes a completed one",
+                i.status.as_str()
+            ),
+        )),
+        Some(i) if i.rows_committed == 0 => Err(Problem::validation(vec![
+            FieldError::field("import_id", "empty", "the import committed no samples").with_value(import),
+        ])),
+        Some(i) => Ok(i.rows_committed),
+    }
+}
+
+/// Store a new submission with its `submission.started` event; a submission of an import
+/// also takes the import's guard, so one import feeds one submission.
 pub async fn insert(st: &SubmissionsState, lab: &str, s: &Submission, ev: &CloudEvent) -> Result<(), Problem> {
-    let ops = vec![st.table.put_new_op(s.item(lab)?)?, put_event_op(&st.table, ev)?];
+    let mut ops = vec![st.table.put_new_op(s.item(lab)?)?, put_event_op(&st.table, ev)?];
+    if let Some(import) = &s.import_id {
+        ops.push(st.table.guard_op(&import_guards(lab), import, &s.id)?);
+    }
     st.table.transact(ops).await.map_err(|e| match e {
+        e if e.failed_action() == Some(2) => Problem::conflict(
+            "import_already_submitted",
+            "another submission has taken this import's samples",
+        ),
         e if e.is_condition_failure() => Problem::conflict("submission_exists", "this submission exists already"),
         e => e.into(),
     })
 }
 
-/// Take back a submission whose execution could not be started (nothing ran).
-pub async fn forget(st: &SubmissionsState, lab: &str, id: &str) -> Result<(), StoreError> {
-    st.table.delete_versioned(&partition(lab), id, 1).await
+/// Take back a submission whose execution could not be started (nothing ran), and its
+/// import's guard.
+pub async fn forget(st: &SubmissionsState, lab: &str, s: &Submission) -> Result<(), StoreError> {
+    st.table.delete_versioned(&partition(lab), &s.id, 1).await?;
+    if let Some(import) = &s.import_id {
+        st.table
+            .transact(vec![st.table.delete_where_op(
+                &import_guards(lab),
+                import,
+                ("owner", &s.id),
+            )?])
+            .await?;
+    }
+    Ok(())
 }
 
 pub async fn find(st: &SubmissionsState, lab: &str, id: &str) -> Result<Option<Submission>, StoreError> {

@@ -197,8 +197,11 @@ impl ImportStatus {
     }
 }
 
-/// What another service reads of an import: whether its samples are visible yet.
+/// What another service reads of an import: whether its samples are visible yet, and how
+/// many it committed (a submission of a finished import takes them all).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ImportState {
     pub status: ImportStatus,
+    #[serde(default)]
+    pub rows_committed: u32,
 }

@@ -134,7 +134,15 @@ pub fn refusals_problem(mut refusals: Vec<Refusal>, single: bool) -> Problem {
                 refusals.len()
             ),
         ),
-        None => Problem::validation(vec![]),
+        None => {
+            let mut p = Problem::validation(vec![]);
+            let first = refusals.first().map(|r| r.error.message.clone()).unwrap_or_default();
+            p.detail = format!(
+                "{} of the samples cannot be handled as asked ({first}); nothing was changed",
+                refusals.len()
+            );
+            p
+        }
     };
     p.errors = refusals.into_iter().map(|r| *r.error).collect();
     p
