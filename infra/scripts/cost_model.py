@@ -159,8 +159,8 @@ def submission(n, stored=True):
     chunks = -(-n // 24)
     groups = chunks  # validate changes 24 samples per transaction
     # States entered: 4 checkpoints, Map + one per chunk, Slim, Validate, HasStorage,
-    # Allocate (or NoStorage), Complete, Succeed.
-    transitions = 4 + 1 + chunks + 1 + 1 + 1 + 1 + 1 + 1 + (0 if stored else -1)
+    # Allocate (or NoStorage), HasJob, NoJob, Complete, Succeed.
+    transitions = 4 + 1 + chunks + 1 + 1 + 1 + 1 + 2 + 1 + 1 + (0 if stored else -1)
     racks = -(-n // 96) if stored else 0
     tasks = [  # (what, invocations, MB, ms)
         ("checkpoints", 4 if stored else 3, 256, 20),
@@ -203,9 +203,50 @@ def print_submissions():
           "does for the same samples.")
 
 
+def run_start(n, pools):
+    """One sequencing run start saga (docs/sagas.md) of `n` samples (one library each) in
+    `pools` pools, with durations assumed for AWS."""
+    # States entered: Reserve, Sheet, Start, Complete, Started.
+    transitions = 5
+    tasks = [  # (what, invocations, MB, ms)
+        ("reserve (read samples, guard per thing)", 1, 256, 30 + 10 * -(-n // 25)),
+        ("sheet (pools, check, S3)", 1, 256, 60),
+        ("start (20 samples a transaction)", 1, 256, 30 * -(-n // 20)),
+        ("complete (record and events)", 1, 256, 25),
+    ]
+    invocations = sum(i for _, i, _, _ in tasks)
+    gbs = sum(i * mb / 1024 * ms / 1000 for _, i, mb, ms in tasks)
+    things = 2 * n + pools
+    # Transactions bill twice: a guard per thing; per sample its record (2 KB), history
+    # line and event; the run record (2 KB) at each of 5 checkpoints and the end.
+    wru = 2 * things + 2 * n * (2 + 1 + 1) + 6 * 2
+    rru = n * 2 + pools * 4 + things // 4 + 6  # samples, pool partitions, reservations, run
+    rows = [
+        ("Step Functions", f"{transitions} transitions × $0.025/1000", transitions * SFN_TRANSITION),
+        ("Lambda requests", f"{invocations} × $0.20/M", invocations * LAMBDA_REQ),
+        ("Lambda compute", f"{gbs:.2f} GB-s × ${LAMBDA_GB_S}", gbs * LAMBDA_GB_S),
+        ("DynamoDB writes", f"{wru:,} WRU × $0.625/M", wru * DDB_WRU),
+        ("DynamoDB reads", f"{rru:,} RRU × $0.125/M", rru * DDB_RRU),
+        ("S3 (the sheet)", "1 PUT × $0.005/1000", S3_PUT),
+    ]
+    return rows
+
+
+def print_run_starts():
+    print("| item | 96 samples, 4 pools | | 384 samples, 8 pools | |")
+    print("|---|---|---:|---|---:|")
+    small, large = run_start(96, 4), run_start(384, 8)
+    for (what, a, ca), (_, b, cb) in zip(small, large):
+        print(f"| {what} | {a} | ${ca:.5f} | {b} | ${cb:.5f} |")
+    ts, tl = sum(c for *_, c in small), sum(c for *_, c in large)
+    print(f"| **total** | | **${ts:.4f}** | | **${tl:.4f}** |")
+
+
 if __name__ == "__main__":
     import sys
     if "--submission" in sys.argv:
         print_submissions()
+    elif "--run-start" in sys.argv:
+        print_run_starts()
     else:
         main()
