@@ -44,9 +44,13 @@ venv: $(VENV)/.stamp $(SAM_VENV)/.stamp $(CONTRACT_VENV)/.stamp $(ASL)
 dev: $(VENV)/.stamp
 	$(CARGO) run -p tracseq-runner --bin tracseq-local -- serve
 
+# Tests at once. The end-to-end tests mostly wait (on sagas' retry back-off, delivery
+# retries, queues), so three at a time on two cores keep the machine busier than two.
+TEST_THREADS ?= 3
+
 ## Every test: unit, integration against moto through the runner, end to end over HTTP.
 test: venv
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace -- --test-threads=$(TEST_THREADS)
 
 ## List the routes template.yaml exposes and check them against the code.
 routes:
