@@ -156,7 +156,7 @@ fn templates() -> Vec<String> {
 
 #[test]
 fn templates_pass_cfn_lint() {
-    let out = Command::new(tracseq_tests::venv().join("bin/cfn-lint"))
+    let out = background(tracseq_tests::venv().join("bin/cfn-lint"))
         .args(templates())
         .output()
         .expect("cfn-lint runs (make venv)");
@@ -171,7 +171,7 @@ fn templates_pass_cfn_lint() {
 #[test]
 fn templates_pass_sam_validate_lint() {
     for t in templates() {
-        let out = Command::new(tracseq_tests::sam_venv().join("bin/sam"))
+        let out = background(tracseq_tests::sam_venv().join("bin/sam"))
             .args(["validate", "--lint", "--template", &t])
             .env("SAM_CLI_TELEMETRY", "0")
             .env("AWS_DEFAULT_REGION", "us-east-1")
@@ -188,7 +188,7 @@ fn templates_pass_sam_validate_lint() {
 
 #[test]
 fn transformed_stacks_stay_well_under_the_resource_limit() {
-    let out = Command::new(tracseq_tests::sam_venv().join("bin/python"))
+    let out = background(tracseq_tests::sam_venv().join("bin/python"))
         .arg(workspace().join("infra/scripts/count_resources.py"))
         .args(templates())
         .output()
@@ -361,7 +361,7 @@ fn workflows_match_githubs_schema_and_run_the_readme_commands() {
         .collect();
     assert!(files.len() >= 2);
     // check-jsonschema carries SchemaStore's GitHub workflow schema, so this runs offline.
-    let out = Command::new(tracseq_tests::venv().join("bin/check-jsonschema"))
+    let out = background(tracseq_tests::venv().join("bin/check-jsonschema"))
         .args(["--builtin-schema", "vendor.github-workflows"])
         .args(&files)
         .output()
@@ -851,7 +851,7 @@ fn sam_build_makes_a_bootstrap_for_the_host() {
         tracseq_tests::venv().join("bin").display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = Command::new(tracseq_tests::sam_venv().join("bin/sam"))
+    let out = background(tracseq_tests::sam_venv().join("bin/sam"))
         .args(["build", "--beta-features", "--build-dir", "out"])
         .current_dir(&dir)
         .env("PATH", path)
@@ -1042,7 +1042,7 @@ fn the_state_machines_pass_the_asl_validator() {
         let concrete = placeholder.replace_all(&text, "arn:aws:lambda:us-east-1:123456789012:function:$1");
         let file = dir.join(path.file_name().expect("name"));
         std::fs::write(&file, concrete.as_bytes()).expect("write");
-        let out = Command::new(&validator)
+        let out = background(&validator)
             .arg("--json-path")
             .arg(&file)
             .output()
@@ -1056,7 +1056,7 @@ fn the_state_machines_pass_the_asl_validator() {
         let broken = start_at.replace(&concrete, r#""StartAt": "Nowhere""#).into_owned();
         assert_ne!(broken, concrete);
         std::fs::write(&file, broken.as_bytes()).expect("write");
-        let out = Command::new(&validator)
+        let out = background(&validator)
             .arg("--json-path")
             .arg(&file)
             .output()
@@ -1065,4 +1065,13 @@ fn the_state_machines_pass_the_asl_validator() {
         checked += 1;
     }
     assert!(checked >= 2, "both sagas");
+}
+
+/// A checker or build run beside the end-to-end tests, at the lowest CPU priority: it
+/// only costs wall time, while a starved local stack would time functions out (a sam
+/// build's rustc once starved the password-hashing threads until a login took 10 s).
+fn background(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut c = Command::new("nice");
+    c.args(["-n", "19"]).arg(program);
+    c
 }
