@@ -8,6 +8,7 @@ mod health;
 mod history;
 mod http_api;
 mod imports;
+mod intake;
 mod invoke;
 mod notifications;
 mod operations;

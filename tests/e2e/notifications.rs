@@ -921,6 +921,7 @@ async fn import_completion_reaches_the_importer_by_default() {
             "default-password-reset",
             "default-imports",
             "default-submissions",
+            "default-documents",
             "default-submission-failures"
         ])
     );

@@ -63,15 +63,20 @@ pub async fn upload(api: &Api, token: &str, filename: &str, content_type: &str, 
         .await;
     assert_eq!(status, 201, "{up}");
     assert_eq!(up["headers"]["content-length"], bytes.len().to_string(), "{up}");
+    put_presigned(&up, content_type, bytes).await;
+    up
+}
+
+/// PUT `bytes` through a presigned upload link (`url`, signed headers) as a client would.
+pub async fn put_presigned(link: &Value, content_type: &str, bytes: Vec<u8>) {
     let put = reqwest::Client::new()
-        .put(up["url"].as_str().unwrap_or_default())
+        .put(link["url"].as_str().unwrap_or_default())
         .header("content-type", content_type)
         .body(bytes)
         .send()
         .await
         .expect("upload");
     assert!(put.status().is_success(), "{}", put.status());
-    up
 }
 
 /// Poll an import until it reaches a final status (validated, completed, failed).

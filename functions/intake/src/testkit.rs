@@ -126,11 +126,17 @@ pub fn docx(text: &str) -> Vec<u8> {
             }
             body.push_str("<w:tr>");
             for c in cells {
-                body.push_str(&format!("<w:tc><w:p><w:r><w:t xml:space=\"preserve\">{}</w:t></w:r></w:p></w:tc>", escape(c)));
+                body.push_str(&format!(
+                    "<w:tc><w:p><w:r><w:t xml:space=\"preserve\">{}</w:t></w:r></w:p></w:tc>",
+                    escape(c)
+                ));
             }
             body.push_str("</w:tr>");
         } else {
-            body.push_str(&format!("<w:p><w:r><w:t xml:space=\"preserve\">{}</w:t></w:r></w:p>", escape(l)));
+            body.push_str(&format!(
+                "<w:p><w:r><w:t xml:space=\"preserve\">{}</w:t></w:r></w:p>",
+                escape(l)
+            ));
         }
     }
     if in_table {
@@ -139,7 +145,13 @@ pub fn docx(text: &str) -> Vec<u8> {
     let xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>{body}</w:body></w:document>"
     );
-    zip_of(&[("[Content_Types].xml", CONTENT_TYPES), ("word/document.xml", xml.as_bytes())], None)
+    zip_of(
+        &[
+            ("[Content_Types].xml", CONTENT_TYPES),
+            ("word/document.xml", xml.as_bytes()),
+        ],
+        None,
+    )
 }
 
 /// A DOCX whose body inflates to `mib` MiB of one repeated byte.
@@ -147,5 +159,8 @@ pub fn docx_bomb(mib: usize) -> Vec<u8> {
     let mut xml = b"<?xml version=\"1.0\"?><w:document xmlns:w=\"x\"><w:body><w:p><w:r><w:t>".to_vec();
     xml.resize(xml.len() + mib * 1024 * 1024, b'A');
     xml.extend_from_slice(b"</w:t></w:r></w:p></w:body></w:document>");
-    zip_of(&[("[Content_Types].xml", CONTENT_TYPES), ("word/document.xml", &xml)], Some(9))
+    zip_of(
+        &[("[Content_Types].xml", CONTENT_TYPES), ("word/document.xml", &xml)],
+        Some(9),
+    )
 }

@@ -9,6 +9,7 @@ use serde_json::json;
 use std::sync::Arc;
 use tracseq_aws::idempotency::idempotent;
 use tracseq_core::auth::Principal;
+use tracseq_core::events::CloudEvent;
 use tracseq_core::http::{Request, Response, header};
 use tracseq_core::keyed::{LabKeys, is_valid_id};
 use tracseq_core::pagination::PageRequest;
@@ -98,108 +99,185 @@ fn check(body: &NewSubmission, faults_allowed: bool) -> Result<(), Problem> {
 pub async fn create(st: Arc<SubmissionsState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let body: NewSubmission = req.json_limited(MAX_INPUT)?;
     check(&body, st.faults_allowed)?;
+    let lab = LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())?;
+    idempotent(&st.idem, &lab, &req, || async {
+        let by = Actor {
+            user_id: p.user_id.clone(),
+            role: p.role,
+        };
+        let id = ulid::Ulid::new().to_string();
+        let submission = start(&st, &p.lab_id, by, id, &body, &req.correlation_id).await?;
+        let id = &submission.id;
+        Ok(Response::json(202, &submission).with_header(header::LOCATION, &format!("/api/submissions/{id}")))
+    })
+    .await
+}
+
+/// Record a submission and start its saga; the submission's id names the execution.
+pub async fn start(
+    st: &SubmissionsState,
+    lab: &str,
+    by: Actor,
+    id: String,
+    body: &NewSubmission,
+    correlation_id: &str,
+) -> Result<Submission, Problem> {
     let arn = st
         .state_machine_arn
         .clone()
         .ok_or_else(|| Problem::unavailable("submissions are not configured on this stack"))?;
-    let lab = LabKeys::new(&p.lab_id).map_err(|_| Problem::internal())?;
-    idempotent(&st.idem, &lab, &req, || async {
-        let (sample_count, chunk_items) = match &body.import_id {
-            Some(import) => {
-                let rows = store::import_rows(&st, &p.lab_id, import).await?;
-                if rows as usize > MAX_SAMPLES {
-                    return Err(Problem::validation(vec![
-                        FieldError::field(
-                            "import_id",
-                            "length",
-                            format!("the import has {rows} samples; a submission takes at most {MAX_SAMPLES}"),
-                        )
-                        .with_value(import),
-                    ]));
-                }
-                let items = serde_json::to_value(import_chunks(import, rows as usize, CHUNK));
-                (rows, items)
+    let (sample_count, chunk_items) = match &body.import_id {
+        Some(import) => {
+            let rows = store::import_rows(st, lab, import).await?;
+            if rows as usize > MAX_SAMPLES {
+                return Err(Problem::validation(vec![
+                    FieldError::field(
+                        "import_id",
+                        "length",
+                        format!("the import has {rows} samples; a submission takes at most {MAX_SAMPLES}"),
+                    )
+                    .with_value(import),
+                ]));
             }
-            None => (
-                body.samples.len() as u32,
-                serde_json::to_value(chunks(&body.samples, CHUNK)),
-            ),
-        };
-        let id = ulid::Ulid::new().to_string();
-        let ctx = SagaContext {
-            saga_id: id.clone(),
-            lab: p.lab_id.clone(),
-            actor: Actor {
-                user_id: p.user_id.clone(),
-                role: p.role,
-            },
-            faults: body.faults.clone(),
-        };
-        let mut input = serde_json::to_value(&ctx).map_err(|_| Problem::internal())?;
-        input["storage"] = serde_json::to_value(&body.storage).map_err(|_| Problem::internal())?;
-        input["sequencing_job"] = serde_json::to_value(&body.sequencing_job).map_err(|_| Problem::internal())?;
-        input["chunks"] = chunk_items.map_err(|_| Problem::internal())?;
-        let input = input.to_string();
-        if input.len() > MAX_INPUT {
-            return Err(Problem::payload_too_large(MAX_INPUT));
+            let items = serde_json::to_value(import_chunks(import, rows as usize, CHUNK));
+            (rows, items)
         }
-        let now = now_rfc3339();
-        // The execution is named after the submission: a second start of the same one
-        // is refused by Step Functions, never run twice.
-        let execution_arn = format!("{}:{id}", arn.replacen(":stateMachine:", ":execution:", 1));
-        let submission = Submission {
-            id: id.clone(),
-            status: Status::Running,
-            sample_count,
-            import_id: body.import_id.clone(),
-            storage: body.storage.clone(),
-            steps: vec![],
-            sample_ids: vec![],
-            positions: vec![],
-            job_id: None,
-            error: None,
-            cancel_requested: false,
-            execution_arn,
-            created_at: now.clone(),
-            created_by: p.user_id.clone(),
-            updated_at: now,
-            ended_at: None,
-            version: 1,
-        };
-        let started = req.event(
-            "submission.started",
-            &p,
-            &format!("submissions/{id}"),
-            json!({
-                "submission_id": id,
-                "sample_count": submission.sample_count,
-                "requested_by": p.user_id,
-            }),
-        )?;
-        store::insert(&st, &p.lab_id, &submission, &started).await?;
-        let start = st
-            .sfn
-            .start_execution()
-            .state_machine_arn(&arn)
-            .name(&id)
-            .input(input)
-            .send()
-            .await;
-        match start {
-            Ok(_) => {}
-            Err(e) if e.code() == Some("ExecutionAlreadyExists") => {}
-            Err(e) => {
-                tracing::error!(error = ?e, submission = %id, "the saga did not start");
-                // Nothing ran: the submission is taken back so no record claims to run.
-                if let Err(e) = store::forget(&st, &p.lab_id, &submission).await {
-                    tracing::error!(error = %e, submission = %id, "could not take back the submission");
-                }
-                return Err(Problem::unavailable("the submission could not be started; retry"));
+        None => (
+            body.samples.len() as u32,
+            serde_json::to_value(chunks(&body.samples, CHUNK)),
+        ),
+    };
+    let ctx = SagaContext {
+        saga_id: id.clone(),
+        lab: lab.to_owned(),
+        actor: by.clone(),
+        faults: body.faults.clone(),
+    };
+    let mut input = serde_json::to_value(&ctx).map_err(|_| Problem::internal())?;
+    input["storage"] = serde_json::to_value(&body.storage).map_err(|_| Problem::internal())?;
+    input["sequencing_job"] = serde_json::to_value(&body.sequencing_job).map_err(|_| Problem::internal())?;
+    input["chunks"] = chunk_items.map_err(|_| Problem::internal())?;
+    let input = input.to_string();
+    if input.len() > MAX_INPUT {
+        return Err(Problem::payload_too_large(MAX_INPUT));
+    }
+    let now = now_rfc3339();
+    // The execution is named after the submission: a second start of the same one
+    // is refused by Step Functions, never run twice.
+    let execution_arn = format!("{}:{id}", arn.replacen(":stateMachine:", ":execution:", 1));
+    let submission = Submission {
+        id: id.clone(),
+        status: Status::Running,
+        sample_count,
+        import_id: body.import_id.clone(),
+        storage: body.storage.clone(),
+        steps: vec![],
+        sample_ids: vec![],
+        positions: vec![],
+        job_id: None,
+        error: None,
+        cancel_requested: false,
+        execution_arn,
+        created_at: now.clone(),
+        created_by: by.user_id.clone(),
+        updated_at: now,
+        ended_at: None,
+        version: 1,
+    };
+    let started = CloudEvent::new(
+        "submission.started",
+        lab,
+        &format!("submissions/{id}"),
+        correlation_id,
+        json!({
+            "submission_id": id,
+            "sample_count": submission.sample_count,
+            "requested_by": by.user_id,
+        }),
+    )
+    .map_err(|_| Problem::internal())?;
+    store::insert(st, lab, &submission, &started).await?;
+    let start = st
+        .sfn
+        .start_execution()
+        .state_machine_arn(&arn)
+        .name(&id)
+        .input(input)
+        .send()
+        .await;
+    match start {
+        Ok(_) => {}
+        Err(e) if e.code() == Some("ExecutionAlreadyExists") => {}
+        Err(e) => {
+            tracing::error!(error = ?e, submission = %id, "the saga did not start");
+            // Nothing ran: the submission is taken back so no record claims to run.
+            if let Err(e) = store::forget(st, lab, &submission).await {
+                tracing::error!(error = %e, submission = %id, "could not take back the submission");
             }
+            return Err(Problem::unavailable("the submission could not be started; retry"));
         }
-        Ok(Response::json(202, &submission).with_header(header::LOCATION, &format!("/api/submissions/{id}")))
-    })
-    .await
+    }
+    Ok(submission)
+}
+
+/// What the intake service sends to start a submission from a reviewed document.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FromDocument {
+    pub lab: String,
+    pub user_id: String,
+    pub role: tracseq_core::auth::Role,
+    /// The document's id, which the submission takes: one document, one submission.
+    pub submission_id: String,
+    pub correlation_id: String,
+    pub samples: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub storage: Option<crate::model::StorageTarget>,
+}
+
+/// `submissions_from_document` (invoked by the intake service): the submission, new or
+/// the one this document started already, or the refusal as a problem's fields.
+pub async fn from_document(
+    st: Arc<SubmissionsState>,
+    event: serde_json::Value,
+) -> Result<serde_json::Value, tracseq_core::function::FunctionError> {
+    let refused = |p: Problem| json!({ "status": p.status, "code": p.code, "detail": p.detail, "errors": p.errors });
+    let cmd: FromDocument = match serde_json::from_value(event) {
+        Ok(c) => c,
+        Err(e) => return Ok(refused(Problem::bad_request("invalid_command", e.to_string()))),
+    };
+    let body = NewSubmission {
+        samples: cmd.samples,
+        import_id: None,
+        storage: cmd.storage,
+        sequencing_job: None,
+        faults: vec![],
+    };
+    if let Err(p) = check(&body, false) {
+        return Ok(refused(p));
+    }
+    if !is_valid_id(&cmd.submission_id) || !is_valid_id(&cmd.lab) {
+        return Ok(refused(Problem::bad_request(
+            "invalid_command",
+            "ids must be plain identifiers",
+        )));
+    }
+    if let Ok(Some(existing)) = store::find(&st, &cmd.lab, &cmd.submission_id).await {
+        return Ok(json!({ "status": 202, "submission": existing }));
+    }
+    let by = Actor {
+        user_id: cmd.user_id,
+        role: cmd.role,
+    };
+    match start(&st, &cmd.lab, by, cmd.submission_id.clone(), &body, &cmd.correlation_id).await {
+        Ok(s) => Ok(json!({ "status": 202, "submission": s })),
+        // Two submits of one document raced: the other one's submission is this one's.
+        Err(p) if p.code == "submission_exists" => match store::find(&st, &cmd.lab, &cmd.submission_id).await {
+            Ok(Some(s)) => Ok(json!({ "status": 202, "submission": s })),
+            _ => Ok(refused(p)),
+        },
+        Err(p) => Ok(refused(p)),
+    }
 }
 
 pub async fn list(st: Arc<SubmissionsState>, req: Request, p: Principal) -> Result<Response, Problem> {

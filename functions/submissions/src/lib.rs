@@ -32,5 +32,6 @@ pub static FUNCTIONS: &[FunctionDef] = tracseq_aws::functions!(SubmissionsState;
         "submissions_saga_complete" => |st, event| Box::pin(saga::complete(st, event)),
         "submissions_saga_compensated" => |st, event| Box::pin(saga::compensated(st, event)),
         "submissions_saga_failed" => |st, event| Box::pin(saga::failed(st, event)),
+        "submissions_from_document" => |st, event| Box::pin(handlers::from_document(st, event)),
     ]
 );

@@ -16,6 +16,7 @@ pub fn catalog() -> Vec<FunctionDef> {
         tracseq_events::FUNCTIONS,
         tracseq_ops::FUNCTIONS,
         tracseq_submissions::FUNCTIONS,
+        tracseq_intake::FUNCTIONS,
     ]
     .concat()
 }

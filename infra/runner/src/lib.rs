@@ -196,6 +196,11 @@ impl LocalStack {
             ("AWS_REGION".to_owned(), config.region.clone()),
             ("AWS_DEFAULT_REGION".to_owned(), config.region.clone()),
             ("AWS_ENDPOINT_URL".to_owned(), moto_url.clone()),
+            // Lambda's Invoke runs our own functions: that is the edge, not moto.
+            (
+                "AWS_ENDPOINT_URL_LAMBDA".to_owned(),
+                format!("http://127.0.0.1:{edge_port}"),
+            ),
             // Only here may outbound messages reach loopback (the tests' receivers); every
             // deployed function keeps the strict default.
             ("OUTBOUND_URL_POLICY".to_owned(), "allow-local".to_owned()),

@@ -60,6 +60,7 @@ pub async fn create_all(sdk: &SdkConfig, model: &Model) -> Result<HashMap<String
                         return Err(err(&r.logical_id, e));
                     }
                 }
+                notify_queues(&s3, r).await?;
             }
             "AWS::Serverless::StateMachine" => create_state_machine(&sfn, r).await?,
             // CreateTopic is idempotent: the same name answers the same ARN.
@@ -226,4 +227,54 @@ async fn create_state_machine(sfn: &aws_sdk_sfn::Client, r: &ResourceSpec) -> Re
             .map_err(|e| err(&r.logical_id, e)),
         Err(e) => Err(err(&r.logical_id, e)),
     }
+}
+
+/// A bucket's `NotificationConfiguration.QueueConfigurations`: moto then sends each
+/// matching object event to the queue, as S3 does.
+async fn notify_queues(s3: &aws_sdk_s3::Client, r: &ResourceSpec) -> Result<(), ResourceError> {
+    use aws_sdk_s3::types::{
+        Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
+        QueueConfiguration, S3KeyFilter,
+    };
+    let Some(configs) = r.properties["NotificationConfiguration"]["QueueConfigurations"].as_array() else {
+        return Ok(());
+    };
+    let mut queues = Vec::new();
+    for c in configs {
+        let mut rules = Vec::new();
+        for rule in c["Filter"]["S3Key"]["Rules"].as_array().into_iter().flatten() {
+            let name = match rule["Name"].as_str().unwrap_or_default().to_ascii_lowercase().as_str() {
+                "prefix" => FilterRuleName::Prefix,
+                _ => FilterRuleName::Suffix,
+            };
+            rules.push(
+                FilterRule::builder()
+                    .name(name)
+                    .value(scalar_string(&rule["Value"]))
+                    .build(),
+            );
+        }
+        let q = QueueConfiguration::builder()
+            .queue_arn(scalar_string(&c["Queue"]))
+            .events(Event::from(c["Event"].as_str().unwrap_or("s3:ObjectCreated:*")))
+            .filter(
+                NotificationConfigurationFilter::builder()
+                    .key(S3KeyFilter::builder().set_filter_rules(Some(rules)).build())
+                    .build(),
+            )
+            .build()
+            .map_err(|e| err(&r.logical_id, e))?;
+        queues.push(q);
+    }
+    s3.put_bucket_notification_configuration()
+        .bucket(&r.physical)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .set_queue_configurations(Some(queues))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| err(&r.logical_id, e))?;
+    Ok(())
 }

@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod record;
 pub mod saga;
 pub mod store;
+pub mod upload;
 
 pub use clients::Clients;
 pub use lambda::{FunctionDef, Init, InitError};

@@ -190,6 +190,14 @@ pub fn defaults(created_by: &str, now: &str) -> Vec<Subscription> {
             Priority::Low,
         ),
         sub(
+            "default-documents",
+            "Documents that need review, to the person who uploaded them",
+            &["document.review_required"],
+            &[InApp],
+            Audience::Requester,
+            Priority::Low,
+        ),
+        sub(
             "default-submission-failures",
             "Sagas that failed after compensation, to lab administrators",
             &["submission.failed", "run.failed"],

@@ -117,6 +117,16 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Submission {{data.submission_id}} failed ({{data.code}}): {{data.detail}}\nIts compensation did not finish; an administrator must check its samples.\n{{link}}",
     ),
     (
+        "document.extracted",
+        "[TracSeq] Document {{data.document_id}} read: {{data.status}}",
+        "Your document {{data.document_id}} was read: {{data.sample_count}} samples, confidence {{data.confidence}}. It is {{data.status}}.\n{{link}}",
+    ),
+    (
+        "document.review_required",
+        "[TracSeq] Document {{data.document_id}} needs review",
+        "Your document {{data.document_id}} needs a person's review before its samples can be submitted (confidence {{data.confidence}}; missing: {{data.missing_critical}}).\n{{link}}",
+    ),
+    (
         "run.started",
         "[TracSeq] Run {{data.name}} started",
         "Run {{data.name}} is running: its samples are in sequencing and its sample sheet is stored.\n{{link}}",

@@ -22,7 +22,9 @@ impl Text {
 
     /// Whether there is anything to read (a scanned PDF has pages but no letters).
     pub fn has_words(&self) -> bool {
-        self.pages.iter().any(|p| p.chars().filter(|c| c.is_alphanumeric()).nth(20).is_some())
+        self.pages
+            .iter()
+            .any(|p| p.chars().filter(|c| c.is_alphanumeric()).nth(20).is_some())
     }
 }
 
@@ -125,8 +127,7 @@ pub fn chunks(lines: &[Line]) -> Vec<Chunk> {
         let rule = is_rule(&l.text);
         let boundary = start.is_some_and(|s| {
             let lone_heading = count == 1 && heading_only;
-            (rule && !lone_heading)
-                || (!rule && is_heading(&l.text) && !lone_heading)
+            (!lone_heading && (rule || is_heading(&l.text)))
                 || l.at.page != lines[s].at.page
                 || size + l.text.len() > MAX_CHUNK
         });
@@ -169,12 +170,19 @@ mod tests {
 
     #[test]
     fn sections_split_at_headings_and_rules() {
-        let t = Text::single("Form\n=====\nADMIN INFO\n=====\nEmail: a@b.org\nPhone: 1\n\nSample 1:\n- Sample ID: X1\nSample 2:\n- Sample ID: X2\n");
+        let t = Text::single(
+            "Form\n=====\nADMIN INFO\n=====\nEmail: a@b.org\nPhone: 1\n\nSample 1:\n- Sample ID: X1\nSample 2:\n- Sample ID: X2\n",
+        );
         let c = chunks(&lines(&t));
         let texts: Vec<&str> = c.iter().map(|c| c.text.as_str()).collect();
         assert_eq!(
             texts,
-            ["Form", "ADMIN INFO\nEmail: a@b.org\nPhone: 1", "Sample 1:\n- Sample ID: X1", "Sample 2:\n- Sample ID: X2"]
+            [
+                "Form",
+                "ADMIN INFO\nEmail: a@b.org\nPhone: 1",
+                "Sample 1:\n- Sample ID: X1",
+                "Sample 2:\n- Sample ID: X2"
+            ]
         );
         assert!(c.windows(2).all(|w| w[0].id + 1 == w[1].id));
     }

@@ -23,10 +23,18 @@ pub struct Counts {
 
 impl Counts {
     pub fn precision(&self) -> f64 {
-        if self.extracted == 0 { 1.0 } else { f64::from(self.correct) / f64::from(self.extracted) }
+        if self.extracted == 0 {
+            1.0
+        } else {
+            f64::from(self.correct) / f64::from(self.extracted)
+        }
     }
     pub fn recall(&self) -> f64 {
-        if self.expected == 0 { 1.0 } else { f64::from(self.correct) / f64::from(self.expected) }
+        if self.expected == 0 {
+            1.0
+        } else {
+            f64::from(self.correct) / f64::from(self.expected)
+        }
     }
     fn add(&mut self, o: Counts) {
         self.correct += o.correct;
@@ -51,7 +59,9 @@ fn norm(s: &str) -> String {
 }
 
 fn compare(got: Option<&FieldValue>, want: Option<&FieldValue>) -> Counts {
-    let set = |v: Option<&FieldValue>| -> BTreeSet<String> { v.map(|v| v.items().into_iter().map(norm).collect()).unwrap_or_default() };
+    let set = |v: Option<&FieldValue>| -> BTreeSet<String> {
+        v.map(|v| v.items().into_iter().map(norm).collect()).unwrap_or_default()
+    };
     let (g, w) = (set(got), set(want));
     Counts {
         correct: g.intersection(&w).count() as u32,
@@ -113,18 +123,38 @@ mod tests {
             "sample_ids".into(),
             Extracted::new(FieldValue::List(vec!["A".into(), "b".into(), "C".into()]), 1.0, None),
         );
-        x.fields.insert("organism".into(), Extracted::new(FieldValue::Text("Mouse".into()), 1.0, None));
+        x.fields.insert(
+            "organism".into(),
+            Extracted::new(FieldValue::Text("Mouse".into()), 1.0, None),
+        );
         let golden = Golden {
             fields: [
-                ("sample_ids".to_owned(), FieldValue::List(vec!["a".into(), "B".into(), "D".into(), "E".into()])),
+                (
+                    "sample_ids".to_owned(),
+                    FieldValue::List(vec!["a".into(), "B".into(), "D".into(), "E".into()]),
+                ),
                 ("organism".to_owned(), FieldValue::Text("Homo sapiens".into())),
             ]
             .into(),
             samples: vec![],
         };
         let s = score(&x, &golden);
-        assert_eq!(s.critical, Counts { correct: 2, extracted: 3, expected: 4 });
-        assert_eq!(s.overall, Counts { correct: 2, extracted: 4, expected: 5 });
+        assert_eq!(
+            s.critical,
+            Counts {
+                correct: 2,
+                extracted: 3,
+                expected: 4
+            }
+        );
+        assert_eq!(
+            s.overall,
+            Counts {
+                correct: 2,
+                extracted: 4,
+                expected: 5
+            }
+        );
         assert!(same("50 μL.", "50  µL"));
     }
 }

@@ -30,7 +30,10 @@ pub enum FormatError {
     Empty,
     TooLarge,
     /// The bytes are another format than the name or type says.
-    Mismatch { declared: Format, found: Option<Format> },
+    Mismatch {
+        declared: Format,
+        found: Option<Format>,
+    },
     Unsupported,
     /// A PDF with pages but no text layer (a scan): it needs OCR first.
     NoTextLayer,
@@ -98,7 +101,9 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
     }
     // Binary: NULs or many control bytes.
     let control = head.iter().filter(|b| **b < 0x09 || (**b > 0x0d && **b < 0x20)).count();
-    if head.contains(&0) && !(head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff])) || control > head.len() / 10 {
+    if head.contains(&0) && !(head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff]))
+        || control > head.len() / 10
+    {
         return None;
     }
     let text = String::from_utf8_lossy(head);
@@ -184,7 +189,9 @@ fn pdf(bytes: &[u8]) -> Result<Text, FormatError> {
 fn docx(bytes: &[u8]) -> Result<Text, FormatError> {
     let bad = |why: &str| FormatError::Unreadable(why.to_owned());
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|_| bad("not a valid DOCX archive"))?;
-    let entry = zip.by_name("word/document.xml").map_err(|_| bad("the DOCX has no document body"))?;
+    let entry = zip
+        .by_name("word/document.xml")
+        .map_err(|_| bad("the DOCX has no document body"))?;
     if entry.size() > MAX_XML {
         return Err(bad("the DOCX body inflates beyond 32 MiB (a zip bomb?)"));
     }
@@ -339,7 +346,10 @@ mod tests {
         assert_eq!(sniff(b"Hello\nworld"), Some(Format::Txt));
         assert_eq!(sniff(b"From: a@b.org\nSubject: hi\n\nbody"), Some(Format::Eml));
         assert_eq!(sniff(&[0u8, 1, 2, 3, 0, 0, 9]), None);
-        assert_eq!(sniff(&docx_of("<w:p><w:r><w:t>x</w:t></w:r></w:p>")), Some(Format::Docx));
+        assert_eq!(
+            sniff(&docx_of("<w:p><w:r><w:t>x</w:t></w:r></w:p>")),
+            Some(Format::Docx)
+        );
     }
 
     #[test]

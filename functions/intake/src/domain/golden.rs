@@ -29,7 +29,14 @@ fn run(name: &str, bytes: &[u8]) -> Extraction {
 fn report(name: &str, s: &Score) {
     println!("{name}");
     for (g, c) in &s.groups {
-        println!("  {g:16} precision {:.2} recall {:.2} ({}/{} of {})", c.precision(), c.recall(), c.correct, c.extracted, c.expected);
+        println!(
+            "  {g:16} precision {:.2} recall {:.2} ({}/{} of {})",
+            c.precision(),
+            c.recall(),
+            c.correct,
+            c.extracted,
+            c.expected
+        );
     }
     println!(
         "  critical         precision {:.2} recall {:.2}\n  overall          precision {:.2} recall {:.2}",
@@ -55,8 +62,16 @@ fn the_reference_form_meets_the_recall_targets() {
     for (name, f) in x.fields.iter().chain(x.samples.iter().flatten()) {
         let c = f.citation.as_ref().unwrap_or_else(|| panic!("{name} has no citation"));
         assert!(text.contains(&c.quote), "{name}: {:?}", c.quote);
-        let at: String = text.chars().skip(c.offset as usize).take(c.quote.chars().count()).collect();
-        assert!(c.quote.starts_with(at.trim()) || at.starts_with(c.quote.trim()), "{name}: offset {} shows {at:?}", c.offset);
+        let at: String = text
+            .chars()
+            .skip(c.offset as usize)
+            .take(c.quote.chars().count())
+            .collect();
+        assert!(
+            c.quote.starts_with(at.trim()) || at.starts_with(c.quote.trim()),
+            "{name}: offset {} shows {at:?}",
+            c.offset
+        );
     }
 }
 
@@ -96,7 +111,10 @@ fn assert_same_fields(a: &Extraction, b: &Extraction, what: &str) {
     for (r, s) in a.samples.iter().zip(&b.samples) {
         for (col, f) in r {
             let g = s.get(col).unwrap_or_else(|| panic!("{what}: row lost {col}"));
-            assert!(same(&f.value.items().join(","), &g.value.items().join(",")), "{what}: {col}");
+            assert!(
+                same(&f.value.items().join(","), &g.value.items().join(",")),
+                "{what}: {col}"
+            );
         }
     }
 }
@@ -112,11 +130,21 @@ fn the_reference_form_as_pdf_and_docx_gives_the_same_fields() {
     let from_pdf = Prepared::new(&text).extract_offline();
     assert_same_fields(&from_txt, &from_pdf, "pdf");
     // Citations on later pages name their page.
-    assert!(from_pdf.samples.last().and_then(|r| r["sample_id"].citation.as_ref()).is_some_and(|c| c.page > 1));
+    assert!(
+        from_pdf
+            .samples
+            .last()
+            .and_then(|r| r["sample_id"].citation.as_ref())
+            .is_some_and(|c| c.page > 1)
+    );
     let from_docx = run("form.docx", &testkit::docx(&txt));
     assert_same_fields(&from_txt, &from_docx, "docx");
     let table = String::from_utf8(read("table_form.txt")).unwrap();
-    assert_same_fields(&run("t.txt", table.as_bytes()), &run("t.docx", &testkit::docx(&table)), "table docx");
+    assert_same_fields(
+        &run("t.txt", table.as_bytes()),
+        &run("t.docx", &testkit::docx(&table)),
+        "table docx",
+    );
 }
 
 #[test]
@@ -125,7 +153,29 @@ fn hostile_files_are_refused_with_their_reason() {
     assert_eq!(extract(&scan, Some(Format::Pdf)).unwrap_err().code(), "no_text_layer");
     let bomb = testkit::docx_bomb(64);
     assert!(bomb.len() < 1024 * 1024, "{} bytes", bomb.len());
-    assert_eq!(extract(&bomb, Some(Format::Docx)).unwrap_err().code(), "unreadable_file");
-    assert_eq!(extract(b"%PDF-1.4\n%garbage", Some(Format::Pdf)).unwrap_err().code(), "unreadable_file");
-    assert_eq!(extract(&testkit::docx("x"), Some(Format::Pdf)).unwrap_err().code(), "type_mismatch");
+    assert_eq!(
+        extract(&bomb, Some(Format::Docx)).unwrap_err().code(),
+        "unreadable_file"
+    );
+    assert_eq!(
+        extract(b"%PDF-1.4\n%garbage", Some(Format::Pdf)).unwrap_err().code(),
+        "unreadable_file"
+    );
+    assert_eq!(
+        extract(&testkit::docx("x"), Some(Format::Pdf)).unwrap_err().code(),
+        "type_mismatch"
+    );
+}
+
+#[test]
+fn questions_are_answered_with_the_lines_that_say_it() {
+    let x = String::from_utf8(read("email_submission.eml")).unwrap();
+    let (_, text) = extract(x.as_bytes(), Some(Format::Eml)).unwrap();
+    let doc = Prepared::new(&text);
+    let lines = doc.answer("Which reference genome should be used?", 3);
+    assert!(lines[0].text.contains("GRCm39"), "{lines:?}");
+    let reference = String::from_utf8(read("reference_submission.txt")).unwrap();
+    let doc = Prepared::new(&super::chunk::Text::single(reference));
+    let lines = doc.answer("What is the data delivery method?", 3);
+    assert!(lines.iter().any(|l| l.text.contains("Secure FTP")), "{lines:?}");
 }

@@ -8,6 +8,7 @@ pub mod fields;
 pub mod formats;
 #[cfg(test)]
 mod golden;
+pub mod mapping;
 pub mod offline;
 pub mod retrieve;
 
@@ -41,11 +42,44 @@ impl Prepared {
         Self { lines, chunks, index }
     }
 
+    /// The lines that answer `question` best, each with the heading of its section so a
+    /// bare value ("GRCm39") is found by the words around it: an extractive answer.
+    pub fn answer(&self, question: &str, n: usize) -> Vec<&Line> {
+        let mut heading = vec![String::new(); self.lines.len()];
+        for c in &self.chunks {
+            let head = c.text.lines().next().unwrap_or_default().to_owned();
+            for i in c.lines.clone() {
+                heading[i] = head.clone();
+            }
+        }
+        // A heading alone answers nothing; its words count on the lines under it.
+        let passages = self
+            .lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| !chunk::is_heading(&l.text) && !chunk::is_rule(&l.text))
+            .map(|(i, l)| (i as u32, format!("{} {}", heading[i], l.text)));
+        Index::of(passages)
+            .search(question, n)
+            .into_iter()
+            .filter_map(|h| self.lines.get(h.chunk as usize))
+            .collect()
+    }
+
     /// Each group's chunks, best first.
     pub fn retrieve(&self) -> BTreeMap<Group, Vec<u32>> {
         Group::ALL
             .iter()
-            .map(|g| (*g, self.index.search(g.query(), limit(*g)).into_iter().map(|h| h.chunk).collect()))
+            .map(|g| {
+                (
+                    *g,
+                    self.index
+                        .search(g.query(), limit(*g))
+                        .into_iter()
+                        .map(|h| h.chunk)
+                        .collect(),
+                )
+            })
             .collect()
     }
 

@@ -68,7 +68,11 @@ fn split_pair(lines: &[Line], i: usize) -> Option<Pair> {
     let (label, rest) = body.split_at(colon);
     let label_norm = norm_label(label);
     // A time ("10:30") or a URL is not a label; labels are short.
-    if label_norm.is_empty() || label.chars().count() > 60 || label_norm.split(' ').count() > 8 || rest.starts_with("://") {
+    if label_norm.is_empty()
+        || label.chars().count() > 60
+        || label_norm.split(' ').count() > 8
+        || rest.starts_with("://")
+    {
         return None;
     }
     let after = &rest[1..];
@@ -185,7 +189,9 @@ fn read_value(spec: &Spec, raw: &str) -> Option<(FieldValue, f64)> {
     }
     match spec.kind {
         Kind::Email => email_in(raw).map(|e| (FieldValue::Text(e), 1.0)),
-        Kind::Phone => (raw.chars().filter(char::is_ascii_digit).count() >= 7).then(|| (FieldValue::Text(raw.into()), 1.0)),
+        Kind::Phone => {
+            (raw.chars().filter(char::is_ascii_digit).count() >= 7).then(|| (FieldValue::Text(raw.into()), 1.0))
+        }
         Kind::Date => Some(match parse_date(raw, DateOrder::Unambiguous) {
             Ok(d) => (FieldValue::Text(format_date(d)), 1.0),
             Err(_) => (FieldValue::Text(raw.into()), 0.6),
@@ -224,7 +230,10 @@ fn priority_of(raw: &str) -> Option<Priority> {
         let l = raw.to_lowercase();
         if ["urgent", "asap", "stat ", "emergency"].iter().any(|w| l.contains(w)) {
             Some(Priority::Urgent)
-        } else if ["high", "rush", "expedite", "priority processing"].iter().any(|w| l.contains(w)) {
+        } else if ["high", "rush", "expedite", "priority processing"]
+            .iter()
+            .any(|w| l.contains(w))
+        {
             Some(Priority::High)
         } else if l.contains("low") {
             Some(Priority::Low)
@@ -268,17 +277,27 @@ fn cite(lines: &[Line], i: usize) -> Citation {
 
 pub fn extract(cx: &Context) -> Extraction {
     let lines = cx.lines;
-    let pairs: HashMap<usize, Pair> = (0..lines.len()).filter_map(|i| split_pair(lines, i).map(|p| (i, p))).collect();
+    let pairs: HashMap<usize, Pair> = (0..lines.len())
+        .filter_map(|i| split_pair(lines, i).map(|p| (i, p)))
+        .collect();
     let (rows, row_lines) = sample_rows(lines, &pairs);
     let mut x = Extraction::default();
     for group in Group::ALL {
-        let candidates: Vec<usize> = cx.group_lines(*group).into_iter().filter(|i| !row_lines.contains(i)).collect();
+        let candidates: Vec<usize> = cx
+            .group_lines(*group)
+            .into_iter()
+            .filter(|i| !row_lines.contains(i))
+            .collect();
         for spec in FIELDS.iter().filter(|f| f.group == *group) {
             let mut best: Option<(f64, Extracted)> = None;
             for &i in &candidates {
                 let Some(p) = pairs.get(&i) else { continue };
-                let Some(score) = label_match(spec, &p.label) else { continue };
-                let Some((value, fit)) = read_value(spec, &p.value) else { continue };
+                let Some(score) = label_match(spec, &p.label) else {
+                    continue;
+                };
+                let Some((value, fit)) = read_value(spec, &p.value) else {
+                    continue;
+                };
                 let conf = LABELLED * score * fit;
                 if best.as_ref().is_none_or(|(b, _)| conf > *b) {
                     best = Some((conf, Extracted::new(value, conf, Some(cite(lines, i)))));
@@ -293,9 +312,14 @@ pub fn extract(cx: &Context) -> Extraction {
     for src in rows {
         let mut row = Row::new();
         for (name, (value, at, conf)) in src.cells {
-            let Some(spec) = COLUMNS.iter().find(|c| c.name == name) else { continue };
+            let Some(spec) = COLUMNS.iter().find(|c| c.name == name) else {
+                continue;
+            };
             if let Some((v, fit)) = read_value(spec, &value) {
-                row.insert(name.into(), Extracted::new(v, conf * fit, Some(Citation::new(at, &value))));
+                row.insert(
+                    name.into(),
+                    Extracted::new(v, conf * fit, Some(Citation::new(at, &value))),
+                );
             }
         }
         x.samples.push(row);
@@ -307,7 +331,12 @@ pub fn extract(cx: &Context) -> Extraction {
 /// The rules beyond one label and one value.
 fn rules(cx: &Context, group: Group, candidates: &[usize], pairs: &HashMap<usize, Pair>, x: &mut Extraction) {
     let lines = cx.lines;
-    let labelled = |label: &str| candidates.iter().filter_map(|i| pairs.get(i)).find(|p| p.label == label && !p.value.is_empty());
+    let labelled = |label: &str| {
+        candidates
+            .iter()
+            .filter_map(|i| pairs.get(i))
+            .find(|p| p.label == label && !p.value.is_empty())
+    };
     match group {
         Group::Administrative => {
             // "First Name: …" and "Last Name: …" make one name.
@@ -319,7 +348,9 @@ fn rules(cx: &Context, group: Group, candidates: &[usize], pairs: &HashMap<usize
                 );
             }
             if !x.fields.contains_key("submitter_email")
-                && let Some((i, e)) = candidates.iter().find_map(|i| email_in(&lines[*i].text).map(|e| (*i, e)))
+                && let Some((i, e)) = candidates
+                    .iter()
+                    .find_map(|i| email_in(&lines[*i].text).map(|e| (*i, e)))
             {
                 x.fields.insert(
                     "submitter_email".into(),
@@ -358,12 +389,20 @@ fn rules(cx: &Context, group: Group, candidates: &[usize], pairs: &HashMap<usize
                     .get("instructions")
                     .into_iter()
                     .flat_map(|f| f.value.items())
-                    .find_map(|s| priority_of(s).filter(|p| *p != Priority::Low && *p != Priority::Normal).map(|p| (s.to_owned(), p)));
+                    .find_map(|s| {
+                        priority_of(s)
+                            .filter(|p| *p != Priority::Low && *p != Priority::Normal)
+                            .map(|p| (s.to_owned(), p))
+                    });
                 if let Some((text, p)) = inferred {
                     let at = candidates.iter().find(|i| lines[**i].text.contains(&text)).copied();
                     x.fields.insert(
                         "priority".into(),
-                        Extracted::new(FieldValue::Text(p.as_str().into()), INFERRED, at.map(|i| cite(lines, i))),
+                        Extracted::new(
+                            FieldValue::Text(p.as_str().into()),
+                            INFERRED,
+                            at.map(|i| cite(lines, i)),
+                        ),
                     );
                 }
             }
@@ -378,20 +417,33 @@ fn instructions(cx: &Context, candidates: &[usize], pairs: &HashMap<usize, Pair>
     let mut items: Vec<(usize, String)> = Vec::new();
     if let Some(f) = x.fields.get("instructions")
         && let Some(c) = &f.citation
-        && let Some(i) = candidates.iter().find(|i| lines[**i].at == Position { page: c.page, offset: c.offset })
+        && let Some(i) = candidates.iter().find(|i| {
+            lines[**i].at
+                == Position {
+                    page: c.page,
+                    offset: c.offset,
+                }
+        })
     {
         items.extend(f.value.items().into_iter().map(|s| (*i, s.to_owned())));
     }
     let wanted = ["instruction", "note", "comment", "special request"];
     for chunk in cx.chunks {
-        let Some(head) = chunk.text.lines().next() else { continue };
+        let Some(head) = chunk.text.lines().next() else {
+            continue;
+        };
         let head = head.to_lowercase();
         if !wanted.iter().any(|w| head.contains(w)) || !candidates.contains(&chunk.lines.start) {
             continue;
         }
         for i in chunk.lines.clone().skip(1) {
             let t = &lines[i].text;
-            if is_rule(t) || is_heading(t) || pairs.get(&i).is_some_and(|p| !p.value.is_empty() && p.label.split(' ').count() <= 4) {
+            if is_rule(t)
+                || is_heading(t)
+                || pairs
+                    .get(&i)
+                    .is_some_and(|p| !p.value.is_empty() && p.label.split(' ').count() <= 4)
+            {
                 continue;
             }
             let (body, _) = strip_bullet(t);
@@ -403,7 +455,11 @@ fn instructions(cx: &Context, candidates: &[usize], pairs: &HashMap<usize, Pair>
     if let Some((first, _)) = items.first() {
         let first = *first;
         let mut seen = HashSet::new();
-        let list: Vec<String> = items.into_iter().map(|(_, s)| s).filter(|s| seen.insert(s.clone())).collect();
+        let list: Vec<String> = items
+            .into_iter()
+            .map(|(_, s)| s)
+            .filter(|s| seen.insert(s.clone()))
+            .collect();
         x.fields.insert(
             "instructions".into(),
             Extracted::new(FieldValue::List(list), LABELLED, Some(cite(lines, first))),
@@ -431,8 +487,10 @@ fn sample_ids(x: &mut Extraction) {
         }
     }
     if !ids.is_empty() {
-        x.fields
-            .insert("sample_ids".into(), Extracted::new(FieldValue::List(ids), conf, citation));
+        x.fields.insert(
+            "sample_ids".into(),
+            Extracted::new(FieldValue::List(ids), conf, citation),
+        );
     }
 }
 
@@ -459,12 +517,18 @@ mod tests {
     #[test]
     fn values_are_read_by_kind() {
         let date = FIELDS.iter().find(|f| f.name == "collection_date").unwrap();
-        assert_eq!(read_value(date, "December 10, 2024").unwrap().0, FieldValue::Text("2024-12-10".into()));
+        assert_eq!(
+            read_value(date, "December 10, 2024").unwrap().0,
+            FieldValue::Text("2024-12-10".into())
+        );
         let pooled = FIELDS.iter().find(|f| f.name == "pooled").unwrap();
         assert_eq!(read_value(pooled, "Yes").unwrap().0, FieldValue::Text("yes".into()));
         assert!(read_value(pooled, "Equal molarity").is_none());
         let name = FIELDS.iter().find(|f| f.name == "submitter_name").unwrap();
-        assert_eq!(read_value(name, "\"Jane Doe\" <jd@x.org>").unwrap().0, FieldValue::Text("Jane Doe".into()));
+        assert_eq!(
+            read_value(name, "\"Jane Doe\" <jd@x.org>").unwrap().0,
+            FieldValue::Text("Jane Doe".into())
+        );
         assert_eq!(priority_of("Priority processing requested"), Some(Priority::High));
         assert_eq!(priority_of("URGENT please"), Some(Priority::Urgent));
     }

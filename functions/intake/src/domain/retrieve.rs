@@ -19,10 +19,16 @@ pub struct Hit {
 
 impl Index {
     pub fn new(chunks: &[Chunk]) -> Self {
-        let docs = chunks.iter().map(|c| Document::new(c.id, c.text.clone()));
+        Self::of(chunks.iter().map(|c| (c.id, c.text.clone())))
+    }
+
+    /// Any passages, by id.
+    pub fn of(passages: impl Iterator<Item = (u32, String)>) -> Self {
+        let docs: Vec<Document<u32>> = passages.map(|(id, text)| Document::new(id, text)).collect();
+        let count = docs.len();
         Self {
             engine: SearchEngineBuilder::<u32>::with_documents(Language::English, docs).build(),
-            count: chunks.len(),
+            count,
         }
     }
 

@@ -9,13 +9,12 @@ use crate::import::{errors_key, read_errors};
 use crate::model::{Import, ImportStatus, now_rfc3339};
 use crate::state::SamplesState;
 use crate::store::imports as store;
-use aws_sdk_s3::presigning::PresigningConfig;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::sync::Arc;
-use std::time::Duration;
 use tracseq_aws::idempotency::idempotent;
+use tracseq_aws::upload::presign_put;
 use tracseq_core::auth::Principal;
 use tracseq_core::http::{Request, Response, header};
 use tracseq_core::{FieldError, Problem};
@@ -79,27 +78,8 @@ fn upload_prefix(lab: &str) -> String {
     format!("uploads/{lab}/")
 }
 
-/// A file name safe for an object key: letters, digits, `.`, `-`, `_`; at most 100.
 fn safe_name(name: &str) -> String {
-    let cleaned: String = name
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(100)
-        .collect();
-    if cleaned.trim_matches(['.', '_']).is_empty() {
-        "manifest".into()
-    } else {
-        cleaned
-    }
+    tracseq_aws::upload::safe_name(name, "manifest")
 }
 
 pub async fn create_upload(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
@@ -139,33 +119,21 @@ pub async fn create_upload(st: Arc<SamplesState>, req: Request, p: Principal) ->
         ulid::Ulid::new(),
         safe_name(&body.filename)
     );
-    let ttl = st.settings.upload_ttl_secs;
-    let config = PresigningConfig::expires_in(Duration::from_secs(ttl)).map_err(|_| Problem::internal())?;
-    let presigned = st
-        .s3
-        .put_object()
-        .bucket(&st.bucket)
-        .key(&key)
-        .content_type(&content_type)
-        // Signed: S3 refuses a PUT of any other length.
-        .content_length(size as i64)
-        .presigned(config)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "presigning failed");
-            Problem::unavailable("uploads are unavailable; retry shortly")
-        })?;
+    let put = presign_put(
+        &st.s3,
+        &st.bucket,
+        &key,
+        &content_type,
+        size,
+        st.settings.upload_ttl_secs,
+    )
+    .await?;
     let upload = Upload {
         object_key: key.clone(),
-        url: presigned.uri().to_owned(),
-        method: "PUT",
-        headers: [
-            ("content-type".to_owned(), content_type),
-            ("content-length".to_owned(), size.to_string()),
-        ]
-        .into_iter()
-        .collect(),
-        expires_in: ttl,
+        url: put.url,
+        method: put.method,
+        headers: put.headers,
+        expires_in: put.expires_in,
     };
     Ok(Response::json(201, &upload))
 }
@@ -347,17 +315,4 @@ pub async fn list_import_errors(st: Arc<SamplesState>, req: Request, p: Principa
     let items = all.get(offset.min(end)..end).unwrap_or_default().to_vec();
     let next_cursor = (end < all.len()).then(|| end.to_string());
     Ok(Response::ok(&ImportErrorPage { items, next_cursor }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn object_names_cannot_escape_their_folder() {
-        assert_eq!(safe_name("../../etc/passwd"), "passwd");
-        assert_eq!(safe_name("C:\\Users\\x\\Samples 2024.xlsx"), "Samples_2024.xlsx");
-        assert_eq!(safe_name(".."), "manifest");
-        assert_eq!(safe_name("a".repeat(300).as_str()).len(), 100);
-    }
 }

@@ -1,0 +1,280 @@
+//! A document as stored and shown, its status machine, and the bodies its API takes.
+
+use crate::domain::extraction::{Assessment, Extraction, FieldValue};
+use crate::domain::formats::Format;
+use serde::{Deserialize, Serialize};
+use tracseq_core::Problem;
+use tracseq_core::named_enum;
+
+named_enum!(
+    /// Where a document is: `uploaded → extracting → needs_review | ready → submitted`,
+    /// or `rejected` (by a person, or by the reader for an unreadable file).
+    DocumentStatus {
+        AwaitingUpload => "awaiting_upload",
+        Uploaded => "uploaded",
+        Extracting => "extracting",
+        NeedsReview => "needs_review",
+        Ready => "ready",
+        Submitted => "submitted",
+        Rejected => "rejected",
+    }
+);
+
+/// What moves a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The upload's S3 event arrived.
+    Arrived,
+    /// The worker began reading it.
+    Extract,
+    /// The extraction finished, confident enough (or not).
+    Extracted {
+        ready: bool,
+    },
+    /// The file could not be read.
+    Unreadable,
+    /// A person corrected fields; the document's confidence was assessed again.
+    Corrected {
+        ready: bool,
+    },
+    Submit,
+    Reject,
+}
+
+impl DocumentStatus {
+    pub fn is_terminal(self) -> bool {
+        matches!(self, DocumentStatus::Submitted | DocumentStatus::Rejected)
+    }
+
+    /// The one transition function: the next status, or 409 naming why not.
+    pub fn next(self, step: Step) -> Result<DocumentStatus, Problem> {
+        use DocumentStatus as S;
+        let review = |ready: bool| if ready { S::Ready } else { S::NeedsReview };
+        let next = match (self, step) {
+            (S::AwaitingUpload, Step::Arrived) => Some(S::Uploaded),
+            (S::Uploaded | S::Extracting, Step::Extract) => Some(S::Extracting),
+            (S::Extracting, Step::Extracted { ready }) => Some(review(ready)),
+            (S::AwaitingUpload | S::Uploaded | S::Extracting, Step::Unreadable) => Some(S::Rejected),
+            (S::NeedsReview | S::Ready, Step::Corrected { ready }) => Some(review(ready)),
+            (S::NeedsReview | S::Ready, Step::Submit) => Some(S::Submitted),
+            (S::AwaitingUpload | S::Uploaded | S::NeedsReview | S::Ready, Step::Reject) => Some(S::Rejected),
+            _ => None,
+        };
+        next.ok_or_else(|| {
+            Problem::conflict(
+                "invalid_status",
+                format!("a document that is {} cannot be {}", self.as_str(), step.verb()),
+            )
+        })
+    }
+}
+
+impl Step {
+    fn verb(self) -> &'static str {
+        match self {
+            Step::Arrived => "uploaded again",
+            Step::Extract => "extracted",
+            Step::Extracted { .. } => "given an extraction",
+            Step::Unreadable => "refused as unreadable",
+            Step::Corrected { .. } => "corrected",
+            Step::Submit => "submitted",
+            Step::Reject => "rejected",
+        }
+    }
+}
+
+/// Why the reader refused a file, with a stable code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReadError {
+    /// `empty_file | file_too_large | type_mismatch | unsupported_format | no_text_layer | unreadable_file`
+    pub code: String,
+    pub detail: String,
+}
+
+impl From<&crate::domain::formats::FormatError> for ReadError {
+    fn from(e: &crate::domain::formats::FormatError) -> Self {
+        Self {
+            code: e.code().into(),
+            detail: e.detail(),
+        }
+    }
+}
+
+/// How far extraction has got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Progress {
+    /// `reading | retrieving | extracting | assessing`
+    pub stage: String,
+    #[schema(minimum = 0, maximum = 100)]
+    pub percent: u8,
+}
+
+/// One person's change to one field: who, when, from what, to what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Correction {
+    pub field: String,
+    pub from: Option<FieldValue>,
+    pub to: Option<FieldValue>,
+    pub by: String,
+    pub at: String,
+}
+
+/// The stored record (the extraction itself is an S3 object beside the file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Document {
+    pub id: String,
+    pub filename: String,
+    pub content_type: String,
+    /// Bytes, as signed for the upload.
+    pub size: u64,
+    pub status: DocumentStatus,
+    pub format: Option<Format>,
+    pub pages: Option<u32>,
+    pub progress: Option<Progress>,
+    /// The provider that extracted it (`offline`, `anthropic`, `openai`, `bedrock`).
+    pub provider: Option<String>,
+    /// Why the lab's provider was not used and `offline` answered instead.
+    pub fallback: Option<String>,
+    pub assessment: Option<Assessment>,
+    /// The lab's threshold when it was assessed: at or above it (and no critical field
+    /// missing) the document is `ready`.
+    pub threshold: f64,
+    pub error: Option<ReadError>,
+    #[serde(default)]
+    pub corrections: Vec<Correction>,
+    pub submission_id: Option<String>,
+    pub rejection_reason: Option<String>,
+    /// Reading attempts: a file that crashes the reader three times is refused.
+    #[serde(default)]
+    pub attempts: u32,
+    /// The uploaded file's object key in the lab's file store.
+    pub object_key: String,
+    /// The current extraction's object key (a new one per corrected version).
+    pub extraction_key: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: u64,
+}
+
+/// `POST /api/intake/documents`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDocument {
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
+    pub filename: String,
+    /// `text/plain`, `application/pdf`, the DOCX type or `message/rfc822`; from the file
+    /// name when absent.
+    #[schema(max_length = 200, pattern = "^[ -~]*$")]
+    pub content_type: Option<String>,
+    /// Bytes, 1 to 50 MB; the upload link is signed for exactly this length.
+    #[schema(required, nullable = false, minimum = 1, maximum = 52428800)]
+    pub size: Option<u64>,
+}
+
+/// `201` to a new document: the record and its upload link.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedDocument {
+    pub document: Document,
+    pub upload: tracseq_aws::upload::PresignedPut,
+}
+
+/// A document with what was extracted from it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DocumentView {
+    #[serde(flatten)]
+    pub document: Document,
+    /// Absent until extraction has finished.
+    pub extraction: Option<Extraction>,
+}
+
+pub type DocumentPage = tracseq_core::pagination::Page<Document>;
+
+/// `PATCH /api/intake/documents/{id}`: corrected fields (null removes one) and sample
+/// rows, at the document's version.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Corrections {
+    #[schema(required, nullable = false, minimum = 1)]
+    pub version: Option<u64>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub fields: std::collections::BTreeMap<String, Option<FieldValue>>,
+    /// Replaces the sample rows when present: each row's columns by name.
+    #[schema(max_items = 384)]
+    pub samples: Option<Vec<std::collections::BTreeMap<String, String>>>,
+}
+
+/// `POST /api/intake/documents/{id}/submit`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitDocument {
+    /// A published template whose custom fields the samples follow.
+    #[schema(pattern = "^[0-9A-HJKMNP-TV-Z]{26}$")]
+    pub template_id: Option<String>,
+    /// Boxes to store the samples in.
+    #[schema(max_items = 20)]
+    pub storage_location_ids: Option<Vec<String>>,
+}
+
+/// The submission a document's samples went to, as the submissions service reported it
+/// (follow it at `/api/submissions/{id}`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SubmissionRef {
+    pub id: String,
+    /// `running | completed | compensated | failed`
+    pub status: String,
+    pub sample_count: u32,
+}
+
+/// `202` to a submit: the document, now `submitted`, and its submission.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SubmittedDocument {
+    pub document: Document,
+    pub submission: SubmissionRef,
+}
+
+/// `POST /api/intake/documents/{id}/reject`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectDocument {
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
+    pub reason: String,
+}
+
+/// `POST /api/intake/documents/{id}/ask`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Question {
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
+    pub question: String,
+}
+
+/// An answer from the document's own passages.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Answer {
+    pub answer: String,
+    pub provider: String,
+    pub citations: Vec<crate::domain::extraction::Citation>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DocumentStatus as S;
+    use super::*;
+
+    #[test]
+    fn the_status_machine() {
+        assert_eq!(S::AwaitingUpload.next(Step::Arrived).unwrap(), S::Uploaded);
+        assert_eq!(S::Uploaded.next(Step::Extract).unwrap(), S::Extracting);
+        assert_eq!(S::Extracting.next(Step::Extract).unwrap(), S::Extracting);
+        assert_eq!(S::Extracting.next(Step::Extracted { ready: true }).unwrap(), S::Ready);
+        assert_eq!(S::Ready.next(Step::Corrected { ready: false }).unwrap(), S::NeedsReview);
+        assert_eq!(S::NeedsReview.next(Step::Submit).unwrap(), S::Submitted);
+        let e = S::Submitted.next(Step::Submit).unwrap_err();
+        assert_eq!(e.status, 409);
+        assert!(S::Submitted.next(Step::Reject).is_err());
+        assert!(S::Extracting.next(Step::Submit).is_err());
+        assert!(S::Rejected.next(Step::Extract).is_err());
+    }
+}
