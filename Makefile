@@ -69,6 +69,7 @@ bench: $(VENV)/.stamp
 	$(CARGO) bench -p tracseq-samples --bench manifest
 	$(CARGO) bench -p tracseq-storage --bench box_map
 	$(CARGO) bench -p tracseq-sequencing --bench samplesheet
+	$(CARGO) bench -p tracseq-intake --features testkit --bench extract
 	infra/scripts/load-bench.sh
 	infra/scripts/import-bench.sh
 	infra/scripts/storage-bench.sh

@@ -329,7 +329,79 @@ async fn bad_documents_are_refused_with_their_reason() {
             &r::SUBMIT,
             &r::REJECT,
             &r::ASK,
+            &r::GET_SETTINGS,
+            &r::PUT_SETTINGS,
         ],
     )
     .await;
+}
+
+/// A lab chooses its provider: a key-needing provider without a key is refused, the key
+/// is stored and never shown, a stale version is refused. With Bedrock chosen (and no
+/// Bedrock here: moto has no Converse), the document is still read, offline, and says
+/// why; no call leaves the machine.
+#[tokio::test]
+async fn a_labs_provider_is_chosen_and_a_failing_one_falls_back_to_offline() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let (status, v) = api.get("/api/intake/settings", &admin.access).await;
+    assert_eq!(
+        (status, v["provider"].as_str(), v["version"].as_u64()),
+        (200, Some("offline"), Some(0)),
+        "{v}"
+    );
+    let (status, v) = api
+        .put("/api/intake/settings", &admin.access, json!({"provider": "anthropic"}))
+        .await;
+    assert_eq!(
+        (status, v["errors"][0]["field"].as_str()),
+        (422, Some("api_key")),
+        "{v}"
+    );
+    let secret = "sk-ant-test-0123456789";
+    let (status, v) = api
+        .put(
+            "/api/intake/settings",
+            &admin.access,
+            json!({"provider": "anthropic", "api_key": secret, "threshold": 0.9}),
+        )
+        .await;
+    assert_eq!(
+        (status, v["api_key_set"].as_bool(), v["version"].as_u64()),
+        (200, Some(true), Some(1)),
+        "{v}"
+    );
+    assert!(!v.to_string().contains(secret));
+    let (status, v) = api
+        .put(
+            "/api/intake/settings",
+            &admin.access,
+            json!({"provider": "bedrock", "version": 1}),
+        )
+        .await;
+    assert_eq!((status, v["provider"].as_str()), (200, Some("bedrock")), "{v}");
+    let (status, v) = api
+        .put(
+            "/api/intake/settings",
+            &admin.access,
+            json!({"provider": "offline", "version": 1}),
+        )
+        .await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("version_conflict")), "{v}");
+    let (_, v) = api.get("/api/intake/settings", &admin.access).await;
+    assert!(!v.to_string().contains(secret), "{v}");
+    assert_eq!(v["threshold"], 0.9);
+    let doc = upload(
+        &api,
+        &admin,
+        "form.txt",
+        "text/plain",
+        document("reference_submission.txt"),
+    )
+    .await;
+    let v = read(&api, &admin, &id(&doc)).await;
+    assert_eq!(v["provider"], "offline", "{v}");
+    assert!(v["fallback"].as_str().unwrap_or_default().contains("bedrock"), "{v}");
+    assert_eq!(v["threshold"], 0.9);
+    assert_eq!(v["status"], "ready", "{v}");
 }

@@ -7,8 +7,8 @@ use crate::domain::fields::COLUMNS;
 use crate::domain::formats::{MAX_BYTES, declared};
 use crate::domain::mapping;
 use crate::model::{
-    Answer, Correction, Corrections, CreatedDocument, Document, DocumentStatus, DocumentView, NewDocument, Question,
-    RejectDocument, Step, SubmissionRef, SubmitDocument, SubmittedDocument,
+    Answer, Correction, Corrections, CreatedDocument, Document, DocumentStatus, DocumentView, IntakeSettings,
+    NewDocument, NewIntakeSettings, Question, RejectDocument, Step, SubmissionRef, SubmitDocument, SubmittedDocument,
 };
 use crate::state::IntakeState;
 use crate::store::{self, Change};
@@ -483,4 +483,72 @@ pub async fn ask(st: Arc<IntakeState>, req: Request, p: Principal) -> Result<Res
         provider: "offline".into(),
         citations,
     }))
+}
+
+/// `GET /api/intake/settings`: the lab's provider, model and threshold (never its key).
+pub async fn get_settings(st: Arc<IntakeState>, _req: Request, p: Principal) -> Result<Response, Problem> {
+    Ok(Response::ok(&store::settings(&st, &p.lab_id).await?))
+}
+
+/// `PUT /api/intake/settings`: choose the provider; its key (if sent) goes to SSM as a
+/// SecureString for this lab and provider.
+pub async fn put_settings(st: Arc<IntakeState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let body: NewIntakeSettings = req.json()?;
+    let mut errors = Vec::new();
+    if let Some(t) = body.threshold
+        && !(0.5..=1.0).contains(&t)
+    {
+        errors.push(FieldError::field("threshold", "range", "0.5 to 1"));
+    }
+    if let Some(m) = &body.model
+        && (m.is_empty() || m.len() > 200 || !m.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:/-".contains(&b)))
+    {
+        errors.push(FieldError::field(
+            "model",
+            "pattern",
+            "a model id: letters, digits and ._:/-",
+        ));
+    }
+    if let Some(k) = &body.api_key
+        && (k.len() < 8 || k.len() > 512 || !k.bytes().all(|b| (b' '..=b'~').contains(&b)))
+    {
+        errors.push(FieldError::field("api_key", "pattern", "8 to 512 printable characters"));
+    }
+    if body.api_key.is_some() && !body.provider.needs_key() {
+        errors.push(FieldError::field(
+            "api_key",
+            "not_needed",
+            format!("{} takes no key", body.provider.as_str()),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(Problem::validation(errors));
+    }
+    let current = store::settings(&st, &p.lab_id).await?;
+    let expected = body.version.unwrap_or(0);
+    check_version("settings", current.version, expected)?;
+    let name = store::key_parameter(&st, &p.lab_id, body.provider);
+    if let Some(k) = &body.api_key {
+        store::put_key(&st, &name, k).await?;
+    }
+    let api_key_set =
+        body.api_key.is_some() || (body.provider.needs_key() && store::get_key(&st, &name).await?.is_some());
+    if body.provider.needs_key() && !api_key_set {
+        return Err(Problem::validation(vec![FieldError::field(
+            "api_key",
+            "required",
+            format!("{} needs the lab's API key", body.provider.as_str()),
+        )]));
+    }
+    let next = IntakeSettings {
+        provider: body.provider,
+        model: body.model.clone(),
+        threshold: body.threshold.unwrap_or(current.threshold),
+        api_key_set,
+        updated_by: Some(p.user_id.clone()),
+        updated_at: Some(now_rfc3339()),
+        version: expected + 1,
+    };
+    store::put_settings(&st, &p.lab_id, &next, expected).await?;
+    Ok(Response::ok(&next))
 }

@@ -6,6 +6,7 @@
 pub mod domain;
 pub mod handlers;
 pub mod model;
+pub mod providers;
 pub mod routes;
 pub mod state;
 pub mod store;
@@ -30,6 +31,8 @@ pub static FUNCTIONS: &[FunctionDef] = tracseq_aws::functions!(IntakeState;
         protected r::SUBMIT => h::submit,
         protected r::REJECT => h::reject,
         protected r::ASK => h::ask,
+        protected r::GET_SETTINGS => h::get_settings,
+        protected r::PUT_SETTINGS => h::put_settings,
     ],
     background: [
         "intake_extract" => |st, event| Box::pin(worker::handle(st, event)),

@@ -258,6 +258,41 @@ pub struct Answer {
     pub citations: Vec<crate::domain::extraction::Citation>,
 }
 
+/// A lab's intake settings: who extracts its documents and how sure a document must be
+/// to be `ready` without review.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct IntakeSettings {
+    pub provider: crate::providers::ProviderKind,
+    /// The provider's model (its default when absent).
+    #[schema(max_length = 200)]
+    pub model: Option<String>,
+    #[schema(minimum = 0.5, maximum = 1)]
+    pub threshold: f64,
+    /// Whether an API key is stored for the provider (the key itself is never shown).
+    pub api_key_set: bool,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<String>,
+    pub version: u64,
+}
+
+/// `PUT /api/intake/settings`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewIntakeSettings {
+    pub provider: crate::providers::ProviderKind,
+    #[schema(min_length = 1, max_length = 200, pattern = "^[A-Za-z0-9._:/-]+$")]
+    pub model: Option<String>,
+    /// Default 0.85.
+    #[schema(minimum = 0.5, maximum = 1)]
+    pub threshold: Option<f64>,
+    /// Stored as an SSM SecureString for this lab and provider; never returned or logged.
+    #[schema(min_length = 8, max_length = 512, pattern = "^[ -~]+$")]
+    pub api_key: Option<String>,
+    /// The settings' current version (absent for a lab's first settings).
+    #[schema(minimum = 1)]
+    pub version: Option<u64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::DocumentStatus as S;

@@ -2,8 +2,8 @@
 //! correct, submit and reject (they register samples); everyone in the lab reads and asks.
 
 use crate::model::{
-    Answer, Corrections, CreatedDocument, Document, DocumentPage, DocumentView, NewDocument, Question, RejectDocument,
-    SubmitDocument, SubmittedDocument,
+    Answer, Corrections, CreatedDocument, Document, DocumentPage, DocumentView, IntakeSettings, NewDocument,
+    NewIntakeSettings, Question, RejectDocument, SubmitDocument, SubmittedDocument,
 };
 use tracseq_core::auth::Role::*;
 use tracseq_core::route::{Method::*, PAGING, ResponseSpec, RouteSpec, SchemaRef, role};
@@ -94,3 +94,30 @@ pub static ASK: RouteSpec = RouteSpec::new(
 )
 .takes(SchemaRef::of::<Question>())
 .answers(ANSWER);
+
+const SETTINGS: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "The lab's intake settings (the key itself is never shown)",
+    SchemaRef::of::<IntakeSettings>(),
+)];
+
+pub static GET_SETTINGS: RouteSpec = RouteSpec::new(
+    "intake_get_settings",
+    Get,
+    "/api/intake/settings",
+    role(LabAdministrator),
+)
+.doc("The lab's extraction provider, model and ready threshold", TAG)
+.answers(SETTINGS);
+pub static PUT_SETTINGS: RouteSpec = RouteSpec::new(
+    "intake_put_settings",
+    Put,
+    "/api/intake/settings",
+    role(LabAdministrator),
+)
+.doc(
+    "Choose the lab's extraction provider (its key goes to SSM as a SecureString)",
+    TAG,
+)
+.takes(SchemaRef::of::<NewIntakeSettings>())
+.answers(SETTINGS);

@@ -21,6 +21,12 @@ pub struct IntakeState {
     pub upload_ttl_secs: u64,
     /// The confidence at or above which a document is `ready` when its lab has not set one.
     pub default_threshold: f64,
+    pub ssm: aws_sdk_ssm::Client,
+    /// SSM path under which each lab's provider keys are SecureStrings.
+    pub keys_prefix: String,
+    pub bedrock: aws_sdk_bedrockruntime::Client,
+    pub anthropic_url: String,
+    pub openai_url: String,
 }
 
 impl IntakeState {
@@ -37,6 +43,17 @@ impl IntakeState {
             submit_function: env.get("SUBMIT_FUNCTION").map(str::to_owned),
             upload_ttl_secs: env.parse_or("UPLOAD_URL_TTL", 900)?,
             default_threshold: env.parse_or("INTAKE_READY_THRESHOLD", 0.85f64)?.clamp(0.0, 1.0),
+            ssm: aws_sdk_ssm::Client::new(&init.aws),
+            keys_prefix: env.get("INTAKE_KEYS_PREFIX").unwrap_or("/tracseq/intake").to_owned(),
+            bedrock: aws_sdk_bedrockruntime::Client::new(&init.aws),
+            anthropic_url: env
+                .get("ANTHROPIC_BASE_URL")
+                .unwrap_or("https://api.anthropic.com")
+                .to_owned(),
+            openai_url: env
+                .get("OPENAI_BASE_URL")
+                .unwrap_or("https://api.openai.com")
+                .to_owned(),
         }))
     }
 }

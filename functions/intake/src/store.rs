@@ -38,6 +38,98 @@ impl Versioned for Document {
     }
 }
 
+const SETTINGS: &str = "SETTINGS";
+
+fn settings_key(lab: &str) -> String {
+    lab_key(lab, &["INTAKE"])
+}
+
+impl Keyed for crate::model::IntakeSettings {
+    const ENTITY: &'static str = "intake_settings";
+
+    fn keys(&self, lab: &str) -> Vec<(&'static str, String)> {
+        vec![("PK", settings_key(lab)), ("SK", SETTINGS.into())]
+    }
+}
+
+impl Versioned for crate::model::IntakeSettings {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+}
+
+/// The lab's settings, or the stack's defaults (offline, its threshold) at version 0.
+pub async fn settings(st: &IntakeState, lab: &str) -> Result<crate::model::IntakeSettings, Problem> {
+    Ok(st
+        .table
+        .get_as(&settings_key(lab), SETTINGS)
+        .await?
+        .unwrap_or(crate::model::IntakeSettings {
+            provider: crate::providers::ProviderKind::Offline,
+            model: None,
+            threshold: st.default_threshold,
+            api_key_set: false,
+            updated_by: None,
+            updated_at: None,
+            version: 0,
+        }))
+}
+
+/// Write the lab's settings at `expected` (0: none yet).
+pub async fn put_settings(
+    st: &IntakeState,
+    lab: &str,
+    s: &crate::model::IntakeSettings,
+    expected: u64,
+) -> Result<(), Problem> {
+    let op = if expected == 0 {
+        st.table.put_new_op(s.item(lab)?)?
+    } else {
+        st.table.put_versioned_op(s.item(lab)?, expected)?
+    };
+    st.table.transact(vec![op]).await.map_err(|e| match e {
+        e if e.is_condition_failure() => {
+            Problem::conflict("version_conflict", "the settings changed meanwhile; read them again")
+        }
+        e => e.into(),
+    })
+}
+
+/// The SSM parameter holding a lab's key for a provider.
+pub fn key_parameter(st: &IntakeState, lab: &str, provider: crate::providers::ProviderKind) -> String {
+    format!("{}/{lab}/{}", st.keys_prefix.trim_end_matches('/'), provider.as_str())
+}
+
+pub async fn put_key(st: &IntakeState, name: &str, key: &str) -> Result<(), Problem> {
+    st.ssm
+        .put_parameter()
+        .name(name)
+        .value(key)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %aws_sdk_ssm::error::DisplayErrorContext(&e), parameter = name, "storing a provider key failed");
+            Problem::unavailable("the key store is unavailable; retry shortly")
+        })?;
+    Ok(())
+}
+
+pub async fn get_key(st: &IntakeState, name: &str) -> Result<Option<String>, Problem> {
+    match st.ssm.get_parameter().name(name).with_decryption(true).send().await {
+        Ok(out) => Ok(out.parameter().and_then(|p| p.value()).map(str::to_owned)),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_parameter_not_found()) => Ok(None),
+        Err(e) => {
+            tracing::error!(error = %aws_sdk_ssm::error::DisplayErrorContext(&e), parameter = name, "reading a provider key failed");
+            Err(Problem::unavailable("the key store is unavailable"))
+        }
+    }
+}
+
 /// Where a lab's document's objects live; the S3 event's key names both back.
 pub fn prefix(lab: &str, id: &str) -> String {
     format!("intake/{lab}/{id}/")

@@ -6,9 +6,11 @@
 
 use crate::domain::Prepared;
 use crate::domain::chunk::Text;
-use crate::domain::extraction::{Assessment, Extraction, assess};
+use crate::domain::extraction::assess;
 use crate::domain::formats::{self, Format, FormatError, MAX_BYTES};
+use crate::model::IntakeSettings;
 use crate::model::{Document, DocumentStatus, Progress, ReadError, Step};
+use crate::providers::{self, Anthropic, Bedrock, OpenAi, Provider, ProviderKind};
 use crate::state::IntakeState;
 use crate::store::{self, Change};
 use serde::Deserialize;
@@ -133,12 +135,40 @@ async fn begin(st: &IntakeState, lab: &str, id: &str, key: &str) -> Result<Optio
     Ok((d.status == DocumentStatus::Extracting).then_some(d))
 }
 
-/// Read, retrieve, extract, assess: the CPU part, off the async threads.
-fn read(bytes: Vec<u8>, declared: Option<Format>) -> Result<(Format, Text, Extraction, Assessment), FormatError> {
-    let (format, text) = formats::extract(&bytes, declared)?;
-    let x = Prepared::new(&text).extract_offline();
-    let a = assess(&x);
-    Ok((format, text, x, a))
+/// The lab's provider, or why it cannot be used (then offline answers).
+async fn provider_for(st: &IntakeState, lab: &str, s: &IntakeSettings) -> Result<Option<Box<dyn Provider>>, String> {
+    let model = s.model.clone().unwrap_or_else(|| s.provider.default_model().to_owned());
+    let key = if s.provider.needs_key() {
+        match store::get_key(st, &store::key_parameter(st, lab, s.provider)).await {
+            Ok(Some(k)) => k,
+            Ok(None) => return Err(format!("no API key is stored for {}", s.provider.as_str())),
+            Err(_) => return Err("the key store is unavailable".into()),
+        }
+    } else {
+        String::new()
+    };
+    Ok(match s.provider {
+        ProviderKind::Offline => None,
+        ProviderKind::Anthropic => Some(Box::new(Anthropic {
+            base_url: st.anthropic_url.clone(),
+            model,
+            api_key: key,
+        })),
+        ProviderKind::OpenAi => Some(Box::new(OpenAi {
+            base_url: st.openai_url.clone(),
+            model,
+            api_key: key,
+        })),
+        ProviderKind::Bedrock => Some(Box::new(Bedrock {
+            client: st.bedrock.clone(),
+            model,
+        })),
+    })
+}
+
+/// Read the text: the CPU part, off the async threads.
+fn read(bytes: Vec<u8>, declared: Option<Format>) -> Result<(Format, Text), FormatError> {
+    formats::extract(&bytes, declared)
 }
 
 async fn refuse(st: &IntakeState, lab: &str, id: &str, e: ReadError) -> Result<(), Problem> {
@@ -183,10 +213,24 @@ async fn extract(st: &IntakeState, lab: &str, id: &str, key: &str) -> Result<(),
     let outcome = tokio::task::spawn_blocking(move || read(bytes, declared))
         .await
         .map_err(|_| Problem::internal())?;
-    let (format, text, x, assessment) = match outcome {
+    let (format, text) = match outcome {
         Ok(v) => v,
         Err(e) => return refuse(st, lab, id, (&e).into()).await,
     };
+    let settings = store::settings(st, lab).await?;
+    let (provider, unusable) = match provider_for(st, lab, &settings).await {
+        Ok(p) => (p, None),
+        Err(why) => (None, Some(why)),
+    };
+    let prepared = Prepared::new(&text);
+    let outcome = providers::extract(&prepared, provider.as_deref()).await;
+    let x = outcome.extraction;
+    let assessment = assess(&x);
+    let fallback = unusable.or(outcome.fallback);
+    if let Some(why) = &fallback {
+        tracing::warn!(lab, document = id, provider = settings.provider.as_str(), why = %why, "extracted offline instead");
+    }
+    let threshold = settings.threshold;
     store::put_json(st, &store::text_key(lab, id), &text).await?;
     let xkey = store::extraction_key(lab, id, doc.version + 1);
     store::put_json(st, &xkey, &x).await?;
@@ -195,11 +239,13 @@ async fn extract(st: &IntakeState, lab: &str, id: &str, key: &str) -> Result<(),
         if d.status != DocumentStatus::Extracting {
             return Ok(Change::Keep);
         }
+        d.threshold = threshold;
         let ready = assessment.confidence >= d.threshold && assessment.missing_critical.is_empty();
         d.status = d.status.next(Step::Extracted { ready })?;
         d.format = Some(format);
         d.pages = Some(pages);
-        d.provider = Some("offline".into());
+        d.provider = Some(outcome.provider.as_str().into());
+        d.fallback = fallback.clone();
         d.assessment = Some(assessment.clone());
         d.extraction_key = Some(xkey.clone());
         d.progress = Some(Progress {

@@ -8,6 +8,7 @@ pub mod fields;
 pub mod formats;
 #[cfg(test)]
 mod golden;
+pub mod llm;
 pub mod mapping;
 pub mod offline;
 pub mod retrieve;
