@@ -400,6 +400,22 @@ mod tests {
         std::fs::read_to_string(format!("{}/tests/recorded/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
     }
 
+    fn anthropic(base_url: String, api_key: &str) -> Anthropic {
+        Anthropic {
+            base_url,
+            model: "claude-sonnet-4-5".into(),
+            api_key: api_key.into(),
+        }
+    }
+
+    fn openai(base_url: String) -> OpenAi {
+        OpenAi {
+            base_url,
+            model: "gpt-4.1".into(),
+            api_key: "sk-test".into(),
+        }
+    }
+
     fn short_form() -> Prepared {
         Prepared::new(&Text::single(
             "ADMINISTRATIVE INFORMATION\nSubmitter: Jane Roe\nEmail: jane.roe@lab.example.org\nInstitution: Example Institute\n\nSAMPLES\nSample 1:\n- Sample ID: EX-1\n- Sample Type: Genomic DNA\n",
@@ -409,11 +425,7 @@ mod tests {
     #[tokio::test]
     async fn anthropic_is_called_with_the_tool_and_its_answer_is_used() {
         let (url, seen) = recorded(200, recording("anthropic_tool_use.json")).await;
-        let p = Anthropic {
-            base_url: url,
-            model: "claude-sonnet-4-5".into(),
-            api_key: "sk-ant-test".into(),
-        };
+        let p = anthropic(url, "sk-ant-test");
         let out = extract(&short_form(), Some(&p)).await;
         assert_eq!((out.provider, out.fallback.as_deref()), (ProviderKind::Anthropic, None));
         assert_eq!(out.extraction.text("submitter_email"), Some("jane.roe@lab.example.org"));
@@ -435,11 +447,7 @@ mod tests {
     #[tokio::test]
     async fn openai_is_called_with_the_function_and_its_arguments_are_used() {
         let (url, seen) = recorded(200, recording("openai_tool_call.json")).await;
-        let p = OpenAi {
-            base_url: url,
-            model: "gpt-4.1".into(),
-            api_key: "sk-test".into(),
-        };
+        let p = openai(url);
         let out = extract(&short_form(), Some(&p)).await;
         assert_eq!((out.provider, out.fallback.as_deref()), (ProviderKind::OpenAi, None));
         assert_eq!(out.extraction.text("institution"), Some("Example Institute"));
@@ -483,11 +491,7 @@ mod tests {
     #[tokio::test]
     async fn a_malformed_or_failed_answer_falls_back_to_offline_and_says_why() {
         let (url, _) = recorded(200, recording("anthropic_malformed.json")).await;
-        let p = Anthropic {
-            base_url: url,
-            model: "m".into(),
-            api_key: "k".into(),
-        };
+        let p = anthropic(url, "k");
         let out = extract(&short_form(), Some(&p)).await;
         assert_eq!(out.provider, ProviderKind::Offline);
         assert!(
@@ -497,21 +501,13 @@ mod tests {
         );
         assert_eq!(out.extraction.text("submitter_email"), Some("jane.roe@lab.example.org"));
         let (url, _) = recorded(529, recording("anthropic_overloaded.json")).await;
-        let p = Anthropic {
-            base_url: url,
-            model: "m".into(),
-            api_key: "sk-secret-key".into(),
-        };
+        let p = anthropic(url, "sk-secret-key");
         let out = extract(&short_form(), Some(&p)).await;
         let why = out.fallback.unwrap();
         assert!(why.contains("529") && why.contains("Overloaded"), "{why}");
         assert!(!why.contains("sk-secret-key"));
         let (url, _) = recorded(200, recording("openai_not_json.json")).await;
-        let p = OpenAi {
-            base_url: url,
-            model: "m".into(),
-            api_key: "k".into(),
-        };
+        let p = openai(url);
         assert_eq!(
             extract(&short_form(), Some(&p)).await.fallback.as_deref(),
             Some("openai's function arguments are not JSON")
