@@ -267,3 +267,29 @@ mod tests {
         assert!(e.contains("0 of 3"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod size {
+    use super::*;
+    use crate::domain::chunk::Text;
+
+    /// What the cost model counts: the characters sent for the reference form (prompt,
+    /// system text and tool schema) and the longest prompt any document can make.
+    #[test]
+    fn the_reference_forms_request_size() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/documents/reference_submission.txt")).unwrap();
+        let doc = Prepared::new(&Text::single(text.clone()));
+        let sent = passages(&doc);
+        let prompt = prompt(&sent);
+        let schema = tool_schema().to_string();
+        println!(
+            "document {} chars; prompt {} chars; system {} chars; tool schema {} chars",
+            text.len(),
+            prompt.len(),
+            SYSTEM.len(),
+            schema.len()
+        );
+        assert!(prompt.len() <= MAX_PROMPT + 200);
+        assert!(prompt.len() > text.len() / 2, "most of the form is retrieved");
+    }
+}
