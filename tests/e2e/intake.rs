@@ -405,3 +405,73 @@ async fn a_labs_provider_is_chosen_and_a_failing_one_falls_back_to_offline() {
     assert_eq!(v["threshold"], 0.9);
     assert_eq!(v["status"], "ready", "{v}");
 }
+
+/// An upload event that failed every delivery ends its document `rejected`
+/// (`worker_gave_up`), not `extracting` forever: the dead-letter consumer, invoked as
+/// Lambda's SQS poller would.
+#[tokio::test]
+async fn a_document_whose_extraction_failed_every_delivery_is_rejected_not_stuck() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let (status, v) = api
+        .post(
+            "/api/intake/documents",
+            Some(&admin.access),
+            json!({"filename": "form.txt", "size": 10}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let did = id(&v["document"]);
+    let key = v["document"]["object_key"].as_str().unwrap();
+    let notification = json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "b"}, "object": {"key": key, "size": 10}}}]});
+    let batch = json!({"Records": [{"messageId": "m-1", "receiptHandle": "r", "body": notification.to_string(), "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs"}]});
+    let s = shared();
+    let resp = s
+        .http()
+        .post(format!(
+            "{}/2015-03-31/functions/{}/invocations",
+            s.edge,
+            s.function("ExtractDeadLetterFunction")
+        ))
+        .body(batch.to_string())
+        .send()
+        .await
+        .expect("invoke");
+    assert_eq!(resp.status(), 200);
+    let answer: Value = resp.json().await.expect("json");
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    let (_, v) = api.get(&format!("/api/intake/documents/{did}"), &admin.access).await;
+    assert_eq!(
+        (v["status"].as_str(), v["error"]["code"].as_str()),
+        (Some("rejected"), Some("worker_gave_up")),
+        "{v}"
+    );
+}
+
+/// A 50-page PDF (the reference form repeated) is read whole: every page counted, the
+/// samples of every page found. The time from the upload to the answer is printed for the
+/// README (measured on a quiet machine; not asserted, the suite runs beside others).
+#[tokio::test]
+async fn a_fifty_page_pdf_is_read_end_to_end() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let form = String::from_utf8(document("reference_submission.txt")).expect("utf-8");
+    let long: Vec<&str> = std::iter::repeat_n(form.lines(), 12).flatten().take(50 * 60).collect();
+    let pdf = tracseq_intake::testkit::pdf(&long.join("\n"));
+    let started = std::time::Instant::now();
+    let doc = upload(&api, &admin, "long.pdf", "application/pdf", pdf).await;
+    let v = read(&api, &admin, &id(&doc)).await;
+    println!(
+        "50-page PDF: upload to {} in {:.2} s",
+        v["status"],
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(v["pages"], 50, "{}", v["error"]);
+    assert!(
+        matches!(v["status"].as_str(), Some("ready" | "needs_review")),
+        "{}",
+        v["status"]
+    );
+    let rows = v["extraction"]["samples"].as_array().map(Vec::len).unwrap_or(0);
+    assert!(rows >= 60, "{rows} sample rows");
+}

@@ -10,6 +10,7 @@ use crate::model::{
     Answer, Correction, Corrections, CreatedDocument, Document, DocumentStatus, DocumentView, IntakeSettings,
     NewDocument, NewIntakeSettings, Question, RejectDocument, Step, SubmissionRef, SubmitDocument, SubmittedDocument,
 };
+use crate::providers;
 use crate::state::IntakeState;
 use crate::store::{self, Change};
 use serde_json::{Value, json};
@@ -442,12 +443,9 @@ pub async fn reject(st: Arc<IntakeState>, req: Request, p: Principal) -> Result<
     Ok(Response::ok(&d))
 }
 
-/// Passages an answer quotes.
-const ANSWER_PASSAGES: usize = 3;
-
 /// `POST /api/intake/documents/{id}/ask`: the lines of this document that answer the
-/// question best, quoted with their page and offset (the offline provider answers by
-/// quoting; it does not compose prose).
+/// question best, cited with their page and offset: the lab's LLM provider answers in
+/// prose from those lines only; `offline` quotes them.
 pub async fn ask(st: Arc<IntakeState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let body: Question = req.json()?;
     let q = body.question.trim();
@@ -463,24 +461,23 @@ pub async fn ask(st: Arc<IntakeState>, req: Request, p: Principal) -> Result<Res
     let Some(text) = store::text(&st, &p.lab_id, id).await? else {
         return Err(Problem::conflict("not_extracted", "the document has not been read yet"));
     };
+    let settings = store::settings(&st, &p.lab_id).await?;
+    let (provider, unusable) = match providers::for_lab(&st, &p.lab_id, &settings).await {
+        Ok(pr) => (pr, None),
+        Err(why) => (None, Some(why)),
+    };
     let doc = Prepared::new(&text);
-    let citations: Vec<Citation> = doc
-        .answer(q, ANSWER_PASSAGES)
-        .into_iter()
+    let a = providers::ask(&doc, q, provider.as_deref()).await;
+    let citations: Vec<Citation> = a
+        .lines
+        .iter()
+        .filter_map(|i| doc.lines.get(*i))
         .map(|l| Citation::new(l.at, &l.text))
         .collect();
-    let answer = if citations.is_empty() {
-        "The document does not say.".to_owned()
-    } else {
-        citations
-            .iter()
-            .map(|c| c.quote.clone())
-            .collect::<Vec<_>>()
-            .join("\n…\n")
-    };
     Ok(Response::ok(&Answer {
-        answer,
-        provider: "offline".into(),
+        answer: a.answer,
+        provider: a.provider.as_str().into(),
+        fallback: unusable.or(a.fallback),
         citations,
     }))
 }

@@ -36,5 +36,6 @@ pub static FUNCTIONS: &[FunctionDef] = tracseq_aws::functions!(IntakeState;
     ],
     background: [
         "intake_extract" => |st, event| Box::pin(worker::handle(st, event)),
+        "intake_extract_dead_letters" => |st, event| Box::pin(worker::dead_letters(st, event)),
     ]
 );

@@ -254,7 +254,10 @@ pub struct Question {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Answer {
     pub answer: String,
+    /// `offline` quotes the lines; an LLM provider answers in prose from them.
     pub provider: String,
+    /// Why the lab's provider did not answer, when it did not.
+    pub fallback: Option<String>,
     pub citations: Vec<crate::domain::extraction::Citation>,
 }
 

@@ -58,6 +58,7 @@ pub trait Provider: Send + Sync {
         &'a self,
         system: &'a str,
         user: &'a str,
+        tool: &'a str,
         schema: &'a Value,
     ) -> BoxFuture<'a, Result<Value, ProviderError>>;
 }
@@ -104,21 +105,21 @@ pub struct Anthropic {
 }
 
 impl Anthropic {
-    pub fn request(&self, system: &str, user: &str, schema: &Value) -> Value {
+    pub fn request(&self, system: &str, user: &str, tool: &str, schema: &Value) -> Value {
         json!({
             "model": self.model,
             "max_tokens": MAX_TOKENS,
             "system": system,
             "messages": [{"role": "user", "content": user}],
-            "tools": [{"name": TOOL, "description": "Record what the passages state.", "input_schema": schema}],
-            "tool_choice": {"type": "tool", "name": TOOL}
+            "tools": [{"name": tool, "description": "Answer from the passages.", "input_schema": schema}],
+            "tool_choice": {"type": "tool", "name": tool}
         })
     }
 
-    pub fn tool_input(answer: &Value) -> Result<Value, ProviderError> {
+    pub fn tool_input(answer: &Value, tool: &str) -> Result<Value, ProviderError> {
         answer["content"]
             .as_array()
-            .and_then(|c| c.iter().find(|b| b["type"] == "tool_use" && b["name"] == TOOL))
+            .and_then(|c| c.iter().find(|b| b["type"] == "tool_use" && b["name"] == tool))
             .map(|b| b["input"].clone())
             .ok_or_else(|| ProviderError("anthropic answered without calling the tool".into()))
     }
@@ -133,6 +134,7 @@ impl Provider for Anthropic {
         &'a self,
         system: &'a str,
         user: &'a str,
+        tool: &'a str,
         schema: &'a Value,
     ) -> BoxFuture<'a, Result<Value, ProviderError>> {
         Box::pin(async move {
@@ -140,8 +142,8 @@ impl Provider for Anthropic {
                 .post(format!("{}/v1/messages", self.base_url.trim_end_matches('/')))
                 .header("x-api-key", &self.api_key)
                 .header("anthropic-version", "2023-06-01")
-                .json(&self.request(system, user, schema));
-            Self::tool_input(&post(req, "anthropic").await?)
+                .json(&self.request(system, user, tool, schema));
+            Self::tool_input(&post(req, "anthropic").await?, tool)
         })
     }
 }
@@ -154,20 +156,20 @@ pub struct OpenAi {
 }
 
 impl OpenAi {
-    pub fn request(&self, system: &str, user: &str, schema: &Value) -> Value {
+    pub fn request(&self, system: &str, user: &str, tool: &str, schema: &Value) -> Value {
         json!({
             "model": self.model,
             "max_completion_tokens": MAX_TOKENS,
             "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
-            "tools": [{"type": "function", "function": {"name": TOOL, "description": "Record what the passages state.", "parameters": schema}}],
-            "tool_choice": {"type": "function", "function": {"name": TOOL}}
+            "tools": [{"type": "function", "function": {"name": tool, "description": "Answer from the passages.", "parameters": schema}}],
+            "tool_choice": {"type": "function", "function": {"name": tool}}
         })
     }
 
-    pub fn tool_input(answer: &Value) -> Result<Value, ProviderError> {
+    pub fn tool_input(answer: &Value, tool: &str) -> Result<Value, ProviderError> {
         let args = answer["choices"][0]["message"]["tool_calls"]
             .as_array()
-            .and_then(|c| c.iter().find(|t| t["function"]["name"] == TOOL))
+            .and_then(|c| c.iter().find(|t| t["function"]["name"] == tool))
             .and_then(|t| t["function"]["arguments"].as_str())
             .ok_or_else(|| ProviderError("openai answered without calling the function".into()))?;
         serde_json::from_str(args).map_err(|_| ProviderError("openai's function arguments are not JSON".into()))
@@ -183,14 +185,15 @@ impl Provider for OpenAi {
         &'a self,
         system: &'a str,
         user: &'a str,
+        tool: &'a str,
         schema: &'a Value,
     ) -> BoxFuture<'a, Result<Value, ProviderError>> {
         Box::pin(async move {
             let req = http()?
                 .post(format!("{}/v1/chat/completions", self.base_url.trim_end_matches('/')))
                 .bearer_auth(&self.api_key)
-                .json(&self.request(system, user, schema));
-            Self::tool_input(&post(req, "openai").await?)
+                .json(&self.request(system, user, tool, schema));
+            Self::tool_input(&post(req, "openai").await?, tool)
         })
     }
 }
@@ -241,6 +244,7 @@ impl Provider for Bedrock {
         &'a self,
         system: &'a str,
         user: &'a str,
+        tool: &'a str,
         schema: &'a Value,
     ) -> BoxFuture<'a, Result<Value, ProviderError>> {
         use aws_sdk_bedrockruntime::types::{
@@ -250,8 +254,8 @@ impl Provider for Bedrock {
         Box::pin(async move {
             let bad = |e: String| ProviderError(format!("bedrock request: {e}"));
             let spec = ToolSpecification::builder()
-                .name(TOOL)
-                .description("Record what the passages state.")
+                .name(tool)
+                .description("Answer from the passages.")
                 .input_schema(ToolInputSchema::Json(to_document(schema)))
                 .build()
                 .map_err(|e| bad(e.to_string()))?;
@@ -259,7 +263,7 @@ impl Provider for Bedrock {
                 .tools(Tool::ToolSpec(spec))
                 .tool_choice(ToolChoice::Tool(
                     SpecificToolChoice::builder()
-                        .name(TOOL)
+                        .name(tool)
                         .build()
                         .map_err(|e| bad(e.to_string()))?,
                 ))
@@ -296,11 +300,112 @@ impl Provider for Bedrock {
                 .find_map(|b| {
                     b.as_tool_use()
                         .ok()
-                        .filter(|t| t.name() == TOOL)
+                        .filter(|t| t.name() == tool)
                         .map(|t| from_document(t.input()))
                 })
                 .ok_or_else(|| ProviderError("bedrock answered without calling the tool".into()))
         })
+    }
+}
+
+/// The lab's provider, or why it cannot be used (then offline answers).
+pub async fn for_lab(
+    st: &crate::state::IntakeState,
+    lab: &str,
+    s: &crate::model::IntakeSettings,
+) -> Result<Option<Box<dyn Provider>>, String> {
+    use crate::store;
+    let model = s.model.clone().unwrap_or_else(|| s.provider.default_model().to_owned());
+    let key = if s.provider.needs_key() {
+        match store::get_key(st, &store::key_parameter(st, lab, s.provider)).await {
+            Ok(Some(k)) => k,
+            Ok(None) => return Err(format!("no API key is stored for {}", s.provider.as_str())),
+            Err(_) => return Err("the key store is unavailable".into()),
+        }
+    } else {
+        String::new()
+    };
+    Ok(match s.provider {
+        ProviderKind::Offline => None,
+        ProviderKind::Anthropic => Some(Box::new(Anthropic {
+            base_url: st.anthropic_url.clone(),
+            model,
+            api_key: key,
+        })),
+        ProviderKind::OpenAi => Some(Box::new(OpenAi {
+            base_url: st.openai_url.clone(),
+            model,
+            api_key: key,
+        })),
+        ProviderKind::Bedrock => Some(Box::new(Bedrock {
+            client: st.bedrock.clone(),
+            model,
+        })),
+    })
+}
+
+/// An answer to a question about one document: prose from an LLM grounded in the lines
+/// it cites, or the offline provider's quotes.
+pub struct Answered {
+    pub answer: String,
+    /// Indices into the document's lines.
+    pub lines: Vec<usize>,
+    pub provider: ProviderKind,
+    pub fallback: Option<String>,
+}
+
+/// Lines handed to a provider for a question.
+const ASK_LINES: usize = 8;
+/// Lines the offline answer quotes.
+const QUOTED_LINES: usize = 3;
+
+/// Answer `question` from the document's best lines: the lab's provider in prose (its
+/// cited lines checked), or the best lines quoted.
+pub async fn ask(doc: &Prepared, question: &str, provider: Option<&dyn Provider>) -> Answered {
+    let quote = |fallback: Option<String>| {
+        let lines = doc.answer_lines(question, QUOTED_LINES);
+        let answer = if lines.is_empty() {
+            "The document does not say.".to_owned()
+        } else {
+            lines
+                .iter()
+                .map(|i| doc.lines[*i].text.trim())
+                .collect::<Vec<_>>()
+                .join("\n…\n")
+        };
+        Answered {
+            answer,
+            lines,
+            provider: ProviderKind::Offline,
+            fallback,
+        }
+    };
+    let Some(p) = provider else { return quote(None) };
+    let sent = doc.answer_lines(question, ASK_LINES);
+    if sent.is_empty() {
+        return quote(None);
+    }
+    let prompt = llm::ask_prompt(
+        question,
+        &sent
+            .iter()
+            .map(|i| (*i, doc.lines[*i].text.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    match p
+        .call(llm::ASK_SYSTEM, &prompt, llm::ANSWER_TOOL, &llm::answer_schema())
+        .await
+    {
+        Ok(a) => match llm::validate_answer(&a, &sent) {
+            Ok((answer, lines)) => Answered {
+                answer,
+                lines,
+                provider: p.kind(),
+                fallback: None,
+            },
+            Err(why) => quote(Some(format!("{} answered, but not usably: {why}", p.kind().as_str()))),
+        },
+        Err(e) => quote(Some(e.0)),
     }
 }
 
@@ -322,7 +427,7 @@ pub async fn extract(doc: &Prepared, provider: Option<&dyn Provider>) -> Outcome
     let Some(p) = provider else { return offline(None) };
     let sent = llm::passages(doc);
     let schema = llm::tool_schema();
-    let answer = match p.call(SYSTEM, &llm::prompt(&sent), &schema).await {
+    let answer = match p.call(SYSTEM, &llm::prompt(&sent), TOOL, &schema).await {
         Ok(a) => a,
         Err(e) => return offline(Some(e.0)),
     };
@@ -512,5 +617,30 @@ mod tests {
             extract(&short_form(), Some(&p)).await.fallback.as_deref(),
             Some("openai's function arguments are not JSON")
         );
+    }
+
+    #[tokio::test]
+    async fn a_question_is_answered_in_prose_from_the_lines_it_cites() {
+        let doc = short_form();
+        let (url, seen) = recorded(200, recording("anthropic_answer.json")).await;
+        let a = ask(&doc, "What is the submitter's email?", Some(&anthropic(url, "k"))).await;
+        assert_eq!((a.provider, a.fallback.as_deref()), (ProviderKind::Anthropic, None));
+        assert!(a.answer.contains("jane.roe@lab.example.org"));
+        assert_eq!(a.lines, [2]);
+        let s = seen.lock().unwrap()[0].clone();
+        assert_eq!(s.body["tool_choice"]["name"], llm::ANSWER_TOOL);
+        assert_eq!(s.body["tools"][0]["name"], llm::ANSWER_TOOL);
+        assert!(
+            s.body["messages"][0]["content"]
+                .as_str()
+                .unwrap()
+                .contains("[passage 2] Email: jane.roe@lab.example.org")
+        );
+        // A passage it was never given: the offline quotes instead, and why.
+        let (url, _) = recorded(200, recording("anthropic_answer_uncited.json")).await;
+        let a = ask(&doc, "What is the submitter's email?", Some(&anthropic(url, "k"))).await;
+        assert_eq!(a.provider, ProviderKind::Offline);
+        assert!(a.fallback.unwrap().contains("not given"));
+        assert!(a.answer.contains("Email: jane.roe@lab.example.org"), "{}", a.answer);
     }
 }

@@ -86,6 +86,38 @@ pub async fn handle(st: Arc<IntakeState>, event: Value) -> Result<Value, Functio
     .await
 }
 
+/// Upload events the worker failed on every delivery: their documents end `rejected`
+/// (`worker_gave_up`) instead of staying `extracting`.
+pub async fn dead_letters(st: Arc<IntakeState>, event: Value) -> Result<Value, FunctionError> {
+    each_message(
+        "intake_extract_dead_letters",
+        event,
+        Unreadable::Drop,
+        2,
+        |n: Notification| {
+            let st = st.clone();
+            async move {
+                for r in &n.records {
+                    let key = decode_key(&r.s3.object.key);
+                    let Some((lab, id)) = store::owner_of(&key) else {
+                        continue;
+                    };
+                    tracing::error!(lab, document = id, "document extraction failed every delivery");
+                    let e = ReadError {
+                        code: "worker_gave_up".into(),
+                        detail: "the document could not be read after every retry; upload it again".into(),
+                    };
+                    give_up(&st, lab, id, e)
+                        .await
+                        .map_err(|p| Failed::Retry(p.to_string()))?;
+                }
+                Ok(())
+            }
+        },
+    )
+    .await
+}
+
 fn event(kind: &str, lab: &str, id: &str, data: Value) -> Result<CloudEvent, Problem> {
     CloudEvent::new(kind, lab, &format!("intake/documents/{id}"), id, data).map_err(|_| Problem::internal())
 }
@@ -135,45 +167,33 @@ async fn begin(st: &IntakeState, lab: &str, id: &str, key: &str) -> Result<Optio
     Ok((d.status == DocumentStatus::Extracting).then_some(d))
 }
 
-/// The lab's provider, or why it cannot be used (then offline answers).
-async fn provider_for(st: &IntakeState, lab: &str, s: &IntakeSettings) -> Result<Option<Box<dyn Provider>>, String> {
-    let model = s.model.clone().unwrap_or_else(|| s.provider.default_model().to_owned());
-    let key = if s.provider.needs_key() {
-        match store::get_key(st, &store::key_parameter(st, lab, s.provider)).await {
-            Ok(Some(k)) => k,
-            Ok(None) => return Err(format!("no API key is stored for {}", s.provider.as_str())),
-            Err(_) => return Err("the key store is unavailable".into()),
-        }
-    } else {
-        String::new()
-    };
-    Ok(match s.provider {
-        ProviderKind::Offline => None,
-        ProviderKind::Anthropic => Some(Box::new(Anthropic {
-            base_url: st.anthropic_url.clone(),
-            model,
-            api_key: key,
-        })),
-        ProviderKind::OpenAi => Some(Box::new(OpenAi {
-            base_url: st.openai_url.clone(),
-            model,
-            api_key: key,
-        })),
-        ProviderKind::Bedrock => Some(Box::new(Bedrock {
-            client: st.bedrock.clone(),
-            model,
-        })),
-    })
-}
-
 /// Read the text: the CPU part, off the async threads.
 fn read(bytes: Vec<u8>, declared: Option<Format>) -> Result<(Format, Text), FormatError> {
     formats::extract(&bytes, declared)
 }
 
 async fn refuse(st: &IntakeState, lab: &str, id: &str, e: ReadError) -> Result<(), Problem> {
+    end_unread(st, lab, id, e, &[DocumentStatus::Extracting]).await
+}
+
+async fn give_up(st: &IntakeState, lab: &str, id: &str, e: ReadError) -> Result<(), Problem> {
+    use DocumentStatus as S;
+    match end_unread(st, lab, id, e, &[S::AwaitingUpload, S::Uploaded, S::Extracting]).await {
+        Err(p) if p.status == 404 => Ok(()),
+        other => other,
+    }
+}
+
+/// Refuse a document that is in one of `from` as unreadable, with its reason.
+async fn end_unread(
+    st: &IntakeState,
+    lab: &str,
+    id: &str,
+    e: ReadError,
+    from: &[DocumentStatus],
+) -> Result<(), Problem> {
     store::update(st, lab, id, |d| {
-        if d.status != DocumentStatus::Extracting {
+        if !from.contains(&d.status) {
             return Ok(Change::Keep);
         }
         d.status = d.status.next(Step::Unreadable)?;
@@ -218,7 +238,7 @@ async fn extract(st: &IntakeState, lab: &str, id: &str, key: &str) -> Result<(),
         Err(e) => return refuse(st, lab, id, (&e).into()).await,
     };
     let settings = store::settings(st, lab).await?;
-    let (provider, unusable) = match provider_for(st, lab, &settings).await {
+    let (provider, unusable) = match providers::for_lab(st, lab, &settings).await {
         Ok(p) => (p, None),
         Err(why) => (None, Some(why)),
     };

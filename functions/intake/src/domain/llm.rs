@@ -25,6 +25,59 @@ document. Use only what the passages say; leave out any field they do not state.
 the number of the passage it is in and a short exact quote from that passage that contains it. Dates as \
 YYYY-MM-DD; yes/no fields as yes or no; one row per sample.";
 
+/// The tool a provider answers a question with.
+pub const ANSWER_TOOL: &str = "answer_from_passages";
+
+pub const ASK_SYSTEM: &str = "You answer a question about one sequencing-lab submission document from its \
+numbered passages only. Answer in a few plain sentences and list the numbers of the passages you used. If \
+the passages do not say, answer that the document does not say.";
+
+/// The answer tool's input schema.
+pub fn answer_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "answer": {"type": "string", "maxLength": 4000},
+            "passages": {"type": "array", "items": {"type": "integer", "minimum": 0}, "maxItems": 20}
+        },
+        "required": ["answer", "passages"],
+        "additionalProperties": false
+    })
+}
+
+/// The question and its passages (document lines, numbered by line).
+pub fn ask_prompt(question: &str, lines: &[(usize, &str)]) -> String {
+    let mut out = String::from("Passages:\n");
+    for (i, text) in lines {
+        out.push_str(&format!("[passage {i}] {}\n", text.trim()));
+    }
+    out.push_str(&format!("\nQuestion: {question}\nCall {ANSWER_TOOL} with your answer."));
+    out
+}
+
+/// The prose and the lines it cites, when every cited line was sent.
+pub fn validate_answer(answer: &Value, sent: &[usize]) -> Result<(String, Vec<usize>), String> {
+    let text = answer
+        .get("answer")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 4000)
+        .ok_or("the answer has no text")?;
+    let cited: Vec<usize> = answer
+        .get("passages")
+        .and_then(Value::as_array)
+        .ok_or("the answer cites no passages")?
+        .iter()
+        .map(|v| {
+            v.as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|n| sent.contains(n))
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or("the answer cites a passage it was not given")?;
+    Ok((text.to_owned(), cited))
+}
+
 fn cited(description: &str, value: Value) -> Value {
     json!({
         "type": "object",
@@ -277,7 +330,11 @@ mod size {
     /// system text and tool schema) and the longest prompt any document can make.
     #[test]
     fn the_reference_forms_request_size() {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/documents/reference_submission.txt")).unwrap();
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/documents/reference_submission.txt"
+        ))
+        .unwrap();
         let doc = Prepared::new(&Text::single(text.clone()));
         let sent = passages(&doc);
         let prompt = prompt(&sent);
