@@ -475,3 +475,111 @@ async fn a_fifty_page_pdf_is_read_end_to_end() {
     let rows = v["extraction"]["samples"].as_array().map(Vec::len).unwrap_or(0);
     assert!(rows >= 60, "{rows} sample rows");
 }
+
+/// Review input that must be refused: an unknown field, an empty value, another lab's
+/// document, a document not read yet (ask, correct), a second rejection, a threshold out
+/// of range. Nothing changes the document's version.
+#[tokio::test]
+async fn bad_review_input_is_refused() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let (status, v) = api
+        .post(
+            "/api/intake/documents",
+            Some(&admin.access),
+            json!({"filename": "form.txt", "size": 10}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let did = id(&v["document"]);
+    let path = format!("/api/intake/documents/{did}");
+    let (status, v) = api
+        .post(&format!("{path}/ask"), Some(&admin.access), json!({"question": "who?"}))
+        .await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("not_extracted")), "{v}");
+    let (status, v) = api
+        .patch(&path, &admin.access, json!({"version": 1, "fields": {"organism": "x"}}))
+        .await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("invalid_status")), "{v}");
+    let (status, v) = api
+        .patch(
+            &path,
+            &admin.access,
+            json!({"version": 1, "fields": {"favourite_colour": "blue", "organism": ""}}),
+        )
+        .await;
+    let fields: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(
+        (status, fields),
+        (422, vec!["fields.favourite_colour", "fields.organism"]),
+        "{v}"
+    );
+    let (status, v) = api
+        .patch(&path, &admin.access, json!({"fields": {"organism": "x"}}))
+        .await;
+    assert_eq!((status, v["code"].as_str()), (428, Some("version_required")), "{v}");
+    let other = new_lab(&api).await;
+    let (status, _) = api
+        .patch(&path, &other.access, json!({"version": 1, "fields": {"organism": "x"}}))
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = api
+        .post(&format!("{path}/reject"), Some(&other.access), json!({"reason": "no"}))
+        .await;
+    assert_eq!(status, 404);
+    let (status, v) = api
+        .post(&format!("{path}/reject"), Some(&admin.access), json!({"reason": "  "}))
+        .await;
+    assert_eq!(status, 422, "{v}");
+    let (status, v) = api
+        .post(
+            &format!("{path}/reject"),
+            Some(&admin.access),
+            json!({"reason": "wrong lab"}),
+        )
+        .await;
+    assert_eq!((status, v["status"].as_str()), (200, Some("rejected")), "{v}");
+    let (status, v) = api
+        .post(
+            &format!("{path}/reject"),
+            Some(&admin.access),
+            json!({"reason": "again"}),
+        )
+        .await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("invalid_status")), "{v}");
+    let (_, v) = api.get(&path, &admin.access).await;
+    assert_eq!(
+        (v["version"].as_u64(), v["rejection_reason"].as_str()),
+        (Some(2), Some("wrong lab")),
+        "{v}"
+    );
+    let (status, v) = api
+        .put(
+            "/api/intake/settings",
+            &admin.access,
+            json!({"provider": "offline", "threshold": 1.5}),
+        )
+        .await;
+    assert_eq!(
+        (status, v["errors"][0]["field"].as_str()),
+        (422, Some("threshold")),
+        "{v}"
+    );
+    let (status, v) = api
+        .put(
+            "/api/intake/settings",
+            &admin.access,
+            json!({"provider": "offline", "api_key": "sk-0123456789"}),
+        )
+        .await;
+    assert_eq!(
+        (status, v["errors"][0]["field"].as_str()),
+        (422, Some("api_key")),
+        "{v}"
+    );
+}

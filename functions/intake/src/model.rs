@@ -42,6 +42,14 @@ pub enum Step {
 }
 
 impl DocumentStatus {
+    /// Not read yet: waiting for its file, or being read.
+    pub fn is_unread(self) -> bool {
+        matches!(
+            self,
+            DocumentStatus::AwaitingUpload | DocumentStatus::Uploaded | DocumentStatus::Extracting
+        )
+    }
+
     pub fn is_terminal(self) -> bool {
         matches!(self, DocumentStatus::Submitted | DocumentStatus::Rejected)
     }

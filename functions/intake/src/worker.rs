@@ -124,23 +124,8 @@ fn event(kind: &str, lab: &str, id: &str, data: Value) -> Result<CloudEvent, Pro
 /// Mark the document as being read (and arrived, for its first event); `None` when it
 /// is past reading already, or not this upload.
 async fn begin(st: &IntakeState, lab: &str, id: &str, key: &str) -> Result<Option<Document>, Problem> {
-    let Some(doc) = store::find(st, lab, id).await? else {
-        tracing::warn!(lab, document = id, "an upload for no document; ignored");
-        return Ok(None);
-    };
-    if doc.object_key != key
-        || !matches!(
-            doc.status,
-            DocumentStatus::AwaitingUpload | DocumentStatus::Uploaded | DocumentStatus::Extracting
-        )
-    {
-        return Ok(None);
-    }
     let d = store::update(st, lab, id, |d| {
-        if !matches!(
-            d.status,
-            DocumentStatus::AwaitingUpload | DocumentStatus::Uploaded | DocumentStatus::Extracting
-        ) {
+        if d.object_key != key || !d.status.is_unread() {
             return Ok(Change::Keep);
         }
         let mut events = vec![];
@@ -162,8 +147,15 @@ async fn begin(st: &IntakeState, lab: &str, id: &str, key: &str) -> Result<Optio
         d.updated_at = now_rfc3339();
         Ok(Change::Write(events))
     })
-    .await?;
-    Ok((d.status == DocumentStatus::Extracting).then_some(d))
+    .await;
+    match d {
+        Ok(d) => Ok((d.status == DocumentStatus::Extracting && d.object_key == key).then_some(d)),
+        Err(p) if p.status == 404 => {
+            tracing::warn!(lab, document = id, "an upload for no document; ignored");
+            Ok(None)
+        }
+        Err(p) => Err(p),
+    }
 }
 
 /// Read the text: the CPU part, off the async threads.
@@ -172,12 +164,11 @@ fn read(bytes: Vec<u8>, declared: Option<Format>) -> Result<(Format, Text), Form
 }
 
 async fn refuse(st: &IntakeState, lab: &str, id: &str, e: ReadError) -> Result<(), Problem> {
-    end_unread(st, lab, id, e, &[DocumentStatus::Extracting]).await
+    end_unread(st, lab, id, e, |s| s == DocumentStatus::Extracting).await
 }
 
 async fn give_up(st: &IntakeState, lab: &str, id: &str, e: ReadError) -> Result<(), Problem> {
-    use DocumentStatus as S;
-    match end_unread(st, lab, id, e, &[S::AwaitingUpload, S::Uploaded, S::Extracting]).await {
+    match end_unread(st, lab, id, e, DocumentStatus::is_unread).await {
         Err(p) if p.status == 404 => Ok(()),
         other => other,
     }
@@ -189,10 +180,10 @@ async fn end_unread(
     lab: &str,
     id: &str,
     e: ReadError,
-    from: &[DocumentStatus],
+    from: fn(DocumentStatus) -> bool,
 ) -> Result<(), Problem> {
     store::update(st, lab, id, |d| {
-        if !from.contains(&d.status) {
+        if !from(d.status) {
             return Ok(Change::Keep);
         }
         d.status = d.status.next(Step::Unreadable)?;

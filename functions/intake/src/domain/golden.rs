@@ -179,10 +179,18 @@ fn questions_are_answered_with_the_lines_that_say_it() {
     let x = String::from_utf8(read("email_submission.eml")).unwrap();
     let (_, text) = extract(x.as_bytes(), Some(Format::Eml)).unwrap();
     let doc = Prepared::new(&text);
-    let lines = doc.answer("Which reference genome should be used?", 3);
+    let lines: Vec<_> = doc
+        .answer_lines("Which reference genome should be used?", 3)
+        .into_iter()
+        .map(|i| &doc.lines[i])
+        .collect();
     assert!(lines[0].text.contains("GRCm39"), "{lines:?}");
     let reference = String::from_utf8(read("reference_submission.txt")).unwrap();
     let doc = Prepared::new(&super::chunk::Text::single(reference));
-    let lines = doc.answer("What is the data delivery method?", 3);
+    let lines: Vec<_> = doc
+        .answer_lines("What is the data delivery method?", 3)
+        .into_iter()
+        .map(|i| &doc.lines[i])
+        .collect();
     assert!(lines.iter().any(|l| l.text.contains("Secure FTP")), "{lines:?}");
 }

@@ -45,14 +45,6 @@ impl Prepared {
 
     /// The lines that answer `question` best, each with the heading of its section so a
     /// bare value ("GRCm39") is found by the words around it: an extractive answer.
-    pub fn answer(&self, question: &str, n: usize) -> Vec<&Line> {
-        self.answer_lines(question, n)
-            .into_iter()
-            .filter_map(|i| self.lines.get(i))
-            .collect()
-    }
-
-    /// [`Self::answer`] as indices into the lines.
     pub fn answer_lines(&self, question: &str, n: usize) -> Vec<usize> {
         let mut heading = vec![String::new(); self.lines.len()];
         for c in &self.chunks {
