@@ -1245,3 +1245,130 @@ async fn wrong_current_passwords_lock_the_account_like_failed_logins() {
     assert!(headers.get("retry-after").is_some());
     assert_eq!(api.try_login(&email, PASSWORD).await.0, 429);
 }
+
+/// The `Set-Cookie` headers of a response, by cookie name.
+fn set_cookies(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|c| c.split_once('=').map(|(k, rest)| (k.to_owned(), rest.to_owned())))
+        .collect()
+}
+
+fn cookie<'a>(cookies: &'a [(String, String)], name: &str) -> &'a str {
+    cookies
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn browser_mode_keeps_the_refresh_token_in_an_http_only_cookie_with_csrf() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let email = admin.user["email"].as_str().unwrap_or_default().to_owned();
+    let (status, v, headers) = api
+        .send(
+            Method::POST,
+            "/api/auth/login",
+            None,
+            Some(json!({ "email": email, "password": PASSWORD, "refresh_cookie": true })),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert!(v.get("refresh_token").is_none(), "the body must not carry it: {v}");
+    let cookies = set_cookies(&headers);
+    let refresh = cookie(&cookies, "tracseq_refresh");
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/api/auth/refresh"] {
+        assert!(refresh.contains(attr), "{refresh} lacks {attr}");
+    }
+    let token = refresh.split(';').next().unwrap_or_default().to_owned();
+    let csrf = cookie(&cookies, "tracseq_csrf")
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(token.len() >= 43 && csrf.len() == 64, "{token} {csrf}");
+    let jar = format!("tracseq_refresh={token}; tracseq_csrf={csrf}");
+
+    // Without the header, or with another value: a forged cross-site request.
+    for hdrs in [
+        vec![("cookie", jar.as_str())],
+        vec![("cookie", jar.as_str()), ("x-csrf-token", "0".repeat(64).as_str())],
+    ] {
+        let (status, v, _) = api
+            .send(Method::POST, "/api/auth/refresh", None, Some(json!({})), &hdrs)
+            .await;
+        assert_eq!((status, v["code"].as_str()), (403, Some("csrf_token_mismatch")), "{v}");
+    }
+    // No cookie at all.
+    let (status, v, _) = api
+        .send(
+            Method::POST,
+            "/api/auth/refresh",
+            None,
+            Some(json!({})),
+            &[("x-csrf-token", csrf.as_str())],
+        )
+        .await;
+    assert_eq!((status, v["code"].as_str()), (401, Some("invalid_refresh_token")));
+
+    // The page's refresh (as after a reload): new access token, rotated cookies.
+    let (status, v, headers) = api
+        .send(
+            Method::POST,
+            "/api/auth/refresh",
+            None,
+            Some(json!({})),
+            &[("cookie", jar.as_str()), ("x-csrf-token", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert!(v.get("refresh_token").is_none());
+    let access = v["access_token"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(api.get("/api/users/me", &access).await.0, 200);
+    let rotated = set_cookies(&headers);
+    let token2 = cookie(&rotated, "tracseq_refresh")
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let csrf2 = cookie(&rotated, "tracseq_csrf")
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(token2 != token && csrf2 != csrf);
+
+    // The old cookie again is reuse: the session family ends.
+    let (status, v, _) = api
+        .send(
+            Method::POST,
+            "/api/auth/refresh",
+            None,
+            Some(json!({})),
+            &[("cookie", jar.as_str()), ("x-csrf-token", csrf.as_str())],
+        )
+        .await;
+    assert_eq!((status, v["code"].as_str()), (401, Some("refresh_token_reused")));
+    assert_eq!(api.get("/api/users/me", &access).await.0, 401);
+
+    // Logout clears both cookies.
+    let fresh = api.login(&email, PASSWORD).await;
+    let (status, _, headers) = api
+        .send(
+            Method::POST,
+            "/api/auth/logout",
+            Some(&fresh.access),
+            Some(json!({})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 204);
+    let cleared = set_cookies(&headers);
+    assert!(cookie(&cleared, "tracseq_refresh").contains("Max-Age=0"), "{cleared:?}");
+    assert!(cookie(&cleared, "tracseq_csrf").contains("Max-Age=0"));
+}

@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod bootstrap;
+pub mod cookies;
 pub mod handlers;
 pub mod model;
 pub mod password;

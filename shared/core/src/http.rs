@@ -324,6 +324,14 @@ impl Response {
         self
     }
 
+    /// Adds a `Set-Cookie` (a response may carry several, so this appends).
+    pub fn with_cookie(mut self, set_cookie: &str) -> Self {
+        if let Ok(v) = HeaderValue::from_str(set_cookie) {
+            self.headers.append(header::SET_COOKIE, v);
+        }
+        self
+    }
+
     pub fn with_body(mut self, body: Vec<u8>) -> Self {
         self.body = body;
         self

@@ -2,6 +2,7 @@
 
 use super::{Check, invalid_credentials};
 use crate::audit::{AuditRecord, action};
+use crate::cookies;
 use crate::model::{Session, User, UserStatus, UserView, now_rfc3339};
 use crate::state::{AuthState, now};
 use crate::store::sessions::{self as store, RefreshRecord, Rotation};
@@ -22,12 +23,19 @@ pub struct LoginRequest {
     pub email: String,
     #[schema(min_length = 1, max_length = 1024, pattern = r"\S")]
     pub password: String,
+    /// Browser mode: the refresh token goes into an `HttpOnly` cookie scoped to
+    /// `/api/auth/refresh` instead of the body, with a readable `tracseq_csrf` cookie
+    /// whose value a cookie refresh sends back in `X-CSRF-Token`.
+    #[serde(default)]
+    pub refresh_cookie: bool,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
-    pub refresh_token: String,
+    /// Absent in browser (cookie) mode, where only the `HttpOnly` cookie carries it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: i64,
@@ -37,8 +45,11 @@ pub struct TokenResponse {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
+    /// Absent in browser mode: the `tracseq_refresh` cookie and the `X-CSRF-Token`
+    /// header carry the session instead.
     #[schema(min_length = 1, max_length = 512, pattern = r"\S")]
-    pub refresh_token: String,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -56,16 +67,25 @@ pub struct SessionView {
 
 pub type SessionPage = tracseq_core::pagination::Page<SessionView>;
 
-async fn tokens(st: &AuthState, user: &User, sid: &str, refresh: String) -> Result<Response, Problem> {
+/// Where the refresh token goes: the body (API clients) or a cookie (the web app).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Body,
+    Cookie,
+}
+
+async fn tokens(st: &AuthState, user: &User, sid: &str, refresh: String, mode: Mode) -> Result<Response, Problem> {
     let access = st.issuer.access_token(user, sid, now()).await?;
-    Ok(Response::ok(&TokenResponse {
+    let cookies = (mode == Mode::Cookie).then(|| cookies::session_cookies(&refresh, st.issuer.refresh_ttl));
+    let resp = Response::ok(&TokenResponse {
         access_token: access,
-        refresh_token: refresh,
+        refresh_token: (mode == Mode::Body).then_some(refresh),
         token_type: "Bearer",
         expires_in: st.issuer.access_ttl,
         user: user.view(),
     })
-    .with_header(tracseq_core::http::header::CACHE_CONTROL, "no-store"))
+    .with_header(tracseq_core::http::header::CACHE_CONTROL, "no-store");
+    Ok(cookies.into_iter().flatten().fold(resp, |r, c| r.with_cookie(&c)))
 }
 
 pub async fn login(st: Arc<AuthState>, req: Request) -> Result<Response, Problem> {
@@ -137,16 +157,36 @@ pub async fn login(st: Arc<AuthState>, req: Request) -> Result<Response, Problem
         .target(&session.id)
         .from_ip(ip.as_deref());
     store::start(&st, &session, &refresh, &audit).await?;
-    tokens(&st, &user, &session.id, refresh).await
+    let mode = if body.refresh_cookie { Mode::Cookie } else { Mode::Body };
+    tokens(&st, &user, &session.id, refresh, mode).await
 }
 
 pub async fn refresh(st: Arc<AuthState>, req: Request) -> Result<Response, Problem> {
     let body: RefreshRequest = req.json_limited(4 * 1024)?;
-    Check::default()
-        .len("refresh_token", &body.refresh_token, 1, 512)
-        .done()?;
     let invalid = || Problem::new(401, "invalid_refresh_token", "refresh token is invalid or expired");
-    let hash = token_hash(&body.refresh_token);
+    let (token, mode) = match body.refresh_token {
+        Some(token) => {
+            Check::default().len("refresh_token", &token, 1, 512).done()?;
+            (token, Mode::Body)
+        }
+        None => {
+            let from_cookie = req
+                .header("cookie")
+                .and_then(|h| cookies::read(h, cookies::REFRESH_COOKIE));
+            let Some(token) = from_cookie.filter(|t| t.len() <= 512) else {
+                return Err(invalid());
+            };
+            if !cookies::csrf_matches(token, req.header(cookies::CSRF_HEADER)) {
+                return Err(Problem::new(
+                    403,
+                    "csrf_token_mismatch",
+                    "a cookie refresh needs the X-CSRF-Token header of this session",
+                ));
+            }
+            (token.to_owned(), Mode::Cookie)
+        }
+    };
+    let hash = token_hash(&token);
     let Some(record) = store::refresh_record(&st, &hash).await? else {
         return Err(invalid());
     };
@@ -163,7 +203,7 @@ pub async fn refresh(st: Arc<AuthState>, req: Request) -> Result<Response, Probl
     }
     let next = new_refresh_token()?;
     match store::rotate(&st, &hash, &next, &session).await? {
-        Rotation::Rotated => tokens(&st, &user, &session.id, next).await,
+        Rotation::Rotated => tokens(&st, &user, &session.id, next, mode).await,
         Rotation::Reused => Err(reuse_detected(&st, &record, req.source_ip.as_deref()).await),
         Rotation::Invalid => Err(invalid()),
     }
@@ -196,7 +236,10 @@ pub async fn logout(st: Arc<AuthState>, req: Request, p: Principal) -> Result<Re
             .from_ip(req.source_ip.as_deref()),
     )
     .await;
-    Ok(Response::new(204))
+    // A browser session also loses its cookies; for an API client these are no-ops.
+    Ok(cookies::cleared()
+        .iter()
+        .fold(Response::new(204), |r, c| r.with_cookie(c)))
 }
 
 pub async fn list_sessions(st: Arc<AuthState>, req: Request, p: Principal) -> Result<Response, Problem> {
