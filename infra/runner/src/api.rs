@@ -33,6 +33,8 @@ pub struct Api {
     router: matchit::Router<Vec<Route>>,
     cors: Option<Cors>,
     throttle: Option<Mutex<TokenBucket>>,
+    /// The web app on the same origin (paths outside `/api`), when built.
+    pub site: Option<crate::web::Site>,
 }
 
 /// Token bucket with API Gateway's rate/burst meaning.
@@ -107,6 +109,7 @@ impl Api {
             router,
             cors: model.cors.clone(),
             throttle,
+            site: None,
         })
     }
 
@@ -137,6 +140,13 @@ impl Api {
             && let Some(cors) = &self.cors
         {
             return preflight(cors, req.headers());
+        }
+        // The site is CloudFront's in AWS: API Gateway's throttle does not count it.
+        if let Some(site) = &self.site
+            && crate::web::Site::claims(req.method(), req.uri().path())
+            && self.router.at(req.uri().path()).is_err()
+        {
+            return site.serve(req.method(), req.uri().path()).await;
         }
         if let Some(bucket) = &self.throttle {
             let ok = bucket.lock().map(|mut b| b.take()).unwrap_or(true);

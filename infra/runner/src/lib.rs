@@ -16,6 +16,7 @@ pub mod resources;
 pub mod schedule;
 pub mod seed;
 pub mod template;
+pub mod web;
 
 use aws_config::SdkConfig;
 use hyper::server::conn::http1;
@@ -49,6 +50,8 @@ pub struct Config {
     pub env_overrides: HashMap<String, String>,
     /// Root template parameter values (`Stage=local` by default).
     pub parameters: HashMap<String, String>,
+    /// The built web app, served at `/` beside the API when its `index.html` exists.
+    pub web_dir: PathBuf,
 }
 
 impl Default for Config {
@@ -66,6 +69,7 @@ impl Default for Config {
             throttle_limits: None,
             env_overrides: HashMap::new(),
             parameters: HashMap::from([("Stage".to_owned(), "local".to_owned())]),
+            web_dir: PathBuf::from("web/dist"),
         }
     }
 }
@@ -230,7 +234,12 @@ impl LocalStack {
             seeded_lab = seed::seed(&t).await?;
         }
         let (stop, stop_rx) = watch::channel(false);
-        let api = Arc::new(api::Api::new(&model, &functions, config.throttle).map_err(RunnerError::Api)?);
+        let mut api = api::Api::new(&model, &functions, config.throttle).map_err(RunnerError::Api)?;
+        api.site = web::Site::open(&config.web_dir);
+        if api.site.is_none() {
+            tracing::info!(dir = %config.web_dir.display(), "no built web app; serving the API only");
+        }
+        let api = Arc::new(api);
         serve(api_listener, stop_rx.clone(), move |req, remote| {
             api.clone().handle(req, remote)
         });

@@ -68,6 +68,11 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     if !templates.is_empty() {
         config.templates = templates;
     }
+    // Links in local mail (password reset, invitations) open the local web app.
+    config
+        .parameters
+        .entry("AppUrl".to_owned())
+        .or_insert_with(|| format!("http://127.0.0.1:{}", config.api_port));
     Ok(Args {
         command,
         positional,
