@@ -1,6 +1,7 @@
 # TracSeq: the two commands are `make dev` (run everything locally) and `make test`.
 # Both install what they need: Python venvs for moto/cfn-lint/cargo-lambda, SAM CLI and
-# schemathesis, and the npm ASL validator.
+# schemathesis, the npm ASL validator, the web app's npm packages and build, and (for
+# `make test`) Debian's chromium for the browser tests.
 
 PYTHON   ?= python3
 VENV     := .venv
@@ -15,7 +16,7 @@ export TRACSEQ_CONTRACT_VENV := $(CURDIR)/$(CONTRACT_VENV)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: dev test venv build bench routes lint check clean
+.PHONY: dev test venv web web-check chromium build bench routes lint check clean
 
 $(VENV)/.stamp: infra/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +41,33 @@ $(ASL): infra/asl/package.json infra/asl/package-lock.json
 
 venv: $(VENV)/.stamp $(SAM_VENV)/.stamp $(CONTRACT_VENV)/.stamp $(ASL)
 
-## Start moto, the HTTP API on :3000 and the AWS edge on :4566, seeded; Ctrl-C stops all.
-dev: $(VENV)/.stamp
+# The web app (web/): npm packages from the lock file, then the static build the runner
+# serves at / (and CloudFront in AWS). Rebuilt when a source file changes.
+WEB_DEPS := web/node_modules/.stamp
+WEB_DIST := web/dist/index.html
+$(WEB_DEPS): web/package.json web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund --silent
+	touch $@
+$(WEB_DIST): $(WEB_DEPS) $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+	npm run --prefix web --silent build
+web: $(WEB_DIST)
+
+## The web app's own checks: its typed client matches docs/openapi.json, and its unit tests.
+web-check: $(WEB_DEPS)
+	npm run --prefix web --silent check-gen
+	npm run --prefix web --silent test
+
+# Browser tests drive Debian's Chromium (Playwright's own browser download needs a host
+# outside the package registries). CI runs as root; elsewhere sudo asks once.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; }; }
+
+## Start moto, the HTTP API and the web app on :3000 and the AWS edge on :4566, seeded;
+## Ctrl-C stops all.
+dev: $(VENV)/.stamp $(WEB_DIST)
 	$(CARGO) run -p tracseq-runner --bin tracseq-local -- serve
 
 # Tests at once. The end-to-end tests mostly wait (on sagas' retry back-off, delivery
@@ -49,7 +75,7 @@ dev: $(VENV)/.stamp
 TEST_THREADS ?= 3
 
 ## Every test: unit, integration against moto through the runner, end to end over HTTP.
-test: venv
+test: venv $(WEB_DIST) chromium web-check
 	$(CARGO) test --workspace -- --test-threads=$(TEST_THREADS)
 
 ## List the routes template.yaml exposes and check them against the code.
@@ -82,4 +108,4 @@ lint: venv
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CONTRACT_VENV) infra/asl/node_modules target
+	rm -rf $(VENV) $(SAM_VENV) $(CONTRACT_VENV) infra/asl/node_modules web/node_modules web/dist target

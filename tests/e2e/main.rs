@@ -20,3 +20,4 @@ mod storage;
 mod store;
 mod submissions;
 mod template;
+mod web;

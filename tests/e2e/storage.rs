@@ -3,13 +3,12 @@
 //! suggestions, tenant isolation and the role matrix over every route.
 
 use aws_sdk_dynamodb::types::{AttributeValue, Get, TransactGetItem};
-use futures::StreamExt;
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tracseq_tests::client::{Api, OPERATOR_EMAIL, OPERATOR_PASSWORD, Tokens, new_lab};
 use tracseq_tests::invariants::assert_storage_sound;
-use tracseq_tests::lims::{events_at, events_of};
+use tracseq_tests::lims::{events_at, events_of, validated};
 use tracseq_tests::{config, isolated, shared};
 
 fn api() -> Api {
@@ -42,44 +41,6 @@ async fn unit_with_box(api: &Api, t: &Tokens, zone: &str, rows: u16, columns: u1
     )
     .await;
     (id(&unit), id(&rack), id(&boxed))
-}
-
-/// `n` validated samples of `sample_type` (registered as a batch, then validated).
-async fn validated(api: &Api, t: &Tokens, n: usize, sample_type: &str, project: Option<&str>) -> Vec<Value> {
-    let samples: Vec<Value> = (0..n)
-        .map(|_| match project {
-            Some(p) => json!({"sample_type": sample_type, "project": p}),
-            None => json!({"sample_type": sample_type}),
-        })
-        .collect();
-    let (status, v) = api
-        .post("/api/samples/batch", Some(&t.access), json!({ "samples": samples }))
-        .await;
-    assert_eq!((status, v["created"].as_u64()), (200, Some(n as u64)), "{v}");
-    let ids: Vec<String> = v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| id(&r["sample"]))
-        .collect();
-    futures::stream::iter(ids)
-        .map(|sid| {
-            let (api, token) = (api.clone(), t.access.clone());
-            async move {
-                let (status, v) = api
-                    .post(
-                        &format!("/api/samples/{sid}/transitions"),
-                        Some(&token),
-                        json!({"to": "validated"}),
-                    )
-                    .await;
-                assert_eq!(status, 200, "{v}");
-                v
-            }
-        })
-        .buffered(8)
-        .collect()
-        .await
 }
 
 async fn counters(api: &Api, t: &Tokens, ids: &[&str]) -> Vec<u64> {

@@ -76,6 +76,7 @@ pub fn config(prefix: &str) -> Config {
         edge_port: 0,
         moto_port: 0,
         venv: venv(),
+        web_dir: root.join("web/dist"),
         prefix: prefix.to_owned(),
         // Every test request comes from 127.0.0.1: the per-address login limit would be
         // shared by the whole binary. It is tested on its own stack.

@@ -1,8 +1,9 @@
 //! Helpers for the samples service's tests: templates, inline imports, waiting for the
 //! import worker.
 
-use crate::client::Api;
+use crate::client::{Api, Tokens};
 use base64::Engine;
+use futures::StreamExt;
 use serde_json::{Value, json};
 
 /// `tests/fixtures/reference/sample_lab_template.csv`, a real lab manifest (kept in the repo
@@ -163,4 +164,42 @@ pub async fn events_at(s: &crate::Endpoints, lab: &str, subject: &str) -> Vec<St
         .into_iter()
         .filter_map(|item| item.get("type")?.as_s().ok().cloned())
         .collect()
+}
+
+/// `n` validated samples of `sample_type` (registered as a batch, then validated).
+pub async fn validated(api: &Api, t: &Tokens, n: usize, sample_type: &str, project: Option<&str>) -> Vec<Value> {
+    let samples: Vec<Value> = (0..n)
+        .map(|_| match project {
+            Some(p) => json!({"sample_type": sample_type, "project": p}),
+            None => json!({"sample_type": sample_type}),
+        })
+        .collect();
+    let (status, v) = api
+        .post("/api/samples/batch", Some(&t.access), json!({ "samples": samples }))
+        .await;
+    assert_eq!((status, v["created"].as_u64()), (200, Some(n as u64)), "{v}");
+    let ids: Vec<String> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["sample"]["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    futures::stream::iter(ids)
+        .map(|sid| {
+            let (api, token) = (api.clone(), t.access.clone());
+            async move {
+                let (status, v) = api
+                    .post(
+                        &format!("/api/samples/{sid}/transitions"),
+                        Some(&token),
+                        json!({"to": "validated"}),
+                    )
+                    .await;
+                assert_eq!(status, 200, "{v}");
+                v
+            }
+        })
+        .buffered(8)
+        .collect()
+        .await
 }
