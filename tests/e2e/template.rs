@@ -1075,3 +1075,66 @@ fn background(program: impl AsRef<std::ffi::OsStr>) -> Command {
     c.args(["-n", "19"]).arg(program);
     c
 }
+
+#[test]
+fn the_web_app_is_private_in_s3_and_shares_the_apis_origin() {
+    let all = stacks();
+    let r = &all[0].1["Resources"];
+    let block = &r["WebBucket"]["Properties"]["PublicAccessBlockConfiguration"];
+    for k in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(block[k], true, "{k}");
+    }
+    // Only this distribution reads the bucket.
+    let read = &r["WebBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+    assert_eq!(read["Principal"]["Service"], "cloudfront.amazonaws.com");
+    assert_eq!(read["Action"], "s3:GetObject");
+    assert!(
+        read["Condition"]["StringEquals"]["AWS:SourceArn"]
+            .to_string()
+            .contains("WebDistribution")
+    );
+    let dist = &r["WebDistribution"]["Properties"]["DistributionConfig"];
+    let origins = dist["Origins"].as_array().expect("origins");
+    let web = origins.iter().find(|o| o["Id"] == "web").expect("web origin");
+    assert!(
+        web["OriginAccessControlId"]
+            .to_string()
+            .contains("WebOriginAccessControl")
+    );
+    // The API is the same origin's /api/*, never cached; the site gets the SPA rewrite.
+    let behaviours = dist["CacheBehaviors"].as_array().expect("behaviours");
+    let api = behaviours
+        .iter()
+        .find(|b| b["PathPattern"] == "/api/*")
+        .expect("/api/*");
+    assert_eq!(api["TargetOriginId"], "api");
+    assert_eq!(api["CachePolicyId"], "4135ea2d-6df8-44a3-9df3-4b5a84be39ad");
+    assert!(api["AllowedMethods"].as_array().is_some_and(|m| m.len() == 7));
+    assert_eq!(
+        dist["DefaultCacheBehavior"]["ViewerProtocolPolicy"],
+        "redirect-to-https"
+    );
+    assert_eq!(
+        dist["DefaultCacheBehavior"]["FunctionAssociations"][0]["EventType"],
+        "viewer-request"
+    );
+    let headers = &r["WebSecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"];
+    let csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        csp.contains("script-src 'self';") && !csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'")
+    );
+    assert_eq!(headers["FrameOptions"]["FrameOption"], "DENY");
+    assert_eq!(headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"], 63072000);
+    assert_eq!(
+        csp,
+        tracseq_runner::web::CSP,
+        "the runner serves the same policy locally"
+    );
+}

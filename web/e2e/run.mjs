@@ -274,6 +274,46 @@ const journeys = {
     await a.context().close();
   },
 
+  async 'every other screen passes axe-core'() {
+    const p = await page();
+    for (const [path, heading] of [
+      ['/forgot-password', 'Forgotten password'],
+      ['/reset-password?token=t', 'Choose a new password'],
+      ['/accept-invitation?token=t', 'Welcome to TracSeq'],
+    ]) {
+      await p.goto(`${BASE}${path}`);
+      await p.getByRole('heading', { name: heading }).waitFor();
+      await axe(p, path);
+    }
+    await signIn(p, fx.admin_email);
+    for (const [path, heading] of [
+      ['/samples', 'Samples'],
+      ['/samples/import', 'Import a manifest'],
+      ['/storage', 'Storage'],
+      ['/scan', 'Scan'],
+      ['/sequencing', 'Sequencing'],
+      ['/submissions', 'Submissions'],
+      ['/documents', 'Documents'],
+      ['/inbox', 'Inbox'],
+      ['/admin/channels', 'Channels'],
+      ['/admin/webhooks', 'Webhooks'],
+      ['/admin/templates', 'Message templates'],
+    ]) {
+      await p.goto(`${BASE}${path}`);
+      await p.getByRole('heading', { name: heading, exact: true }).waitFor();
+      await p.locator('.loading').first().waitFor({ state: 'detached' }).catch(() => {});
+      await axe(p, path);
+    }
+    for (const tab of ['Pools', 'Libraries', 'Jobs']) {
+      await p.goto(`${BASE}/sequencing`);
+      await p.getByRole('tab', { name: tab }).click();
+      await p.getByRole('tabpanel').waitFor();
+      await axe(p, `/sequencing ${tab}`);
+    }
+    await shot(p, 'sequencing-jobs');
+    await p.context().close();
+  },
+
   async 'a session survives a reload and ends on logout'() {
     const p = await page();
     await signIn(p, fx.admin_email);
