@@ -1124,7 +1124,7 @@ fn the_web_app_is_private_in_s3_and_shares_the_apis_origin() {
         "viewer-request"
     );
     let headers = &r["WebSecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"];
-    let csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    let csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
         .as_str()
         .unwrap_or_default();
     assert!(
@@ -1134,7 +1134,16 @@ fn the_web_app_is_private_in_s3_and_shares_the_apis_origin() {
     assert_eq!(headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"], 63072000);
     assert_eq!(
         csp,
-        tracseq_runner::web::CSP,
-        "the runner serves the same policy locally"
+        tracseq_runner::web::csp(tracseq_runner::web::AWS_UPLOAD_ORIGIN),
+        "the runner serves the same policy locally (with moto as the upload origin)"
     );
+    // Browsers upload intake documents straight to its bucket: PUT only, from the app.
+    let intake = &all
+        .iter()
+        .find(|(id, _)| id == "IntakeService")
+        .expect("intake stack")
+        .1;
+    let cors = &intake["Resources"]["DocumentsBucket"]["Properties"]["CorsConfiguration"]["CorsRules"][0];
+    assert_eq!(cors["AllowedMethods"], serde_json::json!(["PUT"]));
+    assert_eq!(cors["AllowedOrigins"], serde_json::json!({"Ref": "UploadOrigins"}));
 }

@@ -7,8 +7,9 @@ use crate::domain::fields::COLUMNS;
 use crate::domain::formats::{MAX_BYTES, declared};
 use crate::domain::mapping;
 use crate::model::{
-    Answer, Correction, Corrections, CreatedDocument, Document, DocumentStatus, DocumentView, IntakeSettings,
-    NewDocument, NewIntakeSettings, Question, RejectDocument, Step, SubmissionRef, SubmitDocument, SubmittedDocument,
+    Answer, Correction, Corrections, CreatedDocument, Document, DocumentStatus, DocumentText, DocumentView,
+    IntakeSettings, NewDocument, NewIntakeSettings, Question, RejectDocument, Step, SubmissionRef, SubmitDocument,
+    SubmittedDocument,
 };
 use crate::providers;
 use crate::state::IntakeState;
@@ -125,6 +126,19 @@ pub async fn get(st: Arc<IntakeState>, req: Request, p: Principal) -> Result<Res
     let document = store::get(&st, &p.lab_id, req.path_param("id")?).await?;
     let extraction = store::extraction(&st, &document).await?;
     Ok(Response::ok(&DocumentView { document, extraction }))
+}
+
+/// The text the citations point into, for showing the document beside its fields.
+pub async fn text(st: Arc<IntakeState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let id = req.path_param("id")?;
+    store::get(&st, &p.lab_id, id).await?;
+    let Some(text) = store::text(&st, &p.lab_id, id).await? else {
+        return Err(Problem::conflict("not_extracted", "the document has not been read yet"));
+    };
+    Ok(Response::ok(&DocumentText {
+        id: id.to_owned(),
+        pages: text.pages,
+    }))
 }
 
 /// Longest corrected value, and most items in a corrected list.

@@ -27,6 +27,7 @@ pub static FUNCTIONS: &[FunctionDef] = tracseq_aws::functions!(IntakeState;
         protected r::CREATE => h::create,
         protected r::LIST => h::list,
         protected r::GET => h::get,
+        protected r::TEXT => h::text,
         protected r::PATCH => h::patch,
         protected r::SUBMIT => h::submit,
         protected r::REJECT => h::reject,

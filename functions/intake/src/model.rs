@@ -258,6 +258,14 @@ pub struct Question {
     pub question: String,
 }
 
+/// A document's text as it was read, one string per page (page 1 first): what every
+/// citation's page and offset point into.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DocumentText {
+    pub id: String,
+    pub pages: Vec<String>,
+}
+
 /// An answer from the document's own passages.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Answer {

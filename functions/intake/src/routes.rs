@@ -2,8 +2,8 @@
 //! correct, submit and reject (they register samples); everyone in the lab reads and asks.
 
 use crate::model::{
-    Answer, Corrections, CreatedDocument, Document, DocumentPage, DocumentView, IntakeSettings, NewDocument,
-    NewIntakeSettings, Question, RejectDocument, SubmitDocument, SubmittedDocument,
+    Answer, Corrections, CreatedDocument, Document, DocumentPage, DocumentText, DocumentView, IntakeSettings,
+    NewDocument, NewIntakeSettings, Question, RejectDocument, SubmitDocument, SubmittedDocument,
 };
 use tracseq_core::auth::Role::*;
 use tracseq_core::route::{Method::*, PAGING, ResponseSpec, RouteSpec, SchemaRef, role};
@@ -54,6 +54,21 @@ pub static GET: RouteSpec = RouteSpec::new("intake_get", Get, "/api/intake/docum
         TAG,
     )
     .answers(VIEW);
+pub static TEXT: RouteSpec = RouteSpec::new(
+    "intake_text",
+    Get,
+    "/api/intake/documents/{id}/text",
+    role(ResearchScientist),
+)
+.doc(
+    "The document's text as read, page by page: what its citations' page and offset point into",
+    TAG,
+)
+.answers(&[ResponseSpec::json(
+    200,
+    "The pages' text",
+    SchemaRef::of::<DocumentText>(),
+)]);
 pub static PATCH: RouteSpec = RouteSpec::new("intake_patch", Patch, "/api/intake/documents/{id}", role(LabTechnician))
     .doc(
         "Correct fields and sample rows at the document's version (audited)",

@@ -235,7 +235,8 @@ impl LocalStack {
         }
         let (stop, stop_rx) = watch::channel(false);
         let mut api = api::Api::new(&model, &functions, config.throttle).map_err(RunnerError::Api)?;
-        api.site = web::Site::open(&config.web_dir);
+        // Presigned uploads go to moto's S3 directly (AWS_ENDPOINT_URL of the functions).
+        api.site = web::Site::open(&config.web_dir, &moto_url);
         if api.site.is_none() {
             tracing::info!(dir = %config.web_dir.display(), "no built web app; serving the API only");
         }

@@ -61,6 +61,7 @@ pub async fn create_all(sdk: &SdkConfig, model: &Model) -> Result<HashMap<String
                     }
                 }
                 notify_queues(&s3, r).await?;
+                cors(&s3, r).await?;
             }
             "AWS::Serverless::StateMachine" => create_state_machine(&sfn, r).await?,
             // CreateTopic is idempotent: the same name answers the same ARN.
@@ -231,6 +232,50 @@ async fn create_state_machine(sfn: &aws_sdk_sfn::Client, r: &ResourceSpec) -> Re
 
 /// A bucket's `NotificationConfiguration.QueueConfigurations`: moto then sends each
 /// matching object event to the queue, as S3 does.
+/// A list property as strings: a YAML list, or a comma-delimited parameter's value.
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::Array(items) => items.iter().map(scalar_string).collect(),
+        Value::String(s) => s
+            .split(',')
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The bucket's CORS rules, so a browser's presigned upload is allowed as in AWS (moto
+/// answers the preflight from them).
+async fn cors(s3: &aws_sdk_s3::Client, r: &ResourceSpec) -> Result<(), ResourceError> {
+    use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
+    let Some(rules) = r.properties["CorsConfiguration"]["CorsRules"].as_array() else {
+        return Ok(());
+    };
+    let mut built = Vec::new();
+    for rule in rules {
+        let b = CorsRule::builder()
+            .set_allowed_methods(Some(strings(&rule["AllowedMethods"])))
+            .set_allowed_origins(Some(strings(&rule["AllowedOrigins"])))
+            .set_allowed_headers(Some(strings(&rule["AllowedHeaders"])))
+            .set_max_age_seconds(rule["MaxAge"].as_i64().and_then(|m| i32::try_from(m).ok()))
+            .build()
+            .map_err(|e| err(&r.logical_id, e))?;
+        built.push(b);
+    }
+    let config = CorsConfiguration::builder()
+        .set_cors_rules(Some(built))
+        .build()
+        .map_err(|e| err(&r.logical_id, e))?;
+    s3.put_bucket_cors()
+        .bucket(&r.physical)
+        .cors_configuration(config)
+        .send()
+        .await
+        .map_err(|e| err(&r.logical_id, e))?;
+    Ok(())
+}
+
 async fn notify_queues(s3: &aws_sdk_s3::Client, r: &ResourceSpec) -> Result<(), ResourceError> {
     use aws_sdk_s3::types::{
         Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,

@@ -157,7 +157,11 @@ impl Scope {
                     "Fn::Join" => {
                         let sep = inner[0].as_str().unwrap_or_default();
                         let parts = self.resolve(&inner[1]);
-                        let strs: Vec<String> = parts.as_array().into_iter().flatten().map(scalar_string).collect();
+                        // A comma-delimited parameter's value arrives as one string.
+                        let strs: Vec<String> = match &parts {
+                            Value::String(one) => vec![one.clone()],
+                            _ => parts.as_array().into_iter().flatten().map(scalar_string).collect(),
+                        };
                         Value::String(strs.join(sep))
                     }
                     "Fn::Select" => {

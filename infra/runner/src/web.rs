@@ -8,13 +8,21 @@ use http::{HeaderValue, Method, StatusCode, header};
 use http_body_util::Full;
 use std::path::{Component, Path, PathBuf};
 
-/// The Content-Security-Policy of the app; template.yaml's response headers policy holds
-/// the same string (a test compares them). No inline script or style element may run.
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
-connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+/// Where the browser uploads documents in AWS: presigned PUTs to the region's S3.
+/// template.yaml's response headers policy holds `csp(AWS_UPLOAD_ORIGIN)` (a test
+/// compares them); locally the upload origin is moto's address.
+pub const AWS_UPLOAD_ORIGIN: &str = "https://*.s3.${AWS::Region}.amazonaws.com";
 
-const HEADERS: [(&str, &str); 5] = [
-    ("content-security-policy", CSP),
+/// The app's Content-Security-Policy: no inline script or style element may run, and the
+/// page talks to its own origin and to the upload endpoint only.
+pub fn csp(upload_origin: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+connect-src 'self' {upload_origin}; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+const HEADERS: [(&str, &str); 4] = [
     ("strict-transport-security", "max-age=63072000; includeSubDomains"),
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
@@ -24,14 +32,18 @@ const HEADERS: [(&str, &str); 5] = [
 #[derive(Debug, Clone)]
 pub struct Site {
     root: PathBuf,
+    csp: HeaderValue,
 }
 
 impl Site {
-    /// The built app, if `index.html` is there (`make dev` builds it first).
-    pub fn open(root: &Path) -> Option<Self> {
-        root.join("index.html")
-            .is_file()
-            .then(|| Self { root: root.to_owned() })
+    /// The built app, if `index.html` is there (`make dev` builds it first), allowed to
+    /// upload to `upload_origin`.
+    pub fn open(root: &Path, upload_origin: &str) -> Option<Self> {
+        let csp = HeaderValue::from_str(&csp(upload_origin)).ok()?;
+        root.join("index.html").is_file().then(|| Self {
+            root: root.to_owned(),
+            csp,
+        })
     }
 
     /// Whether a request is the site's rather than the API's.
@@ -70,6 +82,7 @@ impl Site {
                 "no-cache"
             }),
         );
+        h.insert("content-security-policy", self.csp.clone());
         for (name, value) in HEADERS {
             h.insert(name, HeaderValue::from_static(value));
         }
@@ -149,9 +162,11 @@ mod tests {
     fn the_template_carries_the_same_content_security_policy() {
         let template =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap_or_default();
+        let policy = csp(AWS_UPLOAD_ORIGIN);
         assert!(
-            template.contains(CSP),
-            "template.yaml's ContentSecurityPolicy must equal web::CSP"
+            template.contains(&policy),
+            "template.yaml's ContentSecurityPolicy must be web::csp(AWS_UPLOAD_ORIGIN):\n{policy}"
         );
+        assert!(!policy.contains("unsafe-inline"));
     }
 }
