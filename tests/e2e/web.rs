@@ -116,6 +116,7 @@ async fn browser_journeys_pass_in_chromium() {
         "libraries": libraries,
         "perf_project": perf_project,
         "plate_id": plate,
+        "intake_form": workspace().join("functions/intake/tests/documents/reference_submission.txt"),
     });
     let fixture_path = dir.join("fixture.json");
     std::fs::write(&fixture_path, fixture.to_string()).expect("write fixture");

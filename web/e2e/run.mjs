@@ -24,9 +24,13 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
 });
 
+/** The pages a journey opened, for a screenshot when it fails. */
+let opened = [];
+
 async function page() {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
   const p = await context.newPage();
+  opened.push(p);
   p.setDefaultTimeout(20_000);
   p.on('pageerror', (e) => console.error(`  page error: ${e.message}`));
   return p;
@@ -256,6 +260,30 @@ const journeys = {
     await p.context().close();
   },
 
+  async 'a submission form uploaded, read, reviewed and submitted through the saga'() {
+    const p = await page();
+    await signIn(p, fx.tech_email);
+    await p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Documents' }).click();
+    await p.getByLabel(/^Document \(PDF/).setInputFiles(fx.intake_form);
+    await p.getByRole('button', { name: 'Upload' }).click();
+    // The upload went straight to S3 (CORS, presigned); the page follows the reading.
+    await p.getByRole('heading', { name: /reference_submission\.txt\s+ready/ }).waitFor({ timeout: 90_000 });
+    await p.getByRole('row', { name: /submitter email sarah\.johnson@university\.edu/ }).waitFor();
+    await p.locator('q', { hasText: 'Email' }).first().waitFor();
+    // The document beside its fields: the cited passages are marked in its text.
+    await p.getByRole('region', { name: 'Page 1' }).locator('mark').first().waitFor();
+    assert.ok((await p.locator('#cite-submitter_email').count()) === 1, 'the email is marked where it was read');
+    await axe(p, 'document');
+    await shot(p, 'document');
+    await p.getByRole('button', { name: /^Submit 6 samples/ }).click();
+    await p.getByRole('link', { name: /^submission / }).click();
+    await p.getByRole('heading', { name: /Submission\s+completed/ }).waitFor({ timeout: 120_000 });
+    await p.getByRole('list', { name: 'Steps' }).waitFor();
+    await axe(p, 'submission');
+    await shot(p, 'submission');
+    await p.context().close();
+  },
+
   async 'a technician sees no administration; an administrator does'() {
     const p = await page();
     await signIn(p, fx.tech_email);
@@ -311,6 +339,41 @@ const journeys = {
       await axe(p, `/sequencing ${tab}`);
     }
     await shot(p, 'sequencing-jobs');
+    await p.context().close();
+  },
+
+  async 'an administrator configures a channel and overrides a message template'() {
+    const p = await page();
+    await signIn(p, fx.admin_email);
+    await p.goto(`${BASE}/admin/channels`);
+    await p.getByRole('row', { name: /^email/ }).getByRole('button', { name: 'Configure' }).click();
+    const form = p.getByRole('form', { name: 'Configure email' });
+    await form.getByLabel('smtp host').fill('127.0.0.1');
+    await form.getByLabel('smtp port').fill('not a port');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await form.getByRole('alert').waitFor();
+    await form.getByLabel('smtp port').fill('2525');
+    await form.getByLabel('smtp tls').fill('none');
+    await form.getByLabel('from').fill('lims@example.org');
+    await form.getByLabel('SMTP password').fill('relay-secret-value');
+    await form.getByLabel('Enabled').check();
+    await form.getByRole('button', { name: 'Save' }).click();
+    await p.getByRole('row', { name: /^email yes stored \(write-only\) yes/ }).waitFor();
+    assert.equal(await p.getByText('relay-secret-value').count(), 0, 'the secret is never shown');
+    await axe(p, 'channels');
+    await p.goto(`${BASE}/admin/templates`);
+    await p.getByRole('row', { name: /in_app default/ }).getByRole('button', { name: 'Edit' }).click();
+    const editor = p.getByRole('region', { name: /Edit in_app\.default/ });
+    await editor.getByLabel('Body').fill('Custom: {{title}}');
+    await editor.getByRole('button', { name: 'Preview' }).click();
+    // An unknown variable is named beside the body.
+    await editor.locator('.field.invalid .field-error').waitFor();
+    await editor.getByLabel('Body').fill('Custom: {{event}}');
+    await editor.getByRole('button', { name: 'Preview' }).click();
+    await editor.getByRole('status').waitFor();
+    await editor.getByRole('button', { name: "Save as the lab's" }).click();
+    await p.getByRole('row', { name: /in_app default .* lab/ }).waitFor();
+    await axe(p, 'template-editor');
     await p.context().close();
   },
 
@@ -376,11 +439,14 @@ const only = process.env.JOURNEY;
 for (const [name, run] of Object.entries(journeys)) {
   if (only && !name.includes(only)) continue;
   const t0 = Date.now();
+  opened = [];
   try {
     await run();
     console.log(`ok   ${name} (${Date.now() - t0} ms)`);
   } catch (e) {
     failed++;
+    const last = opened.filter((p) => !p.isClosed()).at(-1);
+    if (last) await last.screenshot({ path: join(out, `failed-${failed}.png`), fullPage: true }).catch(() => {});
     console.log(`FAIL ${name} (${Date.now() - t0} ms)\n     ${String(e?.stack ?? e).split('\n').slice(0, 6).join('\n     ')}`);
   }
 }

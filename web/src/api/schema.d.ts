@@ -392,6 +392,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/intake/documents/{id}/text": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The document's text as read, page by page: what its citations' page and offset point into
+         * @description Access: research_scientist or higher.
+         */
+        get: operations["intake_text"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/intake/settings": {
         parameters: {
             query?: never;
@@ -2515,6 +2535,14 @@ export interface components {
          * @enum {string}
          */
         DocumentStatus: "awaiting_upload" | "uploaded" | "extracting" | "needs_review" | "ready" | "submitted" | "rejected";
+        /**
+         * @description A document's text as it was read, one string per page (page 1 first): what every
+         *     citation's page and offset point into.
+         */
+        DocumentText: {
+            id: string;
+            pages: string[];
+        };
         /** @description A document with what was extracted from it. */
         DocumentView: components["schemas"]["Document"] & {
             extraction?: null | components["schemas"]["Extraction"];
@@ -5698,6 +5726,55 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    intake_text: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pages' text */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentText"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role does not allow this route */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -115,16 +115,31 @@ export function Users() {
   );
 }
 
+type Kind = Schemas['ChannelKind'];
+type Settings = Schemas['ChannelSettings'];
+
+/** What each channel asks for; its secret is write-only (SSM) and never shown again. */
+const CHANNEL_FIELDS: Record<Kind, { settings: (keyof Settings)[]; secret: string | null }> = {
+  email: { settings: ['smtp_host', 'smtp_port', 'smtp_tls', 'smtp_username', 'from', 'rate_per_minute', 'rate_per_hour'], secret: 'SMTP password' },
+  sms: { settings: ['url', 'from', 'rate_per_minute', 'rate_per_hour'], secret: 'API token' },
+  slack: { settings: ['rate_per_minute', 'rate_per_hour'], secret: 'Incoming webhook URL' },
+  teams: { settings: ['rate_per_minute', 'rate_per_hour'], secret: 'Incoming webhook URL' },
+  in_app: { settings: [], secret: null },
+};
+const NUMERIC: (keyof Settings)[] = ['smtp_port', 'rate_per_minute', 'rate_per_hour'];
+
 export function Channels() {
   const list = useLoad(() => ok(api.GET('/api/notifications/channels')), []);
-  const toggle = useSubmit(async (c: Schemas['ChannelView']) => {
-    await ok(api.PUT('/api/notifications/channels/{kind}', { params: { path: { kind: c.kind } }, body: { enabled: !c.enabled, settings: c.settings, version: c.configured ? c.version : null } }));
-    list.reload();
+  const [editing, setEditing] = useState<Kind | null>(null);
+  const test = useSubmit(async (channel: Kind) => {
+    const r = await ok(api.POST('/api/notifications/test', { body: { channel } }));
+    if (!r.delivered) throw new Error(`The test message was not delivered${r.error ? `: ${r.error}` : ''}`);
   });
+  const current = list.data?.items.find((c) => c.kind === editing);
   return (
     <AdminNav>
       <h2>Channels</h2>
-      <ProblemBanner error={list.error ?? toggle.error} />
+      <ProblemBanner error={list.error ?? test.error} />
       <table className="list">
         <thead>
           <tr>
@@ -132,6 +147,9 @@ export function Channels() {
             <th scope="col">Configured</th>
             <th scope="col">Secret</th>
             <th scope="col">Enabled</th>
+            <th scope="col">
+              <span className="sr-only">Actions</span>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -140,17 +158,79 @@ export function Channels() {
               <td>{c.kind.replace(/_/g, ' ')}</td>
               <td>{c.configured ? 'yes' : 'no'}</td>
               <td>{c.secret_set ? 'stored (write-only)' : '—'}</td>
-              <td>
-                <button type="button" className="secondary" disabled={!c.configured && c.kind !== 'in_app'} onClick={() => void toggle.run(c)}>
-                  {c.enabled ? 'Disable' : 'Enable'}
+              <td>{c.enabled ? 'yes' : 'no'}</td>
+              <td className="actions">
+                <button type="button" className="secondary" onClick={() => setEditing(c.kind)}>
+                  Configure
+                </button>
+                <button type="button" className="secondary" disabled={!c.enabled} onClick={() => void test.run(c.kind)}>
+                  Send a test
                 </button>
               </td>
             </tr>
           ))}
         </tbody>
       </table>
-      <p className="muted">Relay addresses and secrets are set through PUT /api/notifications/channels/&#123;kind&#125;; secrets go to SSM and are never shown again.</p>
+      {current && <ChannelForm key={current.kind} channel={current} onSaved={() => (setEditing(null), list.reload())} />}
     </AdminNav>
+  );
+}
+
+function ChannelForm({ channel, onSaved }: { channel: Schemas['ChannelView']; onSaved: () => void }) {
+  const spec = CHANNEL_FIELDS[channel.kind];
+  const [enabled, setEnabled] = useState(channel.enabled);
+  const [values, setValues] = useState<Record<string, string>>(() =>
+    Object.fromEntries(spec.settings.map((k) => [k, channel.settings[k] == null ? '' : String(channel.settings[k])])),
+  );
+  const [secret, setSecret] = useState('');
+  const save = useSubmit(async () => {
+    const settings: Settings = {};
+    for (const k of spec.settings) {
+      const v = values[k]?.trim();
+      if (!v) continue;
+      (settings as Record<string, unknown>)[k] = NUMERIC.includes(k) ? Number(v) : v;
+    }
+    await ok(
+      api.PUT('/api/notifications/channels/{kind}', {
+        params: { path: { kind: channel.kind } },
+        body: { enabled, settings, secret: secret || null, version: channel.configured ? channel.version : null },
+      }),
+    );
+    onSaved();
+  });
+  return (
+    <form
+      className="card inline-form"
+      aria-label={`Configure ${channel.kind}`}
+      onSubmit={(e) => {
+        e.preventDefault();
+        void save.run();
+      }}
+      noValidate
+    >
+      <h2>Configure {channel.kind.replace(/_/g, ' ')}</h2>
+      <ProblemBanner error={save.error} />
+      {spec.settings.map((k) => (
+        <Field key={k} label={k.replace(/_/g, ' ')} name={k} value={values[k]} onChange={(v) => setValues({ ...values, [k]: v })} error={save.fields[`settings.${k}`] ?? save.fields[k]} />
+      ))}
+      {spec.secret && (
+        <Field
+          label={`${spec.secret}${channel.secret_set ? ' (leave empty to keep the stored one)' : ''}`}
+          name="secret"
+          type="password"
+          autoComplete="new-password"
+          value={secret}
+          onChange={setSecret}
+          error={save.fields.secret}
+        />
+      )}
+      <label className="check">
+        <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} /> Enabled
+      </label>
+      <button type="submit" disabled={save.busy}>
+        Save
+      </button>
+    </form>
   );
 }
 
@@ -209,6 +289,7 @@ export function Webhooks() {
 
 export function Templates() {
   const list = useLoad(() => ok(api.GET('/api/notifications/templates')), []);
+  const [picked, setPicked] = useState<Schemas['NotificationTemplate'] | null>(null);
   return (
     <AdminNav>
       <h2>Message templates</h2>
@@ -221,6 +302,9 @@ export function Templates() {
             <th scope="col">Event</th>
             <th scope="col">Subject</th>
             <th scope="col">Origin</th>
+            <th scope="col">
+              <span className="sr-only">Actions</span>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -234,10 +318,69 @@ export function Templates() {
               <td>
                 <Badge value={t.origin} />
               </td>
+              <td>
+                <button type="button" className="secondary" onClick={() => setPicked(t)}>
+                  Edit
+                </button>
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
+      {picked && <TemplateEditor key={picked.id} template={picked} onSaved={list.reload} />}
     </AdminNav>
+  );
+}
+
+/** Edit a template as the lab's own: preview renders the draft, save overrides, revert goes back to the built-in. */
+function TemplateEditor({ template, onSaved }: { template: Schemas['NotificationTemplate']; onSaved: () => void }) {
+  const [subject, setSubject] = useState(template.subject ?? '');
+  const [body, setBody] = useState(template.body);
+  const [version, setVersion] = useState<number | null>(null);
+  const [preview, setPreview] = useState<Schemas['Preview'] | null>(null);
+  const hasSubject = template.channel === 'email' || template.channel === 'in_app';
+  const draft = { body, subject: hasSubject ? subject : null };
+  const show = useSubmit(async () => setPreview(await ok(api.POST('/api/notifications/templates/{id}/preview', { params: { path: { id: template.id } }, body: draft }))));
+  const save = useSubmit(async () => {
+    const saved = await ok(api.PUT('/api/notifications/templates/{id}', { params: { path: { id: template.id } }, body: { ...draft, version } }));
+    setVersion(saved.version);
+    onSaved();
+  });
+  const revert = useSubmit(async () => {
+    await ok(api.DELETE('/api/notifications/templates/{id}', { params: { path: { id: template.id } } }));
+    setVersion(null);
+    onSaved();
+  });
+  const error = show.error ?? save.error ?? revert.error;
+  return (
+    <section className="card" aria-label={`Edit ${template.id}`}>
+      <h2>
+        <code>{template.id}</code>
+      </h2>
+      <ProblemBanner error={error} />
+      {hasSubject && <Field label="Subject" name="subject" value={subject} onChange={setSubject} error={error?.fieldErrors().subject} />}
+      <Field label="Body" name="body" error={error?.fieldErrors().body}>
+        {(id, describedBy) => <textarea id={id} rows={8} value={body} aria-describedby={describedBy} onChange={(e) => setBody(e.target.value)} />}
+      </Field>
+      <p className="actions">
+        <button type="button" className="secondary" onClick={() => void show.run()} disabled={show.busy}>
+          Preview
+        </button>
+        <button type="button" onClick={() => void save.run()} disabled={save.busy}>
+          Save as the lab's
+        </button>
+        {template.origin === 'lab' && (
+          <button type="button" className="danger" onClick={() => void revert.run()} disabled={revert.busy}>
+            Revert to built-in
+          </button>
+        )}
+      </p>
+      {preview && (
+        <div className="preview" role="status">
+          {preview.subject && <strong>{preview.subject}</strong>}
+          <pre>{preview.body}</pre>
+        </div>
+      )}
+    </section>
   );
 }

@@ -4,6 +4,7 @@ import { Link } from 'wouter';
 import { api, ok, type Schemas } from '../api/client';
 import { atLeast } from '../roles';
 import { useSession } from '../session';
+import { appPath } from '../links';
 import { Badge, Empty, Loading, ProblemBanner, ProgressBar, useLoad, when } from '../components/ui';
 
 const STATUSES: Schemas['SampleStatus'][] = ['pending', 'validated', 'in_storage', 'in_sequencing', 'completed', 'failed', 'rejected', 'archived'];
@@ -104,7 +105,8 @@ export function Dashboard() {
           <ul className="plain">
             {events.data?.items.map((e) => (
               <li key={e.id}>
-                <code>{e.type}</code> {e.subject} <span className="muted">{when(e.time)}</span>
+                <code>{e.type.replace(/^tracseq\./, '')}</code>{' '}
+                {appPath(e.subject) ? <Link href={appPath(e.subject) ?? '/'}>{e.subject}</Link> : e.subject} <span className="muted">{when(e.time)}</span>
               </li>
             ))}
           </ul>

@@ -1,6 +1,8 @@
 // The caller's in-app notifications, unread first to act on.
 import { useState } from 'react';
+import { Link } from 'wouter';
 import { api, ok } from '../api/client';
+import { appPath } from '../links';
 import { Badge, Empty, Loading, ProblemBanner, useLoad, useSubmit, when } from '../components/ui';
 
 export function Inbox() {
@@ -26,6 +28,11 @@ export function Inbox() {
               {m.title} {m.priority !== 'normal' && <Badge value={m.priority} />}
             </h2>
             <p>{m.body}</p>
+            {appPath(m.link) && (
+              <Link href={appPath(m.link) ?? '/'}>
+                Open<span className="sr-only"> {m.title}</span>
+              </Link>
+            )}
             <p className="muted">
               {when(m.created_at)} · <code>{m.event_type}</code>
             </p>

@@ -1,11 +1,12 @@
 // Submissions (saga steps as a timeline) and document intake (the extracted fields with
 // their confidence and the quoted passage each was read from; submit or reject).
-import { useState } from 'react';
-import { Link } from 'wouter';
+import { useEffect, useState } from 'react';
+import { Link, useLocation } from 'wouter';
 import { api, ok, type Schemas } from '../api/client';
 import { atLeast } from '../roles';
 import { useSession } from '../session';
 import { Badge, Empty, Field, Loading, ProblemBanner, ProgressBar, useLoad, useSubmit, when } from '../components/ui';
+import { pieces, type Cite } from '../components/cited';
 
 const RUNNING: Schemas['SagaStatus'][] = ['running'];
 
@@ -95,15 +96,58 @@ export function SubmissionDetail({ id }: { id: string }) {
   );
 }
 
+/** Statuses a document leaves by itself: its screen follows it until it settles. */
+const READING: Schemas['DocumentStatus'][] = ['awaiting_upload', 'uploaded', 'extracting'];
+
+/**
+ * Registers the file, then PUTs it straight to S3 through the presigned link with the
+ * headers it was signed with (the browser adds the signed Content-Length itself).
+ */
+function UploadDocument() {
+  const [, navigate] = useLocation();
+  const [file, setFile] = useState<File | null>(null);
+  const upload = useSubmit(async () => {
+    if (!file) throw new Error('Choose a file first');
+    const created = await ok(api.POST('/api/intake/documents', { body: { filename: file.name, size: file.size, content_type: file.type || null } }));
+    const headers = Object.fromEntries(Object.entries(created.upload.headers).filter(([k]) => k.toLowerCase() !== 'content-length'));
+    const put = await fetch(created.upload.url, { method: created.upload.method, headers, body: file });
+    if (!put.ok) throw new Error(`The upload was refused (${put.status}); try again`);
+    navigate(`/documents/${created.document.id}`);
+  });
+  return (
+    <form
+      className="card inline-form"
+      aria-label="Upload a document"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void upload.run();
+      }}
+      noValidate
+    >
+      <h2>Upload a submission form</h2>
+      <ProblemBanner error={upload.error} />
+      <Field label="Document (PDF, DOCX, EML or TXT, up to 50 MB)" name="document" error={upload.fields.size ?? upload.fields.filename}>
+        {(id) => <input id={id} type="file" accept=".pdf,.docx,.eml,.txt,application/pdf,text/plain,message/rfc822" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />}
+      </Field>
+      <button type="submit" disabled={upload.busy || !file}>
+        {upload.busy ? 'Uploading…' : 'Upload'}
+      </button>
+    </form>
+  );
+}
+
 export function Documents() {
+  const { user } = useSession();
+  const tech = user?.platform_operator || atLeast(user?.role, 'lab_technician');
   const list = useLoad(() => ok(api.GET('/api/intake/documents', { params: { query: { limit: 100 } } })), []);
   return (
     <>
       <h1>Documents</h1>
       <p className="muted">Submission forms (PDF, DOCX, EML, TXT) read into samples for review.</p>
+      {tech && <UploadDocument />}
       <ProblemBanner error={list.error} />
       {list.loading && <Loading what="documents" />}
-      {list.data?.items.length === 0 && <Empty>No documents yet. They arrive through POST /api/intake/documents and its upload link.</Empty>}
+      {list.data?.items.length === 0 && <Empty>No documents yet. Upload a submission form to have its samples read for review.</Empty>}
       {list.data && list.data.items.length > 0 && (
         <table className="list">
           <thead>
@@ -142,6 +186,14 @@ export function DocumentDetail({ id }: { id: string }) {
   const { user } = useSession();
   const tech = user?.platform_operator || atLeast(user?.role, 'lab_technician');
   const doc = useLoad(() => ok(api.GET('/api/intake/documents/{id}', { params: { path: { id } } })), [id]);
+  const reading = doc.data && READING.includes(doc.data.status);
+  useEffect(() => {
+    if (!reading) return;
+    const t = setTimeout(doc.reload, 800);
+    return () => clearTimeout(t);
+  }, [reading, doc.data?.version, doc.reload]);
+  const read = Boolean(doc.data?.extraction_key);
+  const text = useLoad(async () => (read ? ok(api.GET('/api/intake/documents/{id}/text', { params: { path: { id } } })) : null), [id, read]);
   const [reason, setReason] = useState('');
   const submit = useSubmit(async () => {
     await ok(api.POST('/api/intake/documents/{id}/submit', { params: { path: { id } }, body: {} }));
@@ -165,7 +217,7 @@ export function DocumentDetail({ id }: { id: string }) {
       <h1>
         {d.filename} <Badge value={d.status} />
       </h1>
-      {d.progress && d.status === 'extracting' && <ProgressBar value={d.progress.percent} max={100} label={d.progress.stage} />}
+      {reading && <ProgressBar value={d.progress?.percent ?? 0} max={100} label={d.progress?.stage ?? d.status.replace(/_/g, ' ')} />}
       {d.assessment && (
         <p>
           Confidence {Math.round(d.assessment.confidence * 100)}% (ready at {Math.round(d.threshold * 100)}%)
@@ -179,7 +231,15 @@ export function DocumentDetail({ id }: { id: string }) {
           Submitted as <Link href={`/submissions/${d.submission_id}`}>submission {d.submission_id}</Link>.
         </p>
       )}
-      <div className="grid">
+      <div className="grid two">
+        <section className="card doc-pane" aria-labelledby="h-text" tabIndex={0}>
+          <h2 id="h-text">The document as read</h2>
+          <ProblemBanner error={text.error} />
+          {!read && <Empty>Not read yet.</Empty>}
+          {text.data?.pages.map((page, i) => (
+            <DocumentPage key={i} number={i + 1} text={page} cites={citesOn(d.extraction, i + 1)} />
+          ))}
+        </section>
         <section className="card" aria-labelledby="h-fields">
           <h2 id="h-fields">Extracted fields</h2>
           {fields.length === 0 && <Empty>Nothing extracted yet.</Empty>}
@@ -198,16 +258,26 @@ export function DocumentDetail({ id }: { id: string }) {
                   <th scope="row">{name.replace(/_/g, ' ')}</th>
                   <td>{show(f.value)}</td>
                   <td className={f.confidence < d.threshold ? 'num low' : 'num'}>{Math.round(f.confidence * 100)}%</td>
-                  <td>{f.citation ? <q title={`page ${f.citation.page}, character ${f.citation.offset}`}>{f.citation.quote}</q> : <em>typed by a person</em>}</td>
+                  <td>
+                    {f.citation ? (
+                      <a href={`#cite-${name}`} title={`page ${f.citation.page}, character ${f.citation.offset}`}>
+                        <q>{f.citation.quote}</q>
+                      </a>
+                    ) : (
+                      <em>typed by a person</em>
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>
           </table>
         </section>
-        <section className="card" aria-labelledby="h-rows">
+      </div>
+      <section className="card" aria-labelledby="h-rows">
           <h2 id="h-rows">Samples ({rows.length})</h2>
           {rows.length === 0 && <Empty>No sample rows found.</Empty>}
           {rows.length > 0 && (
+            <div className="scroll-x" tabIndex={0} role="region" aria-label="Sample rows">
             <table className="list">
               <thead>
                 <tr>
@@ -230,9 +300,9 @@ export function DocumentDetail({ id }: { id: string }) {
                 ))}
               </tbody>
             </table>
+            </div>
           )}
         </section>
-      </div>
       {tech && (d.status === 'ready' || d.status === 'needs_review') && (
         <section className="card inline-form" aria-label="Decide">
           <ProblemBanner error={submit.error ?? reject.error} />
@@ -246,5 +316,45 @@ export function DocumentDetail({ id }: { id: string }) {
         </section>
       )}
     </>
+  );
+}
+
+/** Every citation on one page, labelled by the field (or row and column) it gave a value to. */
+function citesOn(x: Schemas['Extraction'] | null | undefined, page: number): Cite[] {
+  if (!x) return [];
+  const out: Cite[] = [];
+  for (const [name, f] of Object.entries(x.fields)) {
+    if (f.citation?.page === page) out.push({ label: name, offset: f.citation.offset, quote: f.citation.quote });
+  }
+  x.samples.forEach((row, i) => {
+    for (const [col, f] of Object.entries(row)) {
+      if (f.citation?.page === page) out.push({ label: `row${i + 1}.${col}`, offset: f.citation.offset, quote: f.citation.quote });
+    }
+  });
+  return out;
+}
+
+function DocumentPage({ number, text, cites }: { number: number; text: string; cites: Cite[] }) {
+  // Each label's first piece carries its anchor (`#cite-{label}`), linked from the fields.
+  const anchored = new Set<string>();
+  return (
+    <section aria-label={`Page ${number}`} className="doc-page">
+      <h3>Page {number}</h3>
+      <pre>
+        {pieces(text, cites).map((p) => {
+          if (p.labels.length === 0) return p.text;
+          const fresh = p.labels.filter((l) => !anchored.has(l));
+          fresh.forEach((l) => anchored.add(l));
+          return (
+            <mark key={p.at} title={p.labels.join(', ')}>
+              {fresh.map((l) => (
+                <span key={l} id={`cite-${l}`} />
+              ))}
+              {p.text}
+            </mark>
+          );
+        })}
+      </pre>
+    </section>
   );
 }
