@@ -80,6 +80,24 @@ impl Sample {
             "template_id": self.template_id,
             "parent_id": self.parent_id,
             "import_id": self.import_id,
+            "project": self.details.project,
+            "priority": self.priority,
+        })
+    }
+
+    /// The data of `sample.status_changed` as this sample leaves its status for `to`: the
+    /// sample, the move, and what reports group turnaround by (project, priority and when
+    /// the sample was received).
+    pub fn status_changed_data(&self, to: SampleStatus, reason: Option<&str>) -> serde_json::Value {
+        serde_json::json!({
+            "sample_id": self.id,
+            "barcode": self.barcode,
+            "from": self.status,
+            "to": to,
+            "reason": reason,
+            "project": self.details.project,
+            "priority": self.priority,
+            "received_at": self.created_at,
         })
     }
 }

@@ -669,7 +669,7 @@ pub(crate) fn plan_status(
     h.from = Some(from);
     h.to = Some(to);
     h.reason = reason.clone();
-    let data = json!({ "sample_id": next.id, "barcode": next.barcode, "from": from, "to": to, "reason": reason });
+    let data = current.status_changed_data(to, reason.as_deref());
     let subject = format!("samples/{}", next.id);
     let mut events = vec![event("sample.status_changed", p, req, &subject, data.clone())?];
     match to {

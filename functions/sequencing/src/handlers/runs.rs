@@ -705,7 +705,7 @@ pub async fn submit_qc(st: Arc<SequencingState>, req: Request, p: Principal) -> 
         "sequencing.qc_recorded",
         &p,
         &subject,
-        json!({"run_id": next.id, "verdict": verdict}),
+        json!({"run_id": next.id, "verdict": verdict, "instrument": next.instrument}),
     )?];
     if verdict == Verdict::Fail {
         let failing: Vec<_> = results

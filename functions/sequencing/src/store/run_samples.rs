@@ -80,12 +80,11 @@ fn move_ops(
         at: now,
         by: p.user_id.clone(),
     };
-    let ev = req.event(
-        "sample.status_changed",
-        p,
-        &format!("samples/{}", s.id),
-        json!({"sample_id": s.id, "barcode": s.barcode, "from": s.status, "to": to, "reason": reason, "run_id": run.id}),
-    )?;
+    let ev = req.event("sample.status_changed", p, &format!("samples/{}", s.id), {
+        let mut data = s.status_changed_data(to, Some(reason));
+        data["run_id"] = json!(run.id);
+        data
+    })?;
     let mut ops = vec![
         st.table.put_versioned_op(next.item(&p.lab_id)?, s.version)?,
         st.table.put_new_op(history.item(&p.lab_id)?)?,
