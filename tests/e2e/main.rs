@@ -12,6 +12,7 @@ mod intake;
 mod invoke;
 mod notifications;
 mod operations;
+mod reports;
 mod run_saga;
 mod samples;
 mod security;

@@ -95,6 +95,7 @@ pub const EXPECTED_ROLES: &[(&str, &str)] = &[
     ("POST /api/intake/documents/{id}/reject", "lab_technician"),
     ("POST /api/intake/documents/{id}/ask", "research_scientist"),
     ("GET /api/intake/documents/{id}/text", "research_scientist"),
+    ("GET /api/reports/{name}", "principal_investigator"),
     ("GET /api/intake/settings", "lab_administrator"),
     ("PUT /api/intake/settings", "lab_administrator"),
     ("GET /api/sequencing/jobs/{id}", "research_scientist"),

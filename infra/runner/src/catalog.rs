@@ -17,6 +17,7 @@ pub fn catalog() -> Vec<FunctionDef> {
         tracseq_ops::FUNCTIONS,
         tracseq_submissions::FUNCTIONS,
         tracseq_intake::FUNCTIONS,
+        tracseq_reports::FUNCTIONS,
     ]
     .concat()
 }

@@ -109,8 +109,18 @@ pub fn document(title: &str, version: &str, routes: &[RouteSpec]) -> OpenApi {
                     .build(),
             ));
         }
+        // Answers that share a status are one response with a content per media type (a
+        // report as JSON or CSV, chosen by Accept).
+        let mut answers: Vec<(u16, ResponseBuilder)> = Vec::new();
         for resp in r.responses {
-            let mut b = ResponseBuilder::new().description(resp.description);
+            let at = match answers.iter().position(|(status, _)| *status == resp.status) {
+                Some(i) => i,
+                None => {
+                    answers.push((resp.status, ResponseBuilder::new().description(resp.description)));
+                    answers.len() - 1
+                }
+            };
+            let mut b = std::mem::take(&mut answers[at].1);
             if let Some(s) = resp.schema {
                 (s.schemas)(&mut schemas);
                 schemas.push(((s.name)().into_owned(), (s.schema)()));
@@ -123,7 +133,10 @@ pub fn document(title: &str, version: &str, routes: &[RouteSpec]) -> OpenApi {
             } else if resp.media_type != "application/json" {
                 b = b.content(resp.media_type, ContentBuilder::new().build());
             }
-            op = op.response(resp.status.to_string(), b.build());
+            answers[at].1 = b;
+        }
+        for (status, b) in answers {
+            op = op.response(status.to_string(), b.build());
         }
         if r.request.is_some() {
             op = op

@@ -900,6 +900,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reports/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A report (received, status, turnaround, runs, qc, imports) for a range of days, from pre-aggregated counters
+         * @description Access: principal_investigator or higher.
+         */
+        get: operations["reports_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/samples": {
         parameters: {
             query?: never;
@@ -3750,6 +3770,35 @@ export interface components {
             from: string;
             replay_id: string;
             to: string;
+        };
+        ReportRow: {
+            /**
+             * @description Dimension values (`sample_type`, `project`, `priority`, `status`, `outcome`,
+             *     `platform`, `verdict`); `unspecified` when an event did not carry one.
+             */
+            dims: {
+                [key: string]: string;
+            };
+            /** @description The first day of the period; absent for running totals. */
+            period?: string | null;
+            /**
+             * @description `count` (and `rows`, `errors` for imports; `median_hours`, `p90_hours` for
+             *     turnaround).
+             */
+            values: {
+                [key: string]: number;
+            };
+        };
+        /** @description A report over a range of days, grouped by period and dimensions. */
+        ReportView: {
+            /** @description `YYYY-MM-DD`; absent for `status`, which is the count now. */
+            from?: string | null;
+            /** @description `day`, `week` (ISO, Monday first) or `month`. */
+            group?: string | null;
+            /** @description `received`, `status`, `turnaround`, `runs`, `qc` or `imports`. */
+            name: string;
+            rows: components["schemas"]["ReportRow"][];
+            to?: string | null;
         };
         ResetRequest: {
             new_password: string;
@@ -7678,6 +7727,63 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reports_get: {
+        parameters: {
+            query?: {
+                /** @description first day, YYYY-MM-DD (default: 30 days before to) */
+                from?: string;
+                /** @description last day, YYYY-MM-DD (default: today, UTC) */
+                to?: string;
+                /** @description day (default), week or month; turnaround is per month */
+                group?: "day" | "week" | "month";
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report's rows by period and dimensions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportView"];
+                    "text/csv": unknown;
+                };
             };
             /** @description Missing or invalid token */
             401: {

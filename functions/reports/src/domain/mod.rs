@@ -1,0 +1,4 @@
+pub mod fold;
+pub mod histogram;
+pub mod period;
+pub mod report;

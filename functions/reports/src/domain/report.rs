@@ -1,0 +1,205 @@
+//! A report from stored counters: each counter summed into its period (day, ISO week or
+//! month) and dimensions; turnaround histograms merged and read as median and p90; and
+//! the same rows as CSV.
+
+use super::fold::Metric;
+use super::histogram::{self, Histogram};
+use super::period::Grouping;
+use std::collections::BTreeMap;
+use time::Date;
+
+/// One stored counter item: its day (or month, for turnaround; none for a running total),
+/// its dimensions and its values (`h{bucket}` for a histogram's buckets).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Counter {
+    pub period: Option<Date>,
+    pub dims: BTreeMap<String, String>,
+    pub values: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub period: Option<Date>,
+    pub dims: BTreeMap<String, String>,
+    pub values: BTreeMap<String, f64>,
+}
+
+/// The prefix of a histogram bucket's value name.
+pub const BUCKET: &str = "h";
+
+/// A row's identity: its period and its dimensions in name order.
+type RowKey = (Option<Date>, Vec<(String, String)>);
+
+/// Rows of `metric` from its counters, grouped by `g` (statuses ignore it).
+pub fn assemble(metric: Metric, counters: &[Counter], g: Grouping) -> Vec<Row> {
+    let mut sums: BTreeMap<RowKey, BTreeMap<String, i64>> = BTreeMap::new();
+    for c in counters {
+        let period = c.period.map(|d| g.start(d));
+        let key = (period, c.dims.clone().into_iter().collect());
+        let into = sums.entry(key).or_default();
+        for (k, v) in &c.values {
+            *into.entry(k.clone()).or_default() += v;
+        }
+    }
+    sums.into_iter()
+        .filter_map(|((period, dims), values)| {
+            let values = match metric {
+                Metric::Turnaround => quantiles(&values)?,
+                _ => {
+                    let kept: BTreeMap<String, f64> = values
+                        .into_iter()
+                        .filter(|(_, v)| *v != 0)
+                        .map(|(k, v)| (k, v as f64))
+                        .collect();
+                    if kept.is_empty() {
+                        return None;
+                    }
+                    kept
+                }
+            };
+            Some(Row {
+                period,
+                dims: dims.into_iter().collect(),
+                values,
+            })
+        })
+        .collect()
+}
+
+/// Count, median and p90 (hours) of merged histogram buckets.
+fn quantiles(values: &BTreeMap<String, i64>) -> Option<BTreeMap<String, f64>> {
+    let h: Histogram = values
+        .iter()
+        .filter_map(|(k, v)| {
+            let b = k.strip_prefix(BUCKET)?.parse::<u16>().ok()?;
+            u64::try_from(*v).ok().filter(|n| *n > 0).map(|n| (b, n))
+        })
+        .collect();
+    let count: u64 = h.values().sum();
+    let hours = |q| histogram::quantile(&h, q).map(|s| (s / 3600.0 * 10.0).round() / 10.0);
+    Some(BTreeMap::from([
+        ("count".to_owned(), count as f64),
+        ("median_hours".to_owned(), hours(0.5)?),
+        ("p90_hours".to_owned(), hours(0.9)?),
+    ]))
+}
+
+/// The rows as CSV: period, each dimension, each value; a cell that a spreadsheet would
+/// run as a formula is quoted with a leading apostrophe.
+pub fn csv(rows: &[Row]) -> String {
+    let dims: Vec<&String> = {
+        let mut d: Vec<&String> = rows.iter().flat_map(|r| r.dims.keys()).collect();
+        d.sort();
+        d.dedup();
+        d
+    };
+    let values: Vec<&String> = {
+        let mut v: Vec<&String> = rows.iter().flat_map(|r| r.values.keys()).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let mut out = String::from("period");
+    for name in dims.iter().chain(values.iter()) {
+        out.push(',');
+        out.push_str(&cell(name));
+    }
+    out.push_str("\r\n");
+    for r in rows {
+        out.push_str(&r.period.map(|d| d.to_string()).unwrap_or_default());
+        for d in &dims {
+            out.push(',');
+            out.push_str(&cell(r.dims.get(*d).map(String::as_str).unwrap_or_default()));
+        }
+        for v in &values {
+            out.push(',');
+            out.push_str(&r.values.get(*v).map(|x| x.to_string()).unwrap_or_default());
+        }
+        out.push_str("\r\n");
+    }
+    out
+}
+
+fn cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    fn counter(day: Option<Date>, dims: &[(&str, &str)], values: &[(&str, i64)]) -> Counter {
+        Counter {
+            period: day,
+            dims: dims.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            values: values.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        }
+    }
+
+    #[test]
+    fn days_sum_into_weeks_and_months() {
+        let c = [
+            counter(Some(date!(2026 - 11 - 30)), &[("project", "A")], &[("count", 2)]),
+            counter(Some(date!(2026 - 12 - 04)), &[("project", "A")], &[("count", 3)]),
+            counter(Some(date!(2026 - 12 - 04)), &[("project", "B")], &[("count", 1)]),
+        ];
+        let weeks = assemble(Metric::Received, &c, Grouping::Week);
+        assert_eq!(weeks.len(), 2);
+        assert_eq!(weeks[0].period, Some(date!(2026 - 11 - 30)));
+        assert_eq!(weeks[0].values["count"], 5.0);
+        let months = assemble(Metric::Received, &c, Grouping::Month);
+        assert_eq!(months[0].period, Some(date!(2026 - 11 - 01)));
+        assert_eq!(months[1].values["count"], 3.0);
+    }
+
+    #[test]
+    fn statuses_drop_what_nets_to_zero() {
+        let c = [
+            counter(None, &[("status", "pending")], &[("count", 0)]),
+            counter(None, &[("status", "in_storage")], &[("count", 4)]),
+        ];
+        let rows = assemble(Metric::Status, &c, Grouping::Day);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].dims["status"], "in_storage");
+    }
+
+    #[test]
+    fn turnaround_merges_buckets_into_median_and_p90() {
+        let b = |secs: i64| format!("h{}", histogram::bucket(secs));
+        let month = Some(date!(2026 - 12 - 01));
+        let c = [
+            counter(month, &[("project", "A")], &[(&b(3600), 5), (&b(36_000), 4)]),
+            counter(month, &[("project", "A")], &[(&b(360_000), 1)]),
+        ];
+        let rows = assemble(Metric::Turnaround, &c, Grouping::Month);
+        assert_eq!(rows[0].values["count"], 10.0);
+        assert!(
+            (rows[0].values["median_hours"] - 1.0).abs() < 0.1,
+            "{:?}",
+            rows[0].values
+        );
+        assert!((rows[0].values["p90_hours"] - 10.0).abs() < 0.6, "{:?}", rows[0].values);
+    }
+
+    #[test]
+    fn csv_has_a_header_and_defuses_formulas() {
+        let rows = [Row {
+            period: Some(date!(2026 - 12 - 01)),
+            dims: BTreeMap::from([("project".to_owned(), "=cmd|' /C calc'!A0".to_owned())]),
+            values: BTreeMap::from([("count".to_owned(), 3.0)]),
+        }];
+        let text = csv(&rows);
+        assert_eq!(text, "period,project,count\r\n2026-12-01,'=cmd|' /C calc'!A0,3\r\n");
+        assert_eq!(cell("a,b"), "\"a,b\"");
+    }
+}

@@ -1,0 +1,222 @@
+//! Reports end to end: counters kept from the table's stream equal a recount from the raw
+//! records after a mixed workload, a redelivered event counts once, and the route answers
+//! JSON or CSV, by day, week or month, to the roles that may read it.
+
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use tracseq_tests::client::{Api, Tokens, new_lab, new_user};
+use tracseq_tests::{eventually, shared};
+
+fn api() -> Api {
+    Api::new(&shared().api)
+}
+
+/// `count` of each row, keyed by its dimension values joined with `/`.
+fn counts(report: &Value) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    for r in report["rows"].as_array().into_iter().flatten() {
+        let key: Vec<&str> = r["dims"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(_, v)| v.as_str().unwrap_or_default())
+            .collect();
+        *out.entry(key.join("/")).or_default() += r["values"]["count"].as_f64().unwrap_or(0.0);
+    }
+    out
+}
+
+/// The counters once they hold what `expected` says (the stream is asynchronous).
+async fn report_when(api: &Api, t: &Tokens, path: &str, expected: &BTreeMap<String, f64>) -> Value {
+    let found = eventually(60, || async {
+        let (status, v) = api.get(path, &t.access).await;
+        assert_eq!(status, 200, "{v}");
+        (counts(&v) == *expected).then_some(v)
+    })
+    .await;
+    match found {
+        Some(v) => v,
+        None => panic!(
+            "{path} never reached {expected:?}; last {}",
+            api.get(path, &t.access).await.1
+        ),
+    }
+}
+
+/// JSON as DynamoDB's attribute-value JSON, as a stream record's image carries it.
+fn dynamo_json(v: &Value) -> Value {
+    match v {
+        Value::String(s) => json!({ "S": s }),
+        Value::Number(n) => json!({ "N": n.to_string() }),
+        Value::Bool(b) => json!({ "BOOL": b }),
+        Value::Null => json!({ "NULL": true }),
+        Value::Array(a) => json!({ "L": a.iter().map(dynamo_json).collect::<Vec<_>>() }),
+        Value::Object(o) => {
+            let m: Map<String, Value> = o.iter().map(|(k, v)| (k.clone(), dynamo_json(v))).collect();
+            json!({ "M": m })
+        }
+    }
+}
+
+#[tokio::test]
+async fn counters_equal_a_recount_and_a_redelivered_event_counts_once() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let samples = json!({"samples": [
+        {"sample_type": "DNA", "project": "ONC", "priority": "high"},
+        {"sample_type": "DNA", "project": "ONC", "priority": "high"},
+        {"sample_type": "RNA", "project": "CARDIO"},
+        {"sample_type": "RNA", "project": "CARDIO"},
+        {"sample_type": "Blood"},
+        {"sample_type": "Blood"},
+    ]});
+    let (status, v) = api.post("/api/samples/batch", Some(&admin.access), samples).await;
+    assert_eq!((status, v["created"].as_u64()), (200, Some(6)), "{v}");
+    let ids: Vec<String> = v["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| r["sample"]["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    for id in &ids[..3] {
+        let (status, v) = api
+            .post(
+                &format!("/api/samples/{id}/transitions"),
+                Some(&admin.access),
+                json!({"to": "validated"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{v}");
+    }
+
+    // The recount, from the samples themselves.
+    let (_, all) = api.get("/api/samples?limit=1000", &admin.access).await;
+    let mut received = BTreeMap::new();
+    let mut statuses = BTreeMap::new();
+    for s in all["items"].as_array().into_iter().flatten() {
+        let project = s["project"].as_str().unwrap_or("unspecified");
+        let key = format!("{project}/{}", s["sample_type"].as_str().unwrap_or_default());
+        *received.entry(key).or_insert(0.0) += 1.0;
+        *statuses
+            .entry(s["status"].as_str().unwrap_or_default().to_owned())
+            .or_insert(0.0) += 1.0;
+    }
+    assert_eq!(received.values().sum::<f64>(), 6.0);
+    let by_day = report_when(&api, &admin, "/api/reports/received?group=day", &received).await;
+    assert_eq!(by_day["group"], "day");
+    let status_report = report_when(&api, &admin, "/api/reports/status", &statuses).await;
+    assert_eq!(statuses.get("validated"), Some(&3.0), "{status_report}");
+
+    // A sample.created event given to the consumer again changes nothing.
+    let subject = format!("samples/{}", ids[0]);
+    let (status, events) = api.get(&format!("/api/events?subject={subject}"), &admin.access).await;
+    assert_eq!(status, 200, "{events}");
+    let created = events["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["type"] == "tracseq.sample.created")
+        .cloned()
+        .unwrap_or_else(|| panic!("no sample.created in {events}"));
+    let mut image = created.as_object().cloned().unwrap_or_default();
+    image.insert("entity".into(), json!("event"));
+    let record = json!({"Records": [{
+        "eventID": "redelivered-1",
+        "eventName": "INSERT",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": {"NewImage": dynamo_json(&Value::Object(image))["M"], "SequenceNumber": "1", "SizeBytes": 1, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    }]});
+    let s = shared();
+    let answer: Value = s
+        .http()
+        .post(format!(
+            "{}/2015-03-31/functions/{}/invocations",
+            s.edge,
+            s.function("ConsumeFunction")
+        ))
+        .body(record.to_string())
+        .send()
+        .await
+        .expect("invoke")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        (answer["counted"].as_u64(), answer["repeated"].as_u64()),
+        (Some(0), Some(1)),
+        "{answer}"
+    );
+    let (_, again) = api.get("/api/reports/received?group=day", &admin.access).await;
+    assert_eq!(counts(&again), received, "a redelivered event must not count twice");
+
+    // Weeks and months sum the same days; CSV carries the same rows.
+    for group in ["week", "month"] {
+        let (status, v) = api
+            .get(&format!("/api/reports/received?group={group}"), &admin.access)
+            .await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(counts(&v), received, "{group}");
+    }
+    let (status, _, headers) = api
+        .send(
+            Method::GET,
+            "/api/reports/received",
+            Some(&admin.access),
+            None,
+            &[("accept", "text/csv")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("text/csv")
+    );
+    let csv = s
+        .http()
+        .get(format!("{}/api/reports/received", s.api))
+        .bearer_auth(&admin.access)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .expect("csv")
+        .text()
+        .await
+        .expect("text");
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("period,project,sample_type,count"));
+    assert_eq!(lines.count(), received.len(), "{csv}");
+
+    // Another lab's report is its own (empty) one.
+    let other = new_lab(&api).await;
+    let (status, v) = api.get("/api/reports/received", &other.access).await;
+    assert_eq!((status, v["rows"].as_array().map(Vec::len)), (200, Some(0)), "{v}");
+}
+
+#[tokio::test]
+async fn report_input_and_roles_are_checked() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    for (path, field) in [
+        ("/api/reports/received?group=year", "group"),
+        ("/api/reports/received?from=2026-13-01", "from"),
+        ("/api/reports/received?from=2026-12-02&to=2026-12-01", "from"),
+        ("/api/reports/received?from=2019-01-01&to=2026-01-01", "from"),
+        ("/api/reports/turnaround?group=week", "group"),
+    ] {
+        let (status, v) = api.get(path, &admin.access).await;
+        assert_eq!(status, 422, "{path}: {v}");
+        assert_eq!(v["errors"][0]["field"], field, "{path}: {v}");
+    }
+    let (status, v) = api.get("/api/reports/nonsense", &admin.access).await;
+    assert_eq!(status, 404, "{v}");
+    let (status, v) = api.get("/api/reports/turnaround", &admin.access).await;
+    assert_eq!((status, v["group"].as_str()), (200, Some("month")), "{v}");
+    let tech = new_user(&api, &admin, "lab_technician").await;
+    assert_eq!(api.get("/api/reports/received", &tech.access).await.0, 403);
+    let pi = new_user(&api, &admin, "principal_investigator").await;
+    assert_eq!(api.get("/api/reports/received", &pi.access).await.0, 200);
+}
