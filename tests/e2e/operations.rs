@@ -153,10 +153,16 @@ async fn backup_wipe_restore_is_identical_and_damage_is_refused() {
         assert_eq!(status, 201, "{v}");
     }
 
-    // Back up once the table is quiet: the same checksums before and after the backup.
+    // Back up once the table is quiet: the same checksums two seconds apart (the stream
+    // readers, the publisher and the reports counters, have caught up) and before and
+    // after the backup.
     let mut taken = None;
     for _ in 0..20 {
         let before = checksums(&ddb, &e.table).await;
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        if checksums(&ddb, &e.table).await != before {
+            continue;
+        }
         let manifest = fire_backup(&e).await;
         let after = checksums(&ddb, &e.table).await;
         if before == after {

@@ -8,34 +8,11 @@ use crate::feed::{FeedEvent, send_all};
 use crate::state::EventsState;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use tracseq_aws::batch::{StreamBatch, entity_of, new_string};
-use tracseq_aws::maintenance::{RestoreMarker, unix_seconds};
+use tracseq_aws::batch::StreamBatch;
+pub use tracseq_aws::maintenance::without_restored_copies;
 use tracseq_aws::outbox::{ENTITY, event_from_item};
 use tracseq_core::function::FunctionError;
 use tracseq_core::telemetry::{Metrics, NAMESPACE, Unit};
-
-/// The batch without the INSERTs a restore made (copies of events and account mail written
-/// before it started; see `tracseq_aws::maintenance`), and how many were dropped.
-pub fn without_restored_copies(batch: &mut StreamBatch, marker: Option<&RestoreMarker>) -> usize {
-    let Some(marker) = marker else {
-        return 0;
-    };
-    let before = batch.records.len();
-    batch.retain(|r| {
-        let made = match entity_of(r) {
-            Some(ENTITY) => new_string(r, "time"),
-            Some(tracseq_aws::account_mail::ENTITY) => new_string(r, "created_at"),
-            _ => None,
-        };
-        let Some(made) = made.and_then(unix_seconds) else {
-            return true;
-        };
-        let inserted = r.change.approximate_creation_date_time.timestamp();
-        let inserted = (inserted > 0).then_some(inserted as f64);
-        !(r.event_name == "INSERT" && marker.is_restored_copy(inserted, made))
-    });
-    before - batch.records.len()
-}
 
 /// The outbox events of a stream batch, in stream order. Other writes, and outbox items
 /// that do not read back as events (never written by our code), are skipped with a log line.
@@ -135,6 +112,7 @@ fn fault(st: &EventsState, events: &[FeedEvent], before: bool) -> Result<(), Fun
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tracseq_aws::maintenance::RestoreMarker;
 
     #[test]
     fn only_outbox_inserts_are_published() {

@@ -97,6 +97,11 @@ pub const KINDS: &[(&str, Carry)] = &[
     ("password_reset", Carry::Excluded("a credential")),
     ("throttle", Carry::Excluded("a rate counter")),
     ("dedupe", Carry::Excluded("a consumer's bookkeeping")),
+    (
+        "report_counter",
+        Carry::Excluded("derived from the lab's events, which the export carries"),
+    ),
+    ("report_marker", Carry::Excluded("the reports consumer's bookkeeping")),
 ];
 
 /// An item's kind: its `entity`, or for the few bare items (counters, guards) the first

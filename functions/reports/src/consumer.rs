@@ -11,11 +11,18 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tracseq_aws::batch::StreamBatch;
+use tracseq_aws::maintenance::without_restored_copies;
 use tracseq_aws::outbox::{ENTITY, event_from_item};
 use tracseq_core::function::FunctionError;
 
 pub async fn handle(st: Arc<ReportsState>, batch: Value) -> Result<Value, FunctionError> {
-    let batch = StreamBatch::parse(batch)?;
+    let marker = st.restore.get().await.map_err(FunctionError::transient)?;
+    let mut batch = StreamBatch::parse(batch)?;
+    // A restore's copies of events counted before it: their counters came back with them.
+    let restored = without_restored_copies(&mut batch, marker.as_ref());
+    if restored > 0 {
+        tracing::info!(restored, "a restore's copies of earlier events; not counted again");
+    }
     let mut unreadable = 0u32;
     // Each lab's events in stream order: they share counter items and transactions.
     let mut by_lab: BTreeMap<String, Vec<(String, Effects)>> = BTreeMap::new();

@@ -8,6 +8,8 @@ use tracseq_aws::{Init, InitError};
 pub struct ReportsState {
     pub table: Table,
     pub auth: Arc<Auth>,
+    /// The restore marker: the consumer drops the copies a restore inserts.
+    pub restore: tracseq_aws::maintenance::Marker,
 }
 
 impl ReportsState {
@@ -15,6 +17,7 @@ impl ReportsState {
         let table = Table::new(init.clients.dynamodb.clone(), init.env.require("TABLE_NAME")?);
         Ok(Arc::new(Self {
             auth: Auth::from_init(init).await?,
+            restore: tracseq_aws::maintenance::Marker::from_init(init),
             table,
         }))
     }

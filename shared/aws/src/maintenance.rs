@@ -4,9 +4,10 @@
 //!
 //! - Scheduled functions that act on the table (digests, custody recovery, backups) skip
 //!   their run while a restore is running: they would act on a half-written table.
-//! - The stream publisher drops the INSERTs a restore made: a restored event or account
-//!   mail is a copy of one written before the restore started, and publishing it again
-//!   would send its webhooks, emails and messages a second time.
+//! - The stream readers drop the INSERTs a restore made ([`without_restored_copies`]): a
+//!   restored event or account mail is a copy of one written before the restore started;
+//!   publishing it again would send its webhooks, emails and messages a second time, and
+//!   counting it again would count it twice in the reports.
 
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
@@ -138,6 +139,29 @@ impl Marker {
         tracing::info!(what, "a restore is running; this run waits for the next one");
         Ok(Some(serde_json::json!({ "paused": "restore", "what": what })))
     }
+}
+
+/// The batch without the INSERTs a restore made (copies of events and account mail written
+/// before it started; see `tracseq_aws::maintenance`), and how many were dropped.
+pub fn without_restored_copies(batch: &mut crate::batch::StreamBatch, marker: Option<&RestoreMarker>) -> usize {
+    let Some(marker) = marker else {
+        return 0;
+    };
+    let before = batch.records.len();
+    batch.retain(|r| {
+        let made = match crate::batch::entity_of(r) {
+            Some(crate::outbox::ENTITY) => crate::batch::new_string(r, "time"),
+            Some(crate::account_mail::ENTITY) => crate::batch::new_string(r, "created_at"),
+            _ => None,
+        };
+        let Some(made) = made.and_then(unix_seconds) else {
+            return true;
+        };
+        let inserted = r.change.approximate_creation_date_time.timestamp();
+        let inserted = (inserted > 0).then_some(inserted as f64);
+        !(r.event_name == "INSERT" && marker.is_restored_copy(inserted, made))
+    });
+    before - batch.records.len()
 }
 
 /// Unix seconds of an RFC 3339 time.
