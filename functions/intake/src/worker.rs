@@ -202,6 +202,22 @@ async fn end_unread(
     Ok(())
 }
 
+/// The uploaded file, asked for again a few times over a few seconds when the store says
+/// it is not there or is unavailable: a redelivered message comes back only after the
+/// queue's visibility timeout (six minutes), while the document shows "reading".
+async fn read_upload(st: &IntakeState, key: &str) -> Result<Option<Vec<u8>>, Problem> {
+    let mut wait = std::time::Duration::from_millis(250);
+    for _ in 0..4 {
+        match store::get_bytes(st, key, MAX_BYTES).await {
+            Ok(Some(b)) => return Ok(Some(b)),
+            Err(p) if p.status != 503 => return Err(p),
+            _ => tokio::time::sleep(wait).await,
+        }
+        wait *= 2;
+    }
+    store::get_bytes(st, key, MAX_BYTES).await
+}
+
 async fn extract(st: &IntakeState, lab: &str, id: &str, key: &str) -> Result<(), Problem> {
     let Some(doc) = begin(st, lab, id, key).await? else {
         return Ok(());
@@ -213,9 +229,16 @@ async fn extract(st: &IntakeState, lab: &str, id: &str, key: &str) -> Result<(),
         };
         return refuse(st, lab, id, e).await;
     }
-    let bytes = match store::get_bytes(st, key, MAX_BYTES).await {
+    let bytes = match read_upload(st, key).await {
         Ok(Some(b)) => b,
-        Ok(None) => return Err(Problem::unavailable("the upload is not readable yet")),
+        Ok(None) => {
+            tracing::warn!(
+                lab,
+                document = id,
+                "the upload is not readable yet; the message will come back"
+            );
+            return Err(Problem::unavailable("the upload is not readable yet"));
+        }
         Err(p) if p.status == 413 => return refuse(st, lab, id, (&FormatError::TooLarge).into()).await,
         Err(p) => return Err(p),
     };
