@@ -523,7 +523,13 @@ async fn bad_review_input_is_refused() {
         .patch(&path, &admin.access, json!({"fields": {"organism": "x"}}))
         .await;
     assert_eq!((status, v["code"].as_str()), (428, Some("version_required")), "{v}");
+    // Its text: not read yet (409), and nobody else's (404, never 403); a guest may not.
+    let (status, v) = api.get(&format!("{path}/text"), &admin.access).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("not_extracted")), "{v}");
     let other = new_lab(&api).await;
+    assert_eq!(api.get(&format!("{path}/text"), &other.access).await.0, 404);
+    let guest = tracseq_tests::client::new_user(&api, &admin, "guest").await;
+    assert_eq!(api.get(&format!("{path}/text"), &guest.access).await.0, 403);
     let (status, _) = api
         .patch(&path, &other.access, json!({"version": 1, "fields": {"organism": "x"}}))
         .await;

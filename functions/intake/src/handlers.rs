@@ -2,6 +2,7 @@
 //! documents with their extraction, correct fields, submit, reject, ask.
 
 use crate::domain::Prepared;
+use crate::domain::chunk::Text;
 use crate::domain::extraction::{Citation, Extracted, Extraction, FieldValue, assess, is_field};
 use crate::domain::fields::COLUMNS;
 use crate::domain::formats::{MAX_BYTES, declared};
@@ -128,13 +129,18 @@ pub async fn get(st: Arc<IntakeState>, req: Request, p: Principal) -> Result<Res
     Ok(Response::ok(&DocumentView { document, extraction }))
 }
 
+/// A document of the caller's lab (404 otherwise) as it was read; 409 before it was read.
+async fn read_text(st: &IntakeState, lab: &str, id: &str) -> Result<Text, Problem> {
+    store::get(st, lab, id).await?;
+    store::text(st, lab, id)
+        .await?
+        .ok_or_else(|| Problem::conflict("not_extracted", "the document has not been read yet"))
+}
+
 /// The text the citations point into, for showing the document beside its fields.
 pub async fn text(st: Arc<IntakeState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let id = req.path_param("id")?;
-    store::get(&st, &p.lab_id, id).await?;
-    let Some(text) = store::text(&st, &p.lab_id, id).await? else {
-        return Err(Problem::conflict("not_extracted", "the document has not been read yet"));
-    };
+    let text = read_text(&st, &p.lab_id, id).await?;
     Ok(Response::ok(&DocumentText {
         id: id.to_owned(),
         pages: text.pages,
@@ -471,10 +477,7 @@ pub async fn ask(st: Arc<IntakeState>, req: Request, p: Principal) -> Result<Res
         )]));
     }
     let id = req.path_param("id")?;
-    store::get(&st, &p.lab_id, id).await?;
-    let Some(text) = store::text(&st, &p.lab_id, id).await? else {
-        return Err(Problem::conflict("not_extracted", "the document has not been read yet"));
-    };
+    let text = read_text(&st, &p.lab_id, id).await?;
     let settings = store::settings(&st, &p.lab_id).await?;
     let (provider, unusable) = match providers::for_lab(&st, &p.lab_id, &settings).await {
         Ok(pr) => (pr, None),

@@ -45,13 +45,26 @@ fn sort_key(period: Option<Date>, dims: &[(&'static str, String)]) -> String {
 /// DynamoDB's limit of actions in one transaction.
 const MAX_ACTIONS: usize = 100;
 
+/// Every counter change an event makes: metric, period, dimensions, value name, delta
+/// (an observation adds one to its histogram bucket).
+fn touches(
+    effects: &Effects,
+) -> impl Iterator<Item = (Metric, Option<Date>, &Vec<(&'static str, String)>, String, i64)> {
+    let increments = effects
+        .increments
+        .iter()
+        .map(|i| (i.metric, i.day, &i.dims, i.counter.to_owned(), i.delta));
+    let observations = effects
+        .observations
+        .iter()
+        .map(|o| (o.metric, Some(o.month), &o.dims, format!("{BUCKET}{}", o.bucket), 1));
+    increments.chain(observations)
+}
+
 /// The counter items (partition, sort key) an event changes.
 fn items_of(lab: &LabKeys, effects: &Effects) -> Result<Vec<(String, String)>, StoreError> {
-    let increments = effects.increments.iter().map(|i| (i.metric, i.day, &i.dims));
-    let observations = effects.observations.iter().map(|o| (o.metric, Some(o.month), &o.dims));
-    increments
-        .chain(observations)
-        .map(|(metric, period, dims)| Ok((partition(lab, metric)?, sort_key(period, dims))))
+    touches(effects)
+        .map(|(metric, period, dims, _, _)| Ok((partition(lab, metric)?, sort_key(period, dims))))
         .collect()
 }
 
@@ -101,15 +114,7 @@ async fn write(st: &ReportsState, lab: &str, events: &[(String, Effects)]) -> Re
     let lab = keys(lab)?;
     let mut changes: BTreeMap<(String, String), Change> = BTreeMap::new();
     for (_, effects) in events {
-        let increments = effects
-            .increments
-            .iter()
-            .map(|i| (i.metric, i.day, &i.dims, i.counter.to_owned(), i.delta));
-        let observations = effects
-            .observations
-            .iter()
-            .map(|o| (o.metric, Some(o.month), &o.dims, format!("{BUCKET}{}", o.bucket), 1));
-        for (metric, period, dims, counter, delta) in increments.chain(observations) {
+        for (metric, period, dims, counter, delta) in touches(effects) {
             let c = changes
                 .entry((partition(&lab, metric)?, sort_key(period, dims)))
                 .or_insert_with(|| Change {
