@@ -45,11 +45,11 @@ fn sort_key(period: Option<Date>, dims: &[(&'static str, String)]) -> String {
 /// DynamoDB's limit of actions in one transaction.
 const MAX_ACTIONS: usize = 100;
 
-/// Every counter change an event makes: metric, period, dimensions, value name, delta
-/// (an observation adds one to its histogram bucket).
-fn touches(
-    effects: &Effects,
-) -> impl Iterator<Item = (Metric, Option<Date>, &Vec<(&'static str, String)>, String, i64)> {
+/// One counter change: metric, period, dimensions, value name, delta.
+type Touch<'a> = (Metric, Option<Date>, &'a Vec<(&'static str, String)>, String, i64);
+
+/// Every counter change an event makes (an observation adds one to its histogram bucket).
+fn touches(effects: &Effects) -> impl Iterator<Item = Touch<'_>> {
     let increments = effects
         .increments
         .iter()
