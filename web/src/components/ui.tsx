@@ -1,6 +1,6 @@
 // The few building blocks every screen shares: loading data, showing a problem, a labelled
 // field with its error, an empty state, a progress bar, a status badge.
-import { useCallback, useEffect, useId, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useId, useLayoutEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError, type Problem } from '../api/client';
 
 export interface Loaded<T> {
@@ -196,4 +196,12 @@ export function useRenderTiming(name: string, key: unknown, ready = true) {
     void document.body.offsetHeight;
     performance.measure(name, start);
   });
+}
+
+/** A form's submit handler: no page reload, the API call run through `useSubmit`. */
+export function submitWith(run: () => Promise<void>) {
+  return (e: FormEvent) => {
+    e.preventDefault();
+    void run();
+  };
 }

@@ -3,7 +3,7 @@ import { useState, type FormEvent } from 'react';
 import { Link, useLocation, useSearch } from 'wouter';
 import { api, ok } from '../api/client';
 import { useSession } from '../session';
-import { Field, ProblemBanner, useSubmit } from '../components/ui';
+import { Field, ProblemBanner, useSubmit, submitWith } from '../components/ui';
 
 export function SignIn() {
   const { signIn } = useSession();
@@ -52,10 +52,7 @@ export function Forgot() {
         <p role="status">If an account uses that address, a reset link is on its way. It works for an hour.</p>
       ) : (
         <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            void submit.run();
-          }}
+          onSubmit={submitWith(submit.run)}
           noValidate
         >
           <ProblemBanner error={submit.error} />

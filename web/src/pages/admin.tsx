@@ -5,7 +5,7 @@ import { Link } from 'wouter';
 import { api, ok, type Schemas } from '../api/client';
 import { ROLE_LABELS, ROLES, type Role } from '../roles';
 import { useSession } from '../session';
-import { Badge, Empty, Field, Loading, ProblemBanner, useLoad, useSubmit, when } from '../components/ui';
+import { Badge, Empty, Field, Loading, ProblemBanner, useLoad, useSubmit, when, submitWith } from '../components/ui';
 
 function AdminNav({ children }: { children: ReactNode }) {
   return (
@@ -85,10 +85,7 @@ export function Users() {
       <form
         className="card inline-form"
         aria-label="Invite a user"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void invite.run();
-        }}
+        onSubmit={submitWith(invite.run)}
         noValidate
       >
         <h2>Invite a user</h2>
@@ -202,10 +199,7 @@ function ChannelForm({ channel, onSaved }: { channel: Schemas['ChannelView']; on
     <form
       className="card inline-form"
       aria-label={`Configure ${channel.kind}`}
-      onSubmit={(e) => {
-        e.preventDefault();
-        void save.run();
-      }}
+      onSubmit={submitWith(save.run)}
       noValidate
     >
       <h2>Configure {channel.kind.replace(/_/g, ' ')}</h2>
@@ -270,10 +264,7 @@ export function Webhooks() {
       <form
         className="card inline-form"
         aria-label="Add a webhook"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void add.run();
-        }}
+        onSubmit={submitWith(add.run)}
         noValidate
       >
         <ProblemBanner error={add.error} />

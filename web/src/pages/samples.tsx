@@ -6,7 +6,7 @@ import { Link, useLocation, useSearch } from 'wouter';
 import { api, ok, type Schemas } from '../api/client';
 import { atLeast } from '../roles';
 import { useSession } from '../session';
-import { Badge, Empty, Field, Loading, ProblemBanner, ProgressBar, useLoad, useRenderTiming, useSubmit, when } from '../components/ui';
+import { Badge, Empty, Field, Loading, ProblemBanner, ProgressBar, useLoad, useRenderTiming, useSubmit, when, submitWith } from '../components/ui';
 
 type Sample = Schemas['Sample'];
 type SampleType = Schemas['SampleType'];
@@ -343,10 +343,7 @@ export function RegisterSample() {
     <section className="card narrow">
       <h1>Register a sample</h1>
       <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit.run();
-        }}
+        onSubmit={submitWith(submit.run)}
         noValidate
       >
         <ProblemBanner error={submit.error} />
@@ -423,10 +420,7 @@ export function ImportSamples() {
       <section className="card narrow">
         {templates.data && published.length === 0 && <Empty>No published template yet: a lab administrator publishes one first (Templates in the API).</Empty>}
         <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            void submit.run();
-          }}
+          onSubmit={submitWith(submit.run)}
           noValidate
         >
           <ProblemBanner error={submit.error} />

@@ -5,7 +5,7 @@ import { Link, useLocation } from 'wouter';
 import { api, ApiError, ok, toProblem, type Schemas } from '../api/client';
 import { atLeast } from '../roles';
 import { useSession } from '../session';
-import { Badge, Empty, Field, Loading, ProblemBanner, useLoad, useSubmit, when } from '../components/ui';
+import { Badge, Empty, Field, Loading, ProblemBanner, useLoad, useSubmit, when, submitWith } from '../components/ui';
 
 type Tab = 'runs' | 'pools' | 'libraries' | 'jobs';
 
@@ -103,10 +103,7 @@ function PlanRun({ onPlanned }: { onPlanned: () => void }) {
     <form
       className="card inline-form"
       aria-label="Plan a run"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void submit.run();
-      }}
+      onSubmit={submitWith(submit.run)}
       noValidate
     >
       <h2>Plan a run</h2>
@@ -354,10 +351,7 @@ function Pools({ tech }: { tech: boolean }) {
           <form
             className="card inline-form"
             aria-label="Create a pool"
-            onSubmit={(e) => {
-              e.preventDefault();
-              void create.run();
-            }}
+            onSubmit={submitWith(create.run)}
             noValidate
           >
             <h2>Create a pool</h2>
@@ -370,10 +364,7 @@ function Pools({ tech }: { tech: boolean }) {
           <form
             className="card inline-form"
             aria-label="Add libraries to a pool"
-            onSubmit={(e) => {
-              e.preventDefault();
-              void add.run();
-            }}
+            onSubmit={submitWith(add.run)}
             noValidate
           >
             <h2>Add libraries to a pool</h2>
@@ -459,10 +450,7 @@ function Libraries({ tech }: { tech: boolean }) {
         <form
           className="card inline-form"
           aria-label="Make a library"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void submit.run();
-          }}
+          onSubmit={submitWith(submit.run)}
           noValidate
         >
           <h2>Make a library</h2>

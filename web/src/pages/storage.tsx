@@ -6,7 +6,7 @@ import { api, ok, type Schemas } from '../api/client';
 import { atLeast } from '../roles';
 import { useSession } from '../session';
 import { cellClass, describe, grid, rowLabel } from '../components/boxmap';
-import { Badge, Empty, Field, Loading, ProblemBanner, ProgressBar, useLoad, useRenderTiming, useSubmit } from '../components/ui';
+import { Badge, Empty, Field, Loading, ProblemBanner, ProgressBar, useLoad, useRenderTiming, useSubmit, submitWith } from '../components/ui';
 
 type LocationView = Schemas['LocationView'];
 type Kind = Schemas['LocationKind'];
@@ -196,10 +196,7 @@ function AddLocation({ parent, onAdded }: { parent: LocationView | null; onAdded
     <form
       className="card inline-form"
       aria-label="Add a location"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void submit.run();
-      }}
+      onSubmit={submitWith(submit.run)}
       noValidate
     >
       <h2>Add a location {parent ? `in ${parent.name}` : 'at the top'}</h2>

@@ -5,7 +5,7 @@ import { Link, useLocation } from 'wouter';
 import { api, ok, type Schemas } from '../api/client';
 import { atLeast } from '../roles';
 import { useSession } from '../session';
-import { Badge, Empty, Field, Loading, ProblemBanner, ProgressBar, useLoad, useSubmit, when } from '../components/ui';
+import { Badge, Empty, Field, Loading, ProblemBanner, ProgressBar, useLoad, useSubmit, when, submitWith } from '../components/ui';
 import { pieces, type Cite } from '../components/cited';
 
 const RUNNING: Schemas['SagaStatus'][] = ['running'];
@@ -118,10 +118,7 @@ function UploadDocument() {
     <form
       className="card inline-form"
       aria-label="Upload a document"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void upload.run();
-      }}
+      onSubmit={submitWith(upload.run)}
       noValidate
     >
       <h2>Upload a submission form</h2>
