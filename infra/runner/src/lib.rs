@@ -52,6 +52,9 @@ pub struct Config {
     pub parameters: HashMap<String, String>,
     /// The built web app, served at `/` beside the API when its `index.html` exists.
     pub web_dir: PathBuf,
+    /// Follow the table's stream (events publisher, reports). A test that only measures
+    /// writes turns it off, so tens of thousands of events are not folded for nothing.
+    pub stream_readers: bool,
 }
 
 impl Default for Config {
@@ -70,6 +73,7 @@ impl Default for Config {
             env_overrides: HashMap::new(),
             parameters: HashMap::from([("Stage".to_owned(), "local".to_owned())]),
             web_dir: PathBuf::from("web/dist"),
+            stream_readers: true,
         }
     }
 }
@@ -254,7 +258,12 @@ impl LocalStack {
         });
         serve(edge_listener, stop_rx.clone(), move |req, _| edge.clone().handle(req));
         let sqs = aws_sdk_sqs::Client::new(&sdk);
-        pollers::start_all(&functions, &sqs, &queues, &tables, &moto_url, &config.region, &stop_rx);
+        let streams = if config.stream_readers {
+            tables.clone()
+        } else {
+            HashMap::new()
+        };
+        pollers::start_all(&functions, &sqs, &queues, &streams, &moto_url, &config.region, &stop_rx);
         schedules.start(&functions, &stop_rx);
         Ok(Self {
             api_url: format!("http://127.0.0.1:{api_port}"),

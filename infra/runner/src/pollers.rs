@@ -304,7 +304,7 @@ fn queue_url_of(queue_urls: &HashMap<String, String>, arn: &str) -> Option<Strin
         .cloned()
 }
 
-/// Start every event source of every function.
+/// Start every event source of every function (streams only of the tables in `tables`).
 pub fn start_all(
     functions: &Functions,
     sqs: &aws_sdk_sqs::Client,
@@ -332,7 +332,7 @@ pub fn start_all(
         }
         for src in &f.spec.streams {
             if !tables.values().any(|t| *t == src.table) {
-                tracing::error!(function = %f.spec.logical_id, table = %src.table, "stream table not in the template");
+                tracing::info!(function = %f.spec.logical_id, table = %src.table, "stream not followed");
                 continue;
             }
             StreamPoller {
