@@ -299,6 +299,17 @@ impl Response {
         Self::json(200, value)
     }
 
+    /// 200 with a file to save: its media type and an attachment `filename`.
+    pub fn download(body: Vec<u8>, media_type: &str, filename: &str) -> Self {
+        Self::new(200)
+            .with_header(header::CONTENT_TYPE, media_type)
+            .with_header(
+                header::CONTENT_DISPOSITION,
+                &format!("attachment; filename=\"{filename}\""),
+            )
+            .with_body(body)
+    }
+
     /// 201 with `Location`.
     pub fn created<T: Serialize + ?Sized>(location: &str, value: &T) -> Self {
         Self::json(201, value).with_header(header::LOCATION, location)

@@ -259,14 +259,18 @@ pub async fn blank_template(st: Arc<SamplesState>, req: Request, p: Principal) -
     match req.query("format").unwrap_or("csv") {
         "csv" => {
             let body = crate::blank::csv(&compiled);
-            Ok(download(body, "text/csv; charset=utf-8", &format!("{stem}.csv")))
+            Ok(Response::download(
+                body,
+                "text/csv; charset=utf-8",
+                &format!("{stem}.csv"),
+            ))
         }
         "xlsx" => {
             let body = crate::blank::xlsx(&compiled).map_err(|e| {
                 tracing::error!(error = %e, "blank workbook failed");
                 Problem::internal()
             })?;
-            Ok(download(
+            Ok(Response::download(
                 body,
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 &format!("{stem}.xlsx"),
@@ -276,15 +280,4 @@ pub async fn blank_template(st: Arc<SamplesState>, req: Request, p: Principal) -
             FieldError::field("format", "one_of", "csv or xlsx").with_value(other),
         ])),
     }
-}
-
-fn download(body: Vec<u8>, media: &str, filename: &str) -> Response {
-    use tracseq_core::http::header;
-    Response::new(200)
-        .with_header(header::CONTENT_TYPE, media)
-        .with_header(
-            header::CONTENT_DISPOSITION,
-            &format!("attachment; filename=\"{filename}\""),
-        )
-        .with_body(body)
 }

@@ -598,13 +598,11 @@ pub async fn get_samplesheet(st: Arc<SequencingState>, req: Request, p: Principa
     let run = st.run(&p.lab_id, req.path_param("id")?).await?;
     let sheet = sheet_request(&st, &p.lab_id, &run).await?;
     match render(&sheet, format) {
-        Ok(csv) => Ok(Response::new(200)
-            .with_header(http::header::CONTENT_TYPE, "text/csv; charset=utf-8")
-            .with_header(
-                http::header::CONTENT_DISPOSITION,
-                &format!("attachment; filename=\"SampleSheet-{}.csv\"", run.id),
-            )
-            .with_body(csv.into_bytes())),
+        Ok(csv) => Ok(Response::download(
+            csv.into_bytes(),
+            "text/csv; charset=utf-8",
+            &format!("SampleSheet-{}.csv", run.id),
+        )),
         Err(errors) => {
             let mut problem = Problem::conflict(
                 "samplesheet_invalid",
