@@ -10,6 +10,7 @@ mod http_api;
 mod imports;
 mod intake;
 mod invoke;
+mod labels;
 mod notifications;
 mod operations;
 mod reports;

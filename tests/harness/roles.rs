@@ -39,6 +39,8 @@ pub const EXPECTED_ROLES: &[(&str, &str)] = &[
     ("DELETE /api/samples/{id}", "lab_administrator"),
     ("POST /api/samples/{id}/transitions", "lab_technician"),
     ("GET /api/samples/{id}/history", "guest"),
+    ("GET /api/samples/{id}/label", "lab_technician"),
+    ("POST /api/samples/labels", "lab_technician"),
     ("POST /api/uploads", "lab_technician"),
     ("POST /api/imports", "lab_technician"),
     ("GET /api/imports/{id}", "guest"),

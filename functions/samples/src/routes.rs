@@ -3,11 +3,13 @@
 //! principal_investigator / lab_administrator). Imports and uploads create samples, so
 //! they need what creating a sample needs.
 
+use crate::domain::label::{LabelFormat, LabelSize, PrinterDpi};
 use crate::handlers::imports::ImportErrorPage;
 use crate::handlers::imports::ImportView;
 use crate::handlers::imports::NewImport;
 use crate::handlers::imports::NewUpload;
 use crate::handlers::imports::Upload;
+use crate::handlers::labels::{LabelBatch, PDF, ZPL};
 use crate::handlers::samples::BatchOutcome;
 use crate::handlers::samples::HistoryPage;
 use crate::handlers::samples::NewBatch;
@@ -45,6 +47,26 @@ const BLANK: &[ResponseSpec] = &[ResponseSpec {
     schema: None,
     media_type: "text/csv",
 }];
+const LABELS: &[ResponseSpec] = &[
+    ResponseSpec {
+        status: 200,
+        description: "One label per page, the page the size of the stock (format=pdf)",
+        schema: None,
+        media_type: PDF,
+    },
+    ResponseSpec {
+        status: 200,
+        description: "ZPL II, one ^XA…^XZ format per label (format=zpl)",
+        schema: None,
+        media_type: ZPL,
+    },
+];
+const LABEL_QUERY: &[QueryParam] = &[
+    QueryParam::one_of("size", "label stock in mm (default 50x25)", LabelSize::NAMES),
+    QueryParam::one_of("format", "pdf (default) or zpl", LabelFormat::NAMES),
+    QueryParam::one_of("dpi", "Zebra resolution for zpl (default 203)", PrinterDpi::NAMES),
+    QueryParam::integer("copies", "copies of the label, 1-20 (default 1)", 1, 20),
+];
 const SAMPLE: &[ResponseSpec] = &[ResponseSpec::json(200, "The sample", SchemaRef::of::<Sample>())];
 const SAMPLE_CREATED: &[ResponseSpec] = &[ResponseSpec::json(
     201,
@@ -214,3 +236,19 @@ pub static IMPORT_ERRORS_ROUTE: RouteSpec =
         .doc("Every row error of an import", "imports")
         .query(PAGING)
         .answers(IMPORT_ERRORS);
+pub static SAMPLE_LABEL: RouteSpec =
+    RouteSpec::new("samples_label", Get, "/api/samples/{id}/label", role(LabTechnician))
+        .doc(
+            "A printable label: Code 128 and Data Matrix of the barcode, as PDF or ZPL",
+            "samples",
+        )
+        .query(LABEL_QUERY)
+        .answers(LABELS);
+pub static SAMPLE_LABELS: RouteSpec =
+    RouteSpec::new("samples_labels", Post, "/api/samples/labels", role(LabTechnician))
+        .doc(
+            "Labels for 1-500 samples in one PDF or ZPL document, in the order given",
+            "samples",
+        )
+        .takes(SchemaRef::of::<LabelBatch>())
+        .answers(LABELS);

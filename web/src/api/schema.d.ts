@@ -984,6 +984,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/samples/labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Labels for 1-500 samples in one PDF or ZPL document, in the order given
+         * @description Access: lab_technician or higher.
+         */
+        post: operations["samples_labels"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/samples/{id}": {
         parameters: {
             query?: never;
@@ -1044,6 +1064,26 @@ export interface paths {
          * @description Access: guest or higher.
          */
         get: operations["samples_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/samples/{id}/label": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A printable label: Code 128 and Data Matrix of the barcode, as PDF or ZPL
+         * @description Access: lab_technician or higher.
+         */
+        get: operations["samples_label"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2978,6 +3018,38 @@ export interface components {
             /** Format: int64 */
             version: number;
         };
+        /**
+         * @description `POST /api/samples/labels`; every field but `sample_ids` has a default.
+         * @example {
+         *       "format": "pdf",
+         *       "sample_ids": [
+         *         "01JDX3Q0ZB5V8N7W2K4M6P9R1T"
+         *       ],
+         *       "size": "25x13"
+         *     }
+         */
+        LabelBatch: {
+            /**
+             * Format: int32
+             * @description Copies of each label, 1-20 (default 1).
+             */
+            copies?: number | null;
+            dpi?: null | components["schemas"]["PrinterDpi"];
+            format?: null | components["schemas"]["LabelFormat"];
+            /** @description The samples, in print order (1-500; a repeated id prints again). */
+            sample_ids: string[];
+            size?: null | components["schemas"]["LabelSize"];
+        };
+        /**
+         * @description How a label is rendered: a PDF page per label, or ZPL for Zebra printers.
+         * @enum {string}
+         */
+        LabelFormat: "pdf" | "zpl";
+        /**
+         * @description A label stock: width × height in millimetres.
+         * @enum {string}
+         */
+        LabelSize: "25x13" | "38x13" | "50x25" | "102x51";
         /** @description Metrics as submitted: keys are [`Metric`] names. */
         LaneMetrics: {
             /** Format: int32 */
@@ -3641,6 +3713,11 @@ export interface components {
             /** @description A draft to render instead of the saved template. */
             subject?: string | null;
         };
+        /**
+         * @description A Zebra printer's resolution.
+         * @enum {string}
+         */
+        PrinterDpi: "203" | "300";
         /**
          * @description How urgently a sample is handled.
          * @enum {string}
@@ -8105,6 +8182,94 @@ export interface operations {
             };
         };
     };
+    samples_labels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LabelBatch"];
+            };
+        };
+        responses: {
+            /** @description One label per page, the page the size of the stock (format=pdf) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
+                    "application/zpl": unknown;
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     samples_get: {
         parameters: {
             query?: never;
@@ -8370,6 +8535,65 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HistoryEntryPage"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    samples_label: {
+        parameters: {
+            query?: {
+                /** @description label stock in mm (default 50x25) */
+                size?: "25x13" | "38x13" | "50x25" | "102x51";
+                /** @description pdf (default) or zpl */
+                format?: "pdf" | "zpl";
+                /** @description Zebra resolution for zpl (default 203) */
+                dpi?: "203" | "300";
+                /** @description copies of the label, 1-20 (default 1) */
+                copies?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One label per page, the page the size of the stock (format=pdf) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
+                    "application/zpl": unknown;
                 };
             };
             /** @description Missing or invalid token */

@@ -6,6 +6,7 @@
 
 pub use tracseq_lab::{barcode, kinds, status, value};
 
+pub mod label;
 pub mod manifest;
 pub mod rows;
 pub mod sample;

@@ -1,6 +1,7 @@
 //! The samples service's HTTP handlers, one module per resource.
 
 pub mod imports;
+pub mod labels;
 pub mod samples;
 pub mod search;
 pub mod templates;

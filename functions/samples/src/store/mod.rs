@@ -34,6 +34,24 @@ impl SamplesState {
             .ok_or_else(|| Problem::not_found("sample"))
     }
 
+    /// The visible samples of `lab` among `ids` (any order; unknown and malformed ids are
+    /// left out, as another lab's are).
+    pub async fn samples(&self, lab: &str, ids: &[String]) -> Result<Vec<Sample>, Problem> {
+        let keys: Vec<(String, String)> = ids
+            .iter()
+            .filter(|id| is_valid_id(id))
+            .map(|id| (keys::sample(lab, id), keys::SAMPLE_SK.to_owned()))
+            .collect();
+        let samples = self
+            .table
+            .batch_get(&keys)
+            .await?
+            .into_iter()
+            .map(tracseq_aws::store::from_item::<Sample>)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.visible(lab, samples).await
+    }
+
     /// Drop samples of imports that have not completed: an import becomes visible all at
     /// once, when its status turns `completed`, never row by row.
     pub async fn visible(&self, lab: &str, samples: Vec<Sample>) -> Result<Vec<Sample>, Problem> {
