@@ -1,10 +1,7 @@
 //! Issuing tokens: the signed access token (15 minutes) and the opaque refresh token
 //! (30 days), which is stored only as its SHA-256.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{EncodingKey, Header};
-use sha2::{Digest, Sha256};
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 use tracseq_aws::auth::TokenConfig;
@@ -98,14 +95,12 @@ impl Issuer {
 
 /// A new refresh token: 256 random bits, base64url.
 pub fn new_refresh_token() -> Result<String, Problem> {
-    let mut bytes = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| Problem::internal())?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+    tracseq_core::secret::random_token()
 }
 
 /// How a secret token is stored and looked up.
 pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    tracseq_core::secret::hash(token)
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod pagination;
 pub mod problem;
 pub mod route;
 pub mod saga;
+pub mod secret;
 pub mod telemetry;
 
 pub use problem::{FieldError, Problem};

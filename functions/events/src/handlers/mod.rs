@@ -53,7 +53,5 @@ pub fn lab_keys(p: &Principal) -> Result<tracseq_core::keyed::LabKeys, Problem> 
 
 /// A fresh random secret (32 bytes, hex).
 pub fn random_secret() -> Result<String, Problem> {
-    let mut bytes = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| Problem::internal())?;
-    Ok(hex::encode(bytes))
+    tracseq_core::secret::random_hex()
 }
