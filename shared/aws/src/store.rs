@@ -470,6 +470,17 @@ impl Table {
         Ok(out)
     }
 
+    /// A transaction action: put an item whatever is there (a record the transaction
+    /// itself decides, such as an alert period opened and later closed).
+    pub fn put_op(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .build()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
     /// A transaction action: put an item that must not exist (a record or a guard).
     pub fn put_new_op(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()

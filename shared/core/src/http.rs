@@ -415,7 +415,8 @@ pub enum RouteError {
     },
 }
 
-/// Wrap a handler for a route that needs no token.
+/// Wrap a handler for a route that needs no user token: public ones, and device ones whose
+/// handler checks the device's own token.
 pub fn public_route<S, H, Fut>(
     spec: &'static RouteSpec,
     state: Arc<S>,
@@ -426,7 +427,7 @@ where
     H: Fn(Arc<S>, Request) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Response, Problem>> + Send + 'static,
 {
-    if spec.access != Access::Public {
+    if !matches!(spec.access, Access::Public | Access::Device) {
         return Err(RouteError::AccessMismatch {
             handler: spec.handler,
             access: spec.access,
@@ -455,7 +456,7 @@ where
     H: Fn(Arc<S>, Request, Principal) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Response, Problem>> + Send + 'static,
 {
-    if spec.access == Access::Public {
+    if matches!(spec.access, Access::Public | Access::Device) {
         return Err(RouteError::AccessMismatch {
             handler: spec.handler,
             access: spec.access,
@@ -601,6 +602,8 @@ pub async fn authorize(access: Access, auth: Arc<dyn Authenticator>, req: &Reque
         Access::Public => true,
         Access::Role(min) => principal.role.includes(min),
         Access::Operator => principal.operator,
+        // A user's session never stands in for a device's token.
+        Access::Device => false,
     };
     if !allowed {
         return Err(Problem::forbidden("your role does not allow this action"));

@@ -145,17 +145,26 @@ pub fn document(title: &str, version: &str, routes: &[RouteSpec]) -> OpenApi {
                 .response("415", problem_response("Not JSON"))
                 .response("422", problem_response("Validation failed"));
         }
-        if r.access != Access::Public {
-            op = op
-                .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
-                .response("401", problem_response("Missing or invalid token"))
-                .response("403", problem_response("Role does not allow this route"));
+        match r.access {
+            Access::Public => {}
+            Access::Device => {
+                op = op
+                    .security(SecurityRequirement::new("device", Vec::<String>::new()))
+                    .response("401", problem_response("Missing or invalid device token"));
+            }
+            Access::Role(_) | Access::Operator => {
+                op = op
+                    .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+                    .response("401", problem_response("Missing or invalid token"))
+                    .response("403", problem_response("Role does not allow this route"));
+            }
         }
         op = op.response("500", problem_response("Unexpected error"));
         let role = match r.access {
             Access::Public => "public".to_owned(),
             Access::Operator => "platform operator".to_owned(),
             Access::Role(role) => format!("{} or higher", role.as_str()),
+            Access::Device => "the location's device token".to_owned(),
         };
         op = op.description(Some(format!("Access: {role}.")));
         paths = paths.path(r.path, PathItem::new(http_method(r.method), op.build()));
@@ -168,6 +177,18 @@ pub fn document(title: &str, version: &str, routes: &[RouteSpec]) -> OpenApi {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .build(),
+            ),
+        )
+        .security_scheme(
+            "device",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("TracSeq device token")
+                    .description(Some(
+                        "A freezer sensor's token, issued per location by a lab administrator",
+                    ))
                     .build(),
             ),
         )

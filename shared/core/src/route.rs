@@ -46,6 +46,9 @@ pub enum Access {
     Role(Role),
     /// The platform-operator flag (creates labs, lists backups).
     Operator,
+    /// A device's own token (a freezer's sensor), not a user session: the handler checks
+    /// it against the record the path names, and the token alone gives the lab.
+    Device,
 }
 
 /// A schema for the OpenAPI document, taken from a `utoipa::ToSchema` type.
