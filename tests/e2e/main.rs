@@ -11,6 +11,7 @@ mod imports;
 mod intake;
 mod invoke;
 mod labels;
+mod monitoring;
 mod notifications;
 mod operations;
 mod reports;

@@ -38,7 +38,7 @@ tracseq_core::named_enum!(
 );
 
 /// Attributes never exported.
-pub const REDACTED: &[&str] = &["password_hash"];
+pub const REDACTED: &[&str] = &["password_hash", "token_sha256"];
 
 /// Whether an item kind (its `entity`) leaves in an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +102,10 @@ pub const KINDS: &[(&str, Carry)] = &[
         Carry::Excluded("derived from the lab's events, which the export carries"),
     ),
     ("report_marker", Carry::Excluded("the reports consumer's bookkeeping")),
+    // A unit's band and watch; its device token's hash is redacted (a new token is issued).
+    ("monitor", Carry::Exported),
+    ("reading", Carry::Exported),
+    ("alert_period", Carry::Exported),
 ];
 
 /// An item's kind: its `entity`, or for the few bare items (counters, guards) the first

@@ -45,6 +45,10 @@ pub static FUNCTIONS: &[FunctionDef] = tracseq_aws::functions!(StorageState;
         protected r::SCAN => h::lookups::scan,
         protected r::CAPACITY_ROUTE => h::capacity::get_capacity,
         protected r::SUGGEST => h::capacity::suggest_positions,
+        protected r::PUT_MONITOR => h::monitor::put_monitor,
+        protected r::DEVICE_TOKEN => h::monitor::issue_device_token,
+        public r::POST_READINGS => h::monitor::post_readings,
+        protected r::GET_READINGS => h::monitor::get_readings,
     ],
     background: [
         "storage_recover_operations" => |st, event| recover_operations(st, event),

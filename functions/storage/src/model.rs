@@ -43,6 +43,10 @@ pub mod keys {
     pub fn custody_sk(at: &str, id: &str) -> String {
         format!("CUSTODY#{at}#{id}")
     }
+    /// A unit's temperature readings and alert periods.
+    pub fn readings(lab: &str, unit: &str) -> String {
+        lab_key(lab, &["LOC", unit, "READINGS"])
+    }
     pub fn operation(lab: &str, id: &str) -> String {
         lab_key(lab, &["STORAGEOP", id])
     }

@@ -11,8 +11,12 @@ use crate::handlers::locations::LocationPatch;
 use crate::handlers::locations::NewLocation;
 use crate::handlers::lookups::CustodyPage;
 use crate::handlers::lookups::Scanned;
+use crate::handlers::monitor::{
+    DeviceToken, MonitorSettings, MonitorView, ReadingBatch, ReadingSeries, ReadingsAccepted,
+};
 use crate::handlers::{LocationPage, LocationView};
 use tracseq_core::auth::Role::*;
+use tracseq_core::route::Access;
 use tracseq_core::route::{Method::*, NO_CONTENT, PAGING, QueryParam, ResponseSpec, RouteSpec, SchemaRef, role};
 use tracseq_lab::kinds::SampleType;
 
@@ -204,3 +208,72 @@ pub static SUGGEST: RouteSpec = RouteSpec::new("storage_suggest", Get, "/api/sto
         QueryParam::text("project", "the project, for same_project"),
     ])
     .answers(SUGGESTIONS);
+
+const MONITOR: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "The unit's band, watch and token status",
+    SchemaRef::of::<MonitorView>(),
+)];
+const TOKEN: &[ResponseSpec] = &[ResponseSpec::json(
+    201,
+    "The device token, shown this once",
+    SchemaRef::of::<DeviceToken>(),
+)];
+const ACCEPTED: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "Stored, and the unit's watch after them",
+    SchemaRef::of::<ReadingsAccepted>(),
+)];
+const SERIES: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "Readings (averaged past 2,000 points), band and alert periods",
+    SchemaRef::of::<ReadingSeries>(),
+)];
+
+pub static PUT_MONITOR: RouteSpec = RouteSpec::new(
+    "storage_monitor_update",
+    Put,
+    "/api/storage/locations/{id}/monitor",
+    role(LabAdministrator),
+)
+.doc("Set a unit's allowed temperature band and grace period", TAG)
+.takes(SchemaRef::of::<MonitorSettings>())
+.answers(MONITOR);
+pub static DEVICE_TOKEN: RouteSpec = RouteSpec::new(
+    "storage_device_token",
+    Post,
+    "/api/storage/locations/{id}/device-token",
+    role(LabAdministrator),
+)
+.doc(
+    "Issue the unit's sensor a device token (the previous one stops working)",
+    TAG,
+)
+.answers(TOKEN);
+pub static POST_READINGS: RouteSpec = RouteSpec::new(
+    "storage_readings_post",
+    Post,
+    "/api/storage/locations/{id}/readings",
+    Access::Device,
+)
+.doc(
+    "A sensor's temperature readings (1-500), with the unit's device token",
+    TAG,
+)
+.takes(SchemaRef::of::<ReadingBatch>())
+.answers(ACCEPTED);
+pub static GET_READINGS: RouteSpec = RouteSpec::new(
+    "storage_readings_get",
+    Get,
+    "/api/storage/locations/{id}/readings",
+    role(ResearchScientist),
+)
+.doc(
+    "A unit's temperature over a range (default the last 24 hours, at most 32 days)",
+    TAG,
+)
+.query(&[
+    QueryParam::text("from", "RFC 3339 (default: 24 hours before `to`)"),
+    QueryParam::text("to", "RFC 3339 (default: now)"),
+])
+.answers(SERIES);

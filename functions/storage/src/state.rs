@@ -21,6 +21,8 @@ pub struct Settings {
     /// Open multi-chunk operations older than this are taken for dead and undone by the
     /// recovery function (well above the function timeout).
     pub recover_after_secs: i64,
+    /// How long a temperature reading is kept.
+    pub readings_ttl_days: u32,
     pub faults: Faults,
 }
 
@@ -74,6 +76,7 @@ impl StorageState {
                 max_depth: env.parse_or("STORAGE_MAX_DEPTH", 8usize)?.clamp(2, 8),
                 max_bulk: env.parse_or("STORAGE_MAX_BULK", 96usize)?.clamp(1, 96),
                 recover_after_secs: env.parse_or("STORAGE_RECOVER_AFTER_SECS", 120i64)?.max(0),
+                readings_ttl_days: env.parse_or("READINGS_TTL_DAYS", 90u32)?.clamp(1, 3650),
                 faults: Faults {
                     fail_chunk: Some(env.parse_or("STORAGE_FAULT_FAIL_CHUNK", 0usize)?).filter(|k| *k > 0),
                     crash_after_chunk: Some(env.parse_or("STORAGE_FAULT_CRASH_AFTER_CHUNK", 0usize)?)

@@ -1524,6 +1524,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/storage/locations/{id}/device-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue the unit's sensor a device token (the previous one stops working)
+         * @description Access: lab_administrator or higher.
+         */
+        post: operations["storage_device_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/storage/locations/{id}/map": {
         parameters: {
             query?: never;
@@ -1538,6 +1558,50 @@ export interface paths {
         get: operations["storage_box_map"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/storage/locations/{id}/monitor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a unit's allowed temperature band and grace period
+         * @description Access: lab_administrator or higher.
+         */
+        put: operations["storage_monitor_update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/storage/locations/{id}/readings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A unit's temperature over a range (default the last 24 hours, at most 32 days)
+         * @description Access: research_scientist or higher.
+         */
+        get: operations["storage_readings_get"];
+        put?: never;
+        /**
+         * A sensor's temperature readings (1-500), with the unit's device token
+         * @description Access: the location's device token.
+         */
+        post: operations["storage_readings_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2152,6 +2216,13 @@ export interface components {
             /** Format: int64 */
             version: number;
         };
+        AlertView: {
+            alerted_at: string;
+            recovered_at?: string | null;
+            since: string;
+            /** Format: double */
+            worst_celsius: number;
+        };
         /** @description An answer from the document's own passages. */
         Answer: {
             answer: string;
@@ -2253,6 +2324,24 @@ export interface components {
             items: components["schemas"]["BackupSummary"][];
             /** @description Where the next page starts; absent on the last page. */
             next_cursor?: string | null;
+        };
+        /** @description Where a unit's temperature must stay. */
+        Band: {
+            /**
+             * Format: int32
+             * @description How long a reading may stay outside before the alert (0-1440 minutes).
+             */
+            grace_minutes: number;
+            /**
+             * Format: double
+             * @description Highest allowed reading, °C.
+             */
+            max_celsius: number;
+            /**
+             * Format: double
+             * @description Lowest allowed reading, °C.
+             */
+            min_celsius: number;
         };
         BatchError: {
             code: string;
@@ -2530,6 +2619,13 @@ export interface components {
          * @enum {string}
          */
         DeliveryStatus: "pending" | "scheduled" | "sending" | "retrying" | "sent" | "failed" | "skipped";
+        /** @description `POST …/device-token`: shown once; issuing another one retires it. */
+        DeviceToken: {
+            issued_at: string;
+            location_id: string;
+            /** @description `Authorization: Bearer {token}` on `POST …/readings`. */
+            token: string;
+        };
         /**
          * @description Digest windows, in UTC: hourly ones end on the hour, daily ones at midnight. Quiet hours still apply to the summary.
          * @enum {string}
@@ -3220,6 +3316,33 @@ export interface components {
         };
         /** @enum {string} */
         Metric: "percent_q30" | "percent_pf" | "cluster_density" | "error_rate" | "percent_phix" | "library_concentration" | "fragment_size" | "rin" | "a260280";
+        /**
+         * @description `PUT /api/storage/locations/{id}/monitor`: any field left out keeps its value (a new
+         *     monitor starts from the unit's zone range and a 15-minute grace period).
+         * @example {
+         *       "grace_minutes": 15,
+         *       "max_celsius": -65,
+         *       "min_celsius": -90
+         *     }
+         */
+        MonitorSettings: {
+            /** Format: int32 */
+            grace_minutes?: number | null;
+            /** Format: double */
+            max_celsius?: number | null;
+            /** Format: double */
+            min_celsius?: number | null;
+        };
+        /** @description A unit's monitoring as answered (never the token or its hash). */
+        MonitorView: {
+            band: components["schemas"]["Band"];
+            /** @description When the current device token was issued (absent: none yet). */
+            device_token_issued_at?: string | null;
+            /** @description The newest reading judged. */
+            last_reading_at?: string | null;
+            location_id: string;
+            watch: components["schemas"]["Watch"];
+        };
         /** @description What happened to one sample. */
         Moved: {
             barcode: string;
@@ -3434,6 +3557,16 @@ export interface components {
             libraries?: components["schemas"]["LibraryMetrics"][];
             /** Format: int64 */
             version: number;
+        };
+        /** @description One reading. */
+        NewReading: {
+            /**
+             * Format: date-time
+             * @description RFC 3339.
+             */
+            at: string;
+            /** Format: double */
+            celsius: number;
         };
         /** @description `POST /api/sequencing/runs`. */
         NewRun: {
@@ -3796,6 +3929,49 @@ export interface components {
             /** @description `empty_file | file_too_large | type_mismatch | unsupported_format | no_text_layer | unreadable_file` */
             code: string;
             detail: string;
+        };
+        /**
+         * @description `POST …/readings`.
+         * @example {
+         *       "readings": [
+         *         {
+         *           "at": "2026-12-04T10:00:00Z",
+         *           "celsius": -80.2
+         *         }
+         *       ]
+         *     }
+         */
+        ReadingBatch: {
+            readings: components["schemas"]["NewReading"][];
+        };
+        /** @description A chart point: one reading, or the mean of a bucket with its extremes. */
+        ReadingPoint: {
+            at: string;
+            /** Format: double */
+            celsius: number;
+            /** Format: double */
+            max_celsius: number;
+            /** Format: double */
+            min_celsius: number;
+        };
+        /** @description `GET …/readings`. */
+        ReadingSeries: {
+            alerts: components["schemas"]["AlertView"][];
+            band?: null | components["schemas"]["Band"];
+            /** @description Readings stored in the range (before averaging). */
+            count: number;
+            from: string;
+            location_id: string;
+            points: components["schemas"]["ReadingPoint"][];
+            to: string;
+            watch?: null | components["schemas"]["Watch"];
+        };
+        ReadingsAccepted: {
+            /** @description Alerts raised and recoveries announced by this batch. */
+            alerts_raised: number;
+            recoveries: number;
+            stored: number;
+            watch: components["schemas"]["Watch"];
         };
         /** @description Cycles of each read (`0` for an absent read). */
         Reads: {
@@ -4448,6 +4624,27 @@ export interface components {
             name: string;
             stage: string;
             version: string;
+        };
+        /** @description Where a unit stands. */
+        Watch: {
+            /** @enum {string} */
+            state: "normal";
+        } | {
+            /** Format: int64 */
+            since: number;
+            /** @enum {string} */
+            state: "excursion";
+            /** Format: double */
+            worst_celsius: number;
+        } | {
+            /** Format: int64 */
+            alerted_at: number;
+            /** Format: int64 */
+            since: number;
+            /** @enum {string} */
+            state: "alerting";
+            /** Format: double */
+            worst_celsius: number;
         };
         Webhook: {
             created_at: string;
@@ -10559,6 +10756,55 @@ export interface operations {
             };
         };
     };
+    storage_device_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The device token, shown this once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceToken"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     storage_box_map: {
         parameters: {
             query?: never;
@@ -10590,6 +10836,229 @@ export interface operations {
             };
             /** @description Role does not allow this route */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    storage_monitor_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MonitorSettings"];
+            };
+        };
+        responses: {
+            /** @description The unit's band, watch and token status */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonitorView"];
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    storage_readings_get: {
+        parameters: {
+            query?: {
+                /** @description RFC 3339 (default: 24 hours before `to`) */
+                from?: string;
+                /** @description RFC 3339 (default: now) */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Readings (averaged past 2,000 points), band and alert periods */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadingSeries"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    storage_readings_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReadingBatch"];
+            };
+        };
+        responses: {
+            /** @description Stored, and the unit's watch after them */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadingsAccepted"];
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid device token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -45,6 +45,7 @@ impl Priority {
             | "run.compensated"
             | "document.review_required"
             | "storage.capacity_warning"
+            | "storage.temperature_recovered"
             | "auth.password_changed" => Priority::High,
             "sequencing.run_completed"
             | "sequencing.job_status_changed"

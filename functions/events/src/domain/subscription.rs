@@ -142,7 +142,11 @@ pub fn defaults(created_by: &str, now: &str) -> Vec<Subscription> {
         sub(
             "default-storage-alerts",
             "Storage alerts to lab administrators",
-            &["storage.capacity_critical", "storage.temperature_alert"],
+            &[
+                "storage.capacity_critical",
+                "storage.temperature_alert",
+                "storage.temperature_recovered",
+            ],
             &[Email, InApp],
             Audience::Roles {
                 roles: vec![Role::LabAdministrator],

@@ -63,8 +63,13 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     (
         "storage.temperature_alert",
-        "[TracSeq] Temperature alert: {{subject}}",
-        "Temperature alert for {{subject}} at {{time}}.\n{{link}}",
+        "[TracSeq] Temperature alert: {{data.path}} at {{data.reading_celsius}} °C",
+        "{{data.path}} (zone {{data.zone}}) has read outside {{data.min_celsius}}…{{data.max_celsius}} °C since {{data.since}}: {{data.reading_celsius}} °C at {{data.at}}, worst {{data.worst_celsius}} °C. Check the unit and move samples if it does not recover.\n{{link}}",
+    ),
+    (
+        "storage.temperature_recovered",
+        "[TracSeq] Temperature recovered: {{data.path}}",
+        "{{data.path}} reads {{data.reading_celsius}} °C at {{data.at}}, inside {{data.min_celsius}}…{{data.max_celsius}} °C again after {{data.minutes_out_of_range}} minutes out of range (worst {{data.worst_celsius}} °C).\n{{link}}",
     ),
     (
         "sequencing.qc_failed",

@@ -8,5 +8,6 @@ pub mod capacity;
 pub mod custody;
 pub mod grid;
 pub mod kinds;
+pub mod monitor;
 pub mod suggest;
 pub mod zone;

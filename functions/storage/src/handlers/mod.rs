@@ -4,6 +4,7 @@ pub mod capacity;
 pub mod custody;
 pub mod locations;
 pub mod lookups;
+pub mod monitor;
 
 use crate::domain::capacity::Level;
 use crate::domain::kinds::LocationStatus;

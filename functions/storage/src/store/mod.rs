@@ -6,6 +6,7 @@
 pub mod capacity;
 pub mod custody;
 pub mod locations;
+pub mod monitor;
 pub mod recovery;
 
 use crate::domain::kinds::LocationStatus;
