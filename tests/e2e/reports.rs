@@ -189,6 +189,24 @@ async fn counters_equal_a_recount_and_a_redelivered_event_counts_once() {
     let mut lines = csv.lines();
     assert_eq!(lines.next(), Some("period,project,sample_type,count"));
     assert_eq!(lines.count(), received.len(), "{csv}");
+    // And as a workbook: the same header and as many rows, read back with calamine.
+    let book = s
+        .http()
+        .get(format!("{}/api/reports/received", s.api))
+        .bearer_auth(&admin.access)
+        .header("accept", tracseq_reports::handlers::XLSX)
+        .send()
+        .await
+        .expect("xlsx");
+    assert_eq!(book.headers()["content-type"], tracseq_reports::handlers::XLSX);
+    let bytes = book.bytes().await.expect("bytes");
+    let mut workbook: calamine::Xlsx<_> =
+        calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("a workbook");
+    use calamine::Reader;
+    let sheet = workbook.worksheet_range("received").expect("the received sheet");
+    let header: Vec<String> = sheet.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
+    assert_eq!(header, ["period", "project", "sample_type", "count"]);
+    assert_eq!(sheet.height() - 1, received.len());
 
     // Another lab's report is its own (empty) one.
     let other = new_lab(&api).await;

@@ -3,7 +3,7 @@
 
 use crate::domain::fold::Metric;
 use crate::domain::period::{Grouping, Range};
-use crate::domain::report::{Row, assemble, csv};
+use crate::domain::report::{Row, assemble, csv, xlsx};
 use crate::model::{ReportRow, ReportView};
 use crate::state::ReportsState;
 use crate::store;
@@ -12,8 +12,11 @@ use time::format_description::well_known::Iso8601;
 use time::{Date, Duration, OffsetDateTime};
 use tracseq_core::Problem;
 use tracseq_core::auth::Principal;
-use tracseq_core::http::{Request, Response, header};
+use tracseq_core::http::{Request, Response};
 use tracseq_core::problem::FieldError;
+
+/// The XLSX media type (`Accept` asks for it).
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// Without `from`, a report covers the 30 days up to `to` (today by default).
 const DEFAULT_DAYS: i64 = 30;
@@ -77,19 +80,21 @@ pub async fn get(st: Arc<ReportsState>, req: Request, p: Principal) -> Result<Re
         Problem::unavailable("reports are unavailable; retry shortly")
     })?;
     let assembled = assemble(metric, &counters, grouping);
-    if req.header("accept").is_some_and(|a| a.contains("text/csv")) {
-        return Ok(Response::new(200)
-            .with_header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
-            .with_header(
-                header::CONTENT_DISPOSITION,
-                &format!(
-                    "attachment; filename=\"{}-{}-{}.csv\"",
-                    metric.as_str(),
-                    range.from,
-                    range.to
-                ),
-            )
-            .with_body(csv(&assembled).into_bytes()));
+    let accept = req.header("accept").unwrap_or_default();
+    let stem = format!("{}-{}-{}", metric.as_str(), range.from, range.to);
+    if accept.contains(XLSX) {
+        let book = xlsx(metric, &assembled).map_err(|e| {
+            tracing::error!(error = %e, "report workbook failed");
+            Problem::internal()
+        })?;
+        return Ok(Response::download(book, XLSX, &format!("{stem}.xlsx")));
+    }
+    if accept.contains("text/csv") {
+        return Ok(Response::download(
+            csv(&assembled).into_bytes(),
+            "text/csv; charset=utf-8",
+            &format!("{stem}.csv"),
+        ));
     }
     Ok(Response::ok(&ReportView {
         name: metric.as_str().to_owned(),

@@ -16,6 +16,12 @@ const REPORT: &[ResponseSpec] = &[
         schema: None,
         media_type: "text/csv",
     },
+    ResponseSpec {
+        status: 200,
+        description: "The same rows as an XLSX workbook (Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet)",
+        schema: None,
+        media_type: crate::handlers::XLSX,
+    },
 ];
 
 pub static GET: RouteSpec = RouteSpec::new("reports_get", Get, "/api/reports/{name}", role(PrincipalInvestigator))

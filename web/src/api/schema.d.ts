@@ -8057,6 +8057,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ReportView"];
                     "text/csv": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
                 };
             };
             /** @description Missing or invalid token */

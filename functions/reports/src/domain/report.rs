@@ -84,21 +84,21 @@ fn quantiles(values: &BTreeMap<String, i64>) -> Option<BTreeMap<String, f64>> {
     ]))
 }
 
+/// The columns of a tabular report: period, each dimension, each value (names sorted).
+fn columns(rows: &[Row]) -> (Vec<&String>, Vec<&String>) {
+    let mut dims: Vec<&String> = rows.iter().flat_map(|r| r.dims.keys()).collect();
+    dims.sort();
+    dims.dedup();
+    let mut values: Vec<&String> = rows.iter().flat_map(|r| r.values.keys()).collect();
+    values.sort();
+    values.dedup();
+    (dims, values)
+}
+
 /// The rows as CSV: period, each dimension, each value; a cell that a spreadsheet would
 /// run as a formula is quoted with a leading apostrophe.
 pub fn csv(rows: &[Row]) -> String {
-    let dims: Vec<&String> = {
-        let mut d: Vec<&String> = rows.iter().flat_map(|r| r.dims.keys()).collect();
-        d.sort();
-        d.dedup();
-        d
-    };
-    let values: Vec<&String> = {
-        let mut v: Vec<&String> = rows.iter().flat_map(|r| r.values.keys()).collect();
-        v.sort();
-        v.dedup();
-        v
-    };
+    let (dims, values) = columns(rows);
     let mut out = String::from("period");
     for name in dims.iter().chain(values.iter()) {
         out.push(',');
@@ -118,6 +118,42 @@ pub fn csv(rows: &[Row]) -> String {
         out.push_str("\r\n");
     }
     out
+}
+
+/// The same table as an XLSX workbook of one sheet named after the report: periods as
+/// dates, values as numbers, dimensions as text (a text cell is never run as a formula).
+pub fn xlsx(metric: Metric, rows: &[Row]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let (dims, values) = columns(rows);
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    let day = Format::new().set_num_format("yyyy-mm-dd");
+    let ws = wb.add_worksheet();
+    ws.set_name(metric.as_str())?;
+    let headers = std::iter::once("period").chain(dims.iter().chain(values.iter()).map(|s| s.as_str()));
+    for (c, name) in headers.enumerate() {
+        ws.write_string_with_format(0, c as u16, name, &bold)?;
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let row = i as u32 + 1;
+        if let Some(d) = r.period {
+            let date = ExcelDateTime::from_ymd(d.year() as u16, u8::from(d.month()), d.day())?;
+            ws.write_datetime_with_format(row, 0, &date, &day)?;
+        }
+        for (j, d) in dims.iter().enumerate() {
+            if let Some(text) = r.dims.get(*d) {
+                ws.write_string(row, j as u16 + 1, text)?;
+            }
+        }
+        for (j, v) in values.iter().enumerate() {
+            if let Some(x) = r.values.get(*v) {
+                ws.write_number(row, (dims.len() + j) as u16 + 1, *x)?;
+            }
+        }
+    }
+    ws.set_freeze_panes(1, 0)?;
+    ws.autofit();
+    wb.save_to_buffer()
 }
 
 fn cell(s: &str) -> String {
@@ -189,6 +225,39 @@ mod tests {
             rows[0].values
         );
         assert!((rows[0].values["p90_hours"] - 10.0).abs() < 0.6, "{:?}", rows[0].values);
+    }
+
+    #[test]
+    fn xlsx_holds_the_same_table_with_dates_and_numbers() {
+        use calamine::{Data, Reader, Xlsx};
+        let rows = vec![Row {
+            period: Some(date!(2026 - 11 - 30)),
+            dims: BTreeMap::from([("project".to_owned(), "=HYPERLINK(1)".to_owned())]),
+            values: BTreeMap::from([("count".to_owned(), 3.0)]),
+        }];
+        let bytes = xlsx(Metric::Received, &rows).unwrap();
+        let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        let sheet = book.worksheet_range("received").unwrap();
+        let cells: Vec<Vec<Data>> = sheet.rows().map(<[Data]>::to_vec).collect();
+        assert_eq!(
+            cells[0],
+            [
+                Data::String("period".into()),
+                Data::String("project".into()),
+                Data::String("count".into())
+            ]
+        );
+        assert!(matches!(cells[1][0], Data::DateTime(_)), "{:?}", cells[1][0]);
+        // Text stays text: the formula is a string cell, never evaluated.
+        assert_eq!(cells[1][1], Data::String("=HYPERLINK(1)".into()));
+        assert_eq!(cells[1][2], Data::Float(3.0));
+        assert!(
+            book.worksheet_formula("received")
+                .unwrap()
+                .rows()
+                .flatten()
+                .all(|f| f.is_empty())
+        );
     }
 
     #[test]
