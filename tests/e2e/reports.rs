@@ -238,3 +238,93 @@ async fn report_input_and_roles_are_checked() {
     let pi = new_user(&api, &admin, "principal_investigator").await;
     assert_eq!(api.get("/api/reports/received", &pi.access).await.0, 200);
 }
+
+/// A location, created: its id.
+async fn location(api: &Api, t: &Tokens, body: Value) -> String {
+    let (status, v) = api.post("/api/storage/locations", Some(&t.access), body).await;
+    assert_eq!(status, 201, "{v}");
+    v["id"].as_str().unwrap().to_owned()
+}
+
+/// A freezer with a 9×9 box: (unit, box).
+async fn freezer(api: &Api, t: &Tokens, name: &str) -> (String, String) {
+    let unit = location(api, t, json!({"name": name, "kind": "freezer", "zone": "ultra_low"})).await;
+    let boxed = location(
+        api,
+        t,
+        json!({"name": format!("{name} box"), "kind": "box", "parent_id": unit, "rows": 9, "columns": 9}),
+    )
+    .await;
+    (unit, boxed)
+}
+
+#[tokio::test]
+async fn occupancy_by_unit_equals_the_storage_counts_after_placements_moves_and_disposals() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let (u1, box1) = freezer(&api, &admin, "North").await;
+    let (u2, box2) = freezer(&api, &admin, "South").await;
+    let samples = tracseq_tests::lims::validated(&api, &admin, 5, "DNA", None).await;
+    let ids: Vec<&str> = samples.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    let items: Vec<Value> = ids.iter().map(|id| json!({"sample_id": id})).collect();
+    let (status, v) = api
+        .post(
+            "/api/storage/placements",
+            Some(&admin.access),
+            json!({"location_id": box1, "auto": true, "items": items}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = api
+        .post(
+            "/api/storage/moves",
+            Some(&admin.access),
+            json!({"sample_id": ids[0], "location_id": box2, "position": "A1", "reason": "balance"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = api
+        .post(
+            "/api/storage/disposals",
+            Some(&admin.access),
+            json!({"sample_id": ids[1], "reason": "used up"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    // A checked-out sample keeps its position: no change.
+    let (status, v) = api
+        .post(
+            "/api/storage/retrievals",
+            Some(&admin.access),
+            json!({"sample_id": ids[2]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+
+    // The recount: each unit's taken positions as storage keeps them.
+    let mut expected = BTreeMap::new();
+    for u in [&u1, &u2] {
+        let (_, v) = api.get(&format!("/api/storage/locations/{u}"), &admin.access).await;
+        expected.insert(u.clone(), v["occupied"].as_f64().unwrap());
+    }
+    assert_eq!(expected.values().copied().collect::<Vec<_>>(), [3.0, 1.0]);
+    let report = report_when(&api, &admin, "/api/reports/occupancy?group=month", &expected).await;
+    // Today's month: North took 5 and gave 2, South took 1.
+    let nets: BTreeMap<String, f64> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["dims"]["unit"].as_str().unwrap().to_owned(),
+                r["values"]["net"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(nets, BTreeMap::from([(u1.clone(), 3.0), (u2.clone(), 1.0)]));
+    // Before anything was stored, the units were empty: no rows.
+    let (status, v) = api
+        .get("/api/reports/occupancy?from=2026-01-01&to=2026-01-31", &admin.access)
+        .await;
+    assert_eq!((status, v["rows"].as_array().map(Vec::len)), (200, Some(0)), "{v}");
+}

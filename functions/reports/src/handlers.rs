@@ -3,7 +3,7 @@
 
 use crate::domain::fold::Metric;
 use crate::domain::period::{Grouping, Range};
-use crate::domain::report::{Row, assemble, csv, xlsx};
+use crate::domain::report::{Row, assemble, csv, occupancy, xlsx};
 use crate::model::{ReportRow, ReportView};
 use crate::state::ReportsState;
 use crate::store;
@@ -69,17 +69,41 @@ pub async fn get(st: Arc<ReportsState>, req: Request, p: Principal) -> Result<Re
     if !errors.is_empty() {
         return Err(Problem::validation(errors));
     }
-    let totals = metric == Metric::Status;
-    let read = if totals {
-        None
-    } else {
-        Some((grouping.start(range.from), range.to))
-    };
-    let counters = store::counters(&st, &p.lab_id, metric, read).await.map_err(|e| {
+    let unavailable = |e| {
         tracing::error!(error = %e, "reading report counters failed");
         Problem::unavailable("reports are unavailable; retry shortly")
-    })?;
-    let assembled = assemble(metric, &counters, grouping);
+    };
+    let totals = metric == Metric::Status;
+    let assembled = match metric {
+        Metric::Status => assemble(
+            metric,
+            &store::counters(&st, &p.lab_id, metric, None)
+                .await
+                .map_err(unavailable)?,
+            grouping,
+        ),
+        // Occupancy walks back from each unit's running total through every later day.
+        Metric::Occupancy => {
+            let now = store::counters(&st, &p.lab_id, metric, None)
+                .await
+                .map_err(unavailable)?;
+            let since = Some((grouping.start(range.from), range.to.max(today)));
+            let days = store::counters(&st, &p.lab_id, metric, since)
+                .await
+                .map_err(unavailable)?;
+            occupancy(&now, &days, range, grouping)
+        }
+        _ => {
+            let read = Some((grouping.start(range.from), range.to));
+            assemble(
+                metric,
+                &store::counters(&st, &p.lab_id, metric, read)
+                    .await
+                    .map_err(unavailable)?,
+                grouping,
+            )
+        }
+    };
     let accept = req.header("accept").unwrap_or_default();
     let stem = format!("{}-{}-{}", metric.as_str(), range.from, range.to);
     if accept.contains(XLSX) {

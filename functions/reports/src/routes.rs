@@ -26,7 +26,7 @@ const REPORT: &[ResponseSpec] = &[
 
 pub static GET: RouteSpec = RouteSpec::new("reports_get", Get, "/api/reports/{name}", role(PrincipalInvestigator))
     .doc(
-        "A report (received, status, turnaround, runs, qc, imports) for a range of days, from pre-aggregated counters",
+        "A report (received, status, turnaround, runs, qc, imports, occupancy) for a range of days, from pre-aggregated counters",
         "reports",
     )
     .query(&[

@@ -179,6 +179,9 @@ pub struct Place {
     pub location_id: String,
     pub position: String,
     pub path: String,
+    /// The storage unit the box is in (reports count each unit's occupancy by it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

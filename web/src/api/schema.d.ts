@@ -908,7 +908,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A report (received, status, turnaround, runs, qc, imports) for a range of days, from pre-aggregated counters
+         * A report (received, status, turnaround, runs, qc, imports, occupancy) for a range of days, from pre-aggregated counters
          * @description Access: principal_investigator or higher.
          */
         get: operations["reports_get"];
@@ -3772,6 +3772,8 @@ export interface components {
             location_id: string;
             path: string;
             position: string;
+            /** @description The storage unit the box is in (reports count each unit's occupancy by it). */
+            unit_id?: string | null;
         };
         /** @description Where one sample of the submission went. */
         Placement: {

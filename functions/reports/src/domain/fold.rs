@@ -24,16 +24,19 @@ pub enum Metric {
     Qc,
     /// Imports by outcome with their rows and row errors, per day.
     Imports,
+    /// Positions taken in each storage unit: the net change per day and the running total.
+    Occupancy,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 6] = [
+    pub const ALL: [Metric; 7] = [
         Self::Received,
         Self::Status,
         Self::Turnaround,
         Self::Runs,
         Self::Qc,
         Self::Imports,
+        Self::Occupancy,
     ];
 
     pub fn parse(name: &str) -> Option<Self> {
@@ -48,6 +51,7 @@ impl Metric {
             Self::Runs => "runs",
             Self::Qc => "qc",
             Self::Imports => "imports",
+            Self::Occupancy => "occupancy",
         }
     }
 }
@@ -170,6 +174,18 @@ pub fn fold(e: &Event) -> Effects {
             out.add(Metric::Imports, day, dims(), "rows", count(d, "rows_total"));
             out.add(Metric::Imports, day, dims(), "errors", count(d, "errors_total"));
         }
+        "sample.stored" | "sample.moved" | "sample.disposed" | "sample.released" => {
+            // A position is taken from its placement until it is freed (a checked-out
+            // sample keeps its position, so a retrieval changes nothing); a return to
+            // another position frees one and takes the other.
+            for (place, delta) in [("from", -1), ("to", 1)] {
+                if let Some(unit) = d.get(place).and_then(|p| p.get("unit_id")).and_then(Value::as_str) {
+                    let dims = || vec![("unit", unit.to_owned())];
+                    out.add(Metric::Occupancy, day, dims(), "net", delta);
+                    out.add(Metric::Occupancy, None, dims(), "count", delta);
+                }
+            }
+        }
         _ => {}
     }
     out
@@ -188,6 +204,45 @@ mod tests {
             time: datetime!(2026-12-04 10:00 UTC),
             data: &data,
         })
+    }
+
+    #[test]
+    fn positions_taken_and_freed_move_each_units_occupancy() {
+        let placed = fold_at(
+            "sample.stored",
+            json!({"action": "placed", "from": null, "to": {"unit_id": "U1"}}),
+        );
+        let nets: Vec<(i64, Option<Date>)> = placed.increments.iter().map(|i| (i.delta, i.day)).collect();
+        assert_eq!(nets, [(1, Some(datetime!(2026-12-04 10:00 UTC).date())), (1, None)]);
+        let moved = fold_at(
+            "sample.moved",
+            json!({"from": {"unit_id": "U1"}, "to": {"unit_id": "U2"}}),
+        );
+        let by_unit: Vec<(String, &str, i64)> = moved
+            .increments
+            .iter()
+            .map(|i| (i.dims[0].1.clone(), i.counter, i.delta))
+            .collect();
+        assert_eq!(
+            by_unit,
+            [
+                ("U1".into(), "net", -1),
+                ("U1".into(), "count", -1),
+                ("U2".into(), "net", 1),
+                ("U2".into(), "count", 1)
+            ]
+        );
+        // A retrieval keeps the position; an event from before units were recorded counts nothing.
+        assert!(
+            fold_at("sample.retrieved", json!({"from": {"unit_id": "U1"}}))
+                .increments
+                .is_empty()
+        );
+        assert!(
+            fold_at("sample.disposed", json!({"from": {"location_id": "B"}}))
+                .increments
+                .is_empty()
+        );
     }
 
     #[test]

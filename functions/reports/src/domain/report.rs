@@ -4,7 +4,7 @@
 
 use super::fold::Metric;
 use super::histogram::{self, Histogram};
-use super::period::Grouping;
+use super::period::{Grouping, Range};
 use std::collections::BTreeMap;
 use time::Date;
 
@@ -64,6 +64,52 @@ pub fn assemble(metric: Metric, counters: &[Counter], g: Grouping) -> Vec<Row> {
             })
         })
         .collect()
+}
+
+/// Occupancy by unit at the end of each period of `range` (`count`) and its change within
+/// the period (`net`), from each unit's running total and its daily changes since the
+/// first period began (`days` must reach today: later changes are taken back off the
+/// total). A unit empty and unchanged in a period has no row for it.
+pub fn occupancy(totals: &[Counter], days: &[Counter], range: Range, g: Grouping) -> Vec<Row> {
+    /// A unit's running total and its daily changes.
+    type History = (i64, Vec<(Date, i64)>);
+    let mut units: BTreeMap<&str, History> = BTreeMap::new();
+    for c in totals {
+        if let Some(unit) = c.dims.get("unit") {
+            units.entry(unit).or_default().0 += c.values.get("count").copied().unwrap_or(0);
+        }
+    }
+    for c in days {
+        if let (Some(unit), Some(day)) = (c.dims.get("unit"), c.period) {
+            let net = c.values.get("net").copied().unwrap_or(0);
+            units.entry(unit).or_default().1.push((day, net));
+        }
+    }
+    let periods = range.periods(g);
+    let mut rows = Vec::new();
+    for (unit, (total, changes)) in units {
+        for (i, start) in periods.iter().enumerate() {
+            let next = periods.get(i + 1).copied();
+            let ends_after = |d: Date| next.is_none_or(|n| d < n) && d >= *start;
+            let end = next.map_or(range.to, |n| n.previous_day().unwrap_or(n)).min(range.to);
+            let later: i64 = changes.iter().filter(|(d, _)| *d > end).map(|(_, n)| n).sum();
+            let net: i64 = changes
+                .iter()
+                .filter(|(d, _)| ends_after(*d) && *d <= end)
+                .map(|(_, n)| n)
+                .sum();
+            let count = total - later;
+            if count != 0 || net != 0 {
+                rows.push(Row {
+                    period: Some(*start),
+                    dims: BTreeMap::from([("unit".to_owned(), unit.to_owned())]),
+                    values: BTreeMap::from([("count".to_owned(), count as f64), ("net".to_owned(), net as f64)]),
+                });
+            }
+        }
+    }
+    rows.sort_by(|a, b| (a.period, &a.dims).cmp(&(b.period, &b.dims)));
+    rows
 }
 
 /// Count, median and p90 (hours) of merged histogram buckets.
@@ -225,6 +271,49 @@ mod tests {
             rows[0].values
         );
         assert!((rows[0].values["p90_hours"] - 10.0).abs() < 0.6, "{:?}", rows[0].values);
+    }
+
+    fn unit(day: Option<Date>, unit: &str, name: &str, v: i64) -> Counter {
+        Counter {
+            period: day,
+            dims: BTreeMap::from([("unit".to_owned(), unit.to_owned())]),
+            values: BTreeMap::from([(name.to_owned(), v)]),
+        }
+    }
+
+    #[test]
+    fn occupancy_walks_back_from_the_running_total() {
+        // U1 holds 10 now: +4 on Dec 1, +3 on Dec 8, -1 on Dec 20 (after the range).
+        let totals = [unit(None, "U1", "count", 10), unit(None, "U2", "count", 0)];
+        let days = [
+            unit(Some(date!(2026 - 12 - 01)), "U1", "net", 4),
+            unit(Some(date!(2026 - 12 - 08)), "U1", "net", 3),
+            unit(Some(date!(2026 - 12 - 20)), "U1", "net", -1),
+            unit(Some(date!(2026 - 12 - 02)), "U2", "net", 2),
+            unit(Some(date!(2026 - 12 - 09)), "U2", "net", -2),
+        ];
+        let range = Range::new(date!(2026 - 11 - 30), date!(2026 - 12 - 13)).unwrap();
+        let rows = occupancy(&totals, &days, range, Grouping::Week);
+        let got: Vec<(Date, &str, f64, f64)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.period.unwrap(),
+                    r.dims["unit"].as_str(),
+                    r.values["count"],
+                    r.values["net"],
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (date!(2026 - 11 - 30), "U1", 8.0, 4.0),
+                (date!(2026 - 11 - 30), "U2", 2.0, 2.0),
+                (date!(2026 - 12 - 07), "U1", 11.0, 3.0),
+                (date!(2026 - 12 - 07), "U2", 0.0, -2.0),
+            ]
+        );
     }
 
     #[test]

@@ -103,6 +103,7 @@ fn place_of(r: &Resolved, label: &str) -> Place {
         location_id: r.location.id.clone(),
         position: label.to_owned(),
         path: r.path.clone(),
+        unit_id: r.location.unit_id.clone(),
     }
 }
 
@@ -329,6 +330,7 @@ impl<'a> Planner<'a> {
             location_id: c.location_id.clone(),
             position: c.position.clone(),
             path: current_box.map_or_else(|| c.path.clone(), |b| b.path.clone()),
+            unit_id: current_box.and_then(|b| b.location.unit_id.clone()),
         });
         let mut positions = Vec::new();
         let mut deltas = Vec::new();
