@@ -166,6 +166,41 @@ async fn an_excursion_past_its_grace_alerts_once_and_recovers_into_the_inbox() {
 }
 
 #[tokio::test]
+async fn one_batch_may_alert_and_recover_many_times() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let freezer = unit(&api, &admin, "Flicker").await;
+    let (status, v) = api
+        .put(
+            &format!("/api/storage/locations/{freezer}/monitor"),
+            &admin.access,
+            json!({"grace_minutes": 0}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let token = token(&api, &admin, &freezer).await;
+    let base = hour_ago();
+    // 50 readings flickering out and in: 25 alerts and 25 recoveries, more than one
+    // transaction can hold, each period written once.
+    let flicker: Vec<(i64, f64)> = (0..50).map(|m| (m, if m % 2 == 0 { -50.0 } else { -80.0 })).collect();
+    let (status, v) = post(&api, &freezer, &token, base, &flicker).await;
+    assert_eq!(
+        (status, v["alerts_raised"].as_u64(), v["recoveries"].as_u64()),
+        (200, Some(25), Some(25)),
+        "{v}"
+    );
+    let (_, v) = api
+        .get(
+            &format!("/api/storage/locations/{freezer}/readings?from={}", at(base, -1)),
+            &admin.access,
+        )
+        .await;
+    let alerts = v["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 25, "{v}");
+    assert!(alerts.iter().all(|a| a["recovered_at"].is_string()), "{v}");
+}
+
+#[tokio::test]
 async fn concurrent_batches_raise_one_alert() {
     let api = api();
     let admin = new_lab(&api).await;

@@ -55,7 +55,8 @@ async fn browser_journeys_pass_in_chromium() {
 
     // Validated samples to scan into a box and to make libraries from.
     let rack = barcodes(&validated(&api, &admin, 8, "DNA", Some("WEB")).await);
-    let libraries = barcodes(&validated(&api, &admin, 2, "DNA", Some("WEB")).await);
+    let library_samples = validated(&api, &admin, 2, "DNA", Some("WEB")).await;
+    let libraries = barcodes(&library_samples);
 
     // 1,000 samples for the list budget, and a 384-well plate filled for the map budget.
     let perf_project = format!("PERF{prefix}");
@@ -101,7 +102,56 @@ async fn browser_journeys_pass_in_chromium() {
         assert_eq!(status, 200, "{v}");
     }
 
+    // A monitored freezer whose sensor reported the last six hours, with one excursion
+    // that raised an alert and recovered.
+    let monitored = location(
+        &api,
+        &admin,
+        json!({"name": "Minus80 B", "kind": "freezer", "zone": "ultra_low"}),
+    )
+    .await;
+    let (status, v) = api
+        .put(
+            &format!("/api/storage/locations/{monitored}/monitor"),
+            &admin.access,
+            json!({"grace_minutes": 10}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = api
+        .post(
+            &format!("/api/storage/locations/{monitored}/device-token"),
+            Some(&admin.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let device = v["token"].as_str().unwrap_or_default().to_owned();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let start = now - now % 300 - 6 * 3600;
+    let readings: Vec<Value> = (0..72)
+        .map(|i| {
+            let at = time::OffsetDateTime::from_unix_timestamp(start + i * 300).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+            let celsius = if (30..36).contains(&i) { -58.0 - (i % 3) as f64 } else { -80.0 + (i % 5) as f64 * 0.4 };
+            json!({"at": at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(), "celsius": celsius})
+        })
+        .collect();
+    let (status, v) = api
+        .post(
+            &format!("/api/storage/locations/{monitored}/readings"),
+            Some(&device),
+            json!({ "readings": readings }),
+        )
+        .await;
+    assert_eq!(
+        (status, v["alerts_raised"].as_u64(), v["recoveries"].as_u64()),
+        (200, Some(1), Some(1)),
+        "{v}"
+    );
+
     let fixture = json!({
+        "monitored_unit": monitored,
+        "label_sample": library_samples[0]["id"],
         "base": shared().api,
         "password": PASSWORD,
         "admin_email": admin.user["email"],

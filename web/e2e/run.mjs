@@ -396,6 +396,67 @@ const journeys = {
     await p.context().close();
   },
 
+  async 'reports: a chart, its table, status bars and the CSV and XLSX downloads'() {
+    const p = await page();
+    await signIn(p, fx.admin_email);
+    await p.getByRole('link', { name: 'Reports' }).click();
+    await p.getByRole('heading', { level: 1, name: 'Reports' }).waitFor();
+    await p.getByTestId('report-chart').waitFor();
+    assert.ok((await p.getByRole('table', { name: 'Report rows' }).locator('tbody tr').count()) > 0, 'received rows');
+    await axe(p, 'reports');
+    await shot(p, 'reports');
+    const [csv] = await Promise.all([p.waitForEvent('download'), p.getByRole('button', { name: 'Download CSV' }).click()]);
+    const csvPath = join(out, 'received.csv');
+    await csv.saveAs(csvPath);
+    assert.match(readFileSync(csvPath, 'utf8'), /^period,project,sample_type,count/);
+    const [xlsx] = await Promise.all([p.waitForEvent('download'), p.getByRole('button', { name: 'Download XLSX' }).click()]);
+    const xlsxPath = join(out, 'received.xlsx');
+    await xlsx.saveAs(xlsxPath);
+    assert.equal(readFileSync(xlsxPath).subarray(0, 2).toString(), 'PK', 'an XLSX is a zip');
+    await p.getByLabel('Report', { exact: true }).selectOption('status');
+    await p.getByRole('table', { name: 'Report rows' }).getByRole('cell', { name: 'validated' }).waitFor();
+    await p.getByLabel('Report', { exact: true }).selectOption('occupancy');
+    await p.getByRole('table', { name: 'Report rows' }).getByRole('cell', { name: 'PERF freezer' }).first().waitFor();
+    await axe(p, 'reports-occupancy');
+  },
+
+  async 'freezer temperature: the chart shows the band, the readings and the alert period'() {
+    const p = await page();
+    await signIn(p, fx.admin_email);
+    await p.goto(`${BASE}/storage/${fx.monitored_unit}`);
+    await p.getByTestId('temperature-chart').waitFor();
+    const summary = await p.getByTestId('temperature-summary').innerText();
+    assert.match(summary, /Allowed -90 to -65 °C, 10 minutes' grace; in its band\./);
+    assert.match(summary, /72 readings, 1 alert period\./);
+    assert.equal(await p.getByTestId('temperature-chart').locator('.alert-period').count(), 1);
+    await p.getByRole('table', { name: 'Alert periods' }).getByRole('cell', { name: '-58 °C' }).waitFor();
+    await axe(p, 'temperature');
+    await shot(p, 'temperature');
+    // A lab administrator issues the sensor a new token: shown once.
+    await p.getByRole('button', { name: 'Issue a device token' }).click();
+    assert.match(await p.getByTestId('device-token').innerText(), /^tsd1\./);
+  },
+
+  async 'labels: a sample label and a whole box of labels, as PDF'() {
+    const p = await page();
+    await signIn(p, fx.tech_email);
+    await p.goto(`${BASE}/samples/${fx.label_sample}`);
+    await p.getByRole('heading', { level: 1, name: new RegExp(fx.libraries[0]) }).waitFor();
+    await p.getByLabel('Label size').selectOption('25x13');
+    const [one] = await Promise.all([p.waitForEvent('download'), p.getByRole('button', { name: 'Print label' }).click()]);
+    assert.equal(one.suggestedFilename(), `label-${fx.libraries[0]}.pdf`);
+    const onePath = join(out, 'label.pdf');
+    await one.saveAs(onePath);
+    assert.equal(readFileSync(onePath).subarray(0, 5).toString(), '%PDF-');
+    await axe(p, 'sample-label');
+    await p.goto(`${BASE}/storage/${fx.plate_id}`);
+    await p.getByTestId('box-map').waitFor();
+    const [many] = await Promise.all([p.waitForEvent('download'), p.getByRole('button', { name: 'Print 384 labels' }).click()]);
+    const manyPath = join(out, 'labels.pdf');
+    await many.saveAs(manyPath);
+    assert.equal((readFileSync(manyPath, 'latin1').match(/\/Type \/Page\b/g) ?? []).length, 384);
+  },
+
   async 'render budgets: 1,000 samples listed and a 384-well map drawn'() {
     const p = await page();
     await signIn(p, fx.admin_email);

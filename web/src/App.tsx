@@ -10,6 +10,7 @@ import { StorageTree, LocationScreen, ScanDesk } from './pages/storage';
 import { Sequencing, RunDetail } from './pages/sequencing';
 import { Submissions, SubmissionDetail, Documents, DocumentDetail } from './pages/submissions';
 import { Inbox } from './pages/inbox';
+import { Reports } from './pages/reports';
 import { Users, Channels, Webhooks, Templates } from './pages/admin';
 
 interface NavItem {
@@ -26,6 +27,7 @@ export const NAV: NavItem[] = [
   { href: '/sequencing', label: 'Sequencing', role: 'research_scientist' },
   { href: '/submissions', label: 'Submissions', role: 'research_scientist' },
   { href: '/documents', label: 'Documents', role: 'research_scientist' },
+  { href: '/reports', label: 'Reports', role: 'principal_investigator' },
   { href: '/inbox', label: 'Inbox', role: 'guest' },
   { href: '/admin/users', label: 'Administration', role: 'lab_administrator' },
 ];
@@ -95,6 +97,7 @@ export function App() {
           <Route path="/submissions/:id">{(p) => (allowed('research_scientist') ? <SubmissionDetail id={p.id} /> : <Forbidden />)}</Route>
           <Route path="/documents">{() => (allowed('research_scientist') ? <Documents /> : <Forbidden />)}</Route>
           <Route path="/documents/:id">{(p) => (allowed('research_scientist') ? <DocumentDetail id={p.id} /> : <Forbidden />)}</Route>
+          <Route path="/reports">{() => (allowed('principal_investigator') ? <Reports /> : <Forbidden />)}</Route>
           <Route path="/inbox" component={Inbox} />
           <Route path="/admin/users">{() => (allowed('lab_administrator') ? <Users /> : <Forbidden />)}</Route>
           <Route path="/admin/channels">{() => (allowed('lab_administrator') ? <Channels /> : <Forbidden />)}</Route>

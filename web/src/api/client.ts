@@ -28,6 +28,13 @@ const auth: Middleware = {
 export const api = createClient<paths>({ baseUrl: '' });
 api.use(auth);
 
+/** A plain fetch with the access token, for answers that are files rather than JSON. */
+export function authorizedFetch(path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (accessToken) headers.set('Authorization', `Bearer ${accessToken}`);
+  return fetch(path, { ...init, headers });
+}
+
 /** An API answer that was not 2xx, with its problem+json body. */
 export class ApiError extends Error {
   constructor(

@@ -1,7 +1,7 @@
 // The few building blocks every screen shares: loading data, showing a problem, a labelled
 // field with its error, an empty state, a progress bar, a status badge.
 import { useCallback, useEffect, useId, useLayoutEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
-import { ApiError, type Problem } from '../api/client';
+import { ApiError, authorizedFetch, toProblem, type Problem } from '../api/client';
 
 export interface Loaded<T> {
   data: T | undefined;
@@ -204,4 +204,26 @@ export function submitWith(run: () => Promise<void>) {
     e.preventDefault();
     void run();
   };
+}
+
+/** Hand the browser a file to save (a sample sheet, labels, a report). */
+export function saveFile(data: Blob, name: string) {
+  const url = URL.createObjectURL(data);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** A file the API answers (any media type), or its problem as an ApiError. */
+export async function fetchFile(path: string, init: RequestInit = {}): Promise<Blob> {
+  const response = await authorizedFetch(path, init);
+  if (!response.ok) {
+    const body: unknown = await response.json().catch(() => null);
+    throw new ApiError(response.status, toProblem(response.status, body));
+  }
+  return response.blob();
 }

@@ -7,6 +7,7 @@ import { api, ok, type Schemas } from '../api/client';
 import { atLeast } from '../roles';
 import { useSession } from '../session';
 import { Badge, Empty, Field, Loading, ProblemBanner, ProgressBar, useLoad, useRenderTiming, useSubmit, when, submitWith } from '../components/ui';
+import { PrintLabels } from '../components/labels';
 
 type Sample = Schemas['Sample'];
 type SampleType = Schemas['SampleType'];
@@ -204,6 +205,7 @@ export function SampleList() {
 export function SampleDetail({ id }: { id: string }) {
   const { user } = useSession();
   const sci = user?.platform_operator || atLeast(user?.role, 'research_scientist');
+  const tech = user?.platform_operator || atLeast(user?.role, 'lab_technician');
   const sample = useLoad(() => ok(api.GET('/api/samples/{id}', { params: { path: { id } } })), [id]);
   const history = useLoad(() => ok(api.GET('/api/samples/{id}/history', { params: { path: { id } } })), [id]);
   const custody = useLoad(async () => (sci ? ok(api.GET('/api/samples/{id}/custody', { params: { path: { id } } })) : null), [id, sci]);
@@ -256,6 +258,12 @@ export function SampleDetail({ id }: { id: string }) {
             </p>
           ) : (
             <Empty>Not stored. Place it from the Scan screen.</Empty>
+          )}
+          {tech && s.status !== 'deleted' && (
+            <>
+              <h2>Label</h2>
+              <PrintLabels sampleIds={[s.id]} name={`label-${s.barcode}`} />
+            </>
           )}
           <h2>Lineage</h2>
           {lineage.data && lineage.data.length > 0 ? (

@@ -5,7 +5,7 @@ import { Link, useLocation } from 'wouter';
 import { api, ApiError, ok, toProblem, type Schemas } from '../api/client';
 import { atLeast } from '../roles';
 import { useSession } from '../session';
-import { Badge, Empty, Field, Loading, ProblemBanner, useLoad, useSubmit, when, submitWith } from '../components/ui';
+import { Badge, Empty, Field, Loading, ProblemBanner, useLoad, useSubmit, when, submitWith, saveFile } from '../components/ui';
 
 type Tab = 'runs' | 'pools' | 'libraries' | 'jobs';
 
@@ -159,14 +159,7 @@ async function download(id: string, format: 'v1' | 'v2', name: string) {
     parseAs: 'text',
   });
   if (!response.ok || typeof data !== 'string') throw new ApiError(response.status, toProblem(response.status, error));
-  const url = URL.createObjectURL(new Blob([data], { type: 'text/csv' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = `${name}-SampleSheet-${format}.csv`;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  saveFile(new Blob([data], { type: 'text/csv' }), `${name}-SampleSheet-${format}.csv`);
 }
 
 export function RunDetail({ id }: { id: string }) {

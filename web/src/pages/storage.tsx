@@ -6,6 +6,8 @@ import { api, ok, type Schemas } from '../api/client';
 import { atLeast } from '../roles';
 import { useSession } from '../session';
 import { cellClass, describe, grid, rowLabel } from '../components/boxmap';
+import { PrintLabels } from '../components/labels';
+import { TemperaturePanel } from '../components/temperature';
 import { Badge, Empty, Field, Loading, ProblemBanner, ProgressBar, useLoad, useRenderTiming, useSubmit, submitWith } from '../components/ui';
 
 type LocationView = Schemas['LocationView'];
@@ -90,6 +92,7 @@ export function LocationScreen({ id }: { id: string }) {
         )}
       </p>
       {(l.capacity ?? 0) > 0 && <ProgressBar value={l.occupied ?? 0} max={l.capacity ?? 0} label="positions used" />}
+      {l.zone && <TemperaturePanel unit={l} />}
       {isGrid ? (
         <BoxMap id={id} />
       ) : (
@@ -114,6 +117,8 @@ export function BoxMap({ id }: { id: string }) {
 }
 
 function BoxGrid({ map: m, picked, onPick: setPicked, reload }: { map: Schemas['BoxMap']; picked: Schemas['MapCell'] | null; onPick: (c: Schemas['MapCell']) => void; reload: () => void }) {
+  const { user } = useSession();
+  const tech = user?.platform_operator || atLeast(user?.role, 'lab_technician');
   useRenderTiming('box-map', m);
   const rows = grid(m.rows, m.columns, m.cells);
   const used = m.cells.filter((c) => c.occupant).length;
@@ -168,6 +173,12 @@ function BoxGrid({ map: m, picked, onPick: setPicked, reload }: { map: Schemas['
       <button type="button" className="secondary" onClick={reload}>
         Refresh map
       </button>
+      {tech && used > 0 && (
+        <>
+          <h3>Labels for this box</h3>
+          <PrintLabels sampleIds={m.cells.flatMap((c) => (c.occupant ? [c.occupant.sample_id] : []))} name={`labels-${m.location.barcode}`} />
+        </>
+      )}
     </section>
   );
 }

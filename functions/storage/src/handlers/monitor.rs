@@ -262,43 +262,72 @@ async fn device(st: &StorageState, req: &Request) -> Result<(String, Monitor), P
 pub async fn post_readings(st: Arc<StorageState>, req: Request) -> Result<Response, Problem> {
     let (lab, mut m) = device(&st, &req).await?;
     let batch: ReadingBatch = req.json()?;
-    let readings = checked_readings(&batch)?;
+    let mut readings = checked_readings(&batch)?;
     let pairs: Vec<(i64, f64)> = readings.iter().map(|r| (r.at, r.celsius)).collect();
     store::put_readings(&st, &lab, &m.location_id, &pairs).await?;
-    // The watch moves under its version: a concurrent batch makes this one read it again.
+    readings.sort_by_key(|r| r.at);
+    let (mut raised, mut recoveries) = (0, 0);
+    for chunk in readings.chunks(READINGS_PER_COMMIT) {
+        let (r, c) = judge(&st, &req, &lab, &mut m, chunk).await?;
+        raised += r;
+        recoveries += c;
+    }
+    Ok(Response::ok(&ReadingsAccepted {
+        stored: readings.len(),
+        watch: m.watch,
+        alerts_raised: raised,
+        recoveries,
+    }))
+}
+
+/// Readings judged per transaction at most: each can change the watch once (an alert
+/// period and its event), so a commit stays under DynamoDB's 100 actions.
+const READINGS_PER_COMMIT: usize = 45;
+
+/// Move the unit's watch over `readings` (in time order) and commit it with the alert
+/// periods and events it raises, under the monitor's version: when another batch moved it
+/// first, read it again and judge again. Answers (alerts raised, recoveries).
+async fn judge(
+    st: &StorageState,
+    req: &Request,
+    lab: &str,
+    m: &mut Monitor,
+    readings: &[Reading],
+) -> Result<(usize, usize), Problem> {
     for _ in 0..5 {
-        let (watch, last_at, changes) = run(m.watch, &m.band, m.last_at, &readings);
-        let raised = changes.iter().filter(|c| matches!(c, Change::Alert { .. })).count();
-        let accepted = ReadingsAccepted {
-            stored: readings.len(),
-            watch,
-            alerts_raised: raised,
-            recoveries: changes.len() - raised,
-        };
+        let (watch, last_at, changes) = run(m.watch, &m.band, m.last_at, readings);
         if last_at == m.last_at {
-            return Ok(Response::ok(&accepted));
+            return Ok((0, 0));
         }
         let resolved = if changes.is_empty() {
             None
         } else {
-            Some(st.resolve_one(&lab, &m.location_id).await?)
+            Some(st.resolve_one(lab, &m.location_id).await?)
         };
-        let mut actions = Vec::new();
+        // An alert raised and recovered in one batch is one period, written once.
+        let mut periods: std::collections::BTreeMap<i64, AlertPeriod> = std::collections::BTreeMap::new();
+        let mut events = Vec::with_capacity(changes.len());
         let mut open: Option<AlertPeriod> = None;
         for change in &changes {
-            let (period, event) = announce(&lab, &req, &m, change, resolved.as_ref(), open.take())?;
-            actions.extend(store::alert_ops(&st, &lab, &m.location_id, &period, &event).map_err(Problem::from)?);
-            open = period.recovered_at.is_none().then_some(period);
+            let (period, event) = announce(lab, req, m, change, resolved.as_ref(), open.take())?;
+            open = period.recovered_at.is_none().then(|| period.clone());
+            periods.insert(period.since, period);
+            events.push(event);
         }
+        let actions = store::alert_ops(st, lab, &m.location_id, periods.values(), &events).map_err(Problem::from)?;
         let mut next = m.clone();
         next.watch = watch;
         next.last_at = last_at;
         next.version += 1;
         next.updated_at = now_rfc3339();
-        match store::save(&st, &lab, &next, actions).await {
-            Ok(()) => return Ok(Response::ok(&accepted)),
+        match store::save(st, lab, &next, actions).await {
+            Ok(()) => {
+                *m = next;
+                let raised = changes.iter().filter(|c| matches!(c, Change::Alert { .. })).count();
+                return Ok((raised, changes.len() - raised));
+            }
             Err(e) if e.is_condition_failure() || matches!(e, StoreError::TransactionConflict) => {
-                m = store::monitor(&st, &lab, &m.location_id)
+                *m = store::monitor(st, lab, &m.location_id)
                     .await?
                     .ok_or_else(Problem::internal)?;
             }

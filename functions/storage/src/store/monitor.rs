@@ -162,19 +162,26 @@ pub async fn alerts(
     Ok(out)
 }
 
-/// The actions that record an alert period (opened, or closed) and announce it.
-pub fn alert_ops(
+/// The actions that record alert periods (opened, or closed) and announce their changes.
+pub fn alert_ops<'a>(
     st: &StorageState,
     lab: &str,
     location: &str,
-    period: &AlertPeriod,
-    event: &CloudEvent,
+    periods: impl Iterator<Item = &'a AlertPeriod>,
+    events: &[CloudEvent],
 ) -> Result<Vec<TransactWriteItem>, StoreError> {
-    let mut item = keyed_item(
-        period,
-        &[("PK", keys::readings(lab, location)), ("SK", alert_sk(period.since))],
-        "alert_period",
-    )?;
-    item.insert("ttl".into(), n(now_epoch() + ALERT_TTL_SECS));
-    Ok(vec![st.table.put_op(item)?, put_event_op(&st.table, event)?])
+    let mut actions = Vec::new();
+    for period in periods {
+        let mut item = keyed_item(
+            period,
+            &[("PK", keys::readings(lab, location)), ("SK", alert_sk(period.since))],
+            "alert_period",
+        )?;
+        item.insert("ttl".into(), n(now_epoch() + ALERT_TTL_SECS));
+        actions.push(st.table.put_op(item)?);
+    }
+    for event in events {
+        actions.push(put_event_op(&st.table, event)?);
+    }
+    Ok(actions)
 }
