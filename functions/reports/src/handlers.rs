@@ -2,7 +2,7 @@
 //! `Accept: text/csv`) CSV, read from the counters only.
 
 use crate::domain::fold::Metric;
-use crate::domain::period::{Grouping, Range};
+use crate::domain::period::{Grouping, Range, Span, spans};
 use crate::domain::report::{Row, assemble, csv, occupancy, xlsx};
 use crate::model::{ReportRow, ReportView};
 use crate::state::ReportsState;
@@ -74,6 +74,17 @@ pub async fn get(st: Arc<ReportsState>, req: Request, p: Principal) -> Result<Re
         Problem::unavailable("reports are unavailable; retry shortly")
     };
     let totals = metric == Metric::Status;
+    let read = |spans: Vec<Span>| {
+        let st = st.clone();
+        let lab = p.lab_id.clone();
+        async move {
+            let mut out = Vec::new();
+            for span in spans {
+                out.extend(store::counters(&st, &lab, metric, Some(span)).await?);
+            }
+            Ok::<_, tracseq_aws::store::StoreError>(out)
+        }
+    };
     let assembled = match metric {
         Metric::Status => assemble(
             metric,
@@ -82,27 +93,32 @@ pub async fn get(st: Arc<ReportsState>, req: Request, p: Principal) -> Result<Re
                 .map_err(unavailable)?,
             grouping,
         ),
-        // Occupancy walks back from each unit's running total through every later day.
+        // Turnaround is kept per month as histograms, without rollups.
+        Metric::Turnaround => {
+            let span = Span {
+                grain: Grouping::Day,
+                from: grouping.start(range.from),
+                to: range.to,
+            };
+            assemble(metric, &read(vec![span]).await.map_err(unavailable)?, grouping)
+        }
+        // Occupancy walks back from each unit's running total through every later change.
         Metric::Occupancy => {
             let now = store::counters(&st, &p.lab_id, metric, None)
                 .await
                 .map_err(unavailable)?;
-            let since = Some((grouping.start(range.from), range.to.max(today)));
-            let days = store::counters(&st, &p.lab_id, metric, since)
-                .await
-                .map_err(unavailable)?;
-            occupancy(&now, &days, range, grouping)
+            let until_today = Range {
+                from: range.from,
+                to: range.to.max(today),
+            };
+            let changes = read(spans(until_today, grouping)).await.map_err(unavailable)?;
+            occupancy(&now, &changes, range, grouping)
         }
-        _ => {
-            let read = Some((grouping.start(range.from), range.to));
-            assemble(
-                metric,
-                &store::counters(&st, &p.lab_id, metric, read)
-                    .await
-                    .map_err(unavailable)?,
-                grouping,
-            )
-        }
+        _ => assemble(
+            metric,
+            &read(spans(range, grouping)).await.map_err(unavailable)?,
+            grouping,
+        ),
     };
     let accept = req.header("accept").unwrap_or_default();
     let stem = format!("{}-{}-{}", metric.as_str(), range.from, range.to);

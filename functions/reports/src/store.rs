@@ -1,10 +1,12 @@
 //! The reports' items: one counter item per metric, period and dimensions
-//! (`LAB#{lab}#REPORT#{metric}`, `SK = {period or "total"}#{dimensions}`) whose values
-//! only ever grow by `ADD`, and one marker per folded event (`LAB#{lab}#REPORTED`,
+//! (`LAB#{lab}#REPORT#{metric}`, `SK = {period or "total"}#{dimensions}`, a day's period
+//! bare, its ISO week's as `W{monday}`, its month's as `M{first day}`) whose values only
+//! ever grow by `ADD`, and one marker per folded event (`LAB#{lab}#REPORTED`,
 //! `SK = event id`, kept 35 days) written in the same transaction, so a redelivered event
 //! finds its marker and changes nothing.
 
 use crate::domain::fold::{Effects, Metric};
+use crate::domain::period::{Grouping, Span};
 use crate::domain::report::{BUCKET, Counter};
 use crate::state::ReportsState;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
@@ -29,15 +31,22 @@ fn partition(lab: &LabKeys, metric: Metric) -> Result<String, StoreError> {
         .map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
-/// One counter item's change: its period, dimensions and what to add.
+/// Which counter of a metric and dimensions: a running total, or a period kept per day,
+/// week or month (named by its first day).
+type Slot = Option<(Grouping, Date)>;
+
+/// One counter item's change: its slot, dimensions and what to add.
 struct Change {
-    period: Option<Date>,
+    slot: Slot,
     dims: Vec<(&'static str, String)>,
     adds: BTreeMap<String, i64>,
 }
 
-fn sort_key(period: Option<Date>, dims: &[(&'static str, String)]) -> String {
-    let period = period.map(|d| d.to_string()).unwrap_or_else(|| TOTAL.to_owned());
+fn sort_key(slot: Slot, dims: &[(&'static str, String)]) -> String {
+    let period = match slot {
+        Some((grain, start)) => format!("{}{start}", grain.key_prefix()),
+        None => TOTAL.to_owned(),
+    };
     let dims: Vec<String> = dims.iter().map(|(k, v)| format!("{k}={v}")).collect();
     format!("{period}#{}", dims.join("|"))
 }
@@ -45,26 +54,35 @@ fn sort_key(period: Option<Date>, dims: &[(&'static str, String)]) -> String {
 /// DynamoDB's limit of actions in one transaction.
 const MAX_ACTIONS: usize = 100;
 
-/// One counter change: metric, period, dimensions, value name, delta.
-type Touch<'a> = (Metric, Option<Date>, &'a Vec<(&'static str, String)>, String, i64);
+/// One counter change: metric, slot, dimensions, value name, delta.
+type Touch<'a> = (Metric, Slot, &'a Vec<(&'static str, String)>, String, i64);
 
-/// Every counter change an event makes (an observation adds one to its histogram bucket).
+/// Every counter change an event makes: a day's increment also adds to its week's and
+/// its month's rollup; an observation adds one to its month's histogram bucket.
 fn touches(effects: &Effects) -> impl Iterator<Item = Touch<'_>> {
-    let increments = effects
-        .increments
-        .iter()
-        .map(|i| (i.metric, i.day, &i.dims, i.counter.to_owned(), i.delta));
-    let observations = effects
-        .observations
-        .iter()
-        .map(|o| (o.metric, Some(o.month), &o.dims, format!("{BUCKET}{}", o.bucket), 1));
+    let increments = effects.increments.iter().flat_map(|i| {
+        let slots: Vec<Slot> = match i.day {
+            Some(day) => [Grouping::Day, Grouping::Week, Grouping::Month]
+                .into_iter()
+                .map(|g| Some((g, g.start(day))))
+                .collect(),
+            None => vec![None],
+        };
+        slots
+            .into_iter()
+            .map(move |slot| (i.metric, slot, &i.dims, i.counter.to_owned(), i.delta))
+    });
+    let observations = effects.observations.iter().map(|o| {
+        let slot = Some((Grouping::Day, o.month));
+        (o.metric, slot, &o.dims, format!("{BUCKET}{}", o.bucket), 1)
+    });
     increments.chain(observations)
 }
 
 /// The counter items (partition, sort key) an event changes.
 fn items_of(lab: &LabKeys, effects: &Effects) -> Result<Vec<(String, String)>, StoreError> {
     touches(effects)
-        .map(|(metric, period, dims, _, _)| Ok((partition(lab, metric)?, sort_key(period, dims))))
+        .map(|(metric, slot, dims, _, _)| Ok((partition(lab, metric)?, sort_key(slot, dims))))
         .collect()
 }
 
@@ -114,11 +132,11 @@ async fn write(st: &ReportsState, lab: &str, events: &[(String, Effects)]) -> Re
     let lab = keys(lab)?;
     let mut changes: BTreeMap<(String, String), Change> = BTreeMap::new();
     for (_, effects) in events {
-        for (metric, period, dims, counter, delta) in touches(effects) {
+        for (metric, slot, dims, counter, delta) in touches(effects) {
             let c = changes
-                .entry((partition(&lab, metric)?, sort_key(period, dims)))
+                .entry((partition(&lab, metric)?, sort_key(slot, dims)))
                 .or_insert_with(|| Change {
-                    period,
+                    slot,
                     dims: dims.clone(),
                     adds: BTreeMap::new(),
                 });
@@ -160,7 +178,7 @@ fn update(st: &ReportsState, pk: String, sk: String, c: &Change) -> Result<Updat
         .expression_attribute_values(":e", s(ENTITY))
         .expression_attribute_values(":d", AttributeValue::M(dims));
     let mut sets = vec!["entity = :e".to_owned(), "dims = :d".to_owned()];
-    if let Some(p) = c.period {
+    if let Some((_, p)) = c.slot {
         sets.push("period = :p".to_owned());
         u = u.expression_attribute_values(":p", s(p.to_string()));
     }
@@ -196,18 +214,20 @@ fn counter(item: &Item) -> Option<Counter> {
     Some(Counter { period, dims, values })
 }
 
-/// The counters of `metric` whose period lies in `[from, to]`, or the running totals when
-/// `range` is None. A year of a lab's days is a few hundred items per dimension value: read
-/// in pages of DynamoDB's 1 MB.
+/// The counters of `metric` in `span` (kept per its grain, period starts in its range), or
+/// the running totals when `span` is None; read in pages of DynamoDB's 1 MB.
 pub async fn counters(
     st: &ReportsState,
     lab: &str,
     metric: Metric,
-    range: Option<(Date, Date)>,
+    span: Option<Span>,
 ) -> Result<Vec<Counter>, StoreError> {
     let pk = partition(&keys(lab)?, metric)?;
-    let (lo, hi) = match range {
-        Some((from, to)) => (format!("{from}#"), format!("{to}#\u{10FFFF}")),
+    let (lo, hi) = match span {
+        Some(Span { grain, from, to }) => {
+            let p = grain.key_prefix();
+            (format!("{p}{from}#"), format!("{p}{to}#\u{10FFFF}"))
+        }
         None => (format!("{TOTAL}#"), format!("{TOTAL}#\u{10FFFF}")),
     };
     let mut out = Vec::new();

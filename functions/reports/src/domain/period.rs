@@ -62,6 +62,66 @@ impl Grouping {
     }
 }
 
+/// Counters are kept per day and rolled up per ISO week and per month, so a year's report
+/// reads a few dozen items per dimension value instead of 365. The key prefix of each.
+impl Grouping {
+    pub fn key_prefix(self) -> &'static str {
+        match self {
+            Self::Day => "",
+            Self::Week => "W",
+            Self::Month => "M",
+        }
+    }
+}
+
+/// One span of stored counters to read: those kept per `grain` whose period starts in
+/// `from..=to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub grain: Grouping,
+    pub from: Date,
+    pub to: Date,
+}
+
+/// What a report grouped by `g` over `range` reads: the rolled-up counters of every
+/// period that ends within the range, and the days of a last period the range cuts short.
+/// (The first period is read whole, from its start: periods are reported whole.)
+pub fn spans(range: Range, g: Grouping) -> Vec<Span> {
+    let periods = range.periods(g);
+    let (Some(&first), Some(&last)) = (periods.first(), periods.last()) else {
+        return Vec::new();
+    };
+    if g == Grouping::Day {
+        return vec![Span {
+            grain: g,
+            from: first,
+            to: last,
+        }];
+    }
+    let last_end = g.next(last).and_then(|n| n.previous_day()).unwrap_or(last);
+    if last_end <= range.to {
+        return vec![Span {
+            grain: g,
+            from: first,
+            to: last,
+        }];
+    }
+    let mut out = Vec::new();
+    if let Some(&before) = periods.len().checked_sub(2).and_then(|i| periods.get(i)) {
+        out.push(Span {
+            grain: g,
+            from: first,
+            to: before,
+        });
+    }
+    out.push(Span {
+        grain: Grouping::Day,
+        from: last,
+        to: range.to,
+    });
+    out
+}
+
 /// A closed range of days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Range {
@@ -102,6 +162,62 @@ impl Range {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_periods_come_from_rollups_and_a_cut_last_one_from_its_days() {
+        use time::macros::date;
+        let year = Range::new(date!(2025 - 12 - 05), date!(2026 - 12 - 04)).unwrap();
+        assert_eq!(
+            spans(year, Grouping::Month),
+            [
+                Span {
+                    grain: Grouping::Month,
+                    from: date!(2025 - 12 - 01),
+                    to: date!(2026 - 11 - 01)
+                },
+                Span {
+                    grain: Grouping::Day,
+                    from: date!(2026 - 12 - 01),
+                    to: date!(2026 - 12 - 04)
+                },
+            ]
+        );
+        let whole = Range::new(date!(2026 - 01 - 01), date!(2026 - 12 - 31)).unwrap();
+        assert_eq!(
+            spans(whole, Grouping::Month),
+            [Span {
+                grain: Grouping::Month,
+                from: date!(2026 - 01 - 01),
+                to: date!(2026 - 12 - 01)
+            }]
+        );
+        // 2026-12-04 is a Friday: its week is read by day.
+        let weeks = Range::new(date!(2026 - 11 - 23), date!(2026 - 12 - 04)).unwrap();
+        assert_eq!(
+            spans(weeks, Grouping::Week),
+            [
+                Span {
+                    grain: Grouping::Week,
+                    from: date!(2026 - 11 - 23),
+                    to: date!(2026 - 11 - 23)
+                },
+                Span {
+                    grain: Grouping::Day,
+                    from: date!(2026 - 11 - 30),
+                    to: date!(2026 - 12 - 04)
+                },
+            ]
+        );
+        let days = Range::new(date!(2026 - 12 - 01), date!(2026 - 12 - 04)).unwrap();
+        assert_eq!(
+            spans(days, Grouping::Day),
+            [Span {
+                grain: Grouping::Day,
+                from: date!(2026 - 12 - 01),
+                to: date!(2026 - 12 - 04)
+            }]
+        );
+    }
     use time::macros::date;
 
     #[test]
