@@ -102,6 +102,7 @@ bench: $(VENV)/.stamp
 	infra/scripts/fanout-bench.sh
 	infra/scripts/backup-bench.sh
 	infra/scripts/saga-bench.sh
+	infra/scripts/reports-bench.sh
 
 lint: venv
 	$(CARGO) fmt --all -- --check

@@ -156,10 +156,7 @@ async fn counters_equal_a_recount_and_a_redelivered_event_counts_once() {
     // range holds the whole period (it ends on the period's last day).
     let today = time::OffsetDateTime::now_utc().date();
     let sunday = today + time::Duration::days(6 - i64::from(today.weekday().number_days_from_monday()));
-    let month_end = (1..=31)
-        .rev()
-        .find_map(|d| today.replace_day(d).ok())
-        .unwrap_or(today);
+    let month_end = (1..=31).rev().find_map(|d| today.replace_day(d).ok()).unwrap_or(today);
     for query in [
         "group=week".to_owned(),
         "group=month".to_owned(),

@@ -1,6 +1,6 @@
 //! The reports' items: one counter item per metric, period and dimensions
-//! (`LAB#{lab}#REPORT#{metric}`, `SK = {period or "total"}#{dimensions}`, a day's period
-//! bare, its ISO week's as `W{monday}`, its month's as `M{first day}`) whose values only
+//! (`LAB#{lab}#REPORT#{metric}[#D#{yyyy-mm} | #W | #M]`, `SK = {period or "total"}#{dimensions}`,
+//! a day's period bare, its ISO week's as `W{monday}`, its month's as `M{first day}`) whose values only
 //! ever grow by `ADD`, and one marker per folded event (`LAB#{lab}#REPORTED`,
 //! `SK = event id`, kept 35 days) written in the same transaction, so a redelivered event
 //! finds its marker and changes nothing.
@@ -26,9 +26,22 @@ fn keys(lab: &str) -> Result<LabKeys, StoreError> {
     LabKeys::new(lab).map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
-fn partition(lab: &LabKeys, metric: Metric) -> Result<String, StoreError> {
-    lab.partition(&["REPORT", metric.as_str()])
-        .map_err(|e| StoreError::Invalid(e.to_string()))
+/// A metric's counters live in small partitions, so a read touches no more than it needs
+/// (moto, like any store, pays for a partition's size): running totals in
+/// `REPORT#{metric}`, days in one partition per month (`…#D#{yyyy-mm}`), weeks (`…#W`) and
+/// months (`…#M`) in one each.
+fn partition(lab: &LabKeys, metric: Metric, slot: Slot) -> Result<String, StoreError> {
+    let month;
+    let parts: Vec<&str> = match slot {
+        None => vec!["REPORT", metric.as_str()],
+        Some((Grouping::Day, d)) => {
+            month = format!("{:04}-{:02}", d.year(), u8::from(d.month()));
+            vec!["REPORT", metric.as_str(), "D", month.as_str()]
+        }
+        Some((Grouping::Week, _)) => vec!["REPORT", metric.as_str(), "W"],
+        Some((Grouping::Month, _)) => vec!["REPORT", metric.as_str(), "M"],
+    };
+    lab.partition(&parts).map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
 /// Which counter of a metric and dimensions: a running total, or a period kept per day,
@@ -82,7 +95,7 @@ fn touches(effects: &Effects) -> impl Iterator<Item = Touch<'_>> {
 /// The counter items (partition, sort key) an event changes.
 fn items_of(lab: &LabKeys, effects: &Effects) -> Result<Vec<(String, String)>, StoreError> {
     touches(effects)
-        .map(|(metric, slot, dims, _, _)| Ok((partition(lab, metric)?, sort_key(slot, dims))))
+        .map(|(metric, slot, dims, _, _)| Ok((partition(lab, metric, slot)?, sort_key(slot, dims))))
         .collect()
 }
 
@@ -134,7 +147,7 @@ async fn write(st: &ReportsState, lab: &str, events: &[(String, Effects)]) -> Re
     for (_, effects) in events {
         for (metric, slot, dims, counter, delta) in touches(effects) {
             let c = changes
-                .entry((partition(&lab, metric)?, sort_key(slot, dims)))
+                .entry((partition(&lab, metric, slot)?, sort_key(slot, dims)))
                 .or_insert_with(|| Change {
                     slot,
                     dims: dims.clone(),
@@ -215,21 +228,47 @@ fn counter(item: &Item) -> Option<Counter> {
 }
 
 /// The counters of `metric` in `span` (kept per its grain, period starts in its range), or
-/// the running totals when `span` is None; read in pages of DynamoDB's 1 MB.
+/// the running totals when `span` is None: one Query per partition the span covers (a
+/// month's days are one), in pages of DynamoDB's 1 MB.
 pub async fn counters(
     st: &ReportsState,
     lab: &str,
     metric: Metric,
     span: Option<Span>,
 ) -> Result<Vec<Counter>, StoreError> {
-    let pk = partition(&keys(lab)?, metric)?;
-    let (lo, hi) = match span {
-        Some(Span { grain, from, to }) => {
-            let p = grain.key_prefix();
-            (format!("{p}{from}#"), format!("{p}{to}#\u{10FFFF}"))
-        }
-        None => (format!("{TOTAL}#"), format!("{TOTAL}#\u{10FFFF}")),
+    let keys = keys(lab)?;
+    let Some(Span { grain, from, to }) = span else {
+        return query(
+            st,
+            &partition(&keys, metric, None)?,
+            &format!("{TOTAL}#"),
+            &format!("{TOTAL}#\u{10FFFF}"),
+        )
+        .await;
     };
+    let p = grain.key_prefix();
+    let (lo, hi) = (format!("{p}{from}#"), format!("{p}{to}#\u{10FFFF}"));
+    if grain != Grouping::Day {
+        return query(st, &partition(&keys, metric, Some((grain, from)))?, &lo, &hi).await;
+    }
+    let mut out = Vec::new();
+    let mut month = Grouping::Month.start(from);
+    while month <= to {
+        out.extend(query(st, &partition(&keys, metric, Some((Grouping::Day, month)))?, &lo, &hi).await?);
+        let Some(next) = (1..=31)
+            .rev()
+            .find_map(|d| month.replace_day(d).ok())
+            .and_then(|last| last.next_day())
+        else {
+            break;
+        };
+        month = next;
+    }
+    Ok(out)
+}
+
+/// Every counter of partition `pk` whose sort key lies in `lo..=hi`.
+async fn query(st: &ReportsState, pk: &str, lo: &str, hi: &str) -> Result<Vec<Counter>, StoreError> {
     let mut out = Vec::new();
     let mut start: Option<HashMap<String, AttributeValue>> = None;
     loop {
@@ -239,9 +278,9 @@ pub async fn counters(
             .query()
             .table_name(&st.table.name)
             .key_condition_expression("PK = :pk AND SK BETWEEN :lo AND :hi")
-            .expression_attribute_values(":pk", s(pk.as_str()))
-            .expression_attribute_values(":lo", s(lo.as_str()))
-            .expression_attribute_values(":hi", s(hi.as_str()))
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":lo", s(lo))
+            .expression_attribute_values(":hi", s(hi))
             .set_exclusive_start_key(start)
             .send()
             .await
