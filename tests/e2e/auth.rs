@@ -1134,9 +1134,12 @@ async fn every_body_route_refuses_bad_input_with_a_problem() {
         ("not json", "text/plain", "name=x", 415, "unsupported_media_type"),
         ("oversized", "application/json", big.as_str(), 413, "payload_too_large"),
     ];
+    // A sensor's route answers 401 before it reads a body without its device token;
+    // monitoring.rs sends it the same bad bodies with one.
     let routes: Vec<_> = tracseq_runner::catalog::routes()
         .into_iter()
         .filter(|r| r.request.is_some() && !r.path.contains("_test"))
+        .filter(|r| r.access != tracseq_core::route::Access::Device)
         .collect();
     assert!(routes.len() >= 10, "the auth service's body routes are all here");
     for r in routes {

@@ -149,6 +149,17 @@ impl Request {
         if self.body.iter().all(u8::is_ascii_whitespace) {
             return Err(Problem::bad_request("body_required", "a JSON request body is required"));
         }
+        // Every request body is an object; serde would read a struct from an array of its
+        // fields in order, so `[1, 2, 3]` could pass for a body of three optional fields.
+        if !self.body.trim_ascii_start().starts_with(b"{")
+            && serde_json::from_slice::<serde::de::IgnoredAny>(&self.body).is_ok()
+        {
+            return Err(Problem::validation(vec![crate::FieldError::field(
+                "body",
+                "type",
+                "a JSON object",
+            )]));
+        }
         parse_json(&self.body)
     }
 

@@ -4029,7 +4029,7 @@ export interface components {
         ReportRow: {
             /**
              * @description Dimension values (`sample_type`, `project`, `priority`, `status`, `outcome`,
-             *     `platform`, `verdict`); `unspecified` when an event did not carry one.
+             *     `platform`, `verdict`, `unit`); `unspecified` when an event did not carry one.
              */
             dims: {
                 [key: string]: string;
@@ -4038,7 +4038,7 @@ export interface components {
             period?: string | null;
             /**
              * @description `count` (and `rows`, `errors` for imports; `median_hours`, `p90_hours` for
-             *     turnaround).
+             *     turnaround; `net`, the change within the period, for occupancy).
              */
             values: {
                 [key: string]: number;
@@ -4050,7 +4050,7 @@ export interface components {
             from?: string | null;
             /** @description `day`, `week` (ISO, Monday first) or `month`. */
             group?: string | null;
-            /** @description `received`, `status`, `turnaround`, `runs`, `qc` or `imports`. */
+            /** @description `received`, `status`, `turnaround`, `runs`, `qc`, `imports` or `occupancy`. */
             name: string;
             rows: components["schemas"]["ReportRow"][];
             to?: string | null;

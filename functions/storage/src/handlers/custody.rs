@@ -128,6 +128,11 @@ async fn execute(
 /// the planner refuses with `box_full`). 96 covers the largest plate.
 const AUTO_ATTEMPTS: u32 = 96;
 
+/// How long an automatic placement keeps racing before it answers 503 `busy` with
+/// Retry-After: half the function's 10-second timeout, so a crowd of racers on a busy
+/// store gets a clear answer to retry instead of a gateway timeout.
+const AUTO_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Commit a normalized request. Auto-placed requests that lose a position race are
 /// planned again with fresh occupancy, after a short random pause so that racers spread
 /// out; explicit positions answer 409 at once.
@@ -139,9 +144,15 @@ pub async fn commit(
     n: &Normalized,
 ) -> Result<CustodyOutcome, Problem> {
     let auto = n.items.iter().any(|i| i.auto == Some(true));
+    let started = std::time::Instant::now();
     let mut attempt = 0;
     loop {
         match execute(st, req, p, action, n).await {
+            Err(e) if auto && e.code == "position_occupied" && started.elapsed() > AUTO_BUDGET => {
+                let mut busy = Problem::unavailable("many placements are racing for this box; retry shortly");
+                busy.retry_after = Some(1);
+                return Err(busy);
+            }
             Err(e) if auto && attempt < AUTO_ATTEMPTS && e.code == "position_occupied" => {
                 attempt += 1;
                 // Up to 2 ms per loss so far, at most 40 ms.
