@@ -54,6 +54,18 @@ async fn token(api: &Api, t: &Tokens, unit: &str) -> String {
     v["token"].as_str().unwrap().to_owned()
 }
 
+/// A freezer with its band set to `band` and its sensor's token: (unit, token, the
+/// monitor as the PUT answered it).
+async fn monitored(api: &Api, t: &Tokens, name: &str, band: Value) -> (String, String, Value) {
+    let freezer = unit(api, t, name).await;
+    let (status, v) = api
+        .put(&format!("/api/storage/locations/{freezer}/monitor"), &t.access, band)
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let token = token(api, t, &freezer).await;
+    (freezer, token, v)
+}
+
 /// POST readings `(minute, °C)` with `token`.
 async fn post(api: &Api, unit: &str, token: &str, base: i64, readings: &[(i64, f64)]) -> (u16, Value) {
     let body = json!({"readings": readings.iter().map(|(m, c)| json!({"at": at(base, *m), "celsius": c})).collect::<Vec<_>>()});
@@ -65,21 +77,13 @@ async fn post(api: &Api, unit: &str, token: &str, base: i64, readings: &[(i64, f
 async fn an_excursion_past_its_grace_alerts_once_and_recovers_into_the_inbox() {
     let api = api();
     let admin = new_lab(&api).await;
-    let freezer = unit(&api, &admin, "Minus80 A").await;
-    let (status, v) = api
-        .put(
-            &format!("/api/storage/locations/{freezer}/monitor"),
-            &admin.access,
-            json!({"min_celsius": -90, "max_celsius": -65, "grace_minutes": 10}),
-        )
-        .await;
-    assert_eq!(status, 200, "{v}");
+    let band = json!({"min_celsius": -90, "max_celsius": -65, "grace_minutes": 10});
+    let (freezer, token, v) = monitored(&api, &admin, "Minus80 A", band).await;
     assert_eq!(
         v["band"],
         json!({"min_celsius": -90.0, "max_celsius": -65.0, "grace_minutes": 10})
     );
     assert_eq!(v["watch"]["state"], "normal");
-    let token = token(&api, &admin, &freezer).await;
     let base = hour_ago();
 
     // In, out for 10 minutes (alert at minute 11), back in at minute 20.
@@ -169,16 +173,7 @@ async fn an_excursion_past_its_grace_alerts_once_and_recovers_into_the_inbox() {
 async fn one_batch_may_alert_and_recover_many_times() {
     let api = api();
     let admin = new_lab(&api).await;
-    let freezer = unit(&api, &admin, "Flicker").await;
-    let (status, v) = api
-        .put(
-            &format!("/api/storage/locations/{freezer}/monitor"),
-            &admin.access,
-            json!({"grace_minutes": 0}),
-        )
-        .await;
-    assert_eq!(status, 200, "{v}");
-    let token = token(&api, &admin, &freezer).await;
+    let (freezer, token, _) = monitored(&api, &admin, "Flicker", json!({"grace_minutes": 0})).await;
     let base = hour_ago();
     // 50 readings flickering out and in: 25 alerts and 25 recoveries, more than one
     // transaction can hold, each period written once.
@@ -204,20 +199,8 @@ async fn one_batch_may_alert_and_recover_many_times() {
 async fn concurrent_batches_raise_one_alert() {
     let api = api();
     let admin = new_lab(&api).await;
-    let freezer = unit(&api, &admin, "Race").await;
-    let (status, v) = api
-        .put(
-            &format!("/api/storage/locations/{freezer}/monitor"),
-            &admin.access,
-            json!({"grace_minutes": 0}),
-        )
-        .await;
-    assert_eq!(
-        (status, v["band"]["min_celsius"].as_f64()),
-        (200, Some(-90.0)),
-        "the zone's range: {v}"
-    );
-    let token = token(&api, &admin, &freezer).await;
+    let (freezer, token, v) = monitored(&api, &admin, "Race", json!({"grace_minutes": 0})).await;
+    assert_eq!(v["band"]["min_celsius"].as_f64(), Some(-90.0), "the zone's range: {v}");
     let base = hour_ago();
     let answers = join_all((0..4).map(|i| {
         let (api, freezer, token) = (api.clone(), freezer.clone(), token.clone());

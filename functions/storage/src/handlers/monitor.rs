@@ -4,7 +4,7 @@
 //! period and its event in one transaction with the unit's watch.
 
 use crate::domain::monitor::{Band, Change, PLAUSIBLE_C, Reading, Watch, run};
-use crate::state::StorageState;
+use crate::state::{Resolved, StorageState};
 use crate::store::monitor::{self as store, AlertPeriod, Monitor};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -267,8 +267,10 @@ pub async fn post_readings(st: Arc<StorageState>, req: Request) -> Result<Respon
     store::put_readings(&st, &lab, &m.location_id, &pairs).await?;
     readings.sort_by_key(|r| r.at);
     let (mut raised, mut recoveries) = (0, 0);
+    // The unit's name and path, read once, when the first change needs them for its event.
+    let mut place = None;
     for chunk in readings.chunks(READINGS_PER_COMMIT) {
-        let (r, c) = judge(&st, &req, &lab, &mut m, chunk).await?;
+        let (r, c) = judge(&st, &req, &lab, &mut m, &mut place, chunk).await?;
         raised += r;
         recoveries += c;
     }
@@ -292,6 +294,7 @@ async fn judge(
     req: &Request,
     lab: &str,
     m: &mut Monitor,
+    place: &mut Option<Resolved>,
     readings: &[Reading],
 ) -> Result<(usize, usize), Problem> {
     for _ in 0..5 {
@@ -299,17 +302,15 @@ async fn judge(
         if last_at == m.last_at {
             return Ok((0, 0));
         }
-        let resolved = if changes.is_empty() {
-            None
-        } else {
-            Some(st.resolve_one(lab, &m.location_id).await?)
-        };
+        if !changes.is_empty() && place.is_none() {
+            *place = Some(st.resolve_one(lab, &m.location_id).await?);
+        }
         // An alert raised and recovered in one batch is one period, written once.
         let mut periods: std::collections::BTreeMap<i64, AlertPeriod> = std::collections::BTreeMap::new();
         let mut events = Vec::with_capacity(changes.len());
         let mut open: Option<AlertPeriod> = None;
         for change in &changes {
-            let (period, event) = announce(lab, req, m, change, resolved.as_ref(), open.take())?;
+            let (period, event) = announce(lab, req, m, change, place.as_ref(), open.take())?;
             open = period.recovered_at.is_none().then(|| period.clone());
             periods.insert(period.since, period);
             events.push(event);
@@ -382,7 +383,7 @@ fn announce(
     req: &Request,
     m: &Monitor,
     change: &Change,
-    resolved: Option<&crate::state::Resolved>,
+    resolved: Option<&Resolved>,
     open: Option<AlertPeriod>,
 ) -> Result<(AlertPeriod, CloudEvent), Problem> {
     let (name, path, zone) = resolved
