@@ -255,11 +255,7 @@ pub async fn counters(
     let mut month = Grouping::Month.start(from);
     while month <= to {
         out.extend(query(st, &partition(&keys, metric, Some((Grouping::Day, month)))?, &lo, &hi).await?);
-        let Some(next) = (1..=31)
-            .rev()
-            .find_map(|d| month.replace_day(d).ok())
-            .and_then(|last| last.next_day())
-        else {
+        let Some(next) = Grouping::Month.next(month) else {
             break;
         };
         month = next;

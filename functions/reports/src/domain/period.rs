@@ -47,7 +47,7 @@ impl Grouping {
     }
 
     /// The first day of the period after the one starting at `start`.
-    fn next(self, start: Date) -> Option<Date> {
+    pub fn next(self, start: Date) -> Option<Date> {
         match self {
             Self::Day => start.next_day(),
             Self::Week => start.checked_add(Duration::days(7)),

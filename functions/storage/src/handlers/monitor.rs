@@ -184,6 +184,16 @@ async fn monitor_or_new(st: &StorageState, lab: &str, loc: &crate::model::Locati
     })
 }
 
+/// Write a monitor's changed settings as its next version (409 when another writer
+/// moved it first).
+async fn save_settings(st: &StorageState, lab: &str, m: &mut Monitor) -> Result<(), Problem> {
+    m.version += 1;
+    m.updated_at = now_rfc3339();
+    store::save(st, lab, m, Vec::new())
+        .await
+        .map_err(tracseq_aws::store::stale("monitor"))
+}
+
 /// `PUT /api/storage/locations/{id}/monitor`.
 pub async fn put_monitor(st: Arc<StorageState>, req: Request, p: Principal) -> Result<Response, Problem> {
     let body: MonitorSettings = req.json()?;
@@ -199,11 +209,7 @@ pub async fn put_monitor(st: Arc<StorageState>, req: Request, p: Principal) -> R
         return Err(Problem::validation(errors));
     }
     m.band = band;
-    m.version += 1;
-    m.updated_at = now_rfc3339();
-    store::save(&st, &p.lab_id, &m, Vec::new())
-        .await
-        .map_err(tracseq_aws::store::stale("monitor"))?;
+    save_settings(&st, &p.lab_id, &mut m).await?;
     Ok(Response::ok(&MonitorView::from(&m)))
 }
 
@@ -219,11 +225,7 @@ pub async fn issue_device_token(st: Arc<StorageState>, req: Request, p: Principa
     );
     m.token_sha256 = Some(secret::hash(&token));
     m.token_issued_at = Some(now_rfc3339());
-    m.version += 1;
-    m.updated_at = now_rfc3339();
-    store::save(&st, &p.lab_id, &m, Vec::new())
-        .await
-        .map_err(tracseq_aws::store::stale("monitor"))?;
+    save_settings(&st, &p.lab_id, &mut m).await?;
     Ok(Response::created(
         &format!("/api/storage/locations/{}/readings", loc.id),
         &DeviceToken {
