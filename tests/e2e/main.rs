@@ -4,6 +4,7 @@
 mod auth;
 mod contract;
 mod events;
+mod exports;
 mod health;
 mod history;
 mod http_api;

@@ -836,7 +836,7 @@ async fn role_matrix_on_every_samples_route() {
     let api = api();
     let admin = new_lab(&api).await;
     let routes: Vec<_> = tracseq_samples::FUNCTIONS.iter().filter_map(|f| f.route).collect();
-    assert_eq!(routes.len(), 23);
+    assert_eq!(routes.len(), 25);
     tracseq_tests::client::check_role_matrix(&api, &admin, &routes).await;
 }
 

@@ -81,11 +81,13 @@ pub fn config(prefix: &str) -> Config {
         // Every test request comes from 127.0.0.1: the per-address login limit would be
         // shared by the whole binary. It is tested on its own stack.
         // Delivery retries after 1 s instead of 60/300/900 s (the schedule itself is unit
-        // tested), and the publisher's crash hook for subjects under `faults/`.
+        // tested), the publisher's crash hook for subjects under `faults/`, small export pages.
         env_overrides: std::collections::HashMap::from([
             ("LOGIN_LIMIT_PER_IP".to_owned(), "100000".to_owned()),
             ("RETRY_DELAYS_SECS".to_owned(), "1,1,1".to_owned()),
             ("EVENTS_FAULT_PUBLISH".to_owned(), "faults/".to_owned()),
+            // Exports page by 100 rows, so a few hundred reach the queued worker.
+            ("EXPORT_PAGE_ROWS".to_owned(), "100".to_owned()),
         ]),
         ..Config::default()
     }

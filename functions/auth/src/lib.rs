@@ -53,9 +53,12 @@ pub static FUNCTIONS: &[FunctionDef] = tracseq_aws::functions!(AuthState;
         protected r::ENABLE_USER => h::users::enable_user,
         protected r::UNLOCK_USER => h::users::unlock_user,
         protected r::AUDIT => h::audit_log::list_audit,
+        protected r::START_AUDIT_EXPORT => h::audit_export::start_export,
+        protected r::GET_AUDIT_EXPORT => h::audit_export::get_export,
     ],
     background: [
         "auth_bootstrap_operator" => |st, event| bootstrap_operator(st, event),
+        "audit_export_worker" => |st, event| Box::pin(h::audit_export::work(st, event)),
     ],
     other: [
         FunctionDef {

@@ -156,3 +156,44 @@ pub static AUDIT: RouteSpec = RouteSpec::new("audit_list", Get, "/api/audit", ro
         QueryParam::text("cursor", "from next_cursor"),
     ])
     .answers(AUDIT_PAGE);
+
+const EXPORT_STARTED: &[ResponseSpec] = &[
+    ResponseSpec::json(
+        201,
+        "The record fitted in one page: written, with its link",
+        SchemaRef::of::<tracseq_aws::export::ExportView>(),
+    ),
+    ResponseSpec::json(
+        202,
+        "A longer record: running; follow Location for progress and the link",
+        SchemaRef::of::<tracseq_aws::export::ExportView>(),
+    ),
+];
+const EXPORT: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "Progress, and the link once done",
+    SchemaRef::of::<tracseq_aws::export::ExportView>(),
+)];
+
+pub static START_AUDIT_EXPORT: RouteSpec =
+    RouteSpec::new("audit_export", Post, "/api/audit/exports", role(LabAdministrator))
+        .doc(
+            "Export the audit record with the list's filters as CSV or XLSX (a presigned link)",
+            "audit",
+        )
+        .query(&[
+            QueryParam::one_of("format", "csv (default) or xlsx", &["csv", "xlsx"]),
+            QueryParam::text("actor", "user id"),
+            QueryParam::text("action", "e.g. login_failed"),
+            QueryParam::text("from", "RFC 3339, inclusive"),
+            QueryParam::text("to", "RFC 3339, inclusive"),
+        ])
+        .answers(EXPORT_STARTED);
+pub static GET_AUDIT_EXPORT: RouteSpec = RouteSpec::new(
+    "audit_export_get",
+    Get,
+    "/api/audit/exports/{id}",
+    role(LabAdministrator),
+)
+.doc("An audit export's progress, and its link once done", "audit")
+.answers(EXPORT);

@@ -27,6 +27,8 @@ pub struct AuthState {
     pub idem: IdempotencyStore,
     pub limits: Limits,
     pub ssm: aws_sdk_ssm::Client,
+    /// Audit log exports (their bucket and worker queue).
+    pub exports: tracseq_aws::export::Exports,
 }
 
 impl AuthState {
@@ -50,6 +52,7 @@ impl AuthState {
         };
         let hasher = Hasher::shared(env.parse_or("HASH_CONCURRENCY", 2)?);
         Ok(Arc::new(Self {
+            exports: tracseq_aws::export::Exports::from_init(init, table.clone())?,
             auth: Auth::from_init(init).await?,
             idem: IdempotencyStore::new(table.clone()),
             table,

@@ -51,9 +51,12 @@ pub static FUNCTIONS: &[FunctionDef] = tracseq_aws::functions!(SamplesState;
         protected r::CREATE_IMPORT => h::imports::create_import,
         protected r::GET_IMPORT => h::imports::get_import,
         protected r::IMPORT_ERRORS_ROUTE => h::imports::list_import_errors,
+        protected r::START_EXPORT => h::exports::start_export,
+        protected r::GET_EXPORT => h::exports::get_export,
     ],
     background: [
         "samples_import_dead_letters" => |st, event| import_dead_letters(st, event),
+        "samples_export_worker" => |st, event| Box::pin(h::exports::work(st, event)),
         "samples_saga_register" => |st, event| Box::pin(saga::register(st, event)),
         "samples_saga_validate" => |st, event| Box::pin(saga::validate(st, event)),
         "samples_saga_reject" => |st, event| Box::pin(saga::reject(st, event)),

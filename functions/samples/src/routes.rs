@@ -252,3 +252,47 @@ pub static SAMPLE_LABELS: RouteSpec =
         )
         .takes(SchemaRef::of::<LabelBatch>())
         .answers(LABELS);
+
+const EXPORT_STARTED: &[ResponseSpec] = &[
+    ResponseSpec::json(
+        201,
+        "The list fitted in one page: written, with its link",
+        SchemaRef::of::<tracseq_aws::export::ExportView>(),
+    ),
+    ResponseSpec::json(
+        202,
+        "A longer list: running; follow Location for progress and the link",
+        SchemaRef::of::<tracseq_aws::export::ExportView>(),
+    ),
+];
+const EXPORT: &[ResponseSpec] = &[ResponseSpec::json(
+    200,
+    "Progress, and the link once done",
+    SchemaRef::of::<tracseq_aws::export::ExportView>(),
+)];
+
+pub static START_EXPORT: RouteSpec = RouteSpec::new("samples_export", Post, "/api/samples/exports", role(DataAnalyst))
+    .doc(
+        "Export the sample list with the list's filters as CSV or XLSX (a file in storage, a presigned link)",
+        "samples",
+    )
+    .query(&[
+        QueryParam::one_of("format", "csv (default) or xlsx", &["csv", "xlsx"]),
+        QueryParam::text("status", "only this status (deleted ones only this way)"),
+        QueryParam::text("sample_type", "only this type"),
+        QueryParam::text("project", "exact project"),
+        QueryParam::text("template_id", "only samples of this template"),
+        QueryParam::text("barcode", "barcode prefix"),
+        QueryParam::text("q", "text in the name or barcode"),
+        QueryParam::text("created_from", "RFC 3339 or YYYY-MM-DD, inclusive"),
+        QueryParam::text("created_to", "RFC 3339 or YYYY-MM-DD, inclusive"),
+    ])
+    .answers(EXPORT_STARTED);
+pub static GET_EXPORT: RouteSpec = RouteSpec::new(
+    "samples_export_get",
+    Get,
+    "/api/samples/exports/{id}",
+    role(DataAnalyst),
+)
+.doc("A sample export's progress, and its link once done", "samples")
+.answers(EXPORT);

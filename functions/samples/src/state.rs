@@ -32,6 +32,8 @@ pub struct SamplesState {
     pub sqs: aws_sdk_sqs::Client,
     pub bucket: String,
     pub import_queue_url: String,
+    /// Sample list exports (their bucket and worker queue).
+    pub exports: tracseq_aws::export::Exports,
     pub settings: Settings,
     /// Imports known to be completed (terminal, so safe to remember for the container's life).
     pub(crate) completed_imports: Mutex<HashSet<String>>,
@@ -52,6 +54,7 @@ impl SamplesState {
             crash_after_chunks: (crash > 0).then_some(crash),
         };
         Ok(Arc::new(Self {
+            exports: tracseq_aws::export::Exports::from_init(init, table.clone())?,
             auth: Auth::from_init(init).await?,
             idem: IdempotencyStore::new(table.clone()),
             table,

@@ -6,6 +6,7 @@
 //! - [`clients`]: SDK clients built once from one `SdkConfig`.
 //! - [`store`]: conditional writes, optimistic locking, transactions with guard items,
 //!   queries with cursors, and SDK errors mapped to [`StoreError`](store::StoreError).
+//! - [`export`]: list exports to S3 with progress and a presigned link.
 //! - [`outbox`], [`idempotency`]: the transactional outbox and `Idempotency-Key` records.
 
 pub mod account_mail;
@@ -13,6 +14,7 @@ pub mod auth;
 pub mod batch;
 pub mod clients;
 pub mod compress;
+pub mod export;
 pub mod idempotency;
 pub mod jwt_keys;
 pub mod lambda;

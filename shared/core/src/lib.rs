@@ -6,6 +6,7 @@
 //!   runner and the OpenAPI document are checked against.
 //! - [`function`]: the uniform Lambda function interface and the handler registry.
 //! - [`auth`]: roles, claims and JWT verification with pinned algorithm/issuer/audience.
+//! - [`sheet`]: tables as CSV or XLSX downloads and exports.
 //! - [`pagination`], [`idempotency`], [`events`], [`telemetry`], [`config`].
 
 pub mod auth;
@@ -23,6 +24,7 @@ pub mod problem;
 pub mod route;
 pub mod saga;
 pub mod secret;
+pub mod sheet;
 pub mod telemetry;
 
 pub use problem::{FieldError, Problem};

@@ -64,6 +64,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/audit/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export the audit record with the list's filters as CSV or XLSX (a presigned link)
+         * @description Access: lab_administrator or higher.
+         */
+        post: operations["audit_export"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/audit/exports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An audit export's progress, and its link once done
+         * @description Access: lab_administrator or higher.
+         */
+        get: operations["audit_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -976,6 +1016,46 @@ export interface paths {
          * @description Access: guest or higher.
          */
         get: operations["samples_by_barcode"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/samples/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export the sample list with the list's filters as CSV or XLSX (a file in storage, a presigned link)
+         * @description Access: data_analyst or higher.
+         */
+        post: operations["samples_export"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/samples/exports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A sample export's progress, and its link once done
+         * @description Access: data_analyst or higher.
+         */
+        get: operations["samples_export_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3110,6 +3190,7 @@ export interface components {
         LabPatch: {
             barcode_prefix?: string | null;
             name?: string | null;
+            /** @description IANA time zone, e.g. `Europe/Berlin`, or `UTC`. */
             time_zone?: string | null;
             /** Format: int64 */
             version: number;
@@ -3190,6 +3271,41 @@ export interface components {
             /** @description Where the next page starts; absent on the last page. */
             next_cursor?: string | null;
         };
+        /** @description An export as a client sees it. */
+        ListExport: {
+            created_at: string;
+            error?: string | null;
+            filename: string;
+            /** @description The list's filters, as given. */
+            filters: {
+                [key: string]: string;
+            };
+            finished_at?: string | null;
+            format: components["schemas"]["SheetFormat"];
+            id: string;
+            /** @description The list exported (`samples`, `audit`). */
+            list: string;
+            /**
+             * Format: int64
+             * @description Rows written so far; every row once `done`.
+             */
+            rows: number;
+            /** @description `running` until every row is written; `failed` says why in `error`. */
+            status: components["schemas"]["ListExportStatus"];
+            updated_at: string;
+            /** @description A presigned `GET` of the file, once `done`. */
+            url?: string | null;
+            /**
+             * Format: int64
+             * @description Seconds the link stays valid.
+             */
+            url_expires_in?: number | null;
+        };
+        /**
+         * @description Where an export is.
+         * @enum {string}
+         */
+        ListExportStatus: "running" | "done" | "failed";
         /** @description A node of the storage hierarchy. */
         Location: {
             /** @description The capacity level last announced. */
@@ -4299,6 +4415,11 @@ export interface components {
             valid: boolean;
             warnings: number;
         };
+        /**
+         * @description A file format for a table.
+         * @enum {string}
+         */
+        SheetFormat: "csv" | "xlsx";
         /** @description `POST /api/sequencing/runs/{id}/start`. */
         StartRun: {
             /** @description Failures planted in steps, for tests; the local stack only (422 elsewhere). */
@@ -4800,6 +4921,122 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditRecordPage"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    audit_export: {
+        parameters: {
+            query?: {
+                /** @description csv (default) or xlsx */
+                format?: "csv" | "xlsx";
+                /** @description user id */
+                actor?: string;
+                /** @description e.g. login_failed */
+                action?: string;
+                /** @description RFC 3339, inclusive */
+                from?: string;
+                /** @description RFC 3339, inclusive */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The record fitted in one page: written, with its link */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListExport"];
+                };
+            };
+            /** @description A longer record: running; follow Location for progress and the link */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListExport"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    audit_export_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Progress, and the link once done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListExport"];
                 };
             };
             /** @description Missing or invalid token */
@@ -8351,6 +8588,130 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Sample"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    samples_export: {
+        parameters: {
+            query?: {
+                /** @description csv (default) or xlsx */
+                format?: "csv" | "xlsx";
+                /** @description only this status (deleted ones only this way) */
+                status?: string;
+                /** @description only this type */
+                sample_type?: string;
+                /** @description exact project */
+                project?: string;
+                /** @description only samples of this template */
+                template_id?: string;
+                /** @description barcode prefix */
+                barcode?: string;
+                /** @description text in the name or barcode */
+                q?: string;
+                /** @description RFC 3339 or YYYY-MM-DD, inclusive */
+                created_from?: string;
+                /** @description RFC 3339 or YYYY-MM-DD, inclusive */
+                created_to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The list fitted in one page: written, with its link */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListExport"];
+                };
+            };
+            /** @description A longer list: running; follow Location for progress and the link */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListExport"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    samples_export_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Progress, and the link once done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListExport"];
                 };
             };
             /** @description Missing or invalid token */

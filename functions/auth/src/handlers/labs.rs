@@ -26,6 +26,7 @@ pub struct NewLab {
     #[schema(pattern = "^[A-Z0-9]{2,8}$")]
     pub barcode_prefix: Option<String>,
     /// IANA time zone, e.g. `Europe/Berlin`. Default `UTC`.
+    #[schema(max_length = 64, pattern = r"^(UTC|[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)+)$")]
     pub time_zone: Option<String>,
     pub admin: NewAdmin,
 }
@@ -52,8 +53,12 @@ pub struct CreatedLab {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LabPatch {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
+    #[schema(pattern = "^[A-Z0-9]{2,8}$")]
     pub barcode_prefix: Option<String>,
+    /// IANA time zone, e.g. `Europe/Berlin`, or `UTC`.
+    #[schema(max_length = 64, pattern = r"^(UTC|[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)+)$")]
     pub time_zone: Option<String>,
     #[schema(required, nullable = false)]
     pub version: Option<u64>,

@@ -1,5 +1,6 @@
 //! The auth service's handlers, one module per resource.
 
+pub mod audit_export;
 pub mod audit_log;
 pub mod labs;
 pub mod me;

@@ -1,5 +1,6 @@
 //! The samples service's HTTP handlers, one module per resource.
 
+pub mod exports;
 pub mod imports;
 pub mod labels;
 pub mod samples;

@@ -1,0 +1,153 @@
+//! `POST /api/samples/exports?{filters}&format=`: the sample list, with the filters its
+//! list route takes, as CSV or XLSX (the platform's [`tracseq_aws::export`] writes it to S3
+//! and counts rows); `GET /api/samples/exports/{id}` shows its progress and link.
+
+use super::search::{FILTERS, criteria};
+use crate::model::Sample;
+use crate::state::SamplesState;
+use crate::store::search as store;
+use serde::Serialize;
+use serde_json::Value;
+use std::sync::Arc;
+use tracseq_aws::batch::{Failed, Unreadable, each_message};
+use tracseq_aws::export::{self, ExportMessage, ExportSpec};
+use tracseq_core::Problem;
+use tracseq_core::auth::Principal;
+use tracseq_core::function::FunctionError;
+use tracseq_core::http::{Request, Response};
+use tracseq_core::sheet::Cell;
+
+/// The list's name in export records.
+pub const LIST: &str = "samples";
+
+/// One column per field a lab reads off a sample.
+pub const HEADER: &[&str] = &[
+    "id",
+    "barcode",
+    "name",
+    "sample_type",
+    "status",
+    "priority",
+    "project",
+    "submitter",
+    "collection_date",
+    "collection_location",
+    "organism",
+    "tissue",
+    "volume",
+    "volume_unit",
+    "concentration",
+    "concentration_unit",
+    "a260_280",
+    "a260_230",
+    "rin",
+    "storage_path",
+    "position",
+    "freeze_thaw_count",
+    "template_id",
+    "parent_id",
+    "notes",
+    "created_at",
+    "created_by",
+    "updated_at",
+];
+
+/// An enum's wire word (`DNA`, `in_storage`).
+fn word(x: impl Serialize) -> Cell {
+    match serde_json::to_value(x) {
+        Ok(Value::String(s)) => Cell::Text(s),
+        _ => Cell::Empty,
+    }
+}
+
+/// A sample as one row of [`HEADER`].
+pub fn row(s: Sample) -> Vec<Cell> {
+    let d = s.details;
+    let (path, position) = match s.storage {
+        Some(place) => (Some(place.path), Some(place.position)),
+        None => (None, None),
+    };
+    vec![
+        Cell::from(s.id),
+        Cell::from(s.barcode),
+        Cell::from(s.name),
+        word(s.sample_type),
+        word(s.status),
+        word(s.priority),
+        d.project.into(),
+        d.submitter.into(),
+        d.collection_date.into(),
+        d.collection_location.into(),
+        d.organism.into(),
+        d.tissue.into(),
+        d.volume.into(),
+        d.volume_unit.into(),
+        d.concentration.into(),
+        d.concentration_unit.into(),
+        d.a260_280.into(),
+        d.a260_230.into(),
+        d.rin.into(),
+        path.into(),
+        position.into(),
+        Cell::from(u64::from(s.freeze_thaw_count)),
+        s.template_id.into(),
+        s.parent_id.into(),
+        d.notes.into(),
+        Cell::from(s.created_at),
+        Cell::from(s.created_by),
+        Cell::from(s.updated_at),
+    ]
+}
+
+pub async fn start_export(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    let format = export::format(&req)?;
+    let filters = export::filters(&req, FILTERS);
+    let c = criteria(&filters)?;
+    let spec = ExportSpec {
+        list: LIST,
+        status_path: "/api/samples/exports/",
+        header: HEADER,
+        format,
+        filters,
+    };
+    let lab = p.lab_id.clone();
+    let st2 = st.clone();
+    export::start(&st.exports, &p, spec, |page| {
+        let (st, lab, c) = (st2.clone(), lab.clone(), &c);
+        async move { Ok(store::find(&st, &lab, c, &page).await?.map(row)) }
+    })
+    .await
+}
+
+pub async fn get_export(st: Arc<SamplesState>, req: Request, p: Principal) -> Result<Response, Problem> {
+    export::status(&st.exports, &p, LIST, req.path_param("id")?).await
+}
+
+/// The export worker: one export per message, every row from the first page.
+pub async fn work(st: Arc<SamplesState>, event: Value) -> Result<Value, FunctionError> {
+    each_message(
+        "samples_export_worker",
+        event,
+        Unreadable::Drop,
+        1,
+        |m: ExportMessage| {
+            let st = st.clone();
+            async move {
+                let retry = |e: Problem| Failed::Retry(format!("export {}: {}", m.export_id, e.detail));
+                let Some(job) = export::running(&st.exports, &m).await.map_err(retry)? else {
+                    return Ok(());
+                };
+                // Filters were checked when the export started; a record changed since is refused.
+                let c = criteria(&job.filters).map_err(|e| Failed::Drop(e.detail))?;
+                let lab = m.lab_id.clone();
+                export::write(&st.exports, &m.lab_id, job, HEADER, |page| {
+                    let (st, lab, c) = (st.clone(), lab.clone(), &c);
+                    async move { Ok(store::find(&st, &lab, c, &page).await?.map(row)) }
+                })
+                .await
+                .map_err(retry)
+            }
+        },
+    )
+    .await
+}
