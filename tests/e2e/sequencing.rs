@@ -549,6 +549,44 @@ async fn a_run_exports_its_pools_sheet_refuses_collisions_and_judges_qc() {
     assert_eq!(parsed["v2"]["data"].as_array().unwrap().len(), 3);
     assert_eq!(parsed["v1"]["samples"].as_array().unwrap().len(), 3);
 
+    // The run's samples as a table (Accept), the same three libraries lane by lane.
+    let table = |accept: &'static str| {
+        let url = format!("{}/api/sequencing/runs/{id}", api.base);
+        let (http, token) = (api.http.clone(), t.to_owned());
+        async move {
+            let resp = http
+                .get(url)
+                .bearer_auth(token)
+                .header("accept", accept)
+                .send()
+                .await
+                .unwrap();
+            let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
+            (resp.status().as_u16(), ct, resp.bytes().await.unwrap().to_vec())
+        }
+    };
+    let (status, ct, csv) = table("text/csv").await;
+    assert_eq!((status, ct.as_str()), (200, "text/csv; charset=utf-8"));
+    let csv = String::from_utf8(csv).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0], "lane,pool_id,library_id,library_name,sample_id,i7,i5,project",
+        "{csv}"
+    );
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(
+        lines[1].starts_with(&format!("1,{pool_a},")) && lines[1].contains(&format!(",{s1},TAAGGCGA,")),
+        "{csv}"
+    );
+    assert!(csv.contains(&format!("1,{pool_a},{l2},{n2},{s2},CGTACTAG,")), "{csv}");
+    assert!(csv.contains(&format!("2,{pool_b},{l3},{n3},{s3},AGGCAGAA,")), "{csv}");
+    let (status, ct, book) = table(tracseq_core::sheet::XLSX).await;
+    assert_eq!((status, ct.as_str()), (200, tracseq_core::sheet::XLSX));
+    use calamine::{Reader, Xlsx};
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(book)).unwrap();
+    let name = book.sheet_names()[0].clone();
+    assert_eq!(book.worksheet_range(&name).unwrap().rows().count(), 4);
+
     // Two pools that collide on one lane: the sheet says so, and the run cannot load.
     let (_, bad) = api
         .post(

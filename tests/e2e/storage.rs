@@ -1368,3 +1368,60 @@ async fn role_matrix_on_every_storage_route() {
     assert_eq!(routes.len(), 19);
     tracseq_tests::client::check_role_matrix(&api, &admin, &routes).await;
 }
+
+/// A box's contents as CSV or XLSX (by `Accept`): one row per occupied position, in
+/// position order; another lab gets the 404 problem, not a file.
+#[tokio::test]
+async fn a_boxs_contents_download_as_a_table() {
+    let api = api();
+    let admin = new_lab(&api).await;
+    let (_, _, boxed) = unit_with_box(&api, &admin, "ultra_low", 2, 2).await;
+    let samples = validated(&api, &admin, 2, "DNA", None).await;
+    for (s, position) in samples.iter().zip(["B2", "A1"]) {
+        let (status, v) = place(
+            &api,
+            &admin,
+            json!({"sample_id": id(s), "location_id": boxed, "position": position}),
+        )
+        .await;
+        assert_eq!(status, 200, "{v}");
+    }
+    let get = |token: String, accept: &'static str| {
+        let url = format!("{}/api/storage/locations/{boxed}/map", api.base);
+        let http = api.http.clone();
+        async move {
+            let resp = http
+                .get(url)
+                .bearer_auth(token)
+                .header("accept", accept)
+                .send()
+                .await
+                .unwrap();
+            let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
+            (resp.status().as_u16(), ct, resp.bytes().await.unwrap().to_vec())
+        }
+    };
+    let (status, ct, csv) = get(admin.access.clone(), "text/csv").await;
+    assert_eq!((status, ct.as_str()), (200, "text/csv; charset=utf-8"));
+    let csv = String::from_utf8(csv).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert_eq!(
+        lines[0],
+        "position,sample_id,barcode,sample_type,status,checked_out,since"
+    );
+    let barcode = |s: &Value| s["barcode"].as_str().unwrap().to_owned();
+    assert!(
+        lines[1].starts_with(&format!("A1,{},{},DNA,", id(&samples[1]), barcode(&samples[1]))),
+        "{csv}"
+    );
+    assert!(
+        lines[2].starts_with(&format!("B2,{},{},DNA,", id(&samples[0]), barcode(&samples[0]))),
+        "{csv}"
+    );
+    let (status, ct, _) = get(admin.access.clone(), tracseq_core::sheet::XLSX).await;
+    assert_eq!((status, ct.as_str()), (200, tracseq_core::sheet::XLSX));
+    let theirs = new_lab(&api).await;
+    let (status, ct, _) = get(theirs.access.clone(), "text/csv").await;
+    assert_eq!((status, ct.as_str()), (404, "application/problem+json"));
+}

@@ -132,6 +132,15 @@ pub static REMOVE_FROM_POOL: RouteSpec = RouteSpec::new(
 .answers(NO_CONTENT);
 
 const RUN: &[ResponseSpec] = &[ResponseSpec::json(200, "The run", SchemaRef::of::<crate::model::Run>())];
+const RUN_OR_SAMPLES: &[ResponseSpec] = &[
+    ResponseSpec::json(200, "The run", SchemaRef::of::<crate::model::Run>()),
+    ResponseSpec::file(200, "The run's samples as CSV (Accept: text/csv)", "text/csv"),
+    ResponseSpec::file(
+        200,
+        "The run's samples as an XLSX workbook (Accept: the spreadsheet media type)",
+        tracseq_core::sheet::XLSX,
+    ),
+];
 const RUN_CREATED: &[ResponseSpec] = &[ResponseSpec::json(
     201,
     "The planned run",
@@ -181,8 +190,8 @@ pub static CREATE_RUN: RouteSpec = RouteSpec::new("runs_create", Post, "/api/seq
     .takes(SchemaRef::of::<NewRun>())
     .answers(RUN_CREATED);
 pub static GET_RUN: RouteSpec = RouteSpec::new("runs_get", Get, "/api/sequencing/runs/{id}", role(ResearchScientist))
-    .doc("A run", TAG)
-    .answers(RUN);
+    .doc("A run; its samples as CSV or XLSX by Accept", TAG)
+    .answers(RUN_OR_SAMPLES);
 pub static TRANSITION_RUN: RouteSpec = RouteSpec::new(
     "runs_transition",
     Post,

@@ -35,11 +35,15 @@ const LOCATION_PAGE: &[ResponseSpec] = &[ResponseSpec::json(
     "A page of locations, by name",
     SchemaRef::of::<LocationPage>(),
 )];
-const MAP: &[ResponseSpec] = &[ResponseSpec::json(
-    200,
-    "Every position and its occupant",
-    SchemaRef::of::<BoxMap>(),
-)];
+const MAP: &[ResponseSpec] = &[
+    ResponseSpec::json(200, "Every position and its occupant", SchemaRef::of::<BoxMap>()),
+    ResponseSpec::file(200, "The box's contents as CSV (Accept: text/csv)", "text/csv"),
+    ResponseSpec::file(
+        200,
+        "The box's contents as an XLSX workbook (Accept: the spreadsheet media type)",
+        tracseq_core::sheet::XLSX,
+    ),
+];
 const OUTCOME: &[ResponseSpec] = &[ResponseSpec::json(
     200,
     "What happened to each sample",
@@ -128,7 +132,10 @@ pub static BOX_MAP: RouteSpec = RouteSpec::new(
     "/api/storage/locations/{id}/map",
     role(ResearchScientist),
 )
-.doc("A box or plate: every position and its occupant", TAG)
+.doc(
+    "A box or plate: every position and its occupant (CSV or XLSX by Accept)",
+    TAG,
+)
 .answers(MAP);
 
 macro_rules! custody_route {

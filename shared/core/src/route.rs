@@ -116,6 +116,16 @@ impl ResponseSpec {
             media_type: "application/json",
         }
     }
+
+    /// A file answered as is (`text/csv`, a workbook, a PDF), without a JSON schema.
+    pub const fn file(status: u16, description: &'static str, media_type: &'static str) -> Self {
+        Self {
+            status,
+            description,
+            schema: None,
+            media_type,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -20,7 +20,7 @@ pub const XLSX_MAX_ROWS: u64 = 1_048_575;
 /// A file format for a table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-#[schema(as = SheetFormat)]
+#[schema(as = TableFormat)]
 pub enum Format {
     Csv,
     Xlsx,
@@ -184,12 +184,28 @@ fn xlsx_failed(e: rust_xlsxwriter::XlsxError) -> Problem {
     Problem::internal()
 }
 
+/// A worksheet name Excel accepts from any text: without `[]:*?/\\`, not starting or
+/// ending with an apostrophe, at most 31 characters, `sheet` when nothing is left.
+pub fn sheet_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .filter(|c| !"[]:*?/\\".contains(*c) && !c.is_control())
+        .take(31)
+        .collect();
+    let cleaned = cleaned.trim_matches(['\'', ' ']).to_owned();
+    if cleaned.is_empty() {
+        "sheet".to_owned()
+    } else {
+        cleaned
+    }
+}
+
 impl XlsxRows {
     pub fn new(sheet_name: &str, header: &[&str]) -> Result<Self, Problem> {
         let mut book = rust_xlsxwriter::Workbook::new();
         let bold = rust_xlsxwriter::Format::new().set_bold();
         let ws = book.add_worksheet_with_constant_memory();
-        ws.set_name(sheet_name).map_err(xlsx_failed)?;
+        ws.set_name(self::sheet_name(sheet_name)).map_err(xlsx_failed)?;
         for (c, name) in header.iter().enumerate() {
             ws.write_string_with_format(0, c as u16, *name, &bold)
                 .map_err(xlsx_failed)?;
@@ -300,6 +316,15 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "'=SUM(A1),\"a,b\",\"say \"\"hi\"\"\",2.5,,'-1\r\n"
         );
+    }
+
+    #[test]
+    fn any_text_makes_a_worksheet_name() {
+        assert_eq!(sheet_name("Box [A]: 1/2"), "Box A 12");
+        assert_eq!(sheet_name(&"é".repeat(40)).chars().count(), 31);
+        assert_eq!(sheet_name("'*?'"), "sheet");
+        let long = Sheet::new(&"Freezer rack ".repeat(5), &["a"]);
+        assert!(long.render(Format::Xlsx).is_ok());
     }
 
     #[test]

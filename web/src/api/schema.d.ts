@@ -1380,7 +1380,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A run
+         * A run; its samples as CSV or XLSX by Accept
          * @description Access: research_scientist or higher.
          */
         get: operations["runs_get"];
@@ -1632,7 +1632,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A box or plate: every position and its occupant
+         * A box or plate: every position and its occupant (CSV or XLSX by Accept)
          * @description Access: research_scientist or higher.
          */
         get: operations["storage_box_map"];
@@ -3281,7 +3281,7 @@ export interface components {
                 [key: string]: string;
             };
             finished_at?: string | null;
-            format: components["schemas"]["SheetFormat"];
+            format: components["schemas"]["TableFormat"];
             id: string;
             /** @description The list exported (`samples`, `audit`). */
             list: string;
@@ -4415,11 +4415,6 @@ export interface components {
             valid: boolean;
             warnings: number;
         };
-        /**
-         * @description A file format for a table.
-         * @enum {string}
-         */
-        SheetFormat: "csv" | "xlsx";
         /** @description `POST /api/sequencing/runs/{id}/start`. */
         StartRun: {
             /** @description Failures planted in steps, for tests; the local stack only (422 elsewhere). */
@@ -4567,6 +4562,11 @@ export interface components {
             /** @description Zones the sample type may go into. */
             zones: components["schemas"]["Zone"][];
         };
+        /**
+         * @description A file format for a table.
+         * @enum {string}
+         */
+        TableFormat: "csv" | "xlsx";
         TableSummary: {
             digest: string;
             files: number;
@@ -10209,6 +10209,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Run"];
+                    "text/csv": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
                 };
             };
             /** @description Missing or invalid token */
@@ -11187,6 +11189,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BoxMap"];
+                    "text/csv": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
                 };
             };
             /** @description Missing or invalid token */

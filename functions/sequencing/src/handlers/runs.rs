@@ -7,6 +7,7 @@ use crate::domain::qc::{Metric, Verdict, evaluate};
 use crate::domain::run_samples::{not_ready, sample_ids};
 use crate::domain::samplesheet::{Issue, Reads, Severity, render, validate};
 use crate::domain::status::RunStatus;
+use crate::model::PoolMember;
 use crate::model::{QcResult, Run, RunLane, RunQc, RunStart, now_rfc3339};
 use crate::state::SequencingState;
 use crate::store::reservations::{self, Taken};
@@ -22,6 +23,7 @@ use tracseq_core::keyed::LabKeys;
 use tracseq_core::named::parse_reported;
 use tracseq_core::saga::timeline::SagaStatus;
 use tracseq_core::saga::{Actor, Fault, SagaContext, check_faults};
+use tracseq_core::sheet::{Cell, Format, Sheet};
 use tracseq_core::{FieldError, Problem};
 use tracseq_lab::status::SampleStatus;
 
@@ -231,8 +233,47 @@ pub async fn create_run(st: Arc<SequencingState>, req: Request, p: Principal) ->
     .await
 }
 
+/// The run as JSON; with `Accept: text/csv` or the spreadsheet type, its samples (every
+/// library on every lane) as a table.
 pub async fn get_run(st: Arc<SequencingState>, req: Request, p: Principal) -> Result<Response, Problem> {
-    Ok(Response::ok(&st.run(&p.lab_id, req.path_param("id")?).await?))
+    let run = st.run(&p.lab_id, req.path_param("id")?).await?;
+    match req.header("accept").and_then(Format::from_accept) {
+        Some(format) => {
+            let members = crate::store::run_samples::lane_members(&st, &p.lab_id, &run).await?;
+            run_samples_sheet(&run, members).download(format, &format!("run-{}-samples", run.id))
+        }
+        None => Ok(Response::ok(&run)),
+    }
+}
+
+/// A run's samples as a table: lane, pool, library, sample, indexes, project.
+pub fn run_samples_sheet(run: &Run, members: Vec<(u8, PoolMember)>) -> Sheet {
+    let mut sheet = Sheet::new(
+        &run.name,
+        &[
+            "lane",
+            "pool_id",
+            "library_id",
+            "library_name",
+            "sample_id",
+            "i7",
+            "i5",
+            "project",
+        ],
+    );
+    for (lane, m) in members {
+        sheet.push(vec![
+            Cell::from(u64::from(lane)),
+            Cell::from(m.pool_id),
+            Cell::from(m.library_id),
+            Cell::from(m.library_name),
+            Cell::from(m.sample_id),
+            Cell::from(m.i7.as_str()),
+            Cell::from(m.i5.as_ref().map(|i| i.as_str())),
+            m.project.into(),
+        ]);
+    }
+    sheet
 }
 
 /// Newest first; `?status=` narrows to one status.

@@ -10,7 +10,7 @@
 //! moved if it is still where the run expects it; the answer lists any that were not.
 
 use crate::domain::samplesheet::{SheetRequest, SheetSample};
-use crate::model::Run;
+use crate::model::{PoolMember, Run};
 use crate::state::SequencingState;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::Serialize;
@@ -156,25 +156,33 @@ pub async fn sync(
 }
 
 /// The sheet a run makes: each lane's pools' libraries, Sample_ID = library name.
-pub async fn sheet_request(st: &SequencingState, lab: &str, run: &Run) -> Result<SheetRequest, Problem> {
-    let lanes = run.flow_cell_lanes;
-    let mut samples = Vec::new();
+/// Every library on the run with its lane, lane by lane and pool by pool.
+pub async fn lane_members(st: &SequencingState, lab: &str, run: &Run) -> Result<Vec<(u8, PoolMember)>, Problem> {
+    let mut out = Vec::new();
     for lane in &run.lanes {
         for pool in &lane.pool_ids {
             let (_, members) = st.pool(lab, pool).await?;
-            for m in members {
-                samples.push(SheetSample {
-                    lane: lane.lane,
-                    sample_id: m.library_name.clone(),
-                    index: m.i7.clone(),
-                    index2: m.i5.clone(),
-                    project: m.project.clone(),
-                    i7_name: None,
-                    i5_name: None,
-                });
-            }
+            out.extend(members.into_iter().map(|m| (lane.lane, m)));
         }
     }
+    Ok(out)
+}
+
+pub async fn sheet_request(st: &SequencingState, lab: &str, run: &Run) -> Result<SheetRequest, Problem> {
+    let lanes = run.flow_cell_lanes;
+    let samples = lane_members(st, lab, run)
+        .await?
+        .into_iter()
+        .map(|(lane, m)| SheetSample {
+            lane,
+            sample_id: m.library_name,
+            index: m.i7,
+            index2: m.i5,
+            project: m.project,
+            i7_name: None,
+            i5_name: None,
+        })
+        .collect();
     Ok(SheetRequest {
         run_name: run.name.clone(),
         instrument: run.instrument,

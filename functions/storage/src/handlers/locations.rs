@@ -18,6 +18,7 @@ use tracseq_core::http::{Request, Response, check_version, expected_version, opt
 use tracseq_core::keyed::LabKeys;
 use tracseq_core::named::parse_reported;
 use tracseq_core::pagination::PageRequest;
+use tracseq_core::sheet::{Cell, Format, Sheet};
 use tracseq_core::{FieldError, Problem};
 use tracseq_lab::barcode;
 
@@ -487,6 +488,37 @@ pub struct BoxMap {
     pub cells: Vec<MapCell>,
 }
 
+/// A box's contents as a table: one row per occupied position, row by row.
+pub fn contents_sheet(name: &str, cells: &[MapCell]) -> Sheet {
+    let mut sheet = Sheet::new(
+        name,
+        &[
+            "position",
+            "sample_id",
+            "barcode",
+            "sample_type",
+            "status",
+            "checked_out",
+            "since",
+        ],
+    );
+    let word = |x: serde_json::Value| Cell::from(x.as_str().map(str::to_owned));
+    for c in cells {
+        if let Some(o) = &c.occupant {
+            sheet.push(vec![
+                Cell::from(c.position.as_str()),
+                Cell::from(o.sample_id.as_str()),
+                Cell::from(o.barcode.as_str()),
+                word(serde_json::to_value(o.sample_type).unwrap_or_default()),
+                word(serde_json::to_value(o.status).unwrap_or_default()),
+                Cell::from(if o.checked_out { "yes" } else { "no" }),
+                Cell::from(o.since.as_str()),
+            ]);
+        }
+    }
+    sheet
+}
+
 /// Every cell of `grid`, row by row, with its occupant.
 pub fn map_cells(grid: Grid, taken: Vec<Position>) -> Vec<MapCell> {
     let mut by_label: HashMap<String, Position> = taken.into_iter().map(|p| (p.position.clone(), p)).collect();
@@ -532,6 +564,9 @@ pub async fn box_map(st: Arc<StorageState>, req: Request, p: Principal) -> Resul
         )
     })?;
     let cells = map_cells(grid, taken);
+    if let Some(format) = req.header("accept").and_then(Format::from_accept) {
+        return contents_sheet(&node.name, &cells).download(format, &format!("box-{id}"));
+    }
     let resolved = st
         .resolve(&p.lab_id, vec![node])
         .await?
