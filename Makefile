@@ -103,6 +103,7 @@ bench: $(VENV)/.stamp
 	infra/scripts/backup-bench.sh
 	infra/scripts/saga-bench.sh
 	infra/scripts/reports-bench.sh
+	infra/scripts/export-bench.sh
 
 lint: venv
 	$(CARGO) fmt --all -- --check

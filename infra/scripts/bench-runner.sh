@@ -27,3 +27,7 @@ TOKEN=$(curl -fs "$API/api/auth/login" -H 'content-type: application/json' \
   -d '{"email":"admin@lab.local","password":"admin123"}' | json '["access_token"]')
 AUTH="authorization: Bearer $TOKEN"
 MACHINE="machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m); $(date -u +%F)"
+# CPU seconds a process has used (user + system), and moto's process: locally the data
+# path is moto's, so each benchmark reports both beside its timings.
+cpu() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
+MOTO_PID=$(pgrep -P "$RUNNER" -f moto || true)

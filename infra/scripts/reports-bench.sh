@@ -15,8 +15,6 @@ WORK=target/reports-bench
 SAMPLES=${SAMPLES:-100000}
 RUNNER_ARGS=()
 source infra/scripts/bench-runner.sh
-cpu() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
-MOTO_PID=$(pgrep -P "$RUNNER" -f moto || true)
 LAB=$(curl -fs "$API/api/users/me" -H "$AUTH" | json '["lab_id"]')
 
 echo "$MACHINE"

@@ -14,8 +14,6 @@ WORK=target/saga-bench
 RUNNER_ARGS=()
 source infra/scripts/bench-runner.sh
 post() { curl -fs "$API$1" -H "$AUTH" -H 'content-type: application/json' -d "$2"; }
-cpu() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
-MOTO_PID=$(pgrep -P "$RUNNER" -f moto || true)
 
 UNIT=$(post /api/storage/locations '{"name":"FRZ-SAGA","kind":"freezer","zone":"freezer"}' | json '["id"]')
 RACK=$(post /api/storage/locations "{\"name\":\"R1\",\"kind\":\"rack\",\"parent_id\":\"$UNIT\"}" | json '["id"]')

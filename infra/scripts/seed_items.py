@@ -4,10 +4,8 @@ for the backup benchmark. Uses boto3 from the project venv (moto depends on it).
 usage: seed_items.py ENDPOINT TABLE N
 """
 import sys
-import threading
-import time
 
-import boto3
+from seeding import write_items
 
 endpoint, table, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 LAB = "01JBENCHLAB000000000000000"
@@ -41,23 +39,5 @@ def item(i):
     }
 
 
-def writer(start, stop):
-    ddb = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
-                       aws_access_key_id="testing", aws_secret_access_key="testing")
-    for base in range(start, stop, 25):
-        batch = [{"PutRequest": {"Item": item(i)}} for i in range(base, min(base + 25, stop))]
-        req = {table: batch}
-        while req:
-            req = ddb.batch_write_item(RequestItems=req).get("UnprocessedItems") or None
-
-
-started = time.time()
-threads = []
-step = -(-n // 4)
-for t in range(4):
-    th = threading.Thread(target=writer, args=(t * step, min(n, (t + 1) * step)))
-    th.start()
-    threads.append(th)
-for th in threads:
-    th.join()
-print(f"seeded {n} items in {time.time() - started:.0f} s")
+secs = write_items(endpoint, table, n, item)
+print(f"seeded {n} items in {secs:.1f} s")

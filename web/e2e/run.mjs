@@ -457,6 +457,31 @@ const journeys = {
     assert.equal((readFileSync(manyPath, 'latin1').match(/\/Type \/Page\b/g) ?? []).length, 384);
   },
 
+  async 'exports: a project of 1,000 samples as CSV through the worker, a plate as XLSX'() {
+    const p = await page();
+    await signIn(p, fx.admin_email);
+    await p.goto(`${BASE}/samples?project=${fx.perf_project}`);
+    await p.getByTestId('sample-table').waitFor();
+    const group = p.getByRole('group', { name: 'Export every sample these filters select' });
+    await group.getByRole('button', { name: 'Export CSV' }).click();
+    // Longer than a page: the worker writes it and the count grows until the link appears.
+    await group.getByRole('status').filter({ hasText: 'Ready: 1,000 rows' }).waitFor({ timeout: 60_000 });
+    await axe(p, 'exports');
+    await shot(p, 'exports');
+    const [file] = await Promise.all([p.waitForEvent('download'), group.getByRole('link', { name: /^Download samples-/ }).click()]);
+    const csvPath = join(out, 'samples.csv');
+    await file.saveAs(csvPath);
+    const lines = readFileSync(csvPath, 'utf8').trimEnd().split('\r\n');
+    assert.equal(lines.length, 1001);
+    assert.match(lines[0], /^id,barcode,name,sample_type,status,/);
+    await p.goto(`${BASE}/storage/${fx.plate_id}`);
+    await p.getByTestId('box-map').waitFor();
+    const [book] = await Promise.all([p.waitForEvent('download'), p.getByRole('button', { name: 'Download XLSX' }).click()]);
+    const bookPath = join(out, 'plate.xlsx');
+    await book.saveAs(bookPath);
+    assert.equal(readFileSync(bookPath).subarray(0, 2).toString(), 'PK');
+  },
+
   async 'render budgets: 1,000 samples listed and a 384-well map drawn'() {
     const p = await page();
     await signIn(p, fx.admin_email);

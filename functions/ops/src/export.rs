@@ -102,6 +102,10 @@ pub const KINDS: &[(&str, Carry)] = &[
         Carry::Excluded("derived from the lab's events, which the export carries"),
     ),
     ("report_marker", Carry::Excluded("the reports consumer's bookkeeping")),
+    (
+        "list_export",
+        Carry::Excluded("a list export's record: its file is kept 7 days, its rows are in the export"),
+    ),
     // A unit's band and watch; its device token's hash is redacted (a new token is issued).
     ("monitor", Carry::Exported),
     ("reading", Carry::Exported),

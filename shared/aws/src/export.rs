@@ -178,7 +178,7 @@ fn keys(lab: &str, id: &str) -> Result<(String, String), Problem> {
 
 fn item(lab: &str, job: &ExportJob) -> Result<crate::store::Item, Problem> {
     let (pk, sk) = keys(lab, &job.id)?;
-    let mut item = keyed_item(job, &[("PK", pk), ("SK", sk)], "export")?;
+    let mut item = keyed_item(job, &[("PK", pk), ("SK", sk)], "list_export")?;
     item.insert(
         crate::store::EXPIRES_AT.into(),
         crate::store::n(now_epoch() + KEEP_SECS),

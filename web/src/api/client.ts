@@ -25,7 +25,9 @@ const auth: Middleware = {
   },
 };
 
-export const api = createClient<paths>({ baseUrl: '' });
+// Typed answers are the JSON ones: a route that also answers CSV or XLSX by Accept is
+// read as a file through `fetchFile`, never through this client.
+export const api = createClient<paths, 'application/json'>({ baseUrl: '' });
 api.use(auth);
 
 /** A plain fetch with the access token, for answers that are files rather than JSON. */

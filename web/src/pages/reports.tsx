@@ -4,7 +4,8 @@
 import { useMemo, useState } from 'react';
 import { api, ok, type Schemas } from '../api/client';
 import { dimsLabel, periodsBetween, seriesOf, type Chartable } from '../components/series';
-import { Empty, Field, Loading, ProblemBanner, fetchFile, saveFile, useLoad, useSubmit } from '../components/ui';
+import { Empty, Field, Loading, ProblemBanner, useLoad } from '../components/ui';
+import { TableDownload } from '../components/exports';
 
 const REPORTS = [
   { name: 'received', label: 'Samples received', value: 'count' },
@@ -16,7 +17,6 @@ const REPORTS = [
   { name: 'imports', label: 'Imports', value: 'count' },
 ] as const;
 type Group = 'day' | 'week' | 'month';
-const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
 function isoDay(d: Date) {
   return d.toISOString().slice(0, 10);
@@ -44,11 +44,7 @@ export function Reports() {
         : null,
     [report.data, spec.value, unitNames, effectiveGroup],
   );
-  const download = useSubmit(async (kind: 'csv' | 'xlsx') => {
-    const query = new URLSearchParams({ from, to, group: effectiveGroup });
-    const file = await fetchFile(`/api/reports/${name}?${query}`, { headers: { accept: kind === 'csv' ? 'text/csv' : XLSX } });
-    saveFile(file, `${name}-${from}-${to}.${kind}`);
-  });
+  const query = new URLSearchParams({ from, to, group: effectiveGroup });
   return (
     <>
       <h1>Reports</h1>
@@ -80,21 +76,14 @@ export function Reports() {
           </>
         )}
       </form>
-      <ProblemBanner error={report.error ?? download.error} />
+      <ProblemBanner error={report.error} />
       {report.loading && !report.data && <Loading what="the report" />}
       {report.data && report.data.rows.length === 0 && <Empty>Nothing counted in this period yet.</Empty>}
       {report.data && report.data.rows.length > 0 && chart && (
         <section className="card" aria-labelledby="h-chart">
           <h2 id="h-chart">{spec.label}</h2>
           {name === 'status' ? <StatusBars rows={report.data.rows} /> : <TimeChart chart={chart} lines={name === 'occupancy' || name === 'turnaround'} title={spec.label} />}
-          <div className="actions">
-            <button type="button" className="secondary" disabled={download.busy} onClick={() => void download.run('csv')}>
-              Download CSV
-            </button>
-            <button type="button" className="secondary" disabled={download.busy} onClick={() => void download.run('xlsx')}>
-              Download XLSX
-            </button>
-          </div>
+          <TableDownload path={`/api/reports/${name}?${query}`} name={`${name}-${from}-${to}`} label="Download this report" />
           <ReportTable view={report.data} label={label} />
         </section>
       )}

@@ -8,6 +8,7 @@ import { atLeast } from '../roles';
 import { useSession } from '../session';
 import { Badge, Empty, Field, Loading, ProblemBanner, ProgressBar, useLoad, useRenderTiming, useSubmit, when, submitWith } from '../components/ui';
 import { PrintLabels } from '../components/labels';
+import { ListExport } from '../components/exports';
 
 type Sample = Schemas['Sample'];
 type SampleType = Schemas['SampleType'];
@@ -103,6 +104,9 @@ export function SampleTable({ items }: { items: Sample[] }) {
   );
 }
 
+/** Reads a sample export again (stable, so polling does not restart on each render). */
+const pollSampleExport = (id: string) => ok(api.GET('/api/samples/exports/{id}', { params: { path: { id } } }));
+
 export function SampleList() {
   const search = useSearch();
   const [, navigate] = useLocation();
@@ -137,6 +141,11 @@ export function SampleList() {
     navigate(`/samples?${next}`);
   };
   const tech = user?.platform_operator || atLeast(user?.role, 'lab_technician');
+  const analyst = user?.platform_operator || atLeast(user?.role, 'data_analyst');
+  // Every sample the filters select, not only this page.
+  const { q: text, status, sample_type, project } = query;
+  const startExport = (format: 'csv' | 'xlsx') =>
+    ok(api.POST('/api/samples/exports', { params: { query: { format, q: text, status, sample_type, project } } }));
   return (
     <>
       <h1>Samples</h1>
@@ -190,6 +199,9 @@ export function SampleList() {
         <Empty>{search ? 'No sample matches these filters. Clear a filter to see more.' : 'No samples yet. Register one or import a manifest.'}</Empty>
       )}
       {page.data && page.data.items.length > 0 && <SampleTable items={page.data.items} />}
+      {analyst && page.data && page.data.items.length > 0 && (
+        <ListExport start={startExport} poll={pollSampleExport} label="Export every sample these filters select" />
+      )}
       <nav className="pager" aria-label="Pages">
         <button type="button" disabled={!cursor} onClick={() => go(trail[trail.length - 1] || undefined, true)}>
           Previous page

@@ -6,6 +6,7 @@ import { api, ApiError, ok, toProblem, type Schemas } from '../api/client';
 import { atLeast } from '../roles';
 import { useSession } from '../session';
 import { Badge, Empty, Field, Loading, ProblemBanner, useLoad, useSubmit, when, submitWith, saveFile } from '../components/ui';
+import { TableDownload } from '../components/exports';
 
 type Tab = 'runs' | 'pools' | 'libraries' | 'jobs';
 
@@ -202,6 +203,7 @@ export function RunDetail({ id }: { id: string }) {
               ))}
             </tbody>
           </table>
+          <TableDownload path={`/api/sequencing/runs/${encodeURIComponent(r.id)}`} name={`run-${r.name}-samples`} label="Download the run's samples" />
         </section>
         <section className="card" aria-labelledby="h-sheet">
           <h2 id="h-sheet">Sample sheet</h2>

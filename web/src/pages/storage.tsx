@@ -7,6 +7,7 @@ import { atLeast } from '../roles';
 import { useSession } from '../session';
 import { cellClass, describe, grid, rowLabel } from '../components/boxmap';
 import { PrintLabels } from '../components/labels';
+import { TableDownload } from '../components/exports';
 import { TemperaturePanel } from '../components/temperature';
 import { Badge, Empty, Field, Loading, ProblemBanner, ProgressBar, useLoad, useRenderTiming, useSubmit, submitWith } from '../components/ui';
 
@@ -173,6 +174,9 @@ function BoxGrid({ map: m, picked, onPick: setPicked, reload }: { map: Schemas['
       <button type="button" className="secondary" onClick={reload}>
         Refresh map
       </button>
+      {used > 0 && (
+        <TableDownload path={`/api/storage/locations/${encodeURIComponent(m.location.id)}/map`} name={`box-${m.location.barcode}`} label="Download the box's contents" />
+      )}
       {tech && used > 0 && (
         <>
           <h3>Labels for this box</h3>
