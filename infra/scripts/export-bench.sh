@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Export benchmark on a release-built runner (profile `local`) and moto: a lab's 100,000
-# samples are written straight into the table, then the whole sample list is exported
-# three times as CSV (and once as XLSX) through the queued worker: POST, poll until done,
-# download through the presigned link and count the rows. Target (issue 20): a
-# 100,000-row CSV export < 30 s locally. Prints moto's and the runner's CPU seconds: locally
-# the data path is moto's (single-process Python).
+# Export benchmark on a release-built runner (profile `local`) and moto: a lab's samples
+# (SAMPLES, default 20,000) are written straight into the table, then the whole sample list
+# is exported three times as CSV (and once as XLSX) through the queued worker: POST, poll
+# until done, download through the presigned link and count the rows. Prints moto's and
+# the runner's CPU seconds. Issue 20 asks for 100,000 rows in < 30 s locally; moto answers
+# each Query page by walking every item of the table and sorting the partition, so an
+# export's time grows with the square of the rows locally (3,000 in 2.5 s, 20,000 in 35 s;
+# 100,000 would take about a quarter of an hour, after 11 minutes of seeding). The
+# export's own work is measured apart (criterion, `export_100k_rows`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -12,11 +15,9 @@ API_PORT=${API_PORT:-3950}
 EDGE_PORT=${EDGE_PORT:-4950}
 MOTO_PORT=${MOTO_PORT:-4951}
 WORK=target/export-bench
-SAMPLES=${SAMPLES:-100000}
+SAMPLES=${SAMPLES:-20000}
 RUNNER_ARGS=()
 source infra/scripts/bench-runner.sh
-cpu() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
-MOTO_PID=$(pgrep -P "$RUNNER" -f moto || true)
 LAB=$(curl -fs "$API/api/users/me" -H "$AUTH" | json '["lab_id"]')
 
 echo "$MACHINE"
@@ -25,15 +26,16 @@ echo "$MACHINE"
 export_once() {
   local format=$1 started location status rows url
   started=$(date +%s.%N)
-  location=$(curl -fs -D - -o /dev/null -X POST "$API/api/samples/exports?format=$format" -H "$AUTH" \
+  location=$(curl -sS -D - -o "$WORK/started.json" -X POST "$API/api/samples/exports?format=$format" -H "$AUTH" \
     | awk 'tolower($1) == "location:" {print $2}' | tr -d '\r')
+  [ -n "$location" ] || { echo "the export did not start: $(cat "$WORK/started.json")" >&2; exit 1; }
   while :; do
-    read -r status rows url < <(curl -fs "$API$location" -H "$AUTH" \
-      | python3 -c 'import sys, json; v = json.load(sys.stdin); print(v["status"], v["rows"], v.get("url", "-"))')
+    curl -sS "$API$location" -H "$AUTH" -o "$WORK/status.json"
+    read -r status rows url < <(python3 -c 'import sys, json; v = json.load(open(sys.argv[1])); print(v.get("status", "error"), v.get("rows", 0), v.get("url", "-"))' "$WORK/status.json")
     [ "$status" = running ] || break
     sleep 0.2
   done
-  [ "$status" = done ] || { echo "export ended $status" >&2; exit 1; }
+  [ "$status" = done ] || { echo "export ended $status: $(cat "$WORK/status.json")" >&2; exit 1; }
   local secs
   secs=$(python3 -c "import time; print(round(time.time() - $started, 2))")
   curl -fs "$url" -o "$WORK/export.$format"

@@ -169,8 +169,52 @@ fn password_hashing(c: &mut Criterion) {
     g.finish();
 }
 
+/// An export's own work per 100,000 rows of 28 columns (a sample list), apart from reading
+/// them: CSV lines, and a workbook written row by row to its temporary file.
+fn sheets(c: &mut Criterion) {
+    use tracseq_core::sheet::{Cell, CsvRows, XlsxRows};
+    let row = |i: u64| -> Vec<Cell> {
+        (0..28)
+            .map(|c| match c % 4 {
+                0 => Cell::Text(format!("TS-2026-{i:06}")),
+                1 => Cell::Text(format!("Patient {i} blood, \"tube\" {}", i % 96)),
+                2 => Cell::Number((i % 500) as f64 + 0.5),
+                _ => Cell::Empty,
+            })
+            .collect()
+    };
+    let rows: Vec<Vec<Cell>> = (0..100_000).map(row).collect();
+    let header: Vec<&str> = (0..28).map(|_| "column").collect();
+    let mut g = c.benchmark_group("export_100k_rows");
+    g.sample_size(10);
+    g.bench_function("csv", |b| {
+        b.iter(|| {
+            let mut out = CsvRows::new(&header);
+            let mut bytes = 0;
+            for r in &rows {
+                out.push(r);
+                if out.len() >= 8 << 20 {
+                    bytes += out.take().len();
+                }
+            }
+            black_box(bytes + out.take().len())
+        })
+    });
+    g.bench_function("xlsx", |b| {
+        b.iter(|| {
+            let mut out = XlsxRows::new("samples", &header).expect("book");
+            for r in &rows {
+                out.push(r).expect("row");
+            }
+            black_box(out.finish().expect("bytes").len())
+        })
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
+    sheets,
     token_verification,
     raw_signatures,
     password_hashing,

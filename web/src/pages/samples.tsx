@@ -194,14 +194,14 @@ export function SampleList() {
         <button type="submit">Search</button>
       </form>
       <ProblemBanner error={page.error} />
+      {analyst && page.data && page.data.items.length > 0 && (
+        <ListExport start={startExport} poll={pollSampleExport} label="Export every sample these filters select" />
+      )}
       {page.loading && <Loading what="samples" />}
       {page.data && page.data.items.length === 0 && (
         <Empty>{search ? 'No sample matches these filters. Clear a filter to see more.' : 'No samples yet. Register one or import a manifest.'}</Empty>
       )}
       {page.data && page.data.items.length > 0 && <SampleTable items={page.data.items} />}
-      {analyst && page.data && page.data.items.length > 0 && (
-        <ListExport start={startExport} poll={pollSampleExport} label="Export every sample these filters select" />
-      )}
       <nav className="pager" aria-label="Pages">
         <button type="button" disabled={!cursor} onClick={() => go(trail[trail.length - 1] || undefined, true)}>
           Previous page

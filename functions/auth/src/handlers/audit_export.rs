@@ -87,3 +87,17 @@ pub async fn work(st: Arc<AuthState>, event: Value) -> Result<Value, FunctionErr
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_is_one_row_with_its_detail_as_json() {
+        let record = AuditRecord::new("L", "u1", "login", "success").detail(serde_json::json!({"ip": "1.2.3.4"}));
+        let cells = row(record);
+        assert_eq!(cells.len(), HEADER.len());
+        assert_eq!(cells[3], Cell::from("login"));
+        assert_eq!(cells[7], Cell::from(r#"{"ip":"1.2.3.4"}"#));
+    }
+}

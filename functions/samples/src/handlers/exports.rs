@@ -151,3 +151,29 @@ pub async fn work(st: Arc<SamplesState>, event: Value) -> Result<Value, Function
     )
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_has_a_cell_per_column_with_wire_words_and_numbers() {
+        let sample: Sample = serde_json::from_value(serde_json::json!({
+            "id": "01JS", "barcode": "TS-1", "name": "=cmd", "sample_type": "DNA",
+            "status": "in_storage", "priority": "high", "volume": 50.0, "volume_unit": "µL",
+            "storage": {"location_id": "B1", "position": "A1", "path": "FRZ / R1 / B1"},
+            "version": 1, "created_at": "2026-12-01T00:00:00Z", "created_by": "u",
+            "updated_at": "2026-12-01T00:00:00Z", "updated_by": "u"
+        }))
+        .unwrap();
+        let cells = row(sample);
+        assert_eq!(cells.len(), HEADER.len());
+        let at = |name: &str| cells[HEADER.iter().position(|h| *h == name).unwrap()].clone();
+        assert_eq!(at("sample_type"), Cell::from("DNA"));
+        assert_eq!(at("status"), Cell::from("in_storage"));
+        assert_eq!(at("volume"), Cell::Number(50.0));
+        assert_eq!(at("storage_path"), Cell::from("FRZ / R1 / B1"));
+        assert_eq!(at("position"), Cell::from("A1"));
+        assert_eq!(at("concentration"), Cell::Empty);
+    }
+}
