@@ -25,7 +25,7 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
     let started = Instant::now();
     // The CLI through a wrapper that serialises Python's AST parsing (see the file).
     let out = tokio::process::Command::new(contract_venv().join("bin/python"))
-        .arg(workspace().join("tests/fixtures/contract/schemathesis.py"))
+        .arg(workspace().join("tests/fixtures/contract/run_schemathesis.py"))
         .args(["run", &format!("{}/api/openapi.json", e.api)])
         .args(["--header", &format!("Authorization: Bearer {}", admin.access)])
         .args(["--checks", "not_a_server_error,response_schema_conformance"])

@@ -1,6 +1,6 @@
 //! template.yaml is the single source of truth: its routes must match the code's route
 //! declarations exactly, the OpenAPI document must cover them, and the templates must
-//! pass cfn-lint, `sam validate --lint` and the resource limit.
+//! pass cfn-lint, `sam validate` and the resource limit.
 
 use std::collections::BTreeSet;
 use std::process::Command;
