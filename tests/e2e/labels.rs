@@ -15,24 +15,8 @@ fn api() -> Api {
 
 /// The raw answer of GET `path` or POST `body` to `path`: status, content type, bytes.
 async fn fetch(api: &Api, t: &Tokens, path: &str, body: Option<Value>) -> (u16, String, Vec<u8>) {
-    let url = format!("{}{path}", api.base);
-    let req = match body {
-        Some(b) => api
-            .http
-            .request(Method::POST, url)
-            .header("content-type", "application/json")
-            .body(b.to_string()),
-        None => api.http.request(Method::GET, url),
-    };
-    let resp = req.bearer_auth(&t.access).send().await.expect("request");
-    let status = resp.status().as_u16();
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    (status, ct, resp.bytes().await.expect("body").to_vec())
+    let method = if body.is_some() { Method::POST } else { Method::GET };
+    api.file(method, path, &t.access, body, "*/*").await
 }
 
 /// Every page of `pdf` as pdfium renders it at `dpi` and zxing-cpp reads it.

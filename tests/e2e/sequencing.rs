@@ -550,21 +550,8 @@ async fn a_run_exports_its_pools_sheet_refuses_collisions_and_judges_qc() {
     assert_eq!(parsed["v1"]["samples"].as_array().unwrap().len(), 3);
 
     // The run's samples as a table (Accept), the same three libraries lane by lane.
-    let table = |accept: &'static str| {
-        let url = format!("{}/api/sequencing/runs/{id}", api.base);
-        let (http, token) = (api.http.clone(), t.to_owned());
-        async move {
-            let resp = http
-                .get(url)
-                .bearer_auth(token)
-                .header("accept", accept)
-                .send()
-                .await
-                .unwrap();
-            let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
-            (resp.status().as_u16(), ct, resp.bytes().await.unwrap().to_vec())
-        }
-    };
+    let run_path = format!("/api/sequencing/runs/{id}");
+    let table = |accept: &'static str| api.get_file(&run_path, t, accept);
     let (status, ct, csv) = table("text/csv").await;
     assert_eq!((status, ct.as_str()), (200, "text/csv; charset=utf-8"));
     let csv = String::from_utf8(csv).unwrap();

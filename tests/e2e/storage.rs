@@ -1386,20 +1386,10 @@ async fn a_boxs_contents_download_as_a_table() {
         .await;
         assert_eq!(status, 200, "{v}");
     }
+    let map = format!("/api/storage/locations/{boxed}/map");
     let get = |token: String, accept: &'static str| {
-        let url = format!("{}/api/storage/locations/{boxed}/map", api.base);
-        let http = api.http.clone();
-        async move {
-            let resp = http
-                .get(url)
-                .bearer_auth(token)
-                .header("accept", accept)
-                .send()
-                .await
-                .unwrap();
-            let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
-            (resp.status().as_u16(), ct, resp.bytes().await.unwrap().to_vec())
-        }
+        let (api, map) = (&api, &map);
+        async move { api.get_file(map, &token, accept).await }
     };
     let (status, ct, csv) = get(admin.access.clone(), "text/csv").await;
     assert_eq!((status, ct.as_str()), (200, "text/csv; charset=utf-8"));

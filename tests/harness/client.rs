@@ -59,6 +59,40 @@ impl Api {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null), headers)
     }
 
+    /// A request answered as a file: status, content type and bytes (`accept` picks the
+    /// format; `body`, when given, goes as JSON).
+    pub async fn file(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+        accept: &str,
+    ) -> (u16, String, Vec<u8>) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("accept", accept);
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b.to_string());
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (status, ct, resp.bytes().await.expect("body").to_vec())
+    }
+
+    /// A GET answered as a file (see [`Api::file`]).
+    pub async fn get_file(&self, path: &str, token: &str, accept: &str) -> (u16, String, Vec<u8>) {
+        self.file(Method::GET, path, token, None, accept).await
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
         let (s, v, _) = self.send(Method::GET, path, Some(token), None, &[]).await;
         (s, v)

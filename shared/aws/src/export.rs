@@ -578,6 +578,41 @@ where
     }
 }
 
+/// A service's export worker: one export per message. The running export the message
+/// names (a redelivered message of an ended export does nothing) has its filters read by
+/// `filter` (filters that no longer parse drop the message) and every row `pages` reads
+/// written by [`write`]; a store or storage failure gives the message back.
+pub async fn work<C, P, F, Fut>(
+    function: &'static str,
+    ex: &Exports,
+    event: serde_json::Value,
+    header: &'static [&'static str],
+    filter: P,
+    pages: F,
+) -> Result<serde_json::Value, tracseq_core::function::FunctionError>
+where
+    C: Clone,
+    P: Fn(&BTreeMap<String, String>) -> Result<C, Problem>,
+    F: Fn(C, String, PageRequest) -> Fut,
+    Fut: Future<Output = Result<Page<Vec<Cell>>, Problem>>,
+{
+    use crate::batch::{Failed, Unreadable, each_message};
+    let (filter, pages) = (&filter, &pages);
+    each_message(function, event, Unreadable::Drop, 1, |m: ExportMessage| async move {
+        let retry = |e: Problem| Failed::Retry(format!("export {}: {}", m.export_id, e.detail));
+        let Some(job) = running(ex, &m).await.map_err(retry)? else {
+            return Ok(());
+        };
+        let c = filter(&job.filters).map_err(|e| Failed::Drop(e.detail))?;
+        write(ex, &m.lab_id, job, header, |page| {
+            pages(c.clone(), m.lab_id.clone(), page)
+        })
+        .await
+        .map_err(retry)
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,8 +8,7 @@ use crate::audit::AuditRecord;
 use crate::state::AuthState;
 use serde_json::Value;
 use std::sync::Arc;
-use tracseq_aws::batch::{Failed, Unreadable, each_message};
-use tracseq_aws::export::{self, ExportMessage, ExportSpec};
+use tracseq_aws::export::{self, ExportSpec};
 use tracseq_core::Problem;
 use tracseq_core::auth::Principal;
 use tracseq_core::function::FunctionError;
@@ -68,23 +67,19 @@ pub async fn get_export(st: Arc<AuthState>, req: Request, p: Principal) -> Resul
     export::status(&st.exports, &p, LIST, req.path_param("id")?).await
 }
 
-/// The export worker: one export per message.
+/// The export worker (the platform's, over this list).
 pub async fn work(st: Arc<AuthState>, event: Value) -> Result<Value, FunctionError> {
-    each_message("audit_export_worker", event, Unreadable::Drop, 1, |m: ExportMessage| {
-        let st = st.clone();
-        async move {
-            let retry = |e: Problem| Failed::Retry(format!("export {}: {}", m.export_id, e.detail));
-            let Some(job) = export::running(&st.exports, &m).await.map_err(retry)? else {
-                return Ok(());
-            };
-            let f = audit_filter(&job.filters).map_err(|e| Failed::Drop(e.detail))?;
-            export::write(&st.exports, &m.lab_id, job, HEADER, |page| {
-                rows(&st, &m.lab_id, &f, page)
-            })
-            .await
-            .map_err(retry)
-        }
-    })
+    export::work(
+        "audit_export_worker",
+        &st.exports,
+        event,
+        HEADER,
+        audit_filter,
+        |f, lab, page| {
+            let st = st.clone();
+            async move { rows(&st, &lab, &f, page).await }
+        },
+    )
     .await
 }
 

@@ -9,8 +9,7 @@ use crate::store::search as store;
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
-use tracseq_aws::batch::{Failed, Unreadable, each_message};
-use tracseq_aws::export::{self, ExportMessage, ExportSpec};
+use tracseq_aws::export::{self, ExportSpec};
 use tracseq_core::Problem;
 use tracseq_core::auth::Principal;
 use tracseq_core::function::FunctionError;
@@ -123,30 +122,17 @@ pub async fn get_export(st: Arc<SamplesState>, req: Request, p: Principal) -> Re
     export::status(&st.exports, &p, LIST, req.path_param("id")?).await
 }
 
-/// The export worker: one export per message, every row from the first page.
+/// The export worker (the platform's, over this list).
 pub async fn work(st: Arc<SamplesState>, event: Value) -> Result<Value, FunctionError> {
-    each_message(
+    export::work(
         "samples_export_worker",
+        &st.exports,
         event,
-        Unreadable::Drop,
-        1,
-        |m: ExportMessage| {
+        HEADER,
+        criteria,
+        |c, lab, page| {
             let st = st.clone();
-            async move {
-                let retry = |e: Problem| Failed::Retry(format!("export {}: {}", m.export_id, e.detail));
-                let Some(job) = export::running(&st.exports, &m).await.map_err(retry)? else {
-                    return Ok(());
-                };
-                // Filters were checked when the export started; a record changed since is refused.
-                let c = criteria(&job.filters).map_err(|e| Failed::Drop(e.detail))?;
-                let lab = m.lab_id.clone();
-                export::write(&st.exports, &m.lab_id, job, HEADER, |page| {
-                    let (st, lab, c) = (st.clone(), lab.clone(), &c);
-                    async move { Ok(store::find(&st, &lab, c, &page).await?.map(row)) }
-                })
-                .await
-                .map_err(retry)
-            }
+            async move { Ok(store::find(&st, &lab, &c, &page).await?.map(row)) }
         },
     )
     .await

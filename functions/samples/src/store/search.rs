@@ -16,7 +16,7 @@ use tracseq_core::Problem;
 use tracseq_core::pagination::{Page, PageRequest};
 
 /// What a search asks for (each part already checked).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Criteria {
     pub status: Option<SampleStatus>,
     pub sample_type: Option<SampleType>,
