@@ -37,6 +37,21 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   return { data, error, loading, reload };
 }
 
+/**
+ * Loads again `ms` after each load ends, for as long as `active` holds: a screen following
+ * something that changes by itself (a document being read, a saga, an import). Each load
+ * that ends, whether it changed anything or failed, schedules the next, so a slow step or
+ * one failed request does not stop the following.
+ */
+export function useFollow(loaded: Pick<Loaded<unknown>, 'loading' | 'reload'>, active: boolean, ms: number) {
+  const { loading, reload } = loaded;
+  useEffect(() => {
+    if (!active || loading) return;
+    const t = setTimeout(reload, ms);
+    return () => clearTimeout(t);
+  }, [active, loading, reload, ms]);
+}
+
 export function asApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
   // fetch rejects with a TypeError when the request never got an answer.

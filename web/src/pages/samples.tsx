@@ -6,7 +6,7 @@ import { Link, useLocation, useSearch } from 'wouter';
 import { api, ok, type Schemas } from '../api/client';
 import { atLeast } from '../roles';
 import { useSession } from '../session';
-import { Badge, Empty, Field, Loading, ProblemBanner, ProgressBar, useLoad, useRenderTiming, useSubmit, when, submitWith } from '../components/ui';
+import { Badge, Empty, Field, Loading, ProblemBanner, ProgressBar, useFollow, useLoad, useRenderTiming, useSubmit, when, submitWith } from '../components/ui';
 import { PrintLabels } from '../components/labels';
 import { ListExport } from '../components/exports';
 
@@ -412,27 +412,19 @@ export function ImportSamples() {
   const [template, setTemplate] = useState('');
   const [file, setFile] = useState<File | null>(null);
   const [dryRun, setDryRun] = useState(false);
-  const [job, setJob] = useState<Schemas['ImportView'] | null>(null);
+  const [started, setStarted] = useState<Schemas['ImportView'] | null>(null);
+  const followed = useLoad(async () => (started ? ok(api.GET('/api/imports/{id}', { params: { path: { id: started.id } } })) : null), [started?.id]);
+  const job = followed.data && followed.data.id === started?.id ? followed.data : started;
   useEffect(() => {
     if (!template && published[0]) setTemplate(published[0].id);
   }, [template, published]);
   // Follow the import until it ends.
-  useEffect(() => {
-    if (!job || DONE.includes(job.status)) return;
-    const t = setTimeout(async () => {
-      try {
-        setJob(await ok(api.GET('/api/imports/{id}', { params: { path: { id: job.id } } })));
-      } catch {
-        /* the next tick tries again */
-      }
-    }, 700);
-    return () => clearTimeout(t);
-  }, [job]);
+  useFollow(followed, Boolean(job && !DONE.includes(job.status)), 700);
   const submit = useSubmit(async () => {
     if (!file) throw new Error('Choose a manifest file first');
     const content = base64(await file.arrayBuffer());
-    const started = await ok(api.POST('/api/imports', { body: { template_id: template, content, filename: file.name, dry_run: dryRun } }));
-    setJob({ ...started, errors: [] } as Schemas['ImportView']);
+    const created = await ok(api.POST('/api/imports', { body: { template_id: template, content, filename: file.name, dry_run: dryRun } }));
+    setStarted({ ...created, errors: [] } as Schemas['ImportView']);
   });
   return (
     <>

@@ -1,11 +1,11 @@
 // Submissions (saga steps as a timeline) and document intake (the extracted fields with
 // their confidence and the quoted passage each was read from; submit or reject).
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { Link, useLocation } from 'wouter';
 import { api, ok, type Schemas } from '../api/client';
 import { atLeast } from '../roles';
 import { useSession } from '../session';
-import { Badge, Empty, Field, Loading, ProblemBanner, ProgressBar, useLoad, useSubmit, when, submitWith } from '../components/ui';
+import { Badge, Empty, Field, Loading, ProblemBanner, ProgressBar, useFollow, useLoad, useSubmit, when, submitWith } from '../components/ui';
 import { pieces, type Cite } from '../components/cited';
 
 const RUNNING: Schemas['SagaStatus'][] = ['running'];
@@ -66,10 +66,8 @@ export function SubmissionDetail({ id }: { id: string }) {
   const s = sub.data;
   // Follow a running saga.
   const running = s && RUNNING.includes(s.status);
-  useLoad(async () => {
-    if (running) await new Promise((r) => setTimeout(r, 1000)).then(sub.reload);
-  }, [running, s?.version, s?.steps?.length]);
-  if (sub.error) return <ProblemBanner error={sub.error} />;
+  useFollow(sub, Boolean(running), 1000);
+  if (sub.error && !s) return <ProblemBanner error={sub.error} />;
   if (!s) return <Loading what="the submission" />;
   return (
     <>
@@ -79,6 +77,7 @@ export function SubmissionDetail({ id }: { id: string }) {
       <h1>
         Submission <Badge value={s.status} />
       </h1>
+      <ProblemBanner error={sub.error} />
       <p>
         {s.sample_count} samples · started {when(s.created_at)} {s.ended_at && `· ended ${when(s.ended_at)}`}
       </p>
@@ -184,11 +183,7 @@ export function DocumentDetail({ id }: { id: string }) {
   const tech = user?.platform_operator || atLeast(user?.role, 'lab_technician');
   const doc = useLoad(() => ok(api.GET('/api/intake/documents/{id}', { params: { path: { id } } })), [id]);
   const reading = doc.data && READING.includes(doc.data.status);
-  useEffect(() => {
-    if (!reading) return;
-    const t = setTimeout(doc.reload, 800);
-    return () => clearTimeout(t);
-  }, [reading, doc.data?.version, doc.reload]);
+  useFollow(doc, Boolean(reading), 800);
   const read = Boolean(doc.data?.extraction_key);
   const text = useLoad(async () => (read ? ok(api.GET('/api/intake/documents/{id}/text', { params: { path: { id } } })) : null), [id, read]);
   const [reason, setReason] = useState('');
@@ -200,7 +195,7 @@ export function DocumentDetail({ id }: { id: string }) {
     await ok(api.POST('/api/intake/documents/{id}/reject', { params: { path: { id } }, body: { reason } }));
     doc.reload();
   });
-  if (doc.error) return <ProblemBanner error={doc.error} />;
+  if (doc.error && !doc.data) return <ProblemBanner error={doc.error} />;
   if (!doc.data) return <Loading what="the document" />;
   const d = doc.data;
   const fields = Object.entries(d.extraction?.fields ?? {});
@@ -214,6 +209,7 @@ export function DocumentDetail({ id }: { id: string }) {
       <h1>
         {d.filename} <Badge value={d.status} />
       </h1>
+      <ProblemBanner error={doc.error} />
       {reading && <ProgressBar value={d.progress?.percent ?? 0} max={100} label={d.progress?.stage ?? d.status.replace(/_/g, ' ')} />}
       {d.assessment && (
         <p>
