@@ -112,8 +112,8 @@ pub static DELETE_SESSION: RouteSpec =
 pub static LIST_USERS: RouteSpec = RouteSpec::new("users_list", Get, "/api/users", role(PrincipalInvestigator))
     .doc("The lab's users", "users")
     .query(&[
-        QueryParam::text("role", "only this role"),
-        QueryParam::text("status", "only this status"),
+        QueryParam::of::<tracseq_core::auth::Role>("role", "only this role"),
+        QueryParam::of::<crate::model::UserStatus>("status", "only this status"),
         QueryParam::integer("limit", "page size, 1-1000", 1, 1000),
         QueryParam::text("cursor", "from next_cursor"),
     ])
@@ -150,8 +150,8 @@ pub static AUDIT: RouteSpec = RouteSpec::new("audit_list", Get, "/api/audit", ro
     .query(&[
         QueryParam::text("actor", "user id"),
         QueryParam::text("action", "e.g. login_failed"),
-        QueryParam::text("from", "RFC 3339, inclusive"),
-        QueryParam::text("to", "RFC 3339, inclusive"),
+        QueryParam::date_time("from", "RFC 3339, inclusive"),
+        QueryParam::date_time("to", "RFC 3339, inclusive"),
         QueryParam::integer("limit", "page size", 1, 1000),
         QueryParam::text("cursor", "from next_cursor"),
     ])
@@ -185,8 +185,8 @@ pub static START_AUDIT_EXPORT: RouteSpec =
             QueryParam::one_of("format", "csv (default) or xlsx", &["csv", "xlsx"]),
             QueryParam::text("actor", "user id"),
             QueryParam::text("action", "e.g. login_failed"),
-            QueryParam::text("from", "RFC 3339, inclusive"),
-            QueryParam::text("to", "RFC 3339, inclusive"),
+            QueryParam::date_time("from", "RFC 3339, inclusive"),
+            QueryParam::date_time("to", "RFC 3339, inclusive"),
         ])
         .answers(EXPORT_STARTED);
 pub static GET_AUDIT_EXPORT: RouteSpec = RouteSpec::new(

@@ -107,7 +107,7 @@ pub static WEBHOOK_DELIVERIES: RouteSpec = RouteSpec::new(
 )
 .doc("A webhook's deliveries and every attempt", WEBHOOKS_TAG)
 .query(&[
-    QueryParam::text("status", "only deliveries in this status"),
+    QueryParam::of::<crate::domain::delivery::DeliveryStatus>("status", "only deliveries in this status"),
     QueryParam::integer("limit", "page size, 1-1000", 1, 1000),
     QueryParam::text("cursor", "from next_cursor"),
 ])
@@ -231,7 +231,7 @@ pub static DELIVERY_LOG: RouteSpec = RouteSpec::new(
 .doc("A channel's deliveries and every attempt", TAG)
 .query(&[
     QueryParam::one_of("channel", "the channel", crate::domain::channel::ChannelKind::NAMES),
-    QueryParam::text("status", "only deliveries in this status"),
+    QueryParam::of::<crate::domain::delivery::DeliveryStatus>("status", "only deliveries in this status"),
     QueryParam::integer("limit", "page size, 1-1000", 1, 1000),
     QueryParam::text("cursor", "from next_cursor"),
 ])

@@ -180,6 +180,18 @@ pub struct NewDocument {
     pub size: Option<u64>,
 }
 
+tracseq_core::ruled_body!(
+    /// [`NewDocument`] as the document states it: a format the reader knows, by content
+    /// type or else by the file name's extension (415 otherwise).
+    NewDocumentWire for NewDocument,
+    serde_json::json!({ "anyOf": [
+        { "required": ["content_type"], "properties": { "content_type": { "type": "string",
+            "pattern": "^\\s*(text/plain|application/pdf|application/vnd\\.openxmlformats-officedocument\\.wordprocessingml\\.document|message/rfc822)\\s*(;.*)?$" } } },
+        { "properties": { "filename": {
+            "pattern": "\\.([Tt][Xx][Tt]|[Tt][Ee][Xx][Tt]|[Cc][Ss][Vv]|[Mm][Dd]|[Pp][Dd][Ff]|[Dd][Oo][Cc][Xx]|[Ee][Mm][Ll])\\s*$" } } },
+    ]})
+);
+
 /// `201` to a new document: the record and its upload link.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedDocument {
@@ -211,6 +223,48 @@ pub struct Corrections {
     /// Replaces the sample rows when present: each row's columns by name.
     #[schema(max_items = 384)]
     pub samples: Option<Vec<std::collections::BTreeMap<String, String>>>,
+}
+
+tracseq_core::ruled_body!(
+    /// [`Corrections`] as the document states it: field names from the catalogue, row
+    /// columns from the sample columns, each value 1 to 2,000 characters (a row's 1 to
+    /// 200), and at least one field or the rows.
+    CorrectionsWire for Corrections,
+    corrections_rules()
+);
+
+fn corrections_rules() -> serde_json::Value {
+    use crate::domain::fields::{COLUMNS, FIELDS};
+    let text = |max: usize| serde_json::json!({ "type": "string", "minLength": 1, "maxLength": max, "pattern": "\\S" });
+    let value = serde_json::json!({ "oneOf": [
+        { "type": "null" },
+        text(2000),
+        { "type": "array", "minItems": 1, "maxItems": 384, "items": { "type": "string", "maxLength": 2000 } },
+    ]});
+    serde_json::json!({
+        "properties": {
+            "version": { "type": "integer", "format": "int64", "minimum": 1 },
+            "fields": {
+                "type": "object",
+                "propertyNames": { "enum": FIELDS.iter().map(|f| f.name).collect::<Vec<_>>() },
+                "additionalProperties": value,
+            },
+            "samples": {
+                "type": ["array", "null"],
+                "maxItems": 384,
+                "description": "Replaces the sample rows when present: each row's columns by name.",
+                "items": {
+                    "type": "object",
+                    "propertyNames": { "enum": COLUMNS.iter().map(|c| c.name).collect::<Vec<_>>() },
+                    "additionalProperties": text(200),
+                },
+            },
+        },
+        "anyOf": [
+            { "required": ["fields"], "properties": { "fields": { "minProperties": 1 } } },
+            { "required": ["samples"], "properties": { "samples": { "type": "array" } } },
+        ],
+    })
 }
 
 /// `POST /api/intake/documents/{id}/submit`.
@@ -311,6 +365,20 @@ pub struct NewIntakeSettings {
     #[schema(minimum = 1)]
     pub version: Option<u64>,
 }
+
+tracseq_core::ruled_body!(
+    /// [`NewIntakeSettings`] as the document states it: an API key only for the providers
+    /// that take one.
+    NewIntakeSettingsWire for NewIntakeSettings,
+    {
+        use crate::providers::ProviderKind;
+        let keyed: Vec<&str> = ProviderKind::ALL.iter().filter(|k| k.needs_key()).map(|k| k.as_str()).collect();
+        serde_json::json!({ "anyOf": [
+            { "properties": { "provider": { "enum": keyed } } },
+            { "properties": { "api_key": { "type": "null" } } },
+        ]})
+    }
+);
 
 #[cfg(test)]
 mod tests {

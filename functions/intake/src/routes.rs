@@ -2,8 +2,8 @@
 //! correct, submit and reject (they register samples); everyone in the lab reads and asks.
 
 use crate::model::{
-    Answer, Corrections, CreatedDocument, Document, DocumentPage, DocumentText, DocumentView, IntakeSettings,
-    NewDocument, NewIntakeSettings, Question, RejectDocument, SubmitDocument, SubmittedDocument,
+    Answer, CreatedDocument, Document, DocumentPage, DocumentText, DocumentView, IntakeSettings, Question,
+    RejectDocument, SubmitDocument, SubmittedDocument,
 };
 use tracseq_core::auth::Role::*;
 use tracseq_core::route::{Method::*, PAGING, ResponseSpec, RouteSpec, SchemaRef, role};
@@ -42,7 +42,7 @@ pub static CREATE: RouteSpec = RouteSpec::new("intake_create", Post, "/api/intak
         "Register a submission document (TXT, PDF, DOCX, EML; at most 50 MB) and get its upload link",
         TAG,
     )
-    .takes(SchemaRef::of::<NewDocument>())
+    .takes(SchemaRef::ruled::<crate::model::NewDocumentWire>())
     .answers(CREATED);
 pub static LIST: RouteSpec = RouteSpec::new("intake_list", Get, "/api/intake/documents", role(ResearchScientist))
     .doc("The lab's documents, newest first", TAG)
@@ -74,7 +74,7 @@ pub static PATCH: RouteSpec = RouteSpec::new("intake_patch", Patch, "/api/intake
         "Correct fields and sample rows at the document's version (audited)",
         TAG,
     )
-    .takes(SchemaRef::of::<Corrections>())
+    .takes(SchemaRef::ruled::<crate::model::CorrectionsWire>())
     .answers(VIEW);
 pub static SUBMIT: RouteSpec = RouteSpec::new(
     "intake_submit",
@@ -134,5 +134,5 @@ pub static PUT_SETTINGS: RouteSpec = RouteSpec::new(
     "Choose the lab's extraction provider (its key goes to SSM as a SecureString)",
     TAG,
 )
-.takes(SchemaRef::of::<NewIntakeSettings>())
+.takes(SchemaRef::ruled::<crate::model::NewIntakeSettingsWire>())
 .answers(SETTINGS);

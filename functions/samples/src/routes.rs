@@ -6,20 +6,15 @@
 use crate::domain::label::{LabelFormat, LabelSize, PrinterDpi};
 use crate::handlers::imports::ImportErrorPage;
 use crate::handlers::imports::ImportView;
-use crate::handlers::imports::NewImport;
 use crate::handlers::imports::NewUpload;
 use crate::handlers::imports::Upload;
 use crate::handlers::labels::{LabelBatch, PDF, ZPL};
 use crate::handlers::samples::BatchOutcome;
 use crate::handlers::samples::HistoryPage;
 use crate::handlers::samples::NewBatch;
-use crate::handlers::samples::NewSample;
-use crate::handlers::samples::SamplePatch;
-use crate::handlers::samples::Transition;
 use crate::handlers::search::SamplePage;
 use crate::handlers::templates::NewTemplate;
 use crate::handlers::templates::TemplatePage;
-use crate::handlers::templates::TemplatePatch;
 use crate::handlers::templates::TemplateVersionPage;
 use crate::model::{Import, Sample, Template};
 use tracseq_core::auth::Role::*;
@@ -135,7 +130,7 @@ pub static PATCH_TEMPLATE: RouteSpec = RouteSpec::new(
     "Edit a template (the next publish makes a new version) or deprecate it",
     "templates",
 )
-.takes(SchemaRef::of::<TemplatePatch>())
+.takes(SchemaRef::ruled::<crate::handlers::templates::TemplatePatchWire>())
 .answers(TEMPLATE);
 pub static DELETE_TEMPLATE: RouteSpec = RouteSpec::new(
     "templates_delete",
@@ -166,8 +161,8 @@ pub static TEMPLATE_BLANK: RouteSpec = RouteSpec::new("templates_blank", Get, "/
 pub static LIST_SAMPLES: RouteSpec = RouteSpec::new("samples_list", Get, "/api/samples", role(Guest))
     .doc("Search samples, newest first", "samples")
     .query(&[
-        QueryParam::text("status", "only this status (deleted ones only this way)"),
-        QueryParam::text("sample_type", "only this type"),
+        QueryParam::of::<tracseq_lab::status::SampleStatus>("status", "only this status (deleted ones only this way)"),
+        QueryParam::of::<tracseq_lab::kinds::SampleType>("sample_type", "only this type"),
         QueryParam::text("project", "exact project"),
         QueryParam::text("template_id", "only samples of this template"),
         QueryParam::text("barcode", "barcode prefix"),
@@ -180,7 +175,7 @@ pub static LIST_SAMPLES: RouteSpec = RouteSpec::new("samples_list", Get, "/api/s
     .answers(SAMPLE_PAGE);
 pub static CREATE_SAMPLE: RouteSpec = RouteSpec::new("samples_create", Post, "/api/samples", role(LabTechnician))
     .doc("Register a sample", "samples")
-    .takes(SchemaRef::of::<NewSample>())
+    .takes(SchemaRef::ruled::<crate::handlers::samples::NewSampleWire>())
     .answers(SAMPLE_CREATED);
 pub static CREATE_BATCH: RouteSpec = RouteSpec::new("samples_batch", Post, "/api/samples/batch", role(LabTechnician))
     .doc("Register 1-1000 samples; each succeeds or fails on its own", "samples")
@@ -199,12 +194,12 @@ pub static SAMPLE_BY_BARCODE: RouteSpec = RouteSpec::new(
 .answers(SAMPLE);
 pub static PATCH_SAMPLE: RouteSpec = RouteSpec::new("samples_update", Patch, "/api/samples/{id}", role(LabTechnician))
     .doc("Change a sample's details (needs its version)", "samples")
-    .takes(SchemaRef::of::<SamplePatch>())
+    .takes(SchemaRef::ruled::<crate::handlers::samples::SamplePatchWire>())
     .answers(SAMPLE);
 pub static DELETE_SAMPLE: RouteSpec =
     RouteSpec::new("samples_delete", Delete, "/api/samples/{id}", role(LabAdministrator))
         .doc("Soft-delete a sample (not while in sequencing)", "samples")
-        .query(&[QueryParam::text("reason", "required: why, kept in the history")])
+        .query(&[QueryParam::note("reason", "why, kept in the history", 500)])
         .answers(NO_CONTENT);
 pub static TRANSITION_SAMPLE: RouteSpec = RouteSpec::new(
     "samples_transition",
@@ -213,7 +208,7 @@ pub static TRANSITION_SAMPLE: RouteSpec = RouteSpec::new(
     role(LabTechnician),
 )
 .doc("Move a sample through its status machine", "samples")
-.takes(SchemaRef::of::<Transition>())
+.takes(SchemaRef::ruled::<crate::handlers::samples::TransitionWire>())
 .answers(SAMPLE);
 pub static SAMPLE_HISTORY: RouteSpec = RouteSpec::new("samples_history", Get, "/api/samples/{id}/history", role(Guest))
     .doc("Every change of a sample", "samples")
@@ -226,7 +221,7 @@ pub static CREATE_UPLOAD: RouteSpec = RouteSpec::new("uploads_create", Post, "/a
     .answers(UPLOAD);
 pub static CREATE_IMPORT: RouteSpec = RouteSpec::new("imports_create", Post, "/api/imports", role(LabTechnician))
     .doc("Import a manifest (asynchronous; all rows or none)", "imports")
-    .takes(SchemaRef::of::<NewImport>())
+    .takes(SchemaRef::ruled::<crate::handlers::imports::NewImportWire>())
     .answers(IMPORT_ACCEPTED);
 pub static GET_IMPORT: RouteSpec = RouteSpec::new("imports_get", Get, "/api/imports/{id}", role(Guest))
     .doc("An import's status, counts and row errors", "imports")
@@ -278,8 +273,8 @@ pub static START_EXPORT: RouteSpec = RouteSpec::new("samples_export", Post, "/ap
     )
     .query(&[
         QueryParam::one_of("format", "csv (default) or xlsx", &["csv", "xlsx"]),
-        QueryParam::text("status", "only this status (deleted ones only this way)"),
-        QueryParam::text("sample_type", "only this type"),
+        QueryParam::of::<tracseq_lab::status::SampleStatus>("status", "only this status (deleted ones only this way)"),
+        QueryParam::of::<tracseq_lab::kinds::SampleType>("sample_type", "only this type"),
         QueryParam::text("project", "exact project"),
         QueryParam::text("template_id", "only samples of this template"),
         QueryParam::text("barcode", "barcode prefix"),

@@ -196,7 +196,10 @@ impl Keyed for LabKit {
 /// The pools on one lane of a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunLane {
+    /// 1 to the flow cell's lanes (at most 8).
+    #[schema(minimum = 1, maximum = 8)]
     pub lane: u8,
+    #[schema(min_items = 1, max_items = 20, pattern = "^[0-9A-HJKMNP-TV-Z]{26}$")]
     pub pool_ids: Vec<String>,
 }
 

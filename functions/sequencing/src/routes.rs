@@ -3,12 +3,8 @@
 //! reference data that administrators edit).
 
 use crate::handlers::jobs::JobPage;
-use crate::handlers::jobs::JobPatch;
 use crate::handlers::jobs::JobTransition;
-use crate::handlers::jobs::NewJob;
 use crate::handlers::libraries::LibraryPage;
-use crate::handlers::libraries::NewLibrary;
-use crate::handlers::pools::AddLibraries;
 use crate::handlers::pools::NewPool;
 use crate::handlers::pools::PoolPage;
 use crate::handlers::pools::PoolView;
@@ -96,7 +92,7 @@ pub static LIST_LIBRARIES: RouteSpec = RouteSpec::new("libraries_list", Get, "/a
     .answers(LIBRARY_PAGE);
 pub static CREATE_LIBRARY: RouteSpec = RouteSpec::new("libraries_create", Post, "/api/libraries", role(LabTechnician))
     .doc("Register a library made from a sample", TAG)
-    .takes(SchemaRef::of::<NewLibrary>())
+    .takes(SchemaRef::ruled::<crate::handlers::libraries::NewLibraryWire>())
     .answers(LIBRARY_CREATED);
 pub static GET_LIBRARY: RouteSpec =
     RouteSpec::new("libraries_get", Get, "/api/libraries/{id}", role(ResearchScientist))
@@ -120,7 +116,7 @@ pub static ADD_TO_POOL: RouteSpec = RouteSpec::new(
     role(LabTechnician),
 )
 .doc("Add libraries (all or none; index collisions refused)", TAG)
-.takes(SchemaRef::of::<AddLibraries>())
+.takes(SchemaRef::ruled::<crate::handlers::pools::AddLibrariesWire>())
 .answers(POOL);
 pub static REMOVE_FROM_POOL: RouteSpec = RouteSpec::new(
     "pools_remove_library",
@@ -253,14 +249,14 @@ const JOB_PAGE: &[ResponseSpec] = &[ResponseSpec::json(
 pub static LIST_JOBS: RouteSpec = RouteSpec::new("jobs_list", Get, "/api/sequencing/jobs", role(ResearchScientist))
     .doc("Sequencing jobs, newest first", TAG)
     .query(&[
-        QueryParam::text("status", "one job status"),
+        QueryParam::of::<crate::domain::status::JobStatus>("status", "one job status"),
         QueryParam::integer("limit", "page size, 1-1000", 1, 1000),
         QueryParam::text("cursor", "from next_cursor"),
     ])
     .answers(JOB_PAGE);
 pub static CREATE_JOB: RouteSpec = RouteSpec::new("jobs_create", Post, "/api/sequencing/jobs", role(LabTechnician))
     .doc("Request sequencing of samples (a draft)", TAG)
-    .takes(SchemaRef::of::<NewJob>())
+    .takes(SchemaRef::ruled::<crate::handlers::jobs::NewJobWire>())
     .answers(JOB_CREATED);
 pub static GET_JOB: RouteSpec = RouteSpec::new("jobs_get", Get, "/api/sequencing/jobs/{id}", role(ResearchScientist))
     .doc("A job", TAG)
@@ -268,7 +264,7 @@ pub static GET_JOB: RouteSpec = RouteSpec::new("jobs_get", Get, "/api/sequencing
 pub static PATCH_JOB: RouteSpec =
     RouteSpec::new("jobs_update", Patch, "/api/sequencing/jobs/{id}", role(LabTechnician))
         .doc("Change a job (what it requests only until it is queued)", TAG)
-        .takes(SchemaRef::of::<JobPatch>())
+        .takes(SchemaRef::ruled::<crate::handlers::jobs::JobPatchWire>())
         .answers(JOB);
 pub static TRANSITION_JOB: RouteSpec = RouteSpec::new(
     "jobs_transition",

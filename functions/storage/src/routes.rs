@@ -8,13 +8,13 @@ use crate::handlers::custody::CustodyOutcome;
 use crate::handlers::custody::CustodyRequest;
 use crate::handlers::locations::BoxMap;
 use crate::handlers::locations::LocationPatch;
-use crate::handlers::locations::NewLocation;
 use crate::handlers::lookups::CustodyPage;
 use crate::handlers::lookups::Scanned;
 use crate::handlers::monitor::{
     DeviceToken, MonitorSettings, MonitorView, ReadingBatch, ReadingSeries, ReadingsAccepted,
 };
 use crate::handlers::{LocationPage, LocationView};
+use crate::model::CustodyAction;
 use tracseq_core::auth::Role::*;
 use tracseq_core::route::Access;
 use tracseq_core::route::{Method::*, NO_CONTENT, PAGING, QueryParam, ResponseSpec, RouteSpec, SchemaRef, role};
@@ -87,7 +87,7 @@ pub static CREATE_LOCATION: RouteSpec = RouteSpec::new(
     role(LabTechnician),
 )
 .doc("Add a location: a site, room, unit, shelf, rack, box or plate", TAG)
-.takes(SchemaRef::of::<NewLocation>())
+.takes(SchemaRef::ruled::<crate::handlers::locations::NewLocationWire>())
 .answers(LOCATION_CREATED);
 pub static GET_LOCATION: RouteSpec = RouteSpec::new(
     "storage_locations_get",
@@ -139,39 +139,53 @@ pub static BOX_MAP: RouteSpec = RouteSpec::new(
 .answers(MAP);
 
 macro_rules! custody_route {
-    ($name:ident, $handler:literal, $path:literal, $doc:literal) => {
+    ($name:ident, $wire:ident as $schema:literal, $action:ident, $handler:literal, $path:literal, $doc:literal) => {
+        tracseq_core::ruled_body!(
+            $wire as $schema for CustodyRequest,
+            crate::domain::custody::request::wire_rules(CustodyAction::$action)
+        );
         pub static $name: RouteSpec = RouteSpec::new($handler, Post, $path, role(LabTechnician))
             .doc($doc, TAG)
-            .takes(SchemaRef::of::<CustodyRequest>())
+            .takes(SchemaRef::ruled::<$wire>())
             .answers(OUTCOME);
     };
 }
 custody_route!(
     PLACE,
+    PlacementRequest as "PlacementRequest",
+    Placed,
     "storage_placements",
     "/api/storage/placements",
     "Put samples into positions (one, or up to 96 all or nothing)"
 );
 custody_route!(
     MOVE,
+    MoveRequest as "MoveRequest",
+    Moved,
     "storage_moves",
     "/api/storage/moves",
     "Move stored samples to other positions (reason required)"
 );
 custody_route!(
     RETRIEVE,
+    RetrievalRequest as "RetrievalRequest",
+    Retrieved,
     "storage_retrievals",
     "/api/storage/retrievals",
     "Check samples out; their positions wait for them"
 );
 custody_route!(
     RETURN,
+    ReturnRequest as "ReturnRequest",
+    Returned,
     "storage_returns",
     "/api/storage/returns",
     "Check samples back in, to their kept position or another"
 );
 custody_route!(
     DISPOSE,
+    DisposalRequest as "DisposalRequest",
+    Disposed,
     "storage_disposals",
     "/api/storage/disposals",
     "Dispose of samples (terminal; reason required)"
@@ -280,7 +294,7 @@ pub static GET_READINGS: RouteSpec = RouteSpec::new(
     TAG,
 )
 .query(&[
-    QueryParam::text("from", "RFC 3339 (default: 24 hours before `to`)"),
-    QueryParam::text("to", "RFC 3339 (default: now)"),
+    QueryParam::date_time("from", "RFC 3339 (default: 24 hours before `to`)"),
+    QueryParam::date_time("to", "RFC 3339 (default: now)"),
 ])
 .answers(SERIES);

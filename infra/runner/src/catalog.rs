@@ -29,7 +29,7 @@ pub fn routes() -> Vec<RouteSpec> {
 
 /// The OpenAPI 3.1 document of every route, as `docs/openapi.json` holds it.
 pub fn openapi_json() -> Result<String, serde_json::Error> {
-    let doc = tracseq_core::openapi::document("TracSeq API", env!("CARGO_PKG_VERSION"), &routes());
+    let doc = tracseq_core::openapi::document_json("TracSeq API", env!("CARGO_PKG_VERSION"), &routes())?;
     let mut text = serde_json::to_string_pretty(&doc)?;
     text.push('\n');
     Ok(text)

@@ -215,5 +215,123 @@ fn query_schema(kind: crate::route::QueryKind) -> utoipa::openapi::RefOr<utoipa:
             .schema_type(SchemaType::Type(Type::String))
             .enum_values(Some(words.iter().copied()))
             .into(),
+        QueryKind::Note { max } => ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .min_length(Some(1))
+            .max_length(Some(max as usize))
+            .pattern(Some(r"\S"))
+            .into(),
+        QueryKind::Schema(schema) => schema(),
+        QueryKind::DateTime => ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .format(Some(utoipa::openapi::schema::SchemaFormat::KnownFormat(
+                utoipa::openapi::schema::KnownFormat::DateTime,
+            )))
+            .into(),
+    }
+}
+
+/// Rules a request body's derived schema cannot state (one field or another, a subset
+/// of an enum, `const`, `not`): JSON Schema keywords added to the body's schema in the
+/// document. utoipa's schema types have no such keywords, so they are merged into the
+/// JSON (`document_json`). Handlers still check every rule; this only says them.
+pub trait Rules {
+    fn rules() -> serde_json::Value;
+}
+
+/// `ruled_body!(Wire for Body, rules)`: a type `Wire`, named as `Body` (or `Wire as
+/// "Name"` when one body has several wire forms), whose document schema is `Body`'s with
+/// `rules` added; routes take `SchemaRef::ruled::<Wire>()`, handlers parse `Body`.
+#[macro_export]
+macro_rules! ruled_body {
+    (@impl $wire:ident, $name:expr, $body:ty, $rules:expr) => {
+        impl ::utoipa::PartialSchema for $wire {
+            fn schema() -> ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema> {
+                <$body as ::utoipa::PartialSchema>::schema()
+            }
+        }
+
+        impl ::utoipa::ToSchema for $wire {
+            fn name() -> ::std::borrow::Cow<'static, str> {
+                $name
+            }
+            fn schemas(
+                out: &mut Vec<(String, ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema>)>,
+            ) {
+                <$body as ::utoipa::ToSchema>::schemas(out)
+            }
+        }
+
+        impl $crate::openapi::Rules for $wire {
+            fn rules() -> ::serde_json::Value {
+                $rules
+            }
+        }
+    };
+    ($(#[doc = $doc:expr])* $wire:ident as $name:literal for $body:ty, $rules:expr) => {
+        $(#[doc = $doc])*
+        pub struct $wire;
+        $crate::ruled_body!(@impl $wire, ::std::borrow::Cow::Borrowed($name), $body, $rules);
+    };
+    ($(#[doc = $doc:expr])* $wire:ident for $body:ty, $rules:expr) => {
+        $(#[doc = $doc])*
+        pub struct $wire;
+        $crate::ruled_body!(@impl $wire, <$body as ::utoipa::ToSchema>::name(), $body, $rules);
+    };
+}
+
+/// `schema` with the keys of `rules` added or replaced (under `properties`, property by
+/// property).
+pub fn add_rules(schema: &mut serde_json::Value, rules: serde_json::Value) {
+    let (Some(o), serde_json::Value::Object(more)) = (schema.as_object_mut(), rules) else {
+        return;
+    };
+    for (k, val) in more {
+        match (o.get_mut(&k), val) {
+            (Some(serde_json::Value::Object(mine)), serde_json::Value::Object(props)) if k == "properties" => {
+                mine.extend(props)
+            }
+            (_, val) => {
+                o.insert(k, val);
+            }
+        }
+    }
+}
+
+/// The document as JSON, each request body's [`Rules`] merged into its schema.
+pub fn document_json(title: &str, version: &str, routes: &[RouteSpec]) -> Result<serde_json::Value, serde_json::Error> {
+    let mut doc = serde_json::to_value(document(title, version, routes))?;
+    for r in routes {
+        if let Some(req) = r.request
+            && let Some(rules) = req.rules
+            && let Some(schema) = doc.pointer_mut(&format!("/components/schemas/{}", (req.name)()))
+        {
+            add_rules(schema, rules());
+        }
+    }
+    Ok(doc)
+}
+
+#[cfg(test)]
+mod rules_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rules_keep_every_keyword_and_merge_properties() {
+        let mut out =
+            json!({ "type": "object", "properties": { "a": { "type": "string" }, "b": { "type": "integer" } } });
+        add_rules(
+            &mut out,
+            json!({ "properties": { "a": { "const": "x" } }, "anyOf": [{ "required": ["a"] }, { "not": { "required": ["b"] } }] }),
+        );
+        assert_eq!(
+            out,
+            json!({
+                "type": "object",
+                "properties": { "a": { "const": "x" }, "b": { "type": "integer" } },
+                "anyOf": [{ "required": ["a"] }, { "not": { "required": ["b"] } }],
+            })
+        );
     }
 }

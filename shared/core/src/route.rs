@@ -57,6 +57,9 @@ pub struct SchemaRef {
     pub name: fn() -> Cow<'static, str>,
     pub schemas: fn(&mut Vec<(String, RefOr<Schema>)>),
     pub schema: fn() -> RefOr<Schema>,
+    /// JSON Schema keywords added to the derived schema in the document (see
+    /// [`crate::openapi::Rules`]).
+    pub rules: Option<fn() -> serde_json::Value>,
 }
 
 impl std::fmt::Debug for SchemaRef {
@@ -80,6 +83,15 @@ impl SchemaRef {
             name: name::<T>,
             schemas: schemas::<T>,
             schema: schema::<T>,
+            rules: None,
+        }
+    }
+
+    /// `T`'s schema with its [`Rules`](crate::openapi::Rules) added.
+    pub const fn ruled<T: utoipa::ToSchema + crate::openapi::Rules>() -> Self {
+        Self {
+            rules: Some(T::rules),
+            ..Self::of::<T>()
         }
     }
 }
@@ -145,7 +157,7 @@ pub struct RouteSpec {
 }
 
 /// What a query parameter takes, as the OpenAPI document states it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum QueryKind {
     Text,
     /// An integer in `[min, max]`.
@@ -155,10 +167,18 @@ pub enum QueryKind {
     },
     /// One of the listed words.
     OneOf(&'static [&'static str]),
+    /// Text with something besides spaces in it, at most `max` characters (a reason).
+    Note {
+        max: u32,
+    },
+    /// An RFC 3339 date and time.
+    DateTime,
+    /// A value of a documented type (a status enum), inline.
+    Schema(fn() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>),
 }
 
 /// A documented query parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct QueryParam {
     pub name: &'static str,
     pub description: &'static str,
@@ -184,6 +204,28 @@ impl QueryParam {
     pub const fn one_of(name: &'static str, description: &'static str, words: &'static [&'static str]) -> Self {
         Self {
             kind: QueryKind::OneOf(words),
+            ..Self::text(name, description)
+        }
+    }
+    /// An RFC 3339 date and time, like `2026-12-04T10:30:00Z`.
+    pub const fn date_time(name: &'static str, description: &'static str) -> Self {
+        Self {
+            kind: QueryKind::DateTime,
+            ..Self::text(name, description)
+        }
+    }
+    /// A value of `T`, as `T`'s schema states it (one of a status enum's names).
+    pub const fn of<T: utoipa::PartialSchema>(name: &'static str, description: &'static str) -> Self {
+        Self {
+            kind: QueryKind::Schema(T::schema),
+            ..Self::text(name, description)
+        }
+    }
+    /// A required reason: not blank, at most `max` characters.
+    pub const fn note(name: &'static str, description: &'static str, max: u32) -> Self {
+        Self {
+            kind: QueryKind::Note { max },
+            required: true,
             ..Self::text(name, description)
         }
     }

@@ -2292,6 +2292,7 @@ export interface components {
             status: string;
         };
         AddLibraries: {
+            /** @description 1 to 96 distinct libraries. */
             library_ids: string[];
             /** Format: int64 */
             version: number;
@@ -2562,13 +2563,19 @@ export interface components {
          *     rows, at the document's version.
          */
         Corrections: {
-            fields?: Record<string, never>;
+            fields?: {
+                [key: string]: null | string | string[];
+            };
             /** @description Replaces the sample rows when present: each row's columns by name. */
             samples?: {
                 [key: string]: string;
             }[] | null;
             /** Format: int64 */
             version: number;
+        } | {
+            fields: unknown;
+        } | {
+            samples: unknown[];
         };
         /** @description `201` to a new document: the record and its upload link. */
         CreatedDocument: {
@@ -2635,23 +2642,6 @@ export interface components {
             next_cursor?: string | null;
         };
         /**
-         * @description `POST /api/storage/{placements|moves|retrievals|returns|disposals}`: one sample given
-         *     by the top-level fields, or up to 96 in `items` (top-level `location_id` and `auto`
-         *     then apply to every item that has no target of its own).
-         */
-        CustodyRequest: {
-            auto?: boolean | null;
-            barcode?: string | null;
-            items?: components["schemas"]["CustodyItem"][] | null;
-            location_id?: string | null;
-            position?: string | null;
-            /** @description Why: required for moves and disposals, at most 500 characters. */
-            reason?: string | null;
-            sample_id?: string | null;
-            /** Format: int64 */
-            version?: number | null;
-        };
-        /**
          * @description How a slashed date such as `03/04/2024` is read.
          * @enum {string}
          */
@@ -2711,6 +2701,55 @@ export interface components {
          * @enum {string}
          */
         Digest: "hourly" | "daily";
+        /**
+         * @description `POST /api/storage/{placements|moves|retrievals|returns|disposals}`: one sample given
+         *     by the top-level fields, or up to 96 in `items` (top-level `location_id` and `auto`
+         *     then apply to every item that has no target of its own).
+         */
+        DisposalRequest: {
+            auto?: boolean | null;
+            barcode?: string | null;
+            items?: components["schemas"]["CustodyItem"][] | null;
+            location_id?: string | null;
+            position?: string | null;
+            reason: string;
+            sample_id?: string | null;
+            /** Format: int64 */
+            version?: number | null;
+        } | ({
+            items?: null;
+        } & (({
+            barcode?: null;
+            sample_id: string;
+        } | {
+            barcode: string;
+            sample_id?: null;
+        }) & {
+            /** @enum {unknown} */
+            auto?: false | null;
+            location_id?: null;
+            position?: null;
+        })) | {
+            /** @enum {unknown} */
+            auto?: false | null;
+            barcode?: null;
+            items: (({
+                barcode?: null;
+                sample_id: string;
+            } | {
+                barcode: string;
+                sample_id?: null;
+            }) & {
+                /** @enum {unknown} */
+                auto?: false | null;
+                location_id?: null;
+                position?: null;
+            })[];
+            location_id?: null;
+            position?: null;
+            sample_id?: null;
+            version?: null;
+        };
         /** @description The stored record (the extraction itself is an S3 object beside the file). */
         Document: {
             assessment?: null | components["schemas"]["Assessment"];
@@ -3459,6 +3498,92 @@ export interface components {
             location_id: string;
             watch: components["schemas"]["Watch"];
         };
+        /**
+         * @description `POST /api/storage/{placements|moves|retrievals|returns|disposals}`: one sample given
+         *     by the top-level fields, or up to 96 in `items` (top-level `location_id` and `auto`
+         *     then apply to every item that has no target of its own).
+         */
+        MoveRequest: {
+            auto?: boolean | null;
+            barcode?: string | null;
+            items?: components["schemas"]["CustodyItem"][] | null;
+            location_id?: string | null;
+            position?: string | null;
+            reason: string;
+            sample_id?: string | null;
+            /** Format: int64 */
+            version?: number | null;
+        } | ({
+            items?: null;
+        } & (({
+            barcode?: null;
+            sample_id: string;
+        } | {
+            barcode: string;
+            sample_id?: null;
+        }) & ({
+            location_id: string;
+        } & ({
+            /** @enum {unknown} */
+            auto?: false | null;
+            position: string;
+        } | {
+            /** @constant */
+            auto: true;
+            position?: null;
+        })))) | ({
+            barcode?: null;
+            items: (({
+                barcode?: null;
+                sample_id: string;
+            } | {
+                barcode: string;
+                sample_id?: null;
+            }) & ({
+                location_id: string;
+            } & ({
+                /** @enum {unknown} */
+                auto?: false | null;
+                position: string;
+            } | {
+                /** @constant */
+                auto: true;
+                position?: null;
+            })))[];
+            position?: null;
+            sample_id?: null;
+            version?: null;
+        } | {
+            /** @constant */
+            auto: true;
+            barcode?: null;
+            items: (({
+                barcode?: null;
+                sample_id: string;
+            } | {
+                barcode: string;
+                sample_id?: null;
+            }) & (({
+                location_id: string;
+            } & ({
+                /** @enum {unknown} */
+                auto?: false | null;
+                position: string;
+            } | {
+                /** @constant */
+                auto: true;
+                position?: null;
+            })) | {
+                /** @enum {unknown} */
+                auto?: true | null;
+                location_id?: null;
+                position?: null;
+            }))[];
+            location_id: string;
+            position?: null;
+            sample_id?: null;
+            version?: null;
+        });
         /** @description What happened to one sample. */
         Moved: {
             barcode: string;
@@ -3496,6 +3621,10 @@ export interface components {
              * @description Bytes, 1 to 50 MB; the upload link is signed for exactly this length.
              */
             size: number;
+        } | {
+            content_type: string;
+        } | {
+            filename?: unknown;
         };
         /**
          * @description `POST /api/sequencing/flow-cells`: a flow cell type of the lab's own.
@@ -3525,7 +3654,13 @@ export interface components {
             /** @description A worksheet of an XLSX (default: the first). */
             sheet?: string | null;
             template_id: string;
-        };
+        } & ({
+            content?: null;
+            object_key: string;
+        } | {
+            content: string;
+            object_key?: null;
+        });
         /** @description `PUT /api/intake/settings`. */
         NewIntakeSettings: {
             /** @description Stored as an SSM SecureString for this lab and provider; never returned or logged. */
@@ -3542,6 +3677,11 @@ export interface components {
              * @description The settings' current version (absent for a lab's first settings).
              */
             version?: number | null;
+        } | {
+            /** @enum {unknown} */
+            provider?: "anthropic" | "openai";
+        } | {
+            api_key?: null;
         };
         NewJob: {
             instrument?: null | components["schemas"]["Instrument"];
@@ -3549,6 +3689,7 @@ export interface components {
             notes?: string | null;
             priority?: null | components["schemas"]["Priority"];
             reads?: null | components["schemas"]["Reads"];
+            /** @description 1 to 1000 distinct samples. */
             sample_ids: string[];
         };
         /**
@@ -3613,9 +3754,7 @@ export interface components {
          *     custom design, as sequences (`i7_sequence`, `i5_sequence`, i5 forward).
          */
         NewLibrary: {
-            /** Format: double */
             concentration_ng_ul?: number | null;
-            /** Format: double */
             fragment_size_bp?: number | null;
             i5?: string | null;
             i5_sequence?: string | null;
@@ -3625,7 +3764,13 @@ export interface components {
             kit: string;
             name?: string | null;
             sample_id: string;
-        };
+        } & ({
+            i7: string;
+            i7_sequence?: null;
+        } | {
+            i7?: null;
+            i7_sequence: string;
+        });
         /**
          * @description `POST /api/storage/locations`.
          * @example {
@@ -3638,7 +3783,6 @@ export interface components {
         NewLocation: {
             /** @description `[A-Z0-9-]`, at most 32; generated (`LOC-NNNNNN`) when absent. */
             barcode?: string | null;
-            /** Format: int32 */
             columns?: number | null;
             description?: string | null;
             fill_order?: null | components["schemas"]["FillOrder"];
@@ -3647,17 +3791,46 @@ export interface components {
              *     drawer, box or plate.
              */
             kind: components["schemas"]["LocationKind"];
-            /** @description Unique among its siblings' labels on the shelf is not enforced; `/` is not allowed. */
+            /** @description 1 to 100 characters; `/` and control characters are not allowed. */
             name: string;
             parent_id?: string | null;
-            /**
-             * Format: int32
-             * @description Boxes and plates only (required there).
-             */
+            /** @description Boxes and plates only (required there). */
             rows?: number | null;
             status?: null | components["schemas"]["LocationStatus"];
             zone?: null | components["schemas"]["Zone"];
-        };
+        } & ({
+            columns?: null;
+            fill_order?: null;
+            /** @enum {unknown} */
+            kind?: "site" | "building" | "room";
+            rows?: null;
+            status?: null;
+            zone?: null;
+        } | {
+            columns?: null;
+            fill_order?: null;
+            /** @enum {unknown} */
+            kind?: "freezer" | "fridge" | "incubator" | "ln2_dewar" | "cabinet";
+            rows?: null;
+            zone: string;
+        } | {
+            columns?: null;
+            fill_order?: null;
+            /** @enum {unknown} */
+            kind?: "shelf" | "rack" | "drawer";
+            parent_id: string;
+            rows?: null;
+            status?: null;
+            zone?: null;
+        } | {
+            columns: number;
+            /** @enum {unknown} */
+            kind?: "box" | "plate";
+            parent_id: string;
+            rows: number;
+            status?: null;
+            zone?: null;
+        });
         NewPool: {
             /**
              * Format: int32
@@ -3716,7 +3889,13 @@ export interface components {
          *       "volume_unit": "µL"
          *     }
          */
-        NewSample: components["schemas"]["SampleDetails"] & {
+        NewSample: {
+            barcode?: string | null;
+            /** Format: date */
+            collection_date?: string | null;
+            parent_id?: string | null;
+            template_id?: string | null;
+        } & (components["schemas"]["SampleDetails"] & {
             /** @description `[A-Z0-9-]`, at most 32; generated from the lab's counter when absent. */
             barcode?: string | null;
             /** @description Defaults to the barcode. */
@@ -3728,7 +3907,7 @@ export interface components {
             sample_type: components["schemas"]["SampleType"];
             /** @description A published template whose custom fields `custom` must follow. */
             template_id?: string | null;
-        };
+        });
         /**
          * @description `POST /api/submissions`.
          * @example {
@@ -3898,6 +4077,92 @@ export interface components {
             position: string;
             sample_id: string;
         };
+        /**
+         * @description `POST /api/storage/{placements|moves|retrievals|returns|disposals}`: one sample given
+         *     by the top-level fields, or up to 96 in `items` (top-level `location_id` and `auto`
+         *     then apply to every item that has no target of its own).
+         */
+        PlacementRequest: {
+            auto?: boolean | null;
+            barcode?: string | null;
+            items?: components["schemas"]["CustodyItem"][] | null;
+            location_id?: string | null;
+            position?: string | null;
+            reason?: string | null;
+            sample_id?: string | null;
+            /** Format: int64 */
+            version?: number | null;
+        } | ({
+            items?: null;
+        } & (({
+            barcode?: null;
+            sample_id: string;
+        } | {
+            barcode: string;
+            sample_id?: null;
+        }) & ({
+            location_id: string;
+        } & ({
+            /** @enum {unknown} */
+            auto?: false | null;
+            position: string;
+        } | {
+            /** @constant */
+            auto: true;
+            position?: null;
+        })))) | ({
+            barcode?: null;
+            items: (({
+                barcode?: null;
+                sample_id: string;
+            } | {
+                barcode: string;
+                sample_id?: null;
+            }) & ({
+                location_id: string;
+            } & ({
+                /** @enum {unknown} */
+                auto?: false | null;
+                position: string;
+            } | {
+                /** @constant */
+                auto: true;
+                position?: null;
+            })))[];
+            position?: null;
+            sample_id?: null;
+            version?: null;
+        } | {
+            /** @constant */
+            auto: true;
+            barcode?: null;
+            items: (({
+                barcode?: null;
+                sample_id: string;
+            } | {
+                barcode: string;
+                sample_id?: null;
+            }) & (({
+                location_id: string;
+            } & ({
+                /** @enum {unknown} */
+                auto?: false | null;
+                position: string;
+            } | {
+                /** @constant */
+                auto: true;
+                position?: null;
+            })) | {
+                /** @enum {unknown} */
+                auto?: true | null;
+                location_id?: null;
+                position?: null;
+            }))[];
+            location_id: string;
+            position?: null;
+            sample_id?: null;
+            version?: null;
+        });
         /** @description A pool of libraries (sequenced together on a lane). */
         Pool: {
             /**
@@ -4035,7 +4300,7 @@ export interface components {
             question: string;
         };
         QuietHours: {
-            /** @description `HH:MM`, local time; before `start` means the window spans midnight. */
+            /** @description `HH:MM`, local time; before `start` means the window spans midnight; not `start`. */
             end: string;
             /** @description `HH:MM`, local time. */
             start: string;
@@ -4091,7 +4356,10 @@ export interface components {
             stored: number;
             watch: components["schemas"]["Watch"];
         };
-        /** @description Cycles of each read (`0` for an absent read). */
+        /**
+         * @description Cycles of each read (`0` for an absent read): read1 1 to 1000, read2 0 to 1000, index
+         *     reads 0 to 24, and an index2 only with an index1.
+         */
         Reads: {
             /** Format: int32 */
             index1: number;
@@ -4176,6 +4444,156 @@ export interface components {
             token: string;
         };
         /**
+         * @description `POST /api/storage/{placements|moves|retrievals|returns|disposals}`: one sample given
+         *     by the top-level fields, or up to 96 in `items` (top-level `location_id` and `auto`
+         *     then apply to every item that has no target of its own).
+         */
+        RetrievalRequest: {
+            auto?: boolean | null;
+            barcode?: string | null;
+            items?: components["schemas"]["CustodyItem"][] | null;
+            location_id?: string | null;
+            position?: string | null;
+            reason?: string | null;
+            sample_id?: string | null;
+            /** Format: int64 */
+            version?: number | null;
+        } | ({
+            items?: null;
+        } & (({
+            barcode?: null;
+            sample_id: string;
+        } | {
+            barcode: string;
+            sample_id?: null;
+        }) & {
+            /** @enum {unknown} */
+            auto?: false | null;
+            location_id?: null;
+            position?: null;
+        })) | {
+            /** @enum {unknown} */
+            auto?: false | null;
+            barcode?: null;
+            items: (({
+                barcode?: null;
+                sample_id: string;
+            } | {
+                barcode: string;
+                sample_id?: null;
+            }) & {
+                /** @enum {unknown} */
+                auto?: false | null;
+                location_id?: null;
+                position?: null;
+            })[];
+            location_id?: null;
+            position?: null;
+            sample_id?: null;
+            version?: null;
+        };
+        /**
+         * @description `POST /api/storage/{placements|moves|retrievals|returns|disposals}`: one sample given
+         *     by the top-level fields, or up to 96 in `items` (top-level `location_id` and `auto`
+         *     then apply to every item that has no target of its own).
+         */
+        ReturnRequest: {
+            auto?: boolean | null;
+            barcode?: string | null;
+            items?: components["schemas"]["CustodyItem"][] | null;
+            location_id?: string | null;
+            position?: string | null;
+            reason?: string | null;
+            sample_id?: string | null;
+            /** Format: int64 */
+            version?: number | null;
+        } | ({
+            items?: null;
+        } & (({
+            barcode?: null;
+            sample_id: string;
+        } | {
+            barcode: string;
+            sample_id?: null;
+        }) & (({
+            location_id: string;
+        } & ({
+            /** @enum {unknown} */
+            auto?: false | null;
+            position: string;
+        } | {
+            /** @constant */
+            auto: true;
+            position?: null;
+        })) | {
+            /** @enum {unknown} */
+            auto?: false | null;
+            location_id?: null;
+            position?: null;
+        }))) | ({
+            barcode?: null;
+            items: (({
+                barcode?: null;
+                sample_id: string;
+            } | {
+                barcode: string;
+                sample_id?: null;
+            }) & (({
+                location_id: string;
+            } & ({
+                /** @enum {unknown} */
+                auto?: false | null;
+                position: string;
+            } | {
+                /** @constant */
+                auto: true;
+                position?: null;
+            })) | {
+                /** @enum {unknown} */
+                auto?: false | null;
+                location_id?: null;
+                position?: null;
+            }))[];
+            position?: null;
+            sample_id?: null;
+            version?: null;
+        } | {
+            /** @constant */
+            auto: true;
+            barcode?: null;
+            items: (({
+                barcode?: null;
+                sample_id: string;
+            } | {
+                barcode: string;
+                sample_id?: null;
+            }) & ((({
+                location_id: string;
+            } & ({
+                /** @enum {unknown} */
+                auto?: false | null;
+                position: string;
+            } | {
+                /** @constant */
+                auto: true;
+                position?: null;
+            })) | {
+                /** @enum {unknown} */
+                auto?: false | null;
+                location_id?: null;
+                position?: null;
+            }) | {
+                /** @enum {unknown} */
+                auto?: true | null;
+                location_id?: null;
+                position?: null;
+            }))[];
+            location_id: string;
+            position?: null;
+            sample_id?: null;
+            version?: null;
+        });
+        /**
          * @description Lab roles, lowest first; a role includes every right of the roles below it.
          * @enum {string}
          */
@@ -4215,7 +4633,10 @@ export interface components {
         };
         /** @description The pools on one lane of a run. */
         RunLane: {
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description 1 to the flow cell's lanes (at most 8).
+             */
             lane: number;
             pool_ids: string[];
         };
@@ -4350,13 +4771,19 @@ export interface components {
          * @description `PATCH /api/samples/{id}`: absent keys stay; an empty text clears it. Barcode, status
          *     and parent do not change here (labels are printed; status has its own route).
          */
-        SamplePatch: components["schemas"]["SampleDetails"] & {
+        SamplePatch: {
+            name?: string | null;
+            /** @enum {unknown} */
+            priority?: "low" | "normal" | "high" | "urgent" | null;
+            /** @enum {unknown} */
+            sample_type?: "DNA" | "RNA" | "cDNA" | "Protein" | "Blood" | "Plasma" | "Serum" | "Saliva" | "Urine" | "Swab" | "Tissue" | "FFPE" | "Cell Culture" | "Cell Pellet" | "Environmental" | "Library" | "Pool" | "Other" | null;
+        } & (components["schemas"]["SampleDetails"] & {
             name?: string | null;
             priority?: string | null;
             sample_type?: string | null;
             /** Format: int64 */
             version: number;
-        };
+        });
         /** @enum {string} */
         SampleStatus: "pending" | "validated" | "rejected" | "in_storage" | "in_sequencing" | "completed" | "failed" | "archived" | "deleted";
         /** @description What happened to a run's samples. */
@@ -4532,9 +4959,9 @@ export interface components {
             items: components["schemas"]["Subscription"][];
         };
         SubscriptionPatch: {
-            channels?: string[] | null;
-            /** @description `null` turns the digest off. */
-            digest?: string | null;
+            /** @description `email`, `sms`, `slack`, `teams`, `in_app`. */
+            channels?: components["schemas"]["ChannelKind"][] | null;
+            digest?: null | components["schemas"]["Digest"];
             enabled?: boolean | null;
             event_types?: components["schemas"]["EventPattern"][] | null;
             min_priority?: null | components["schemas"]["EventPriority"];
@@ -4612,7 +5039,11 @@ export interface components {
             description?: string | null;
             fields?: components["schemas"]["FieldDef"][] | null;
             name?: string | null;
-            status?: null | components["schemas"]["TemplateStatus"];
+            /**
+             * @description Only `deprecated`: retire a published template (publishing has its own route).
+             * @enum {unknown}
+             */
+            status?: "deprecated" | null;
             /** Format: int64 */
             version: number;
         };
@@ -4690,7 +5121,11 @@ export interface components {
         Transition: {
             /** @description Required for rejected, failed and retries (docs/domain.md: every change records why). */
             reason?: string | null;
-            to: components["schemas"]["SampleStatus"];
+            /**
+             * @description Any status but `deleted` (`DELETE /api/samples/{id}`) and `in_storage` (storage placements).
+             * @enum {string}
+             */
+            to: "pending" | "validated" | "rejected" | "in_sequencing" | "completed" | "failed" | "archived";
             /** Format: int64 */
             version?: number | null;
         };
@@ -7190,7 +7625,7 @@ export interface operations {
                 /** @description the channel */
                 channel?: "email" | "sms" | "slack" | "teams" | "in_app";
                 /** @description only deliveries in this status */
-                status?: string;
+                status?: "pending" | "scheduled" | "sending" | "retrying" | "sent" | "failed" | "skipped";
                 /** @description page size, 1-1000 */
                 limit?: number;
                 /** @description from next_cursor */
@@ -8295,8 +8730,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReportView"];
-                    "text/csv": unknown;
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    "text/csv": unknown;
                 };
             };
             /** @description Missing or invalid token */
@@ -8332,9 +8767,9 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description only this status (deleted ones only this way) */
-                status?: string;
+                status?: "pending" | "validated" | "rejected" | "in_storage" | "in_sequencing" | "completed" | "failed" | "archived" | "deleted";
                 /** @description only this type */
-                sample_type?: string;
+                sample_type?: "DNA" | "RNA" | "cDNA" | "Protein" | "Blood" | "Plasma" | "Serum" | "Saliva" | "Urine" | "Swab" | "Tissue" | "FFPE" | "Cell Culture" | "Cell Pellet" | "Environmental" | "Library" | "Pool" | "Other";
                 /** @description exact project */
                 project?: string;
                 /** @description only samples of this template */
@@ -8625,9 +9060,9 @@ export interface operations {
                 /** @description csv (default) or xlsx */
                 format?: "csv" | "xlsx";
                 /** @description only this status (deleted ones only this way) */
-                status?: string;
+                status?: "pending" | "validated" | "rejected" | "in_storage" | "in_sequencing" | "completed" | "failed" | "archived" | "deleted";
                 /** @description only this type */
-                sample_type?: string;
+                sample_type?: "DNA" | "RNA" | "cDNA" | "Protein" | "Blood" | "Plasma" | "Serum" | "Saliva" | "Urine" | "Swab" | "Tissue" | "FFPE" | "Cell Culture" | "Cell Pellet" | "Environmental" | "Library" | "Pool" | "Other";
                 /** @description exact project */
                 project?: string;
                 /** @description only samples of this template */
@@ -8882,9 +9317,9 @@ export interface operations {
     };
     samples_delete: {
         parameters: {
-            query?: {
-                /** @description required: why, kept in the history */
-                reason?: string;
+            query: {
+                /** @description why, kept in the history */
+                reason: string;
             };
             header?: never;
             path: {
@@ -9552,7 +9987,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description one job status */
-                status?: string;
+                status?: "draft" | "submitted" | "validated" | "queued" | "on_hold" | "running" | "completed" | "failed" | "cancelled";
                 /** @description page size, 1-1000 */
                 limit?: number;
                 /** @description from next_cursor */
@@ -10209,8 +10644,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Run"];
-                    "text/csv": unknown;
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    "text/csv": unknown;
                 };
             };
             /** @description Missing or invalid token */
@@ -10666,7 +11101,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CustodyRequest"];
+                "application/json": components["schemas"]["DisposalRequest"];
             };
         };
         responses: {
@@ -11189,8 +11624,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BoxMap"];
-                    "text/csv": unknown;
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    "text/csv": unknown;
                 };
             };
             /** @description Missing or invalid token */
@@ -11454,7 +11889,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CustodyRequest"];
+                "application/json": components["schemas"]["MoveRequest"];
             };
         };
         responses: {
@@ -11541,7 +11976,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CustodyRequest"];
+                "application/json": components["schemas"]["PlacementRequest"];
             };
         };
         responses: {
@@ -11628,7 +12063,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CustodyRequest"];
+                "application/json": components["schemas"]["RetrievalRequest"];
             };
         };
         responses: {
@@ -11715,7 +12150,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CustodyRequest"];
+                "application/json": components["schemas"]["ReturnRequest"];
             };
         };
         responses: {
@@ -12707,9 +13142,9 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description only this role */
-                role?: string;
+                role?: "guest" | "data_analyst" | "research_scientist" | "lab_technician" | "principal_investigator" | "lab_administrator";
                 /** @description only this status */
-                status?: string;
+                status?: "active" | "disabled" | "locked" | "pending_verification";
                 /** @description page size, 1-1000 */
                 limit?: number;
                 /** @description from next_cursor */
@@ -13710,7 +14145,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description only deliveries in this status */
-                status?: string;
+                status?: "pending" | "scheduled" | "sending" | "retrying" | "sent" | "failed" | "skipped";
                 /** @description page size, 1-1000 */
                 limit?: number;
                 /** @description from next_cursor */

@@ -16,6 +16,11 @@ type Status = Schemas['SampleStatus'];
 
 export const SAMPLE_TYPES: SampleType[] = ['DNA', 'RNA', 'cDNA', 'Protein', 'Blood', 'Plasma', 'Serum', 'Saliva', 'Urine', 'Swab', 'Tissue', 'FFPE', 'Cell Culture', 'Cell Pellet', 'Environmental', 'Library', 'Pool', 'Other'];
 const STATUSES: Status[] = ['pending', 'validated', 'rejected', 'in_storage', 'in_sequencing', 'completed', 'failed', 'archived'];
+
+/** `v` when it is one of `names` (a filter from the address bar), else nothing. */
+function oneOf<T extends string>(v: string | null, names: readonly T[]): T | undefined {
+  return names.find((n) => n === v);
+}
 const PRIORITIES: Schemas['Priority'][] = ['low', 'normal', 'high', 'urgent'];
 
 /** Rows drawn beyond the visible ones, so fast scrolling shows no gap. */
@@ -118,8 +123,8 @@ export function SampleList() {
   const cursor = params.get('cursor') ?? undefined;
   const query = {
     q: params.get('q') || undefined,
-    status: params.get('status') || undefined,
-    sample_type: params.get('sample_type') || undefined,
+    status: oneOf(params.get('status'), [...STATUSES, 'deleted'] as Status[]),
+    sample_type: oneOf(params.get('sample_type'), SAMPLE_TYPES),
     project: params.get('project') || undefined,
     limit: Math.min(1000, Math.max(1, Number(params.get('limit')) || 50)),
     cursor,

@@ -403,7 +403,7 @@ function Libraries({ tech }: { tech: boolean }) {
   const kit = kits.data?.items.find((k) => k.id === f.kit);
   const submit = useSubmit(async () => {
     const sample = await ok(api.GET('/api/samples/by-barcode/{barcode}', { params: { path: { barcode: f.sample } } }));
-    await ok(api.POST('/api/libraries', { body: { sample_id: sample.id, kit: f.kit, i7: f.i7 || null, i5: f.i5 || null, name: f.name || null } }));
+    await ok(api.POST('/api/libraries', { body: { sample_id: sample.id, kit: f.kit, i7: f.i7, i5: f.i5 || undefined, name: f.name || undefined } }));
     setF({ ...f, sample: '', name: '' });
     libraries.reload();
   });

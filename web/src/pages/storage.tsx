@@ -192,18 +192,18 @@ function AddLocation({ parent, onAdded }: { parent: LocationView | null; onAdded
   const grid = f.kind === 'box' || f.kind === 'plate';
   const unit = UNITS.includes(f.kind);
   const submit = useSubmit(async () => {
-    await ok(
-      api.POST('/api/storage/locations', {
-        body: {
-          name: f.name,
-          kind: f.kind,
-          parent_id: parent?.id ?? null,
-          zone: unit ? f.zone : null,
-          rows: grid ? Number(f.rows) : null,
-          columns: grid ? Number(f.columns) : null,
-        },
-      }),
-    );
+    const body: Schemas['NewLocation'] = {
+      name: f.name,
+      kind: f.kind,
+      parent_id: parent?.id ?? null,
+      zone: unit ? f.zone : null,
+      rows: grid ? Number(f.rows) : null,
+      columns: grid ? Number(f.columns) : null,
+    } as Schemas['NewLocation'];
+    // The document states which fields each tier of kind takes (one branch per tier); the
+    // kind is chosen at run time, so this body is not narrowed to a branch: the server
+    // checks it.
+    await ok(api.POST('/api/storage/locations', { body: body as never }));
     setF({ ...f, name: '' });
     onAdded();
   });
@@ -295,7 +295,7 @@ export function ScanDesk() {
       position: spec.target && s.position ? s.position : null,
       auto: spec.target && !s.position ? true : null,
     }));
-    const body: Schemas['CustodyRequest'] = { items, reason: spec.reason ? reason : null };
+    const body: Schemas['PlacementRequest'] = { items, reason: spec.reason ? reason : null };
     setLast(await ok(api.POST(spec.path, { body })));
     setSamples([]);
     setReason('');

@@ -45,6 +45,7 @@ pub struct ChannelSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp_host: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(maximum = 65535)]
     pub smtp_port: Option<u16>,
     /// Email: `none` (local relays only), `starttls` or `tls`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

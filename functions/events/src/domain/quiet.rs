@@ -10,10 +10,13 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct QuietHours {
     /// `HH:MM`, local time.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub start: String,
-    /// `HH:MM`, local time; before `start` means the window spans midnight.
+    /// `HH:MM`, local time; before `start` means the window spans midnight; not `start`.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub end: String,
     /// An IANA time zone, like `Europe/Berlin`.
+    #[schema(max_length = 64, pattern = r"^(UTC|[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)+)$")]
     pub time_zone: String,
 }
 

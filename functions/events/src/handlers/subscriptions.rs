@@ -28,6 +28,7 @@ pub const MAX_SUBSCRIPTIONS: usize = 200;
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "QC failures", "event_types": ["sequencing.qc_failed"], "channels": ["in_app"], "min_priority": "normal"}))]
 pub struct NewSubscription {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     #[schema(min_items = 1, max_items = 20)]
     #[schema(value_type = Vec<EventPattern>)]
@@ -58,11 +59,16 @@ pub struct NewSubscription {
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionPatch {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
     #[serde(default)]
+    #[schema(min_items = 1, max_items = 20)]
     #[schema(value_type = Option<Vec<EventPattern>>)]
     pub event_types: Option<Vec<String>>,
+    /// `email`, `sms`, `slack`, `teams`, `in_app`.
     #[serde(default)]
+    #[schema(min_items = 1, max_items = 5)]
+    #[schema(value_type = Option<Vec<ChannelKind>>)]
     pub channels: Option<Vec<String>>,
     #[serde(default)]
     #[schema(value_type = Option<Priority>)]
@@ -73,7 +79,7 @@ pub struct SubscriptionPatch {
     pub quiet_hours: Option<Option<QuietHours>>,
     /// `null` turns the digest off.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<Digest>)]
     pub digest: Option<Option<String>>,
     #[serde(default)]
     pub enabled: Option<bool>,

@@ -64,6 +64,24 @@ pub struct NewImport {
     pub dry_run: bool,
 }
 
+tracseq_core::ruled_body!(
+    /// [`NewImport`] as the document states it: the file either uploaded (`object_key`) or
+    /// inline (`content`, standard base64 of a non-empty file), not both.
+    NewImportWire for NewImport,
+    serde_json::json!({
+        "properties": {
+            "template_id": { "type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{26}$" },
+            "content": { "type": ["string", "null"], "contentEncoding": "base64",
+                "pattern": "^\\s*([A-Za-z0-9+/]{4})*([A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=|[A-Za-z0-9+/]{4})\\s*$",
+                "description": "The file itself, base64, for small files (instead of `object_key`)." },
+        },
+        "oneOf": [
+            { "required": ["object_key"], "properties": { "object_key": { "type": "string" }, "content": { "type": "null" } } },
+            { "required": ["content"], "properties": { "content": { "type": "string" }, "object_key": { "type": "null" } } },
+        ],
+    })
+);
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ImportView {
     #[serde(flatten)]

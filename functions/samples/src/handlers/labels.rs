@@ -25,7 +25,7 @@ pub const ZPL: &str = "application/zpl";
 #[schema(example = json!({"sample_ids": ["01JDX3Q0ZB5V8N7W2K4M6P9R1T"], "size": "25x13", "format": "pdf"}))]
 pub struct LabelBatch {
     /// The samples, in print order (1-500; a repeated id prints again).
-    #[schema(min_items = 1, max_items = 500)]
+    #[schema(min_items = 1, max_items = 500, pattern = "^[0-9A-HJKMNP-TV-Z]{26}$")]
     pub sample_ids: Vec<String>,
     /// The label stock (default 50x25).
     #[schema(value_type = Option<LabelSize>)]

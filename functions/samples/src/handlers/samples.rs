@@ -24,6 +24,32 @@ use tracseq_lab::fields::{SampleDetails, SampleFields};
 pub const MAX_BATCH: usize = 1000;
 const MAX_REASON: usize = 500;
 
+tracseq_core::ruled_body!(
+    /// [`NewSample`] as the document states it: ids are ULIDs, a parent comes with its
+    /// relation, and a collection date is written `YYYY-MM-DD` (the server also reads the
+    /// other forms labs write, as imports do; the document asks for the one it answers).
+    NewSampleWire for NewSample,
+    {
+        let ulid = serde_json::json!({ "type": ["string", "null"], "pattern": "^[0-9A-HJKMNP-TV-Z]{26}$" });
+        serde_json::json!({
+            "properties": {
+                "template_id": ulid, "parent_id": ulid,
+                "barcode": { "type": ["string", "null"], "pattern": "^[A-Z0-9-]{1,32}$" },
+                "collection_date": { "type": ["string", "null"], "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$" },
+            },
+            // A parent and its relation come together (a null is no value). Not `allOf`:
+            // the derived schema's `allOf` holds the flattened details.
+            "dependentSchemas": {
+                "parent_id": { "if": { "properties": { "parent_id": { "type": "string" } } },
+                    "then": { "required": ["parent_relation"], "properties": { "parent_relation": { "not": { "type": "null" } } } } },
+                "parent_relation": { "if": { "properties": { "parent_relation": { "not": { "type": "null" } } } },
+                    "then": { "required": ["parent_id"], "properties": { "parent_id": { "type": "string" } } } },
+            },
+            "unevaluatedProperties": false,
+        })
+    }
+);
+
 /// `POST /api/samples` (and one element of a batch).
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[schema(example = json!({"sample_type": "DNA", "name": "Patient 7 blood", "priority": "high",
@@ -133,6 +159,20 @@ pub struct BatchOutcome {
     pub results: Vec<BatchResult>,
 }
 
+tracseq_core::ruled_body!(
+    /// [`SamplePatch`] as the document states it: the type and priority by name, and no
+    /// key the sample does not have.
+    SamplePatchWire for SamplePatch,
+    serde_json::json!({
+        "properties": {
+            "name": { "type": ["string", "null"], "minLength": 1, "maxLength": 200, "pattern": "\\S" },
+            "sample_type": { "enum": tracseq_lab::kinds::SampleType::NAMES.iter().map(|n| serde_json::json!(n)).chain([serde_json::Value::Null]).collect::<Vec<_>>() },
+            "priority": { "enum": tracseq_lab::kinds::Priority::NAMES.iter().map(|n| serde_json::json!(n)).chain([serde_json::Value::Null]).collect::<Vec<_>>() },
+        },
+        "unevaluatedProperties": false,
+    })
+);
+
 /// `PATCH /api/samples/{id}`: absent keys stay; an empty text clears it. Barcode, status
 /// and parent do not change here (labels are printed; status has its own route).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -152,9 +192,25 @@ const PATCH_KEYS: &[&str] = &["name", "sample_type", "priority", "version"];
 pub struct Transition {
     pub to: SampleStatus,
     /// Required for rejected, failed and retries (docs/domain.md: every change records why).
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
     pub version: Option<u64>,
 }
+
+tracseq_core::ruled_body!(
+    /// [`Transition`] as the document states it: `to` is any status but `deleted`
+    /// (`DELETE /api/samples/{id}`) and `in_storage` (storage placements).
+    TransitionWire for Transition,
+    {
+        let to: Vec<&str> = SampleStatus::ALL
+            .iter()
+            .filter(|s| !matches!(s, SampleStatus::Deleted | SampleStatus::InStorage))
+            .map(|s| s.as_str())
+            .collect();
+        serde_json::json!({ "properties": { "to": { "type": "string", "enum": to,
+            "description": "Any status but `deleted` (`DELETE /api/samples/{id}`) and `in_storage` (storage placements)." } } })
+    }
+);
 
 /// 422 for a key the body type does not know (a typo must not be silently dropped).
 fn deny_unknown(body: &Value, allowed: &[&[&str]], prefix: &str) -> Vec<FieldError> {

@@ -25,6 +25,13 @@ pub struct NewTemplate {
     pub fields: Vec<FieldDef>,
 }
 
+tracseq_core::ruled_body!(
+    /// [`TemplatePatch`] as the document states it: `status` only retires a template.
+    TemplatePatchWire for TemplatePatch,
+    serde_json::json!({ "properties": { "status": { "enum": ["deprecated", null],
+        "description": "Only `deprecated`: retire a published template (publishing has its own route)." } } })
+);
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplatePatch {

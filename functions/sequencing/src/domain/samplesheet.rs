@@ -16,14 +16,33 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 
-/// Cycles of each read (`0` for an absent read).
+/// Cycles of each read (`0` for an absent read): read1 1 to 1000, read2 0 to 1000, index
+/// reads 0 to 24, and an index2 only with an index1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reads {
+    #[schema(minimum = 1, maximum = 1000)]
     pub read1: u16,
+    #[schema(maximum = 24)]
     pub index1: u16,
+    #[schema(maximum = 24)]
     pub index2: u16,
+    #[schema(maximum = 1000)]
     pub read2: u16,
 }
+
+impl Reads {
+    /// Whether an instrument can run these cycles.
+    pub fn valid(&self) -> bool {
+        (1..=1000).contains(&self.read1)
+            && self.read2 <= 1000
+            && self.index1 <= 24
+            && self.index2 <= 24
+            && !(self.index1 == 0 && self.index2 > 0)
+    }
+}
+
+/// What [`Reads::valid`] asks, for a field error.
+pub const READS_RULE: &str = "read1 1 to 1000, read2 0 to 1000, index reads 0 to 24 (index2 needs index1)";
 
 /// One sample (a library) on one lane. `index2` is in the forward orientation; the
 /// renderer writes what the instrument and format need.

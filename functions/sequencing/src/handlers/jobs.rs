@@ -3,7 +3,7 @@
 //! is queued.
 
 use crate::domain::platform::Instrument;
-use crate::domain::samplesheet::Reads;
+use crate::domain::samplesheet::{READS_RULE, Reads};
 use crate::domain::status::JobStatus;
 use crate::model::{Job, now_rfc3339};
 use crate::state::SequencingState;
@@ -31,24 +31,45 @@ pub struct NewJob {
     pub name: String,
     #[schema(value_type = Option<tracseq_lab::kinds::Priority>)]
     pub priority: Option<String>,
+    /// 1 to 1000 distinct samples.
+    #[schema(min_items = 1, max_items = 1000, pattern = "^[0-9A-HJKMNP-TV-Z]{26}$")]
     pub sample_ids: Vec<String>,
     #[schema(value_type = Option<crate::domain::platform::Instrument>)]
     pub instrument: Option<String>,
     pub reads: Option<Reads>,
+    #[schema(max_length = 2000)]
     pub notes: Option<String>,
 }
+
+tracseq_core::ruled_body!(
+    /// [`NewJob`] as the document states it: distinct samples.
+    NewJobWire for NewJob,
+    serde_json::json!({ "properties": { "sample_ids": { "type": "array", "minItems": 1, "maxItems": MAX_SAMPLES,
+        "uniqueItems": true, "items": { "type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{26}$" },
+        "description": "1 to 1000 distinct samples." } } })
+);
+
+tracseq_core::ruled_body!(
+    /// [`JobPatch`] as the document states it: distinct samples.
+    JobPatchWire for JobPatch,
+    serde_json::json!({ "properties": { "sample_ids": { "type": ["array", "null"], "minItems": 1, "maxItems": MAX_SAMPLES,
+        "uniqueItems": true, "items": { "type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{26}$" } } } })
+);
 
 /// `PATCH`: absent keys stay; `sample_ids`, `instrument` and `reads` only before queueing.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobPatch {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     #[schema(value_type = Option<tracseq_lab::kinds::Priority>)]
     pub priority: Option<String>,
+    #[schema(min_items = 1, max_items = 1000, pattern = "^[0-9A-HJKMNP-TV-Z]{26}$")]
     pub sample_ids: Option<Vec<String>>,
     #[schema(value_type = Option<crate::domain::platform::Instrument>)]
     pub instrument: Option<String>,
     pub reads: Option<Reads>,
+    #[schema(max_length = 2000)]
     pub notes: Option<String>,
     #[schema(required, nullable = false)]
     pub version: Option<u64>,
@@ -68,6 +89,12 @@ pub type JobPage = tracseq_core::pagination::Page<Job>;
 fn check_name(name: &str, errors: &mut Vec<FieldError>) {
     if name.trim().is_empty() || name.chars().count() > 200 {
         errors.push(FieldError::field("name", "length", "1 to 200 characters"));
+    }
+}
+
+fn check_reads(reads: &Option<Reads>, errors: &mut Vec<FieldError>) {
+    if reads.is_some_and(|r| !r.valid()) {
+        errors.push(FieldError::field("reads", "cycles", READS_RULE));
     }
 }
 
@@ -109,6 +136,7 @@ pub async fn create_job(st: Arc<SequencingState>, req: Request, p: Principal) ->
         let mut errors = Vec::new();
         check_name(&body.name, &mut errors);
         check_notes(&body.notes, &mut errors);
+        check_reads(&body.reads, &mut errors);
         let priority = match &body.priority {
             Some(x) => parse_reported(&mut errors, "priority", x, Priority::parse, Priority::names()),
             None => Some(Priority::Normal),
@@ -211,6 +239,7 @@ pub async fn update_job(st: Arc<SequencingState>, req: Request, p: Principal) ->
     if let Some(x) = &patch.instrument {
         next.instrument = parse_reported(&mut errors, "instrument", x, Instrument::parse, Instrument::names());
     }
+    check_reads(&patch.reads, &mut errors);
     if patch.reads.is_some() {
         next.reads = patch.reads;
     }

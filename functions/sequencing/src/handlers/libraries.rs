@@ -2,7 +2,7 @@
 //! fragment size, judged against the QC thresholds when registered.
 
 use super::reference::kit;
-use crate::domain::index::IndexSeq;
+use crate::domain::index::{IndexSeq, MAX_INDEX_LENGTH};
 use crate::domain::qc::{Metric, evaluate};
 use crate::model::{Library, now_rfc3339};
 use crate::state::SequencingState;
@@ -32,6 +32,33 @@ pub struct NewLibrary {
     pub concentration_ng_ul: Option<f64>,
     pub fragment_size_bp: Option<f64>,
 }
+
+tracseq_core::ruled_body!(
+    /// [`NewLibrary`] as the document states it: i7 by name or as a sequence (one of the
+    /// two), i5 the same or neither, sequences of A, C, G, T and N, positive measures.
+    NewLibraryWire for NewLibrary,
+    {
+        let sequence = serde_json::json!({ "type": ["string", "null"],
+            "pattern": format!("^\\s*[ACGTNacgtn]{{1,{MAX_INDEX_LENGTH}}}\\s*$") });
+        let measure = serde_json::json!({ "type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1_000_000 });
+        serde_json::json!({
+            "properties": {
+                "sample_id": { "type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{26}$" },
+                "name": { "type": ["string", "null"], "maxLength": 100 },
+                "kit": { "type": "string", "minLength": 1, "maxLength": 100,
+                    "description": "A kit id (`nextera-xt-v2`, or one of the lab's)." },
+                "i7_sequence": sequence, "i5_sequence": sequence,
+                "concentration_ng_ul": measure, "fragment_size_bp": measure,
+            },
+            "oneOf": [
+                { "required": ["i7"], "properties": { "i7": { "type": "string", "minLength": 1 }, "i7_sequence": { "type": "null" } } },
+                { "required": ["i7_sequence"], "properties": { "i7_sequence": { "type": "string" }, "i7": { "type": "null" } } },
+            ],
+            "not": { "required": ["i5", "i5_sequence"],
+                "properties": { "i5": { "type": "string" }, "i5_sequence": { "type": "string" } } },
+        })
+    }
+);
 
 /// One index from the kit by name or as a sequence.
 fn pick(

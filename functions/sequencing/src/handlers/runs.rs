@@ -5,7 +5,7 @@
 use crate::domain::platform::{FlowCell, Instrument, SheetFormat};
 use crate::domain::qc::{Metric, Verdict, evaluate};
 use crate::domain::run_samples::{not_ready, sample_ids};
-use crate::domain::samplesheet::{Issue, Reads, Severity, render, validate};
+use crate::domain::samplesheet::{Issue, READS_RULE, Reads, Severity, render, validate};
 use crate::domain::status::RunStatus;
 use crate::model::PoolMember;
 use crate::model::{QcResult, Run, RunLane, RunQc, RunStart, now_rfc3339};
@@ -31,18 +31,22 @@ use tracseq_lab::status::SampleStatus;
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRun {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     #[schema(value_type = crate::domain::platform::Instrument)]
     pub instrument: String,
     /// A flow cell type of the instrument (`10B`, `S4`, `MiSeq v3` …).
     pub flow_cell: String,
     pub reads: Reads,
+    #[schema(min_items = 1, max_items = 8)]
     pub lanes: Vec<RunLane>,
     /// Mismatches per index read, 0–2 (default 1).
+    #[schema(maximum = 2)]
     pub barcode_mismatches: Option<u8>,
     /// Lower mismatches (with a warning) instead of refusing close indexes.
     pub allow_lower_mismatches: Option<bool>,
     /// The job the run serves.
+    #[schema(pattern = "^[0-9A-HJKMNP-TV-Z]{26}$")]
     pub job_id: Option<String>,
 }
 
@@ -58,6 +62,7 @@ pub struct RunTransition {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LaneMetrics {
+    #[schema(minimum = 1, maximum = 8)]
     pub lane: u8,
     pub metrics: BTreeMap<Metric, f64>,
 }
@@ -65,6 +70,7 @@ pub struct LaneMetrics {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LibraryMetrics {
+    #[schema(pattern = "^[0-9A-HJKMNP-TV-Z]{26}$")]
     pub library_id: String,
     pub metrics: BTreeMap<Metric, f64>,
 }
@@ -96,7 +102,7 @@ pub struct SheetCheck {
 fn check_new(body: &NewRun, cells: &[FlowCell]) -> Result<(Instrument, u8), Problem> {
     let mut errors = Vec::new();
     let name = body.name.trim();
-    if name.is_empty() || name.len() > 100 {
+    if name.is_empty() || name.chars().count() > 100 {
         errors.push(FieldError::field("name", "length", "1 to 100 characters"));
     }
     let instrument = parse_reported(
@@ -119,19 +125,8 @@ fn check_new(body: &NewRun, cells: &[FlowCell]) -> Result<(Instrument, u8), Prob
         }
         found
     });
-    let r = body.reads;
-    if r.read1 == 0
-        || r.read1 > 1000
-        || r.read2 > 1000
-        || r.index1 > 24
-        || r.index2 > 24
-        || (r.index1 == 0 && r.index2 > 0)
-    {
-        errors.push(FieldError::field(
-            "reads",
-            "cycles",
-            "read1 1 to 1000, read2 0 to 1000, index reads 0 to 24 (index2 needs index1)",
-        ));
+    if !body.reads.valid() {
+        errors.push(FieldError::field("reads", "cycles", READS_RULE));
     }
     if body.barcode_mismatches.is_some_and(|m| m > 2) {
         errors.push(FieldError::field("barcode_mismatches", "range", "0, 1 or 2"));

@@ -55,11 +55,66 @@ pub struct NewLocation {
     pub description: Option<String>,
 }
 
+/// A location's name: 1 to 100 characters, something besides spaces, no `/` or control
+/// characters (as `check_name` reads it).
+const NAME_PATTERN: &str =
+    r"^[^/\u0000-\u001f\u007f-\u009f]*[^/\s\u0000-\u001f\u007f-\u009f][^/\u0000-\u001f\u007f-\u009f]*$";
+
+tracseq_core::ruled_body!(
+    /// [`NewLocation`] as the document states it: what each tier of kind takes (a unit its
+    /// zone, a holder or a grid its parent, a grid its rows and columns) and leaves out.
+    NewLocationWire for NewLocation,
+    new_location_rules()
+);
+
+fn new_location_rules() -> serde_json::Value {
+    use crate::domain::grid::{MAX_COLUMNS, MAX_ROWS};
+    use crate::domain::kinds::Tier;
+    let kinds = |tiers: &[Tier]| -> Vec<&str> {
+        LocationKind::ALL
+            .iter()
+            .filter(|k| tiers.contains(&k.tier()))
+            .map(|k| k.as_str())
+            .collect()
+    };
+    let none = serde_json::json!({ "type": "null" });
+    let id = serde_json::json!({ "type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{26}$" });
+    serde_json::json!({
+        "properties": {
+            "name": { "type": "string", "maxLength": MAX_NAME, "pattern": NAME_PATTERN,
+                "description": "1 to 100 characters; `/` and control characters are not allowed." },
+            "barcode": { "type": ["string", "null"], "pattern": format!("^\\s*[A-Z0-9-]{{1,{}}}\\s*$", tracseq_lab::barcode::MAX_LEN),
+                "description": "`[A-Z0-9-]`, at most 32; generated (`LOC-NNNNNN`) when absent." },
+            "parent_id": { "type": ["string", "null"], "pattern": "^[0-9A-HJKMNP-TV-Z]{26}$" },
+            "rows": { "type": ["integer", "null"], "minimum": 1, "maximum": MAX_ROWS,
+                "description": "Boxes and plates only (required there)." },
+            "columns": { "type": ["integer", "null"], "minimum": 1, "maximum": MAX_COLUMNS },
+            "description": { "type": ["string", "null"], "maxLength": MAX_DESCRIPTION },
+        },
+        "oneOf": [
+            { "properties": { "kind": { "enum": kinds(&[Tier::Site, Tier::Building, Tier::Room]) },
+                "zone": none, "status": none, "rows": none, "columns": none, "fill_order": none } },
+            { "required": ["zone"], "properties": { "kind": { "enum": kinds(&[Tier::Unit]) },
+                "zone": { "type": "string" }, "rows": none, "columns": none, "fill_order": none } },
+            { "required": ["parent_id"], "properties": { "kind": { "enum": kinds(&[Tier::Holder]) },
+                "parent_id": id, "zone": none, "status": none, "rows": none, "columns": none, "fill_order": none } },
+            { "required": ["parent_id", "rows", "columns"], "properties": { "kind": { "enum": kinds(&[Tier::Grid]) },
+                "parent_id": id, "rows": { "type": "integer" }, "columns": { "type": "integer" },
+                "zone": none, "status": none } },
+        ],
+    })
+}
+
 /// `PATCH /api/storage/locations/{id}`: absent keys stay.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocationPatch {
+    #[schema(
+        max_length = 100,
+        pattern = r"^[^/\u0000-\u001f\u007f-\u009f]*[^/\s\u0000-\u001f\u007f-\u009f][^/\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: Option<String>,
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
     /// Units only.
     #[schema(value_type = Option<LocationStatus>)]

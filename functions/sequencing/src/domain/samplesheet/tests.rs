@@ -268,3 +268,21 @@ fn override_cycles_cover_the_reads() {
     };
     assert_eq!(override_cycles(&full, 8, 8), "Y101;I8;I8;Y101");
 }
+
+#[test]
+fn reads_an_instrument_can_run() {
+    let r = |read1, index1, index2, read2| Reads {
+        read1,
+        index1,
+        index2,
+        read2,
+    };
+    assert!(r(151, 10, 10, 151).valid());
+    assert!(r(1, 0, 0, 0).valid(), "a single read without indexes");
+    assert!(r(1000, 24, 24, 1000).valid(), "every upper bound");
+    assert!(!r(0, 8, 8, 151).valid(), "no first read");
+    assert!(!r(1001, 8, 8, 151).valid());
+    assert!(!r(151, 25, 8, 151).valid());
+    assert!(!r(151, 8, 8, 1001).valid());
+    assert!(!r(151, 0, 8, 151).valid(), "an index2 needs an index1");
+}

@@ -42,6 +42,62 @@ pub struct CustodyRequest {
     pub items: Option<Vec<CustodyItem>>,
 }
 
+/// The request as one action takes it, for the OpenAPI document: the sample by id or by
+/// barcode; the target each action needs, allows or refuses; a reason where one is
+/// required; and a rack's items with their own targets, or without them under a
+/// top-level box and `auto: true`.
+pub fn wire_rules(action: CustodyAction) -> serde_json::Value {
+    use serde_json::json;
+    let none = json!({ "type": "null" });
+    let who = json!({ "oneOf": [
+        { "required": ["sample_id"], "properties": { "sample_id": { "type": "string", "minLength": 1 }, "barcode": none } },
+        { "required": ["barcode"], "properties": { "barcode": { "type": "string", "minLength": 1 }, "sample_id": none } },
+    ]});
+    let box_id = json!({ "type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{26}$" });
+    let target = json!({ "required": ["location_id"], "properties": { "location_id": box_id }, "oneOf": [
+        { "required": ["position"], "properties": { "position": { "type": "string", "minLength": 1 }, "auto": { "enum": [false, null] } } },
+        { "required": ["auto"], "properties": { "auto": { "const": true }, "position": none } },
+    ]});
+    let no_target =
+        json!({ "properties": { "location_id": none, "position": none, "auto": { "enum": [false, null] } } });
+    let own = match action.target() {
+        TargetRule::Required => target.clone(),
+        TargetRule::Optional => json!({ "anyOf": [target.clone(), no_target.clone()] }),
+        TargetRule::None => no_target.clone(),
+    };
+    let item = |place: serde_json::Value| json!({ "type": "object", "allOf": [who.clone(), place] });
+    let rack = |item: serde_json::Value| json!({ "type": "array", "minItems": 1, "maxItems": 96, "items": item });
+    let single = json!({ "allOf": [who.clone(), own.clone()], "properties": { "items": none } });
+    let mut racks = vec![json!({
+        "required": ["items"],
+        "properties": { "items": rack(item(own.clone())), "sample_id": none, "barcode": none, "version": none,
+            "position": none },
+    })];
+    if action.target() == TargetRule::None {
+        // A top-level box would become every item's target, which this action refuses.
+        racks[0]["properties"]["location_id"] = none.clone();
+        racks[0]["properties"]["auto"] = json!({ "enum": [false, null] });
+    } else {
+        // Items without a target of their own take the top-level box, by auto.
+        let bare = json!({ "properties": { "location_id": none, "position": none, "auto": { "enum": [true, null] } } });
+        racks.push(json!({
+            "required": ["items", "location_id", "auto"],
+            "properties": { "items": rack(item(json!({ "anyOf": [own.clone(), bare] }))), "location_id": box_id,
+                "auto": { "const": true }, "sample_id": none, "barcode": none, "version": none, "position": none },
+        }));
+    }
+    let mut rules = json!({
+        "anyOf": [single, { "anyOf": racks }],
+        "properties": { "reason": { "type": ["string", "null"], "maxLength": MAX_REASON } },
+    });
+    if action.needs_reason() {
+        rules["required"] = json!(["reason"]);
+        rules["properties"]["reason"] =
+            json!({ "type": "string", "minLength": 1, "maxLength": MAX_REASON, "pattern": "\\S" });
+    }
+    rules
+}
+
 impl CustodyAction {
     pub fn target(self) -> TargetRule {
         match self {
