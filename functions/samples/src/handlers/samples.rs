@@ -207,8 +207,14 @@ tracseq_core::ruled_body!(
             .filter(|s| !matches!(s, SampleStatus::Deleted | SampleStatus::InStorage))
             .map(|s| s.as_str())
             .collect();
-        serde_json::json!({ "properties": { "to": { "type": "string", "enum": to,
-            "description": "Any status but `deleted` (`DELETE /api/samples/{id}`) and `in_storage` (storage placements)." } } })
+        serde_json::json!({
+            "properties": { "to": { "type": "string", "enum": to,
+                "description": "Any status but `deleted` (`DELETE /api/samples/{id}`) and `in_storage` (storage placements)." } },
+            // Rejecting or failing a sample says why (a retry to pending from either, too:
+            // that depends on the sample's status, which the document cannot see).
+            "if": { "properties": { "to": { "enum": ["rejected", "failed"] } } },
+            "then": { "required": ["reason"], "properties": { "reason": { "type": "string", "minLength": 1, "pattern": "\\S" } } },
+        })
     }
 );
 
