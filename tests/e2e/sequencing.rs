@@ -814,11 +814,23 @@ async fn jobs_follow_their_machine_and_freeze_their_scope_once_queued() {
         ),
         (json!({"name": "", "sample_ids": [s1]}), "name"),
         (json!({"name": "x", "sample_ids": [s1], "priority": "asap"}), "priority"),
+        (
+            json!({"name": "x", "sample_ids": [s1], "reads": {"read1": 0, "index1": 0, "index2": 8, "read2": 5000}}),
+            "reads",
+        ),
     ] {
         let (status, v) = api.post("/api/sequencing/jobs", Some(t), body).await;
         assert_eq!((status, v["errors"][0]["field"].as_str()), (422, Some(field)), "{v}");
     }
     assert_eq!(api.patch(&path, t, json!({"sample_ids": [s1, s2]})).await.0, 428);
+    let (status, v) = api
+        .patch(
+            &path,
+            t,
+            json!({"reads": {"read1": 151, "index1": 0, "index2": 8, "read2": 151}, "version": 1}),
+        )
+        .await;
+    assert_eq!((status, v["errors"][0]["field"].as_str()), (422, Some("reads")), "{v}");
     let (status, v) = api.patch(&path, t, json!({"sample_ids": [s1, s2], "version": 1})).await;
     assert_eq!((status, v["sample_ids"].as_array().unwrap().len()), (200, 2));
     assert_eq!(

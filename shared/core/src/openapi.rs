@@ -280,6 +280,20 @@ macro_rules! ruled_body {
     };
 }
 
+/// A ULID, as every id is written.
+pub const ULID_PATTERN: &str = "^[0-9A-HJKMNP-TV-Z]{26}$";
+
+/// A list of 1 to `max` distinct ids (`null` allowed when `nullable`), for rules.
+pub fn distinct_ids(max: usize, nullable: bool) -> serde_json::Value {
+    let kind = if nullable {
+        serde_json::json!(["array", "null"])
+    } else {
+        serde_json::json!("array")
+    };
+    serde_json::json!({ "type": kind, "minItems": 1, "maxItems": max, "uniqueItems": true,
+        "items": { "type": "string", "pattern": ULID_PATTERN } })
+}
+
 /// `schema` with the keys of `rules` added or replaced (under `properties`, property by
 /// property).
 pub fn add_rules(schema: &mut serde_json::Value, rules: serde_json::Value) {

@@ -2292,7 +2292,6 @@ export interface components {
             status: string;
         };
         AddLibraries: {
-            /** @description 1 to 96 distinct libraries. */
             library_ids: string[];
             /** Format: int64 */
             version: number;
@@ -3689,7 +3688,6 @@ export interface components {
             notes?: string | null;
             priority?: null | components["schemas"]["Priority"];
             reads?: null | components["schemas"]["Reads"];
-            /** @description 1 to 1000 distinct samples. */
             sample_ids: string[];
         };
         /**

@@ -70,7 +70,7 @@ tracseq_core::ruled_body!(
     NewImportWire for NewImport,
     serde_json::json!({
         "properties": {
-            "template_id": { "type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{26}$" },
+            "template_id": { "type": "string", "pattern": tracseq_core::openapi::ULID_PATTERN },
             "content": { "type": ["string", "null"], "contentEncoding": "base64",
                 "pattern": "^\\s*([A-Za-z0-9+/]{4})*([A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=|[A-Za-z0-9+/]{4})\\s*$",
                 "description": "The file itself, base64, for small files (instead of `object_key`)." },

@@ -30,7 +30,7 @@ tracseq_core::ruled_body!(
     /// other forms labs write, as imports do; the document asks for the one it answers).
     NewSampleWire for NewSample,
     {
-        let ulid = serde_json::json!({ "type": ["string", "null"], "pattern": "^[0-9A-HJKMNP-TV-Z]{26}$" });
+        let ulid = serde_json::json!({ "type": ["string", "null"], "pattern": tracseq_core::openapi::ULID_PATTERN });
         serde_json::json!({
             "properties": {
                 "template_id": ulid, "parent_id": ulid,

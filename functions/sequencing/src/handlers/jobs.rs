@@ -31,8 +31,7 @@ pub struct NewJob {
     pub name: String,
     #[schema(value_type = Option<tracseq_lab::kinds::Priority>)]
     pub priority: Option<String>,
-    /// 1 to 1000 distinct samples.
-    #[schema(min_items = 1, max_items = 1000, pattern = "^[0-9A-HJKMNP-TV-Z]{26}$")]
+    /// 1 to 1000 distinct samples (stated in [`NewJobWire`]).
     pub sample_ids: Vec<String>,
     #[schema(value_type = Option<crate::domain::platform::Instrument>)]
     pub instrument: Option<String>,
@@ -44,16 +43,13 @@ pub struct NewJob {
 tracseq_core::ruled_body!(
     /// [`NewJob`] as the document states it: distinct samples.
     NewJobWire for NewJob,
-    serde_json::json!({ "properties": { "sample_ids": { "type": "array", "minItems": 1, "maxItems": MAX_SAMPLES,
-        "uniqueItems": true, "items": { "type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{26}$" },
-        "description": "1 to 1000 distinct samples." } } })
+    serde_json::json!({ "properties": { "sample_ids": tracseq_core::openapi::distinct_ids(MAX_SAMPLES, false) } })
 );
 
 tracseq_core::ruled_body!(
     /// [`JobPatch`] as the document states it: distinct samples.
     JobPatchWire for JobPatch,
-    serde_json::json!({ "properties": { "sample_ids": { "type": ["array", "null"], "minItems": 1, "maxItems": MAX_SAMPLES,
-        "uniqueItems": true, "items": { "type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{26}$" } } } })
+    serde_json::json!({ "properties": { "sample_ids": tracseq_core::openapi::distinct_ids(MAX_SAMPLES, true) } })
 );
 
 /// `PATCH`: absent keys stay; `sample_ids`, `instrument` and `reads` only before queueing.
@@ -64,7 +60,6 @@ pub struct JobPatch {
     pub name: Option<String>,
     #[schema(value_type = Option<tracseq_lab::kinds::Priority>)]
     pub priority: Option<String>,
-    #[schema(min_items = 1, max_items = 1000, pattern = "^[0-9A-HJKMNP-TV-Z]{26}$")]
     pub sample_ids: Option<Vec<String>>,
     #[schema(value_type = Option<crate::domain::platform::Instrument>)]
     pub instrument: Option<String>,

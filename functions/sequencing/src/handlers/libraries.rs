@@ -43,7 +43,7 @@ tracseq_core::ruled_body!(
         let measure = serde_json::json!({ "type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1_000_000 });
         serde_json::json!({
             "properties": {
-                "sample_id": { "type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{26}$" },
+                "sample_id": { "type": "string", "pattern": tracseq_core::openapi::ULID_PATTERN },
                 "name": { "type": ["string", "null"], "maxLength": 100 },
                 "kit": { "type": "string", "minLength": 1, "maxLength": 100,
                     "description": "A kit id (`nextera-xt-v2`, or one of the lab's)." },

@@ -35,8 +35,7 @@ pub struct NewPool {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddLibraries {
-    /// 1 to 96 distinct libraries.
-    #[schema(min_items = 1, max_items = 96, pattern = "^[0-9A-HJKMNP-TV-Z]{26}$")]
+    /// 1 to 96 distinct libraries (stated in [`AddLibrariesWire`]).
     pub library_ids: Vec<String>,
     #[schema(required, nullable = false)]
     pub version: Option<u64>,
@@ -45,9 +44,7 @@ pub struct AddLibraries {
 tracseq_core::ruled_body!(
     /// [`AddLibraries`] as the document states it: distinct libraries.
     AddLibrariesWire for AddLibraries,
-    serde_json::json!({ "properties": { "library_ids": { "type": "array", "minItems": 1, "maxItems": MAX_JOIN,
-        "uniqueItems": true, "items": { "type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{26}$" },
-        "description": "1 to 96 distinct libraries." } } })
+    serde_json::json!({ "properties": { "library_ids": tracseq_core::openapi::distinct_ids(MAX_JOIN, false) } })
 );
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -78,14 +78,14 @@ fn new_location_rules() -> serde_json::Value {
             .collect()
     };
     let none = serde_json::json!({ "type": "null" });
-    let id = serde_json::json!({ "type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{26}$" });
+    let id = serde_json::json!({ "type": "string", "pattern": tracseq_core::openapi::ULID_PATTERN });
     serde_json::json!({
         "properties": {
             "name": { "type": "string", "maxLength": MAX_NAME, "pattern": NAME_PATTERN,
                 "description": "1 to 100 characters; `/` and control characters are not allowed." },
             "barcode": { "type": ["string", "null"], "pattern": format!("^\\s*[A-Z0-9-]{{1,{}}}\\s*$", tracseq_lab::barcode::MAX_LEN),
                 "description": "`[A-Z0-9-]`, at most 32; generated (`LOC-NNNNNN`) when absent." },
-            "parent_id": { "type": ["string", "null"], "pattern": "^[0-9A-HJKMNP-TV-Z]{26}$" },
+            "parent_id": { "type": ["string", "null"], "pattern": tracseq_core::openapi::ULID_PATTERN },
             "rows": { "type": ["integer", "null"], "minimum": 1, "maximum": MAX_ROWS,
                 "description": "Boxes and plates only (required there)." },
             "columns": { "type": ["integer", "null"], "minimum": 1, "maximum": MAX_COLUMNS },

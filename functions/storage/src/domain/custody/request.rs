@@ -53,7 +53,7 @@ pub fn wire_rules(action: CustodyAction) -> serde_json::Value {
         { "required": ["sample_id"], "properties": { "sample_id": { "type": "string", "minLength": 1 }, "barcode": none } },
         { "required": ["barcode"], "properties": { "barcode": { "type": "string", "minLength": 1 }, "sample_id": none } },
     ]});
-    let box_id = json!({ "type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{26}$" });
+    let box_id = json!({ "type": "string", "pattern": tracseq_core::openapi::ULID_PATTERN });
     let target = json!({ "required": ["location_id"], "properties": { "location_id": box_id }, "oneOf": [
         { "required": ["position"], "properties": { "position": { "type": "string", "minLength": 1 }, "auto": { "enum": [false, null] } } },
         { "required": ["auto"], "properties": { "auto": { "const": true }, "position": none } },
